@@ -1,0 +1,165 @@
+"""The one configuration of an experiment: every knob, its default, and why.
+
+A run is fully described by an `ExperimentConfig`; it is stored as `config.json` in the run folder so a
+run can be read, compared and repeated later. Presets are named sets of overrides on the defaults, and
+flags override presets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import ConfigError
+
+STRATEGIES = ("scratch", "frozen", "finetune")
+DATASETS = ("cifar10", "digits")
+# EfficientNetB0 downsamples 32x: below 32 px its last feature map would be empty.
+MIN_EFFICIENTNET_SIZE = 32
+
+
+@dataclass
+class ExperimentConfig:
+    # --- what to run --------------------------------------------------------------------------------
+    strategies: tuple[str, ...] = STRATEGIES  # run in this order, one after the other
+    preset: str = "custom"  # the preset these values came from (recorded, not used for logic)
+    name: str = ""  # optional human name; becomes part of the run id (letters, digits, . _ - only)
+    seed: int = 0  # seeds the split, the subsets, shuffling, augmentation and weight init
+
+    # --- data ---------------------------------------------------------------------------------------
+    dataset: str = "cifar10"  # "cifar10", or "digits" (scikit-learn's bundled 8x8 digits, offline)
+    data_dir: str | None = None  # a local CIFAR-10: batches-py folder, the .tar.gz, or batches-bin folder
+    val_fraction: float = 0.1  # share of the (subset of the) training set held out for model selection
+    train_fraction: float = 1.0  # stratified share of the training set to use, in (0, 1]
+    train_per_class: int | None = None  # or: this many training images per class (overrides fraction)
+    test_limit: int | None = None  # evaluate on a stratified subset of the test set (quick runs only)
+    augment: bool = True  # random flip + translation of training batches (never of val/test)
+
+    # --- input sizes --------------------------------------------------------------------------------
+    scratch_image_size: int = 32  # a from-scratch CNN belongs at CIFAR's native resolution
+    transfer_image_size: int = 224  # EfficientNet was pretrained at 224; smaller is faster and worse
+
+    # --- optimisation -------------------------------------------------------------------------------
+    batch_size: int = 64
+    scratch_epochs: int = 20
+    scratch_lr: float = 1e-3  # Adam
+    frozen_epochs: int = 5
+    frozen_lr: float = 1e-3  # Adam, head only
+    head_epochs: int = 2  # fine-tune phase 1: train the new head on the frozen backbone
+    head_lr: float = 1e-3
+    finetune_epochs: int = 5  # fine-tune phase 2: backbone unfrozen, end to end
+    finetune_lr: float = 1e-5  # very small, so the pretrained features are adapted, not forgotten
+    unfreeze_blocks: int = 0  # phase 2 unfreezes the top N of EfficientNet's 7 blocks; 0 = all of them
+    dropout: float = 0.2  # before the classifier of every strategy
+
+    # --- pretrained weights -------------------------------------------------------------------------
+    weights: str = "imagenet"  # "imagenet" (Keras cache, then download), a path to a notop file, "none"
+
+    # --- deliberate mistakes, for ablations (off by default; runs using them are labelled) ----------
+    input_scaling: str = "raw"  # "raw": [0,255] into EfficientNet (right); "unit": /255 first (mistake)
+    bn_mode: str = "inference"  # "inference": backbone BN frozen (right); "train": BN updates (mistake)
+
+    # --- execution ----------------------------------------------------------------------------------
+    jit: bool = False  # XLA; measured slower on CPU, worth trying on a GPU
+    run_eagerly: bool = False  # debugging and fast tests: skips graph building, much slower per step
+    allow_fallback: bool = False  # `make run` only: use digits / random init when CIFAR-10 / ImageNet
+    #                               weights cannot be had, and say so everywhere. Never for `paper`.
+
+    extra: dict[str, Any] = field(default_factory=dict)  # free-form notes recorded with the run
+
+    # ------------------------------------------------------------------------------------------------
+    def image_size_for(self, strategy: str) -> int:
+        return self.scratch_image_size if strategy == "scratch" else self.transfer_image_size
+
+    def mistakes(self) -> list[str]:
+        """Deliberate deviations from the correct recipe, in words, for labels on every screen."""
+        out = []
+        if self.input_scaling == "unit":
+            out.append("input divided by 255 before EfficientNet (double rescaling)")
+        if self.bn_mode == "train":
+            out.append("BatchNorm in training mode while fine-tuning")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["strategies"] = list(self.strategies)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExperimentConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown config key(s): {', '.join(unknown)}")
+        values = dict(data)
+        if "strategies" in values:
+            values["strategies"] = tuple(values["strategies"])
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> ExperimentConfig:
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------------------------------------------
+    def validate(self) -> ExperimentConfig:
+        """Raise `ConfigError` with one plain sentence for the first invalid value; return self."""
+        from engine.store.ids import validate_name  # local: keeps this module dependency-free
+
+        if not self.strategies:
+            raise ConfigError("choose at least one strategy (scratch, frozen, finetune)")
+        for s in self.strategies:
+            if s not in STRATEGIES:
+                raise ConfigError(f"unknown strategy {s!r}: choose from {', '.join(STRATEGIES)}")
+        if len(set(self.strategies)) != len(self.strategies):
+            raise ConfigError("each strategy may be listed once")
+        if self.dataset not in DATASETS:
+            raise ConfigError(f"unknown dataset {self.dataset!r}: choose from {', '.join(DATASETS)}")
+        validate_name(self.name)
+        _check_int(self.seed, "seed", minimum=0)
+        _check_fraction(self.val_fraction, "val fraction", allow_zero=False, allow_one=False)
+        _check_fraction(self.train_fraction, "train fraction", allow_zero=False, allow_one=True)
+        if self.train_per_class is not None:
+            _check_int(self.train_per_class, "train images per class", minimum=2)
+        if self.test_limit is not None:
+            _check_int(self.test_limit, "test limit", minimum=10)
+        _check_int(self.batch_size, "batch size", minimum=1)
+        _check_int(self.scratch_image_size, "scratch image size", minimum=8)
+        if any(s != "scratch" for s in self.strategies):
+            _check_int(self.transfer_image_size, "image size", minimum=MIN_EFFICIENTNET_SIZE,
+                       why=" (EfficientNetB0's minimum)")
+        for knob in ("scratch_epochs", "frozen_epochs", "finetune_epochs"):
+            _check_int(getattr(self, knob), knob.replace("_", " "), minimum=1)
+        _check_int(self.head_epochs, "head epochs", minimum=0)
+        for knob in ("scratch_lr", "frozen_lr", "head_lr", "finetune_lr"):
+            value = getattr(self, knob)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 < value < 1:
+                raise ConfigError(f"{knob.replace('_', ' ')} must be in (0, 1), got {value!r}")
+        _check_int(self.unfreeze_blocks, "unfreeze blocks", minimum=0, maximum=7)
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if not isinstance(self.weights, str) or not self.weights.strip():
+            raise ConfigError("weights must be 'imagenet', 'none' or a path to a weights file")
+        if self.input_scaling not in ("raw", "unit"):
+            raise ConfigError(f"input scaling must be 'raw' or 'unit', got {self.input_scaling!r}")
+        if self.bn_mode not in ("inference", "train"):
+            raise ConfigError(f"bn mode must be 'inference' or 'train', got {self.bn_mode!r}")
+        return self
+
+
+def _check_int(value: Any, what: str, minimum: int, maximum: int | None = None, why: str = "") -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{what} must be a whole number, got {value!r}")
+    if value < minimum:
+        raise ConfigError(f"{what} must be at least {minimum}{why}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{what} must be at most {maximum}, got {value}")
+
+
+def _check_fraction(value: Any, what: str, allow_zero: bool, allow_one: bool) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        ok = (value >= 0 if allow_zero else value > 0) and (value <= 1 if allow_one else value < 1)
+    if not ok:
+        interval = ("[0" if allow_zero else "(0") + ", " + ("1]" if allow_one else "1)")
+        raise ConfigError(f"{what} must be in {interval}, got {value!r}")

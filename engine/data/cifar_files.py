@@ -1,0 +1,137 @@
+"""Readers for the genuine CIFAR-10 file formats, written so that a file can never run code.
+
+The python version (`cifar-10-batches-py/`) is a set of pickles written by Python 2 with numpy 1.x.
+`pickle.load` would execute whatever a file asks for, so we unpickle with a whitelist of exactly the
+globals a genuine file names. The binary version (`cifar-10-batches-bin/`) is 3073-byte records: one
+label byte, then 1024 red, 1024 green and 1024 blue bytes, row-major. Both decode to uint8 (N, 32, 32, 3)
+images and int64 labels; every problem names the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import pickle
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from engine.errors import DataError
+
+PIXELS = 32 * 32 * 3
+RECORD = 1 + PIXELS
+TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
+TEST_FILE = "test_batch"
+META_FILE = "batches.meta"
+BIN_TRAIN_FILES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
+BIN_TEST_FILE = "test_batch.bin"
+BIN_META_FILE = "batches.meta.txt"
+
+
+try:  # numpy 2 moved the module; genuine files name the numpy 1 path
+    from numpy._core.multiarray import _reconstruct
+except ImportError:  # pragma: no cover - numpy 1
+    from numpy.core.multiarray import _reconstruct  # type: ignore[no-redef]
+
+# Exactly what a CIFAR-10 pickle needs. Python-3-written pickles of bytes use _codecs.encode.
+_ALLOWED: dict[tuple[str, str], Any] = {
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+    ("_codecs", "encode"): codecs.encode,
+}
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    def __init__(self, file: BinaryIO, label: str):
+        super().__init__(file, encoding="bytes")
+        self._label = label
+
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return _ALLOWED[(module, name)]
+        except KeyError:
+            raise DataError(
+                f"{self._label}: refusing to load: the file asks to call {module}.{name}, which a genuine "
+                "CIFAR-10 file never does (it may be malicious)"
+            ) from None
+
+
+def unpickle(data: bytes, label: str) -> dict[bytes, Any]:
+    """Safely unpickle one CIFAR-10 python-format file's bytes into its dict (keys are bytes)."""
+    try:
+        obj = _RestrictedUnpickler(io.BytesIO(data), label).load()
+    except DataError:
+        raise
+    except Exception as exc:  # truncated, corrupt, not a pickle at all
+        raise DataError(f"{label}: not a readable CIFAR-10 batch file ({type(exc).__name__}: {exc})") from None
+    if not isinstance(obj, dict):
+        raise DataError(f"{label}: not a CIFAR-10 batch file (expected a dict, found {type(obj).__name__})")
+    return obj
+
+
+def parse_python_batch(data: bytes, label: str) -> tuple[np.ndarray, np.ndarray]:
+    """One `data_batch_N` / `test_batch` file's bytes -> (images uint8 N x 32 x 32 x 3, labels int64 N)."""
+    obj = unpickle(data, label)
+    raw = obj.get(b"data", obj.get("data"))
+    labels = obj.get(b"labels", obj.get("labels"))
+    if raw is None or labels is None:
+        raise DataError(f"{label}: missing 'data' or 'labels' entry")
+    if not isinstance(raw, np.ndarray) or raw.dtype != np.uint8 or raw.ndim != 2 or raw.shape[1] != PIXELS:
+        shape = getattr(raw, "shape", None)
+        dtype = getattr(raw, "dtype", type(raw).__name__)
+        raise DataError(f"{label}: 'data' must be uint8 N x {PIXELS}, found {dtype} {shape}")
+    return _images_from_planes(raw, label), _check_labels(labels, len(raw), label)
+
+
+def parse_python_meta(data: bytes, label: str) -> list[str]:
+    obj = unpickle(data, label)
+    names = obj.get(b"label_names", obj.get("label_names"))
+    if not isinstance(names, list) or len(names) != 10:
+        raise DataError(f"{label}: 'label_names' must list 10 class names")
+    return [n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n) for n in names]
+
+
+def parse_binary_batch(data: bytes, label: str) -> tuple[np.ndarray, np.ndarray]:
+    """One `data_batch_N.bin` / `test_batch.bin` file's bytes -> (images, labels)."""
+    if not data or len(data) % RECORD:
+        raise DataError(
+            f"{label}: size {len(data)} bytes is not a whole number of {RECORD}-byte CIFAR-10 records "
+            "(truncated or not a CIFAR-10 binary file)"
+        )
+    records = np.frombuffer(data, dtype=np.uint8).reshape(-1, RECORD)
+    return _images_from_planes(records[:, 1:], label), _check_labels(records[:, 0], len(records), label)
+
+
+def parse_binary_meta(data: bytes) -> list[str]:
+    return [line.strip() for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
+
+
+def _images_from_planes(raw: np.ndarray, label: str) -> np.ndarray:
+    if len(raw) == 0:
+        raise DataError(f"{label}: holds no images")
+    # N x 3072 -> N x 3 x 32 x 32 (planes) -> N x 32 x 32 x 3 (channels last), copied contiguous.
+    return np.ascontiguousarray(raw.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+
+
+def _check_labels(labels: Any, n: int, label: str) -> np.ndarray:
+    try:
+        arr = np.asarray(labels)
+    except Exception:
+        raise DataError(f"{label}: labels are not a list of integers") from None
+    if arr.ndim != 1 or len(arr) != n:
+        raise DataError(f"{label}: {len(arr) if arr.ndim == 1 else 'malformed'} labels for {n} images")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise DataError(f"{label}: labels must be integers, found {arr.dtype}")
+    if arr.min() < 0 or arr.max() > 9:
+        raise DataError(f"{label}: labels must be in 0..9, found {int(arr.min())}..{int(arr.max())}")
+    return arr.astype(np.int64)
+
+
+def read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror})") from None

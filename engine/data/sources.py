@@ -1,0 +1,192 @@
+"""Where a data set comes from: a local CIFAR-10 in any genuine format, Keras' cache, Keras' download,
+or scikit-learn's bundled digits.
+
+CIFAR-10 is looked for in this order: `--data-dir` (an extracted `cifar-10-batches-py/`, the
+`cifar-10-python.tar.gz`, or an extracted `cifar-10-batches-bin/`, or a folder holding one of them), then
+Keras' cache under `$KERAS_HOME` (default `~/.keras`, both the Keras 3 and the Keras 2 layouts), then
+Keras' own download into that cache. Archives are read in memory, never extracted, and every file goes
+through the restricted readers of `cifar_files`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Callable
+
+import numpy as np
+
+from engine.data import cifar_files as cf
+from engine.errors import DataError
+
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+CIFAR10_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+HOW_TO_FIX = (
+    "fix: pass --data-dir pointing at cifar-10-python.tar.gz or its extracted cifar-10-batches-py folder "
+    "(download it from https://www.cs.toronto.edu/~kriz/cifar.html on a machine with internet), "
+    "or use --dataset digits for an offline demo"
+)
+
+
+@dataclass
+class RawDataset:
+    name: str  # "cifar10" or "digits"
+    source: str  # where the files came from, in words
+    class_names: list[str]
+    x_train: np.ndarray  # uint8 (N, 32, 32, 3)
+    y_train: np.ndarray  # int64 (N,)
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def keras_home() -> Path:
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+
+
+def load_cifar10(data_dir: str | None, download: Callable[[], Path] | None = None) -> RawDataset:
+    """Find and read CIFAR-10; `download` (default: Keras' get_file) is tried only when nothing is local."""
+    if data_dir:
+        path = Path(data_dir).expanduser()
+        if not path.exists():
+            raise DataError(f"--data-dir {path} does not exist; {HOW_TO_FIX}")
+        found = _find_in(path)
+        if found is None:
+            raise DataError(
+                f"--data-dir {path} holds no CIFAR-10 (looked for cifar-10-batches-py/, "
+                f"cifar-10-python.tar.gz, cifar-10-batches-bin/); {HOW_TO_FIX}"
+            )
+        return found()
+    cache = keras_home() / "datasets"
+    candidates = [cache / "cifar-10-batches-py-target" / "cifar-10-batches-py", cache / "cifar-10-batches-py"]
+    for candidate in candidates:
+        if (candidate / cf.TEST_FILE).is_file():
+            return read_python_folder(candidate)
+    try:
+        folder = (download or _keras_download)()
+    except DataError:
+        raise
+    except Exception as exc:  # URL fetch failure, hash mismatch, disk errors
+        looked = ", ".join(str(c) for c in candidates)
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise DataError(f"CIFAR-10 is not in {looked} and the download failed ({reason}); {HOW_TO_FIX}") from None
+    return read_python_folder(folder)
+
+
+def _keras_download() -> Path:
+    """Keras' own download, same file name, hash and cache folder as keras.datasets.cifar10.load_data."""
+    from keras.utils import get_file
+
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(30)  # never hang on a network that drops packets
+    try:
+        path = get_file(fname="cifar-10-batches-py-target", origin=CIFAR10_URL, extract=True,
+                        file_hash=CIFAR10_SHA256)
+    finally:
+        socket.setdefaulttimeout(previous)
+    return Path(path) / "cifar-10-batches-py"
+
+
+def _find_in(path: Path) -> Callable[[], RawDataset] | None:
+    """What kind of CIFAR-10 `path` is (or holds), as a loader; None if none."""
+    if path.is_file():
+        return (lambda: read_tar_gz(path)) if path.name.endswith((".tar.gz", ".tgz")) else None
+    if (path / cf.TEST_FILE).is_file():
+        return lambda: read_python_folder(path)
+    if (path / cf.BIN_TEST_FILE).is_file():
+        return lambda: read_binary_folder(path)
+    for child in ("cifar-10-batches-py", "cifar-10-batches-bin", "cifar-10-python.tar.gz"):
+        if (path / child).exists():
+            return _find_in(path / child)
+    return None
+
+
+def read_python_folder(folder: Path) -> RawDataset:
+    def read(name: str) -> bytes:
+        return cf.read_file(_required(folder / name))
+
+    return _assemble("python", str(folder), read, cf.parse_python_batch, cf.TRAIN_FILES, cf.TEST_FILE,
+                     lambda: cf.parse_python_meta(read(cf.META_FILE), str(folder / cf.META_FILE))
+                     if (folder / cf.META_FILE).is_file() else CIFAR10_CLASSES)
+
+
+def read_binary_folder(folder: Path) -> RawDataset:
+    def read(name: str) -> bytes:
+        return cf.read_file(_required(folder / name))
+
+    meta = folder / cf.BIN_META_FILE
+    return _assemble("binary", str(folder), read, cf.parse_binary_batch, cf.BIN_TRAIN_FILES, cf.BIN_TEST_FILE,
+                     lambda: cf.parse_binary_meta(read(cf.BIN_META_FILE)) if meta.is_file() else CIFAR10_CLASSES)
+
+
+def read_tar_gz(archive: Path) -> RawDataset:
+    """Read the python-format batches straight out of the archive, refusing unsafe member names."""
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            members = {}
+            for member in tar.getmembers():
+                parts = PurePosixPath(member.name).parts
+                if member.name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+                    raise DataError(f"{archive}: refusing an archive with an unsafe member path {member.name!r}")
+                if member.isfile():
+                    members[PurePosixPath(member.name).name] = member
+            contents = {}
+            for name in (*cf.TRAIN_FILES, cf.TEST_FILE, cf.META_FILE):
+                if name not in members:
+                    if name == cf.META_FILE:
+                        continue
+                    raise DataError(f"{archive}: missing {name}; is this cifar-10-python.tar.gz?")
+                handle = tar.extractfile(members[name])
+                contents[name] = handle.read() if handle else b""
+    except DataError:
+        raise
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise DataError(f"{archive}: not a readable .tar.gz ({exc})") from None
+
+    return _assemble("python", str(archive), contents.__getitem__, cf.parse_python_batch, cf.TRAIN_FILES,
+                     cf.TEST_FILE, lambda: cf.parse_python_meta(contents[cf.META_FILE], f"{archive}:batches.meta")
+                     if cf.META_FILE in contents else CIFAR10_CLASSES, label_prefix=f"{archive}:")
+
+
+def _assemble(fmt, source, read, parse, train_files, test_file, class_names, label_prefix=None) -> RawDataset:
+    prefix = label_prefix if label_prefix is not None else source + "/"
+    parts = [parse(read(name), prefix + name) for name in train_files]
+    x_test, y_test = parse(read(test_file), prefix + test_file)
+    names = class_names()
+    if len(names) != 10:
+        raise DataError(f"{source}: the class-name file lists {len(names)} names, expected 10")
+    return RawDataset(
+        name="cifar10", source=f"{source} ({fmt} format)", class_names=list(names),
+        x_train=np.concatenate([p[0] for p in parts]), y_train=np.concatenate([p[1] for p in parts]),
+        x_test=x_test, y_test=y_test,
+    )
+
+
+def _required(path: Path) -> Path:
+    if not path.is_file():
+        raise DataError(f"{path} is missing: a CIFAR-10 folder needs data_batch_1..5 and test_batch")
+    return path
+
+
+def load_digits() -> RawDataset:
+    """scikit-learn's bundled 8x8 digits (1,797 real images), upscaled 4x to 32x32x3 uint8.
+
+    Offline and tiny: a way to run the whole study on any machine. It is not CIFAR-10, and every screen,
+    record and report says which data set a run used.
+    """
+    from sklearn.datasets import load_digits as sk_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = sk_digits()
+    images = (digits.images / 16.0 * 255.0).round().astype(np.uint8)  # 0..16 -> 0..255
+    images = images.repeat(4, axis=1).repeat(4, axis=2)  # 8x8 -> 32x32, nearest neighbour
+    images = np.ascontiguousarray(np.repeat(images[..., None], 3, axis=3))
+    labels = digits.target.astype(np.int64)
+    x_train, x_test, y_train, y_test = train_test_split(images, labels, test_size=0.2, stratify=labels,
+                                                        random_state=0)
+    return RawDataset(name="digits", source="scikit-learn bundled digits (8x8, upscaled to 32x32)",
+                      class_names=[str(i) for i in range(10)],
+                      x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)

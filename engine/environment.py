@@ -1,0 +1,26 @@
+"""What a run ran on: versions, devices, host. Recorded in every run's `run_started` event."""
+
+from __future__ import annotations
+
+import platform
+import socket
+import sys
+
+
+def describe_environment() -> dict:
+    import keras
+    import numpy
+    import tensorflow as tf
+
+    devices = [d.name.replace("/physical_device:", "") for d in tf.config.list_physical_devices()]
+    gpus = [d for d in devices if "GPU" in d]
+    return {
+        "python": sys.version.split()[0],
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": numpy.__version__,
+        "platform": platform.platform(),
+        "host": socket.gethostname(),
+        "devices": devices,
+        "device": gpus[0] if gpus else "CPU",
+    }

@@ -1,0 +1,191 @@
+"""The event stream of a run: typed dataclasses, one JSON line each.
+
+The engine emits these to a sink (any callable taking an event). The run store writes them to
+`events.jsonl`; the app and the CLI's progress display draw them. Everything a screen shows can be rebuilt
+from the stream, which is how past runs are browsed and live runs are attached to.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+Sink = Callable[["Event"], None]
+
+
+@dataclass
+class Event:
+    type: ClassVar[str] = "event"
+    time: float = field(default_factory=time.time, kw_only=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, **_finite(dataclasses.asdict(self))}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False)
+
+
+@dataclass
+class RunStarted(Event):
+    type: ClassVar[str] = "run_started"
+    run_id: str
+    config: dict[str, Any]
+    environment: dict[str, Any]  # versions, devices, host
+    dataset: dict[str, Any]  # name, source, sizes, class names, substitution note
+    weights: dict[str, Any]  # requested, used, note
+    notices: list[str] = field(default_factory=list)  # fallbacks and deliberate mistakes, in words
+
+
+@dataclass
+class StrategyStarted(Event):
+    type: ClassVar[str] = "strategy_started"
+    strategy: str
+    image_size: int
+    epochs: int  # total epochs over all phases
+    steps_per_epoch: int
+    total_params: int
+    weights: str  # what the backbone was initialised from, in words
+
+
+@dataclass
+class PhaseStarted(Event):
+    type: ClassVar[str] = "phase_started"
+    strategy: str
+    phase: str  # "train" (one-phase strategies), "head" or "finetune"
+    first_epoch: int  # 1-based global epoch this phase starts at
+    epochs: int
+    learning_rate: float
+    trainable_params: int
+
+
+@dataclass
+class BatchEnd(Event):
+    type: ClassVar[str] = "batch_end"
+    strategy: str
+    phase: str
+    epoch: int
+    step: int  # 1-based within the epoch
+    steps: int
+    loss: float
+    accuracy: float
+    images_per_s: float
+
+
+@dataclass
+class EpochEnd(Event):
+    type: ClassVar[str] = "epoch_end"
+    strategy: str
+    phase: str
+    epoch: int  # 1-based, counted across phases
+    epochs: int
+    loss: float
+    accuracy: float
+    val_loss: float
+    val_accuracy: float
+    learning_rate: float
+    seconds: float
+    images_per_s: float
+
+
+@dataclass
+class Evaluated(Event):
+    type: ClassVar[str] = "evaluated"
+    strategy: str
+    best_epoch: int
+    best_val_accuracy: float
+    test_accuracy: float
+    test_loss: float
+    class_names: list[str]
+    confusion_matrix: list[list[int]]  # rows: true class, columns: predicted
+    precision: list[float]
+    recall: list[float]
+
+
+@dataclass
+class StrategyFinished(Event):
+    type: ClassVar[str] = "strategy_finished"
+    strategy: str
+    status: str  # "finished" or "cancelled"
+    seconds: float
+    trainable_params: int
+    total_params: int
+
+
+@dataclass
+class StrategyFailed(Event):
+    type: ClassVar[str] = "strategy_failed"
+    strategy: str
+    error: str
+
+
+@dataclass
+class LogMessage(Event):
+    type: ClassVar[str] = "log"
+    level: str  # "info", "warning", "error"
+    message: str
+
+
+@dataclass
+class RunFinished(Event):
+    type: ClassVar[str] = "run_finished"
+    status: str  # "finished", "cancelled", "failed"
+    seconds: float
+    error: str = ""
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (RunStarted, StrategyStarted, PhaseStarted, BatchEnd, EpochEnd, Evaluated,
+                StrategyFinished, StrategyFailed, LogMessage, RunFinished)
+}
+
+
+class EventFormatError(ValueError):
+    """A line that is not a well-formed event."""
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    if not isinstance(data, dict):
+        raise EventFormatError("an event must be a JSON object")
+    cls = EVENT_TYPES.get(data.get("type"))  # type: ignore[arg-type]
+    if cls is None:
+        raise EventFormatError(f"unknown event type {data.get('type')!r}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    try:
+        return cls(**{k: v for k, v in data.items() if k in names})
+    except TypeError as exc:
+        raise EventFormatError(f"bad {cls.type} event: {exc}") from None
+
+
+def event_from_json(line: str) -> Event:
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise EventFormatError(f"not JSON: {exc.msg}") from None
+    return event_from_dict(data)
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN/inf: store them as null so every line stays valid JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def tee(*sinks: Sink | None) -> Sink:
+    """One sink that forwards each event to several (the store and a display, say)."""
+    active = [s for s in sinks if s is not None]
+
+    def forward(event: Event) -> None:
+        for sink in active:
+            sink(event)
+
+    return forward

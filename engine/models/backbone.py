@@ -1,0 +1,123 @@
+"""EfficientNetB0 backbone and where its weights come from.
+
+`--weights imagenet` takes `efficientnetb0_notop.h5` from Keras' cache (`$KERAS_HOME/models/`) or lets
+Keras download it there; `--weights PATH` loads a local notop weights file; `--weights none` keeps the
+random initialisation. All pretrained files go through one loader, so the path the tests exercise with
+saved files is the path real runs take.
+
+One subtlety: Keras' EfficientNet, when built with `weights="imagenet"`, inserts an extra
+`Rescaling(1/sqrt(stddev))` after its `Normalization` layer, because the published weights file stores
+ImageNet's standard deviation where a variance belongs (tensorflow#49930). A model built with
+`weights=None` and then loaded from that file lacks the fix. We fold the same correction into the
+Normalization variance when, and only when, the loaded variance is the uncorrected stddev.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.data.sources import keras_home
+from engine.errors import WeightsError
+
+WEIGHTS_FILE = "efficientnetb0_notop.h5"
+WEIGHTS_URL = "https://storage.googleapis.com/keras-applications/" + WEIGHTS_FILE
+WEIGHTS_MD5 = "50bc09e76180e00e4465e1a485ddc09d"
+IMAGENET_STDDEV_RGB = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+
+
+@dataclass
+class WeightsChoice:
+    requested: str  # what the user asked for: "imagenet", "none" or a path
+    path: str | None  # the file to load, or None for random init
+    label: str  # in words, for every screen and report
+    pretrained: bool
+    notice: str = ""  # set when something else than requested is used (fallback)
+
+    def describe(self) -> dict:
+        return {"requested": self.requested, "path": self.path, "label": self.label,
+                "pretrained": self.pretrained, "notice": self.notice}
+
+
+def resolve_weights(requested: str, allow_fallback: bool = False) -> WeightsChoice:
+    """Decide which weights file a transfer strategy loads; fail clearly if it cannot be had."""
+    spec = requested.strip()
+    if spec.lower() == "none":
+        return WeightsChoice(spec, None, "random init (NO pretrained weights)", pretrained=False)
+    if spec.lower() == "imagenet":
+        try:
+            path = _imagenet_file()
+        except Exception as exc:
+            cached = keras_home() / "models" / WEIGHTS_FILE
+            reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            message = (f"ImageNet weights for EfficientNetB0 are not in {cached} and the download failed "
+                       f"({reason}); fix: copy {WEIGHTS_FILE} there, pass --weights PATH, "
+                       "or --weights none to train from random init")
+            if not allow_fallback:
+                raise WeightsError(message) from None
+            return WeightsChoice(spec, None, "random init (NO pretrained weights)", pretrained=False,
+                                 notice=f"RANDOM INIT USED INSTEAD OF IMAGENET WEIGHTS: {message}")
+        return WeightsChoice(spec, path, f"ImageNet ({path})", pretrained=True)
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        raise WeightsError(f"weights file {path} does not exist (or pass --weights imagenet / none)")
+    if not path.name.endswith((".h5", ".hdf5")):
+        raise WeightsError(f"weights file {path} must be an .h5 or .weights.h5 file")
+    return WeightsChoice(spec, str(path), f"local file {path}", pretrained=True)
+
+
+def _imagenet_file() -> str:
+    """Keras' cached copy, or Keras' download into the cache (same name, hash and folder as Keras)."""
+    import socket
+
+    from keras.utils import get_file
+
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(30)
+    try:
+        return get_file(WEIGHTS_FILE, WEIGHTS_URL, cache_subdir="models", file_hash=WEIGHTS_MD5)
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def build_backbone(image_size: int, weights: WeightsChoice):
+    """EfficientNetB0 without its top, for `image_size` px input in [0, 255], weights loaded."""
+    import keras
+
+    backbone = keras.applications.EfficientNetB0(
+        include_top=False, weights=None, input_shape=(image_size, image_size, 3)
+    )
+    if weights.path is not None:
+        load_backbone_weights(backbone, weights.path)
+    return backbone
+
+
+def load_backbone_weights(backbone, path: str) -> None:
+    try:
+        backbone.load_weights(path)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(
+            f"weights file {path} could not be loaded into EfficientNetB0 (notop): {first}; "
+            "is it corrupt or for another architecture?"
+        ) from None
+    _apply_stddev_fix(backbone)
+
+
+def _apply_stddev_fix(backbone) -> None:
+    norm = next((layer for layer in backbone.layers if layer.__class__.__name__ == "Normalization"), None)
+    if norm is None or not hasattr(norm, "adapt_variance"):
+        return
+    variance = np.asarray(norm.adapt_variance).reshape(-1)
+    if variance.shape == (3,) and np.allclose(variance, IMAGENET_STDDEV_RGB, atol=1e-4):
+        norm.adapt_variance.assign((variance * IMAGENET_STDDEV_RGB).reshape(norm.adapt_variance.shape))
+        norm.finalize_state()
+
+
+def block_index(layer_name: str) -> int:
+    """0 for the stem, 1..7 for EfficientNet's blocks ('block3b_...'), 8 for the top layers."""
+    if layer_name.startswith("block") and layer_name[5:6].isdigit():
+        return int(layer_name[5])
+    return 8 if layer_name.startswith("top") else 0

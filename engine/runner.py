@@ -1,0 +1,82 @@
+"""`run_experiment`: the whole study, strategy after strategy, as a stream of events.
+
+Called in the calling thread by the CLI, and from a thread worker by the app, which passes the worker's
+cancel event as `stop_event`. TensorFlow is imported here, lazily, so that `import engine` stays cheap.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+
+from engine.config import ExperimentConfig
+from engine.errors import StoreError, UserError
+from engine.events import LogMessage, RunFinished, RunStarted, Sink, StrategyFailed
+from engine.state import RunState
+
+
+def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.Event | None = None,
+                   run_id: str = "") -> dict:
+    """Run the configured strategies and return the run's summary (see `RunState.summary`).
+
+    Raises `UserError` (after emitting a failed `RunFinished`) when the config, data or weights are
+    unusable; a strategy that fails (NaN loss, unexpected error) is recorded and the next one runs.
+    """
+    stop_event = stop_event or threading.Event()
+    state = RunState()
+
+    def emit(event) -> None:
+        state.apply(event)
+        sink(event)
+
+    started = time.perf_counter()
+    try:
+        config.validate()
+        data, weights, environment = _prepare(config)
+    except UserError as exc:
+        emit(RunFinished(status="failed", seconds=time.perf_counter() - started, error=str(exc)))
+        raise
+
+    notices = data.notices + ([weights.notice] if weights and weights.notice else [])
+    notices += [f"DELIBERATE MISTAKE: {m}" for m in config.mistakes()]
+    emit(RunStarted(run_id=run_id, config=config.to_dict(), environment=environment,
+                    dataset=data.describe(), weights=weights.describe() if weights else {"label": "n/a"},
+                    notices=notices))
+    for notice in notices:
+        emit(LogMessage(level="warning", message=notice))
+
+    from engine.training.train_strategy import TrainingFailed, train_strategy
+
+    failed = False
+    for name in config.strategies:
+        if stop_event.is_set():
+            break
+        try:
+            train_strategy(name, config, data, weights, emit, stop_event)
+        except (StoreError, KeyboardInterrupt):
+            raise
+        except TrainingFailed as exc:
+            failed = True
+            emit(StrategyFailed(strategy=name, error=str(exc)))
+        except Exception as exc:  # an unexpected error in one strategy must not lose the others
+            failed = True
+            emit(LogMessage(level="error", message=traceback.format_exc(limit=8)))
+            emit(StrategyFailed(strategy=name, error=f"{type(exc).__name__}: {exc}".splitlines()[0]))
+
+    status = "cancelled" if stop_event.is_set() else ("failed" if failed else "finished")
+    error = "a strategy failed" if status == "failed" else ""
+    emit(RunFinished(status=status, seconds=time.perf_counter() - started, error=error))
+    return state.summary()
+
+
+def _prepare(config: ExperimentConfig):
+    """Data, weights and environment, resolved before anything is recorded."""
+    from engine.data.splits import prepare_data
+    from engine.environment import describe_environment
+    from engine.models.backbone import resolve_weights
+
+    data = prepare_data(config)
+    needs_backbone = any(s != "scratch" for s in config.strategies)
+    weights = resolve_weights(config.weights, config.allow_fallback) if needs_backbone else None
+    return data, weights, describe_environment()

@@ -1,0 +1,51 @@
+"""Record-and-run: what the CLI and the app both do to start a run.
+
+Creates a run id, records the event stream with a `RunRecorder`, forwards it to a display sink, and
+keeps TensorFlow's native log lines in the run's `tensorflow.log` instead of on the terminal.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.config import ExperimentConfig
+from engine.events import Sink, tee
+from engine.native_stderr import native_stderr_to
+from engine.runner import run_experiment
+from engine.store import paths
+from engine.store.ids import new_run_id
+from engine.store.recorder import RunRecorder
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    path: Path
+    summary: dict
+
+
+def record_and_run(config: ExperimentConfig, runs_dir: Path, display: Sink | None = None,
+                   stop_event: threading.Event | None = None, run_id: str | None = None,
+                   redirect_native_log: bool = True) -> RunOutcome:
+    config.validate()
+    run_id = run_id or new_run_id(config.name)
+    recorder = RunRecorder(runs_dir, run_id)
+    sink = tee(recorder, display)
+    log = Path(tempfile.mkstemp(prefix="cifar-tui-", suffix=".log")[1])
+    try:
+        if redirect_native_log:
+            with native_stderr_to(log):
+                summary = run_experiment(config, sink, stop_event, run_id=run_id)
+        else:
+            summary = run_experiment(config, sink, stop_event, run_id=run_id)
+    finally:
+        recorder.close()
+        if recorder.created and log.stat().st_size:
+            shutil.move(str(log), recorder.path / paths.NATIVE_LOG)
+        else:
+            log.unlink(missing_ok=True)
+    return RunOutcome(run_id, recorder.path, summary)

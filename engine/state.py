@@ -1,0 +1,150 @@
+"""The state of a run, folded from its event stream.
+
+One fold serves everyone: the runner's returned summary, the store's `summary.json`, the CLI's tables,
+the app's Live panels and the history browser all read a `RunState`, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine import events as ev
+
+
+@dataclass
+class StrategyState:
+    name: str
+    status: str = "pending"  # pending, running, finished, cancelled, failed
+    phase: str = ""
+    image_size: int = 0
+    epoch: int = 0  # last finished epoch (1-based)
+    epochs: int = 0
+    step: int = 0
+    steps: int = 0
+    batch_loss: float | None = None
+    batch_accuracy: float | None = None
+    images_per_s: float | None = None
+    weights: str = ""
+    trainable_params: int = 0
+    total_params: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)  # one dict per EpochEnd
+    phase_starts: list[tuple[str, int]] = field(default_factory=list)  # (phase, first epoch)
+    best_epoch: int | None = None
+    best_val_accuracy: float | None = None
+    test_accuracy: float | None = None
+    test_loss: float | None = None
+    confusion_matrix: list[list[int]] | None = None
+    precision: list[float] | None = None
+    recall: list[float] | None = None
+    seconds: float | None = None
+    error: str = ""
+    started_at: float | None = None
+
+    def summary(self) -> dict[str, Any]:
+        keys = ("status", "image_size", "epoch", "epochs", "weights", "trainable_params", "total_params",
+                "best_epoch", "best_val_accuracy", "test_accuracy", "test_loss", "seconds", "error")
+        out = {k: getattr(self, k) for k in keys}
+        out["images_per_s"] = self.train_images_per_s()
+        return out
+
+    def train_images_per_s(self) -> float | None:
+        rates = [h["images_per_s"] for h in self.history if h.get("images_per_s")]
+        return sum(rates) / len(rates) if rates else self.images_per_s
+
+
+@dataclass
+class RunState:
+    run_id: str = ""
+    status: str = "pending"  # pending, running, finished, cancelled, failed (interrupted: store's verdict)
+    config: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+    dataset: dict[str, Any] = field(default_factory=dict)
+    weights: dict[str, Any] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)
+    strategies: dict[str, StrategyState] = field(default_factory=dict)
+    log: list[tuple[str, str]] = field(default_factory=list)  # (level, message)
+    started: float | None = None
+    last_time: float | None = None
+    seconds: float | None = None
+    error: str = ""
+    current: str = ""  # the strategy in progress
+
+    @classmethod
+    def from_events(cls, stream) -> RunState:
+        state = cls()
+        for event in stream:
+            state.apply(event)
+        return state
+
+    def strategy(self, name: str) -> StrategyState:
+        if name not in self.strategies:
+            self.strategies[name] = StrategyState(name)
+        return self.strategies[name]
+
+    def apply(self, e: ev.Event) -> None:
+        self.last_time = e.time
+        if isinstance(e, ev.RunStarted):
+            self.run_id, self.status, self.started = e.run_id, "running", e.time
+            self.config, self.environment, self.dataset, self.weights = e.config, e.environment, e.dataset, e.weights
+            self.notices = list(e.notices)
+            for name in e.config.get("strategies", []):
+                self.strategy(name)
+        elif isinstance(e, ev.StrategyStarted):
+            s = self.strategy(e.strategy)
+            s.status, s.image_size, s.epochs, s.steps = "running", e.image_size, e.epochs, e.steps_per_epoch
+            s.total_params, s.weights, s.started_at = e.total_params, e.weights, e.time
+            self.current = e.strategy
+        elif isinstance(e, ev.PhaseStarted):
+            s = self.strategy(e.strategy)
+            s.phase, s.trainable_params = e.phase, e.trainable_params
+            s.phase_starts.append((e.phase, e.first_epoch))
+        elif isinstance(e, ev.BatchEnd):
+            s = self.strategy(e.strategy)
+            s.step, s.steps, s.phase = e.step, e.steps, e.phase
+            s.batch_loss, s.batch_accuracy, s.images_per_s = e.loss, e.accuracy, e.images_per_s
+        elif isinstance(e, ev.EpochEnd):
+            s = self.strategy(e.strategy)
+            s.epoch, s.epochs, s.step = e.epoch, e.epochs, 0
+            s.history.append(e.to_dict())
+        elif isinstance(e, ev.Evaluated):
+            s = self.strategy(e.strategy)
+            s.best_epoch, s.best_val_accuracy = e.best_epoch, e.best_val_accuracy
+            s.test_accuracy, s.test_loss = e.test_accuracy, e.test_loss
+            s.confusion_matrix, s.precision, s.recall = e.confusion_matrix, e.precision, e.recall
+            if e.class_names and not self.dataset.get("class_names"):
+                self.dataset["class_names"] = e.class_names
+        elif isinstance(e, ev.StrategyFinished):
+            s = self.strategy(e.strategy)
+            s.status, s.seconds = e.status, e.seconds
+            s.trainable_params, s.total_params = e.trainable_params, e.total_params
+        elif isinstance(e, ev.StrategyFailed):
+            s = self.strategy(e.strategy)
+            s.status, s.error = "failed", e.error
+            self.log.append(("error", f"{e.strategy}: {e.error}"))
+        elif isinstance(e, ev.LogMessage):
+            self.log.append((e.level, e.message))
+        elif isinstance(e, ev.RunFinished):
+            self.status, self.seconds, self.error = e.status, e.seconds, e.error
+            self.current = ""
+            if e.error:
+                self.log.append(("error", e.error))
+            for s in self.strategies.values():
+                if s.status == "running":
+                    s.status = "cancelled" if e.status == "cancelled" else "failed"
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "name": self.config.get("name", ""),
+            "status": self.status,
+            "error": self.error,
+            "started": self.started,
+            "seconds": self.seconds,
+            "dataset": {k: v for k, v in self.dataset.items() if k != "class_names"},
+            "weights": self.weights,
+            "notices": self.notices,
+            "config": self.config,
+            "environment": self.environment,
+            "strategies": {name: s.summary() for name, s in self.strategies.items()},
+        }

@@ -1,0 +1,180 @@
+"""The run store's reading side: list runs, load one run, judge its status.
+
+Reading never trusts a folder: a damaged run is reported as damaged and never breaks the listing of the
+others; a torn last line of `events.jsonl` (a crash mid-write) is skipped; a folder written by a newer
+version of cifar-tui is refused with the version named.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import StoreError
+from engine.events import Event, EventFormatError, event_from_json
+from engine.state import RunState
+from engine.store import paths
+from engine.store.ids import validate_run_id
+
+STALE_AFTER_S = 30.0  # a heartbeat older than this means the writer is gone
+
+
+@dataclass
+class RunListing:
+    run_id: str
+    path: Path
+    status: str  # running, finished, cancelled, failed, interrupted, damaged
+    name: str = ""
+    started: float | None = None
+    seconds: float | None = None
+    dataset: str = ""
+    weights: str = ""
+    strategies: dict[str, Any] = field(default_factory=dict)  # name -> strategy summary
+    notices: list[str] = field(default_factory=list)
+    problem: str = ""  # why it is damaged
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "path": str(self.path), "status": self.status, "name": self.name,
+                "started": self.started, "seconds": self.seconds, "dataset": self.dataset,
+                "weights": self.weights, "strategies": self.strategies, "notices": self.notices,
+                "problem": self.problem}
+
+
+@dataclass
+class LoadedRun:
+    listing: RunListing
+    state: RunState
+    events: list[Event]
+    skipped_lines: list[str]  # descriptions of unreadable lines
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    version = data.get("format_version", 1)
+    if isinstance(version, int) and version > paths.FORMAT_VERSION:
+        raise StoreError(f"{path.parent.name} was written by a newer cifar-tui (format {version}; "
+                         f"this version reads up to {paths.FORMAT_VERSION}): upgrade cifar-tui to read it")
+    return data
+
+
+def writer_alive(run_dir: Path, now: float | None = None) -> bool:
+    """Is a process still writing this run? Fresh heartbeat, and (same host) the pid exists."""
+    try:
+        info = json.loads((run_dir / paths.WRITER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not info.get("alive", False):
+        return False
+    if (now or time.time()) - float(info.get("heartbeat", 0)) > STALE_AFTER_S:
+        return False
+    if info.get("host") == socket.gethostname():
+        try:
+            os.kill(int(info.get("pid", -1)), 0)
+        except ProcessLookupError:
+            return False
+        except (PermissionError, ValueError, OverflowError):
+            pass
+    return True
+
+
+def _listing_from_summary(run_dir: Path, summary: dict[str, Any]) -> RunListing:
+    status = summary.get("status", "running")
+    if status in ("running", "pending") and not writer_alive(run_dir):
+        status = "interrupted"
+    return RunListing(
+        run_id=run_dir.name, path=run_dir, status=status, name=summary.get("name", ""),
+        started=summary.get("started"), seconds=summary.get("seconds"),
+        dataset=(summary.get("dataset") or {}).get("name", ""),
+        weights=(summary.get("weights") or {}).get("label", ""),
+        strategies=summary.get("strategies") or {}, notices=summary.get("notices") or [],
+    )
+
+
+def read_listing(run_dir: Path) -> RunListing:
+    """One run's listing from its summary.json (falling back to its events); damaged if unreadable."""
+    try:
+        return _listing_from_summary(run_dir, _read_json(run_dir / paths.SUMMARY_FILE))
+    except StoreError as exc:
+        return RunListing(run_dir.name, run_dir, "damaged", problem=str(exc))
+    except (OSError, ValueError):
+        pass
+    try:
+        events, _ = read_events(run_dir / paths.EVENTS_FILE)
+        if not events:
+            raise ValueError("no readable events")
+        return _listing_from_summary(run_dir, RunState.from_events(events).summary())
+    except (OSError, ValueError) as exc:
+        return RunListing(run_dir.name, run_dir, "damaged", problem=f"unreadable run folder: {exc}")
+
+
+def list_runs(runs_dir: Path) -> list[RunListing]:
+    """All runs, newest first. A missing runs folder is simply empty."""
+    runs_dir = Path(runs_dir)
+    try:
+        entries = [p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise StoreError(f"cannot read runs folder {runs_dir}: {exc.strerror or exc}") from None
+    return sorted((read_listing(p) for p in entries), key=lambda r: r.run_id, reverse=True)
+
+
+def read_events(path: Path) -> tuple[list[Event], list[str]]:
+    """Parse an events file; unreadable lines are skipped and described, never fatal."""
+    events: list[Event] = []
+    skipped: list[str] = []
+    with open(path, "rb") as f:
+        raw_lines = f.read().split(b"\n")
+    for number, raw in enumerate(raw_lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            events.append(event_from_json(raw.decode("utf-8")))
+        except (UnicodeDecodeError, EventFormatError) as exc:
+            torn = number == len(raw_lines)  # no newline after it: a write cut short
+            skipped.append(f"line {number}: {'torn last line' if torn else exc}")
+    return events, skipped
+
+
+def resolve_run(runs_dir: Path, run_ref: str) -> Path:
+    """A run folder from an id or a unique prefix/name fragment; clear errors otherwise."""
+    if run_ref in ("latest", "last"):
+        runs = list_runs(runs_dir)
+        if not runs:
+            raise StoreError(f"no runs in {runs_dir}")
+        return runs[0].path
+    validate_run_id(run_ref)
+    exact = Path(runs_dir) / run_ref
+    if exact.is_dir():
+        return exact
+    try:
+        matches = [p for p in Path(runs_dir).iterdir() if p.is_dir() and run_ref in p.name]
+    except OSError:
+        matches = []
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise StoreError(f"no run {run_ref!r} in {runs_dir} (see `cifar-tui runs list`)")
+    raise StoreError(f"{run_ref!r} matches {len(matches)} runs; give more of the id")
+
+
+def load_run(runs_dir: Path, run_ref: str) -> LoadedRun:
+    run_dir = resolve_run(runs_dir, run_ref)
+    listing = read_listing(run_dir)
+    if listing.status == "damaged" and "newer cifar-tui" in listing.problem:
+        raise StoreError(listing.problem)
+    try:
+        events, skipped = read_events(run_dir / paths.EVENTS_FILE)
+    except OSError as exc:
+        raise StoreError(f"run {run_dir.name}: cannot read its events ({exc.strerror or exc})") from None
+    state = RunState.from_events(events)
+    if state.status in ("running", "pending") and listing.status == "interrupted":
+        state.status = "interrupted"
+    return LoadedRun(listing, state, events, skipped)

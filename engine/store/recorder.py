@@ -1,0 +1,152 @@
+"""The run store's writing side: a sink that records a run's events into `runs/<run-id>/`.
+
+Layout of a run folder:
+    config.json          format version and the full ExperimentConfig (written once, atomically)
+    events.jsonl         every event, one JSON line each, appended and flushed as it happens
+                         (batch events thinned to about one a second per strategy)
+    summary.json         the folded state (RunState.summary), rewritten atomically at each milestone
+    writer.json          pid, host and a heartbeat every few seconds while the writer lives
+    strategies/<name>/   confusion_matrix.csv and metrics.json once the strategy is evaluated
+    tensorflow.log       TensorFlow's own log lines (CLI runs)
+
+The folder is created when the run really starts (`run_started`), so a run refused for bad input leaves
+nothing behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+from engine.errors import StoreError
+from engine.events import BatchEnd, Evaluated, Event, RunFinished, RunStarted, StrategyFailed, StrategyFinished
+from engine.state import RunState
+from engine.store import paths
+from engine.store.atomic import atomic_write_bytes, atomic_write_json
+from engine.store.ids import validate_run_id
+
+HEARTBEAT_S = 5.0
+BATCH_EVERY_S = 1.0
+
+
+class RunRecorder:
+    def __init__(self, runs_dir: Path, run_id: str, heartbeat_s: float = HEARTBEAT_S,
+                 batch_every_s: float = BATCH_EVERY_S):
+        self.runs_dir = Path(runs_dir)
+        self.run_id = validate_run_id(run_id)
+        self.path = self.runs_dir / run_id
+        self.created = False
+        self.state = RunState()
+        self._events = None
+        self._heartbeat_s, self._batch_every_s = heartbeat_s, batch_every_s
+        self._last_batch: dict[str, float] = {}
+        self._stop_heartbeat = threading.Event()
+        self._heartbeat_thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._started = time.time()
+
+    # --- the sink ------------------------------------------------------------------------------------
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted) and not self.created:
+            self._create(event)
+        if not self.created:
+            return
+        self.state.apply(event)
+        if isinstance(event, BatchEnd) and not self._keep_batch(event):
+            return
+        self._guard(self._append, event)
+        if isinstance(event, Evaluated):
+            self._guard(self._write_strategy_files, event)
+        if isinstance(event, (RunStarted, StrategyFinished, StrategyFailed, RunFinished)):
+            self._guard(atomic_write_json, self.path / paths.SUMMARY_FILE, self._summary())
+        if isinstance(event, RunFinished):
+            self.close()
+
+    def close(self) -> None:
+        self._stop_heartbeat.set()
+        if self._heartbeat_thread is not None:
+            self._heartbeat_thread.join(timeout=2)
+        with self._lock:
+            if self._events is not None:
+                try:
+                    self._events.close()
+                except OSError:
+                    pass
+                self._events = None
+        if self.created:
+            try:
+                self._write_writer(alive=False)
+            except OSError:
+                pass
+
+    # --- internals ------------------------------------------------------------------------------------
+    def _keep_batch(self, event: BatchEnd) -> bool:
+        now = time.monotonic()
+        if event.step == event.steps or now - self._last_batch.get(event.strategy, 0.0) >= self._batch_every_s:
+            self._last_batch[event.strategy] = now
+            return True
+        return False
+
+    def _guard(self, fn, *args) -> None:
+        try:
+            fn(*args)
+        except OSError as exc:
+            raise StoreError(f"cannot write run {self.run_id} in {self.runs_dir}: {exc.strerror or exc}") from None
+
+    def _create(self, event: RunStarted) -> None:
+        try:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            self.path.mkdir()
+            atomic_write_json(self.path / paths.CONFIG_FILE,
+                              {"format_version": paths.FORMAT_VERSION, "run_id": self.run_id, "config": event.config})
+            self._events = open(self.path / paths.EVENTS_FILE, "a", encoding="utf-8")
+            self._write_writer(alive=True)
+        except FileExistsError:
+            raise StoreError(f"run folder {self.path} already exists; refusing to write into another run") from None
+        except OSError as exc:
+            raise StoreError(f"cannot create run folder in {self.runs_dir}: {exc.strerror or exc}") from None
+        self.created = True
+        self._heartbeat_thread = threading.Thread(target=self._beat, name=f"heartbeat-{self.run_id}", daemon=True)
+        self._heartbeat_thread.start()
+
+    def _append(self, event: Event) -> None:
+        with self._lock:
+            if self._events is None:
+                return
+            self._events.write(event.to_json() + "\n")
+            self._events.flush()
+            if not isinstance(event, BatchEnd):
+                os.fsync(self._events.fileno())
+
+    def _summary(self) -> dict:
+        return {"format_version": paths.FORMAT_VERSION, **self.state.summary()}
+
+    def _write_writer(self, alive: bool) -> None:
+        atomic_write_json(self.path / paths.WRITER_FILE, {
+            "pid": os.getpid(), "host": socket.gethostname(), "started": self._started,
+            "heartbeat": time.time(), "alive": alive,
+        })
+
+    def _beat(self) -> None:
+        while not self._stop_heartbeat.wait(self._heartbeat_s):
+            try:
+                self._write_writer(alive=True)
+            except OSError:
+                pass  # the next event's write reports a full or vanished disk
+
+    def _write_strategy_files(self, event: Evaluated) -> None:
+        folder = self.path / "strategies" / event.strategy
+        folder.mkdir(parents=True, exist_ok=True)
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(["true \\ predicted", *event.class_names])
+        for name, row in zip(event.class_names, event.confusion_matrix):
+            writer.writerow([name, *row])
+        atomic_write_bytes(folder / "confusion_matrix.csv", text.getvalue().encode())
+        metrics = {k: v for k, v in event.to_dict().items() if k not in ("type", "confusion_matrix")}
+        atomic_write_json(folder / "metrics.json", metrics)
