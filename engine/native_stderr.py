@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 # Fewer C++ INFO lines in the log; must be set before the first TensorFlow import.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -36,13 +36,13 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def preset_config(name: str, **overrides: Any) -> ExperimentConfig:
+def preset_config(preset: str, **overrides: Any) -> ExperimentConfig:
     """The preset's config with `overrides` applied (None values are ignored: 'flag not given')."""
-    if name not in PRESETS and name != "custom":
-        raise ConfigError(f"unknown preset {name!r}: choose from {', '.join(PRESETS)}")
-    values = dict(PRESETS.get(name, {}))
+    if preset not in PRESETS and preset != "custom":
+        raise ConfigError(f"unknown preset {preset!r}: choose from {', '.join(PRESETS)}")
+    values = dict(PRESETS.get(preset, {}))
     values.update({k: v for k, v in overrides.items() if v is not None})
     try:
-        return ExperimentConfig(preset=name, **values)
+        return ExperimentConfig(preset=preset, **values)
     except TypeError as exc:  # an unknown knob: a programming error surfaced as a clear message
         raise ConfigError(str(exc)) from None

@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 import socket
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Callable
 
 import numpy as np
 

@@ -28,12 +28,13 @@ class PreparedData:
     x_test: np.ndarray
     y_test: np.ndarray
     notices: list[str] = field(default_factory=list)  # e.g. "digits used instead of CIFAR-10 because ..."
+    substituted_for: str = ""  # the data set that was asked for, when another one is used instead
 
     def describe(self) -> dict:
         return {
             "name": self.name, "source": self.source, "class_names": self.class_names,
             "train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test),
-            "substituted": any("instead of" in n for n in self.notices), "notices": self.notices,
+            "substituted_for": self.substituted_for, "notices": self.notices,
         }
 
 
@@ -57,7 +58,8 @@ def per_class_take(y: np.ndarray, per_class: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate(chosen))
 
 
-def split(raw: RawDataset, config: ExperimentConfig, notices: list[str] | None = None) -> PreparedData:
+def split(raw: RawDataset, config: ExperimentConfig, notices: list[str] | None = None,
+          substituted_for: str = "") -> PreparedData:
     seed = config.seed
     if config.train_per_class is not None:
         keep = per_class_take(raw.y_train, config.train_per_class, seed)
@@ -78,12 +80,14 @@ def split(raw: RawDataset, config: ExperimentConfig, notices: list[str] | None =
         name=raw.name, source=raw.source, class_names=raw.class_names,
         x_train=x[train_mask], y_train=y[train_mask], x_val=x[val_idx], y_val=y[val_idx],
         x_test=raw.x_test[test_idx], y_test=raw.y_test[test_idx], notices=list(notices or []),
+        substituted_for=substituted_for,
     )
 
 
 def prepare_data(config: ExperimentConfig) -> PreparedData:
     """Load the configured data set and split it. Falls back to digits only if `allow_fallback`."""
     notices: list[str] = []
+    substituted_for = ""
     if config.dataset == "digits":
         raw = load_digits()
     else:
@@ -94,4 +98,5 @@ def prepare_data(config: ExperimentConfig) -> PreparedData:
                 raise
             notices.append(f"DIGITS USED INSTEAD OF CIFAR-10: {exc}")
             raw = load_digits()
-    return split(raw, config, notices)
+            substituted_for = "cifar10"
+    return split(raw, config, notices, substituted_for)

@@ -94,7 +94,36 @@ def build_backbone(image_size: int, weights: WeightsChoice):
     return backbone
 
 
+def _array_census(path: str) -> tuple[int, int]:
+    """(number of arrays, number of values) stored in an HDF5 weights file."""
+    import h5py
+
+    counts = [0, 0]
+
+    def visit(_name, obj):
+        if isinstance(obj, h5py.Dataset):
+            counts[0] += 1
+            counts[1] += int(obj.size)
+
+    with h5py.File(path, "r") as f:
+        f.visititems(visit)
+    return counts[0], counts[1]
+
+
 def load_backbone_weights(backbone, path: str) -> None:
+    # Keras skips (with a warning) groups it cannot match, which would leave part of the backbone at
+    # random init without failing. A census of the file catches files made for another architecture.
+    try:
+        arrays, values = _array_census(path)
+    except Exception as exc:
+        raise WeightsError(f"weights file {path} could not be loaded into EfficientNetB0 (notop): not a readable "
+                           f"HDF5 file ({type(exc).__name__}); is it corrupt or for another architecture?") from None
+    expected = int(sum(np.prod(w.shape) for w in backbone.weights))
+    if not (expected <= values <= expected + 64 and len(backbone.weights) <= arrays <= len(backbone.weights) + 8):
+        raise WeightsError(
+            f"weights file {path} could not be loaded into EfficientNetB0 (notop): it holds {values:,} values in "
+            f"{arrays} arrays where the backbone has {expected:,} in {len(backbone.weights)}; "
+            "is it corrupt or for another architecture?")
     try:
         backbone.load_weights(path)
     except Exception as exc:

@@ -145,7 +145,7 @@ class RunRecorder:
         text = io.StringIO()
         writer = csv.writer(text)
         writer.writerow(["true \\ predicted", *event.class_names])
-        for name, row in zip(event.class_names, event.confusion_matrix):
+        for name, row in zip(event.class_names, event.confusion_matrix, strict=True):
             writer.writerow([name, *row])
         atomic_write_bytes(folder / "confusion_matrix.csv", text.getvalue().encode())
         metrics = {k: v for k, v in event.to_dict().items() if k not in ("type", "confusion_matrix")}

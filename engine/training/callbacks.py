@@ -37,8 +37,9 @@ class EventEmitter(keras.callbacks.Callback):
     """Emits a `BatchEnd` per training batch and an `EpochEnd` per epoch; detects a NaN loss."""
 
     def __init__(self, sink: Sink, strategy: str, phase: str, total_epochs: int, steps: int, batch_size: int,
-                 n_train: int):
+                 n_train: int, stop_event: threading.Event):
         super().__init__()
+        self.stop_event = stop_event
         self.sink, self.strategy, self.phase = sink, strategy, phase
         self.total_epochs, self.steps, self.batch_size, self.n_train = total_epochs, steps, batch_size, n_train
         self.nan_at: tuple[int, int] | None = None  # (epoch, step) of the first non-finite loss
@@ -67,8 +68,8 @@ class EventEmitter(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         seconds = time.perf_counter() - self._epoch_start
-        if self.nan_at is not None:
-            return  # the epoch did not finish: the strategy fails, no epoch is recorded
+        if self.nan_at is not None or self.stop_event.is_set():
+            return  # the epoch was cut short (NaN, or a stop request): it is not an epoch, record nothing
         self.sink(EpochEnd(
             strategy=self.strategy, phase=self.phase, epoch=epoch + 1, epochs=self.total_epochs,
             loss=float(logs.get("loss", math.nan)), accuracy=float(logs.get("accuracy", math.nan)),
@@ -81,14 +82,17 @@ class EventEmitter(keras.callbacks.Callback):
 class BestEpoch(keras.callbacks.Callback):
     """Keeps a copy of the weights of the epoch with the best validation accuracy (never test)."""
 
-    def __init__(self):
+    def __init__(self, stop_event: threading.Event):
         super().__init__()
+        self.stop_event = stop_event
         self.best_accuracy = -math.inf
         self.best_epoch = 0
         self.best_weights: list[np.ndarray] | None = None
 
     def on_epoch_end(self, epoch, logs=None):
         accuracy = (logs or {}).get("val_accuracy")
+        if self.stop_event.is_set():
+            return  # a cut-short epoch is no candidate
         if accuracy is not None and math.isfinite(float(accuracy)) and float(accuracy) > self.best_accuracy:
             self.best_accuracy = float(accuracy)
             self.best_epoch = epoch + 1

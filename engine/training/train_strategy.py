@@ -47,7 +47,7 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     sink(StrategyStarted(strategy=name, image_size=size, epochs=total_epochs, steps_per_epoch=steps,
                          total_params=model.count_params(), weights=built.weights_label))
 
-    best = BestEpoch()
+    best = BestEpoch(stop_event)
     stopper = StopOnRequest(stop_event)
     epoch = 0
     for phase in built.phases:
@@ -65,13 +65,13 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
                           learning_rate=phase.learning_rate,
                           trainable_params=count_params(model.trainable_weights)))
         emitter = EventEmitter(sink, name, phase.name, total_epochs, steps, config.batch_size,
-                               len(data.y_train))
+                               len(data.y_train), stop_event)
         model.fit(
             train_ds,
             validation_data=val_ds,
             initial_epoch=epoch,
             epochs=epoch + phase.epochs,
-            callbacks=[stopper, emitter, best],
+            callbacks=[emitter, best, stopper],  # stopper last: it sees a stop asked for by a sink
             shuffle=False,  # the tf.data pipeline shuffles (and reshuffles each epoch) itself
             verbose=0,
         )

@@ -1,0 +1,35 @@
+# cifar-tui: `make run` (the quick study in the app) and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# tensorflow-cpu unless an NVIDIA GPU is present (then tensorflow with its CUDA libraries).
+TF_EXTRA ?= $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo gpu || echo cpu)
+STAMP  := $(VENV)/.installed-$(TF_EXTRA)
+
+.PHONY: install run test bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[$(TF_EXTRA),dev]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+# The quick study, live in the app. Offline, it falls back to the digits data set and/or random init,
+# and says so on every screen and in the run record.
+run: $(STAMP)
+	$(BIN)/cifar-tui --preset quick --offline-fallback
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+lint: $(STAMP)
+	$(BIN)/ruff check engine tui tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,112 @@
+"""The headless CLI: run, runs list, runs show, exit codes, one-line errors, no TensorFlow for quick commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from events_factory import full_run
+from typer.testing import CliRunner
+
+from engine.store.recorder import RunRecorder
+from tui.cli import app
+
+runner = CliRunner()
+TINY = ["--train-per-class", "6", "--test-limit", "20", "--image-size", "32", "--epochs", "1", "--batch-size", "16",
+        "--weights", "none", "--eager", "--plain"]
+
+
+def cifar_tui(*args, env=None):
+    """The real console entry point, in a subprocess (exit codes and stderr exactly as a user sees them)."""
+    code = "import sys; from tui.cli import main; main(sys.argv[1:])"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120,
+                          env=env)
+
+
+def seed_runs(runs_dir):
+    for run_id in ("20270115-080000-demo-abcd", "20270116-080000-other-0002"):
+        recorder = RunRecorder(runs_dir, run_id)
+        for e in full_run(run_id):
+            recorder(e)
+        recorder.close()
+
+
+def test_run_scratch_headless_plain_lines_and_summary(cifar_dir, tmp_path):
+    runs = tmp_path / "runs"
+    result = runner.invoke(app, ["run", "--strategies", "scratch", "--data-dir", str(cifar_dir),
+                                 "--runs-dir", str(runs), "--name", "cli", *TINY])
+    assert result.exit_code == 0, result.output
+    assert "scratch   train    epoch 1/1" in result.output  # one plain line per epoch
+    assert "test accuracy" in result.output and "recorded in" in result.output
+    (folder,) = list(runs.iterdir())
+    assert folder.name.split("-")[2] == "cli"
+    listed = runner.invoke(app, ["runs", "list", "--runs-dir", str(runs), "--json"])
+    assert json.loads(listed.output)[0]["status"] == "finished"
+    shown = runner.invoke(app, ["runs", "show", folder.name, "--runs-dir", str(runs), "--json"])
+    data = json.loads(shown.output)
+    assert data["strategies"]["scratch"]["status"] == "finished" and len(data["history"]["scratch"]) == 1
+
+
+def test_runs_list_and_show_tables(tmp_path):
+    seed_runs(tmp_path)
+    out = runner.invoke(app, ["runs", "list", "--runs-dir", str(tmp_path)]).output
+    assert "20270116-080000-other-0002" in out and "80.0" in out and "finished" in out
+    out = runner.invoke(app, ["runs", "show", "demo", "--runs-dir", str(tmp_path)]).output
+    assert "finetune" in out and "90.0%" in out and "epochs" in out
+
+
+def test_runs_dir_from_environment(tmp_path, monkeypatch):
+    seed_runs(tmp_path)
+    monkeypatch.setenv("CIFAR_TUI_RUNS", str(tmp_path))
+    assert len(json.loads(runner.invoke(app, ["runs", "list", "--json"]).output)) == 2
+
+
+@pytest.mark.parametrize("args,message", [
+    (["run", "--epochs", "0"], "epochs must be at least 1"),
+    (["run", "--batch-size", "0"], "batch size must be at least 1"),
+    (["run", "--image-size", "16"], "image size must be at least 32"),
+    (["run", "--train-fraction", "1.5"], "train fraction must be in (0, 1]"),
+    (["run", "--strategies", "scratch,bogus"], "unknown strategy 'bogus'"),
+    (["run", "--preset", "huge"], "unknown preset 'huge'"),
+    (["run", "--name", "../../etc"], "run name '../../etc' is not allowed"),
+    (["run", "--dataset", "mnist"], "unknown dataset 'mnist'"),
+    (["run", "--bogus-flag"], "No such option: --bogus-flag"),
+    (["runs", "show", "../x"], "not a valid run id"),
+    (["runs", "show", "nothing-like-this"], "no run 'nothing-like-this'"),
+])
+def test_bad_input_one_line_exit_2_nothing_written(tmp_path, args, message):
+    runs = tmp_path / "runs"
+    result = cifar_tui(*args, "--runs-dir", str(runs)) if args[0] == "run" else cifar_tui(*args, "--runs-dir",
+                                                                                          str(runs))
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("cifar-tui: error: ") and message in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not runs.exists()
+
+
+def test_missing_data_is_one_line_and_exit_2(tmp_path):
+    result = cifar_tui("run", "--data-dir", str(tmp_path / "nowhere"), "--runs-dir", str(tmp_path / "runs"))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "does not exist" in result.stderr and "--dataset digits" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["runs", "list"], ["runs", "show", "demo"], ["run", "--help"]])
+def test_quick_commands_do_not_import_tensorflow(tmp_path, args):
+    seed_runs(tmp_path)
+    code = ("import sys\nfrom tui.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n"
+            "    assert not e.code, e.code\nbad = [m for m in ('tensorflow', 'keras') if m in sys.modules]\n"
+            "print('HEAVY', bad)")
+    extra = ["--runs-dir", str(tmp_path)] if args[0] == "runs" else []
+    out = subprocess.run([sys.executable, "-c", code, *args, *extra], capture_output=True, text=True, timeout=60)
+    assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+def test_engine_imports_neither_textual_nor_rich():
+    code = ("import sys, engine, engine.runner, engine.session, engine.store.reader, engine.store.recorder, "
+            "engine.data.splits, engine.state\n"
+            "print(sorted(m for m in ('textual', 'rich', 'tensorflow', 'keras') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -1,0 +1,104 @@
+"""End to end on tiny genuine-format CIFAR-10 files: all three strategies, the run folder, cancel, failures."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from engine import events as ev
+from engine.config import ExperimentConfig
+from engine.errors import ConfigError, DataError
+from engine.runner import run_experiment
+from engine.session import record_and_run
+from engine.store import paths
+from engine.store.reader import list_runs
+
+
+def tiny(cifar_dir, **kw) -> ExperimentConfig:
+    values = dict(data_dir=str(cifar_dir), weights="none", transfer_image_size=32, batch_size=16,
+                  scratch_epochs=1, frozen_epochs=1, head_epochs=1, finetune_epochs=1, test_limit=20,
+                  run_eagerly=True, name="tiny")
+    values.update(kw)
+    return ExperimentConfig(**values)
+
+
+@pytest.mark.slow
+def test_all_three_strategies_end_to_end(cifar_dir, tmp_path):
+    seen: list[ev.Event] = []
+    outcome = record_and_run(tiny(cifar_dir), tmp_path / "runs", display=seen.append)
+    kinds = [e.type for e in seen if e.type != "batch_end"]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+    for name in ("scratch", "frozen", "finetune"):
+        mine = [e.type for e in seen if getattr(e, "strategy", None) == name and e.type != "batch_end"]
+        assert mine[0] == "strategy_started" and mine[-2:] == ["evaluated", "strategy_finished"]
+        # the test set is touched after the last epoch of the strategy, never before
+        assert mine.index("evaluated") > max(i for i, k in enumerate(mine) if k == "epoch_end")
+    phases = [(e.strategy, e.phase) for e in seen if isinstance(e, ev.PhaseStarted)]
+    assert phases == [("scratch", "train"), ("frozen", "train"), ("finetune", "head"), ("finetune", "finetune")]
+
+    summary = outcome.summary
+    assert summary["status"] == "finished" and summary["dataset"]["name"] == "cifar10"
+    assert summary["weights"]["pretrained"] is False  # labelled: no pretrained weights
+    folder = outcome.path
+    for name in ("scratch", "frozen", "finetune"):
+        cm = json.loads((folder / "strategies" / name / "metrics.json").read_text())
+        assert 0 <= cm["test_accuracy"] <= 1
+        rows = (folder / "strategies" / name / "confusion_matrix.csv").read_text().splitlines()[1:]
+        assert sum(int(v) for r in rows for v in r.split(",")[1:]) == 20  # == test count
+    stored = [json.loads(line)["type"] for line in (folder / paths.EVENTS_FILE).read_text().splitlines()]
+    assert [k for k in stored if k != "batch_end"] == kinds
+    assert list_runs(tmp_path / "runs")[0].status == "finished"
+    frozen = summary["strategies"]["frozen"]
+    assert frozen["trainable_params"] < frozen["total_params"] / 100  # only the head trains
+
+
+def test_cancel_stops_within_one_batch_and_is_recorded(cifar_dir, tmp_path):
+    stop = threading.Event()
+    batches_after_stop, seen_epochs = [], []
+
+    def sink(e):
+        if isinstance(e, ev.EpochEnd):
+            seen_epochs.append(e)
+        if isinstance(e, ev.BatchEnd):
+            if stop.is_set():
+                batches_after_stop.append(e)
+            elif e.step == 2:
+                stop.set()
+
+    config = tiny(cifar_dir, strategies=("scratch", "frozen"), scratch_epochs=3, batch_size=8)
+    outcome = record_and_run(config, tmp_path / "runs", display=sink, stop_event=stop)
+    assert outcome.summary["status"] == "cancelled"
+    assert batches_after_stop == []  # the batch in flight when asked was the last one
+    assert not [e for e in seen_epochs if e.strategy == "scratch"]  # a cut-short epoch is not recorded
+    assert outcome.summary["strategies"]["scratch"]["status"] == "cancelled"
+    assert outcome.summary["strategies"]["frozen"]["status"] == "pending"  # never started
+    assert list_runs(tmp_path / "runs")[0].status == "cancelled"
+
+
+def test_a_failing_strategy_is_recorded_and_the_next_one_runs(cifar_dir, monkeypatch):
+    from engine.training import train_strategy as ts
+
+    real = ts.train_strategy
+
+    def flaky(name, *args):
+        if name == "scratch":
+            raise ts.TrainingFailed("loss became NaN at epoch 1, step 3: try a smaller learning rate")
+        return real(name, *args)
+
+    monkeypatch.setattr(ts, "train_strategy", flaky)
+    seen = []
+    summary = run_experiment(tiny(cifar_dir, strategies=("scratch", "frozen")), seen.append)
+    assert summary["status"] == "failed"
+    assert summary["strategies"]["scratch"]["status"] == "failed"
+    assert "NaN" in summary["strategies"]["scratch"]["error"]
+    assert summary["strategies"]["frozen"]["status"] == "finished"
+
+
+def test_bad_input_records_nothing(tmp_path):
+    with pytest.raises(ConfigError):
+        record_and_run(ExperimentConfig(batch_size=0), tmp_path / "runs")
+    with pytest.raises(DataError, match="does not exist"):
+        record_and_run(ExperimentConfig(data_dir=str(tmp_path / "nope")), tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()

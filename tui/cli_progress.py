@@ -1,0 +1,118 @@
+"""How a headless run shows itself: a Rich progress display on a terminal, plain lines otherwise.
+
+Both are sinks of the engine's event stream. Plain mode prints one line per epoch (and per milestone),
+which reads well in `nohup` logs and CI; it never prints per batch.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from engine import events as ev
+
+
+def fmt(value: float | None, spec: str = ".3f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def epoch_line(e: ev.EpochEnd) -> str:
+    return (f"{e.strategy:<9} {e.phase:<8} epoch {e.epoch}/{e.epochs}  loss {fmt(e.loss)}  acc {fmt(e.accuracy)}  "
+            f"val_loss {fmt(e.val_loss)}  val_acc {fmt(e.val_accuracy)}  lr {e.learning_rate:.0e}  "
+            f"{e.seconds:.1f}s  {e.images_per_s:.0f} img/s")
+
+
+def milestone_line(e: ev.Event) -> str | None:
+    """A line for every event worth a line in a log; None for those that are not."""
+    if isinstance(e, ev.RunStarted):
+        d, w = e.dataset, e.weights
+        return (f"run {e.run_id}: dataset {d.get('name')} ({d.get('train')} train / {d.get('val')} val / "
+                f"{d.get('test')} test) from {d.get('source')}; weights: {w.get('label')}; "
+                f"device {e.environment.get('device')}")
+    if isinstance(e, ev.StrategyStarted):
+        return (f"{e.strategy:<9} started: {e.image_size}px, {e.epochs} epochs x {e.steps_per_epoch} steps, "
+                f"{e.total_params:,} params, {e.weights}")
+    if isinstance(e, ev.PhaseStarted) and e.phase != "train":
+        return f"{e.strategy:<9} phase {e.phase}: lr {e.learning_rate:g}, {e.trainable_params:,} trainable params"
+    if isinstance(e, ev.EpochEnd):
+        return epoch_line(e)
+    if isinstance(e, ev.Evaluated):
+        return (f"{e.strategy:<9} test accuracy {e.test_accuracy:.4f} (best val {e.best_val_accuracy:.4f} "
+                f"at epoch {e.best_epoch})")
+    if isinstance(e, ev.StrategyFailed):
+        return f"{e.strategy:<9} FAILED: {e.error}"
+    if isinstance(e, ev.StrategyFinished) and e.status != "finished":
+        return f"{e.strategy:<9} {e.status}"
+    if isinstance(e, ev.LogMessage) and e.level != "info":
+        return f"{e.level.upper()}: {e.message.splitlines()[-1] if e.level == 'error' else e.message}"
+    if isinstance(e, ev.RunFinished):
+        return f"run {e.status} in {e.seconds:.0f}s" + (f": {e.error}" if e.error else "")
+    return None
+
+
+class PlainProgress:
+    """One line per epoch and milestone, flushed, for logs and batch jobs."""
+
+    def __init__(self, out: TextIO | None = None):
+        self.out = out or sys.stdout
+        self.started = False
+
+    def __call__(self, event: ev.Event) -> None:
+        self.started = self.started or isinstance(event, ev.RunStarted)
+        if not self.started:
+            return  # a run refused before it started: the CLI prints the one-line error
+        line = milestone_line(event)
+        if line is not None:
+            print(line, file=self.out, flush=True)
+
+    def close(self) -> None:
+        pass
+
+
+class RichProgress:
+    """A live progress bar per strategy, with epoch lines printed above it."""
+
+    def __init__(self, console: Console | None = None):
+        self.console = console or Console()
+        self.progress = Progress(
+            TextColumn("[bold]{task.fields[strategy]:<9}"), TextColumn("{task.fields[phase]:<8}"),
+            TextColumn("epoch {task.fields[epoch]}"), BarColumn(), TextColumn("{task.fields[stats]}"),
+            TimeElapsedColumn(), console=self.console, transient=False, refresh_per_second=4,
+        )
+        self.tasks: dict[str, TaskID] = {}
+        self.epochs: dict[str, int] = {}
+        self.started = False
+        self.progress.start()
+
+    def __call__(self, event: ev.Event) -> None:
+        self.started = self.started or isinstance(event, ev.RunStarted)
+        if not self.started:
+            return
+        line = milestone_line(event)
+        if line is not None and not isinstance(event, ev.StrategyStarted):
+            self.progress.console.print(line, highlight=False, markup=False)
+        if isinstance(event, ev.StrategyStarted):
+            self.epochs[event.strategy] = event.epochs
+            self.tasks[event.strategy] = self.progress.add_task(
+                "", total=event.steps_per_epoch, strategy=event.strategy, phase="", epoch=f"1/{event.epochs}",
+                stats="")
+        elif isinstance(event, ev.BatchEnd) and event.strategy in self.tasks:
+            self.progress.update(
+                self.tasks[event.strategy], completed=event.step, total=event.steps, phase=event.phase,
+                epoch=f"{event.epoch}/{self.epochs.get(event.strategy, '?')}",
+                stats=f"loss {fmt(event.loss)} acc {fmt(event.accuracy)} {event.images_per_s:.0f} img/s")
+        elif isinstance(event, ev.RunFinished):
+            self.close()
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+def progress_sink(plain: bool | None = None):
+    """Rich on a terminal, plain lines otherwise (or when asked)."""
+    if plain is None:
+        plain = not sys.stdout.isatty()
+    return PlainProgress() if plain else RichProgress()

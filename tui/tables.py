@@ -1,0 +1,73 @@
+"""Rich tables for the CLI: the comparison of strategies, the list of runs, a run's epochs."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.table import Table
+
+from engine.state import RunState
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def comparison_table(summary: dict, title: str | None = None) -> Table:
+    """Strategy, best val acc (epoch), test acc, params, time, img/s: the study's result."""
+    table = Table(title=title, title_justify="left")
+    for column in ("strategy", "status", "best val (epoch)", "test acc", "trainable / total params",
+                   "train time", "img/s"):
+        table.add_column(column, justify="left" if column in ("strategy", "status") else "right")
+    for name, s in summary.get("strategies", {}).items():
+        best = "-" if s.get("best_val_accuracy") is None else f"{pct(s['best_val_accuracy'])} ({s.get('best_epoch')})"
+        params = f"{s.get('trainable_params', 0):,} / {s.get('total_params', 0):,}" if s.get("total_params") else "-"
+        rate = s.get("images_per_s")
+        table.add_row(name, s.get("status", ""), best, pct(s.get("test_accuracy")), params,
+                      duration(s.get("seconds")), "-" if not rate else f"{rate:.0f}")
+    return table
+
+
+def runs_table(listings) -> Table:
+    """Fits 80 columns: the id carries the start time; accuracies are test accuracy in percent."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, caption="test accuracy, %: scr = scratch, frz = frozen, "
+                  "ft = finetune")
+    table.add_column("run", no_wrap=True, min_width=26)  # ids are what users copy: never cut them
+    table.add_column("status", no_wrap=True)
+    table.add_column("data", no_wrap=True)
+    for column in ("scr", "frz", "ft", "time"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for r in listings:
+        accs = []
+        for s in ("scratch", "frozen", "finetune"):
+            acc = (r.strategies.get(s) or {}).get("test_accuracy")
+            accs.append("" if s not in r.strategies else "-" if acc is None else f"{100 * acc:.1f}")
+        dataset = r.dataset + ("*" if any("INSTEAD OF" in n for n in r.notices) else "")
+        table.add_row(r.run_id, r.status, dataset, *accs, duration(r.seconds))
+    if any("INSTEAD OF" in n for r in listings for n in r.notices):
+        table.caption += "; * = substitute data or weights used"
+    return table
+
+
+def epochs_table(state: RunState) -> Table:
+    table = Table(title="epochs", title_justify="left")
+    for column in ("strategy", "phase", "epoch", "loss", "acc", "val loss", "val acc", "lr", "seconds"):
+        table.add_column(column, justify="left" if column in ("strategy", "phase") else "right")
+    for name, s in state.strategies.items():
+        for h in s.history:
+            table.add_row(name, h["phase"], f"{h['epoch']}/{h['epochs']}", _f(h["loss"]), pct(h["accuracy"]),
+                          _f(h["val_loss"]), pct(h["val_accuracy"]), f"{h['learning_rate'] or 0:.0e}",
+                          f"{h['seconds']:.1f}")
+    return table
+
+
+def _f(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
