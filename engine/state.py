@@ -88,6 +88,7 @@ class RunState:
             self.run_id, self.status, self.started = e.run_id, "running", e.time
             self.config, self.environment, self.dataset, self.weights = e.config, e.environment, e.dataset, e.weights
             self.notices = list(e.notices)
+            self.strategies = {n: s for n, s in self.strategies.items() if n in e.config.get("strategies", [])}
             for name in e.config.get("strategies", []):
                 self.strategy(name)
         elif isinstance(e, ev.StrategyStarted):

@@ -1,0 +1,210 @@
+"""Pilot tests of the app, driven by scripted engines (no TensorFlow)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from app_harness import BatchesUntilStopped, FailingEngine, ManualEngine, ScriptedEngine
+from events_factory import full_run, run_started, strategy_events
+from textual.coordinate import Coordinate
+from textual.widgets import Button, Checkbox, DataTable, Input, Label
+
+from engine import events as ev
+from engine.config import ExperimentConfig
+from engine.store.recorder import RunRecorder
+from tui.app import CifarTuiApp
+from tui.messages import BatchProgress
+from tui.screens.dialogs import ConfirmQuit, StartFailed
+from tui.screens.live import LiveScreen, RunViewScreen
+from tui.screens.new_run import NewRunScreen
+from tui.widgets.comparison import ComparisonTable
+from tui.widgets.confusion import ConfusionView
+from tui.widgets.curves import CurvesPlot
+from tui.widgets.progress_panel import StrategyRow
+
+CONFIG = ExperimentConfig(dataset="digits", weights="none")
+
+
+async def until(pilot, condition, timeout=10.0):
+    """Let the app work until `condition()` holds (or fail after `timeout`)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "condition not reached in time"
+        await pilot.pause(0.05)
+
+
+def cell_text(table: DataTable, row: int, column: int) -> str:
+    return str(table.get_cell_at(Coordinate(row, column))).strip()
+
+
+async def test_epoch_events_update_progress_curves_and_table(tmp_path):
+    engine = ManualEngine()
+    app = CifarTuiApp(tmp_path, start=CONFIG, engine=engine)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await until(pilot, engine.started.is_set)
+        events = strategy_events("scratch", epochs=3, steps=4)
+        first_epoch = next(i for i, e in enumerate(events) if isinstance(e, ev.EpochEnd))
+        engine.send([run_started(strategies=("scratch", "frozen")), *events[:first_epoch - 1]])
+        await until(pilot, lambda: app.live_state.strategies["scratch"].step == 3)
+        row = next(r for r in app.screen.query(StrategyRow) if r.strategy == "scratch")
+        assert "training 1/3" in str(row.status.render())
+        engine.send(events[first_epoch - 1:first_epoch + 1])
+        await until(pilot, lambda: app.live_state.strategies["scratch"].epoch == 1)
+        await pilot.pause(0.6)  # curves redraw at most twice a second
+        plot = app.screen.query_one(CurvesPlot)
+        assert "scratch" in plot.render().plain
+        table = app.screen.query_one(ComparisonTable)
+        assert table.row_count == 2 and cell_text(table, 0, 1) == "running"
+        engine.stop_event.set()
+
+
+async def test_comparison_table_fills_and_confusion_heatmap_counts(tmp_path):
+    app = CifarTuiApp(tmp_path, start=CONFIG, engine=ScriptedEngine())
+    async with app.run_test(size=(140, 45)) as pilot:
+        await until(pilot, lambda: app.live_state.status == "finished")
+        await pilot.pause(0.2)
+        table = app.screen.query_one(ComparisonTable)
+        assert [cell_text(table, r, 3) for r in range(3)] == ["50.0%", "80.0%", "90.0%"]
+        view = app.screen.query_one(ConfusionView)
+        assert view.selected == "finetune"
+        cm = view.query_one(DataTable)
+        # factory: 4 test images per class, 3 right (0.9 share rounds down), 1 confused with the next class
+        assert [cell_text(cm, 0, c) for c in range(1, 4)] == ["3", "1", "0"]
+        assert cell_text(cm, 0, 0) == "airplane"
+        await pilot.press("p")
+        assert [cell_text(cm, 0, c) for c in range(1, 3)] == ["75", "25"]
+        await pilot.press("left_square_bracket")
+        assert view.selected == "frozen"
+
+
+async def test_batch_messages_coalesce_per_strategy():
+    older = BatchProgress(ev.BatchEnd(strategy="a", phase="train", epoch=1, step=1, steps=9, loss=1, accuracy=0,
+                                      images_per_s=1), "run")
+    newer = BatchProgress(ev.BatchEnd(strategy="a", phase="train", epoch=1, step=2, steps=9, loss=1, accuracy=0,
+                                      images_per_s=1), "run")
+    other = BatchProgress(ev.BatchEnd(strategy="b", phase="train", epoch=1, step=2, steps=9, loss=1, accuracy=0,
+                                      images_per_s=1), "run")
+    assert older.can_replace(newer) and not older.can_replace(other)
+
+
+async def test_cancel_key_stops_the_run_and_records_cancelled(tmp_path):
+    engine = BatchesUntilStopped()
+    app = CifarTuiApp(tmp_path, start=CONFIG, engine=engine)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await until(pilot, lambda: app.live_state.strategies.get("scratch") and
+                    app.live_state.strategies["scratch"].step > 20)
+        await pilot.press("c")
+        await until(pilot, lambda: app.live_state.status == "cancelled")
+        assert engine.stopped.is_set()
+        assert app.live_state.strategies["scratch"].status == "cancelled"
+
+
+async def test_quit_during_a_run_asks_then_stops_the_worker(tmp_path):
+    engine = BatchesUntilStopped()
+    app = CifarTuiApp(tmp_path, start=CONFIG, engine=engine)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await until(pilot, lambda: engine.batches_sent > 10)
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmQuit))
+        assert not engine.stopped.is_set()  # asking does not stop anything
+        await pilot.press("y")
+        await until(pilot, engine.stopped.is_set)
+    assert app.return_code == 0
+
+
+async def test_quit_without_a_run_exits_at_once(tmp_path):
+    app = CifarTuiApp(tmp_path)
+    async with app.run_test() as pilot:
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_compact_layout_at_80x24_shows_one_panel_at_a_time(tmp_path):
+    app = CifarTuiApp(tmp_path, start=CONFIG, engine=ScriptedEngine())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.live_state.status == "finished")
+        screen = app.screen
+        assert isinstance(screen, LiveScreen) and screen.has_class("-compact")
+        shown = [p.id for p in screen.query(".panel") if p.display and p.size.height > 0]
+        assert shown == ["panel-curves"]
+        await pilot.press("3")
+        await pilot.pause(0.1)
+        shown = [p.id for p in screen.query(".panel") if p.display and p.size.height > 0]
+        assert shown == ["panel-confusion"]
+        await pilot.resize_terminal(140, 45)
+        await pilot.pause(0.1)
+        assert not screen.has_class("-compact")
+        assert len([p for p in screen.query(".panel") if p.size.height > 0]) == 4
+
+
+async def test_start_failure_offers_the_digits_data_set(tmp_path):
+    engine = FailingEngine()
+    app = CifarTuiApp(tmp_path, start=ExperimentConfig(), engine=engine)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, StartFailed))
+        assert "--data-dir" in str(app.screen.query_one("#start-failed-message").render())
+        await pilot.pause(0.1)  # let the dialog lay out before clicking
+        await pilot.click("#digits")
+        await until(pilot, lambda: app.live_state.status == "finished")
+        assert [c.dataset for c in engine.configs] == ["cifar10", "digits"]
+
+
+async def test_new_run_form_refuses_invalid_values_inline(tmp_path):
+    engine = ScriptedEngine()
+    app = CifarTuiApp(tmp_path, engine=engine)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, NewRunScreen))
+        form = app.screen
+        form.query_one("#epochs", Input).value = "0"
+        await pilot.pause(0.05)
+        assert "epochs must be at least 1" in str(form.query_one("#form-error", Label).render())
+        assert form.query_one("#start", Button).disabled
+        form.query_one("#epochs", Input).value = "2"
+        form.query_one("#image_size", Input).value = "16"
+        await pilot.pause(0.05)
+        assert "image size must be at least 32" in str(form.query_one("#form-error", Label).render())
+        form.query_one("#image_size", Input).value = "48"
+        form.query_one("#use-frozen", Checkbox).value = False
+        await pilot.pause(0.05)
+        assert not form.query_one("#start", Button).disabled
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: len(engine.configs) == 1)
+        config = engine.configs[0]
+        assert config.scratch_epochs == 2 and config.transfer_image_size == 48
+        assert config.strategies == ("scratch", "finetune")
+
+
+def seed_runs(runs_dir):
+    for run_id in ("20270115-080000-alpha-0001", "20270116-080000-beta-0002"):
+        recorder = RunRecorder(runs_dir, run_id)
+        for e in full_run(run_id):
+            recorder(e)
+        recorder.close()
+    damaged = runs_dir / "20270117-080000-broken-0003"
+    damaged.mkdir()
+    (damaged / "summary.json").write_text("{oops")
+
+
+async def test_runs_screen_lists_filters_and_opens_a_run(tmp_path):
+    seed_runs(tmp_path)
+    app = CifarTuiApp(tmp_path)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("r")
+        table = app.screen.query_one("#runs-table", DataTable)
+        await until(pilot, lambda: table.row_count == 3)
+        statuses = {cell_text(table, r, 0): cell_text(table, r, 1) for r in range(3)}
+        assert statuses["20270117-080000-broken-0003"] == "damaged"
+        assert statuses["20270115-080000-alpha-0001"] == "finished"
+        app.screen.query_one("#runs-filter", Input).value = "alpha"
+        await until(pilot, lambda: table.row_count == 1)
+        table.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, RunViewScreen))
+        view = app.screen
+        await pilot.pause(0.1)
+        results = view.query_one(ComparisonTable)
+        assert [cell_text(results, r, 3) for r in range(3)] == ["50.0%", "80.0%", "90.0%"]
+        await pilot.press("escape")
+        assert not isinstance(app.screen, RunViewScreen)

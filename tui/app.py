@@ -1,0 +1,182 @@
+"""The Textual app: Live and Runs modes, the New run form, and the training worker.
+
+The engine runs in a thread worker and reaches the UI only through `post_message`; the worker's
+`cancelled_event` is the engine's `stop_event`, so cancelling or quitting stops training at the next batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from engine import events as ev
+from engine.config import ExperimentConfig
+from engine.errors import ConfigError, DataError, StoreError, UserError, WeightsError
+from engine.state import RunState
+from engine.store.ids import new_run_id
+from tui.messages import BatchProgress, EngineEvent, RunError, posting_sink
+from tui.screens.dialogs import ConfirmQuit, StartFailed
+from tui.screens.live import LiveScreen
+from tui.screens.new_run import NewRunScreen
+from tui.screens.runs import RunsScreen
+
+ERROR_KINDS = {DataError: "data", WeightsError: "weights", ConfigError: "config", StoreError: "store"}
+QUIT_GRACE_S = 120.0  # give a stopping run this long to finish its batch before quitting anyway
+
+
+def record_in_store(config: ExperimentConfig, runs_dir: Path, sink, stop_event, run_id: str) -> None:
+    """The real engine: record the run in the store and forward its events to the app."""
+    from engine.session import record_and_run
+
+    record_and_run(config, runs_dir, display=sink, stop_event=stop_event, run_id=run_id, redirect_native_log=False)
+
+
+class CifarTuiApp(App):
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "cifar-tui"
+    SUB_TITLE = "transfer learning vs training from scratch, CIFAR-10"
+    MODES = {"live": LiveScreen, "runs": RunsScreen}
+    DEFAULT_MODE = "live"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, runs_dir: Path, start: ExperimentConfig | None = None,
+                 engine: Callable[..., None] = record_in_store, native_log: Path | None = None) -> None:
+        super().__init__()
+        self.runs_dir = Path(runs_dir)
+        self.start_config = start
+        self.engine = engine  # tests pass a scripted event source here
+        self.native_log = native_log
+        self.live_state = RunState()
+        self.live_run_id = ""
+        self.last_config: ExperimentConfig | None = start
+        self.training: Worker | None = None
+        self.live_screen_ref: LiveScreen | None = None  # set by the Live screen when it mounts
+        self._quit_when_stopped = False
+
+    # --- lifecycle ------------------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        if self.native_log is not None:
+            self.live_state.log.append(("info", f"TensorFlow's own log lines go to {self.native_log}"))
+        if self.start_config is not None:
+            self.start_run(self.start_config)
+
+    @property
+    def is_training(self) -> bool:
+        return self.training is not None and self.training.state in (WorkerState.PENDING, WorkerState.RUNNING)
+
+    def live_screen(self) -> LiveScreen | None:
+        return self.live_screen_ref
+
+    # --- starting and stopping runs ---------------------------------------------------------------
+    def start_run(self, config: ExperimentConfig) -> None:
+        if self.is_training:
+            self.notify("a run is already in progress: cancel it first (c)", severity="warning")
+            return
+        self.last_config = config
+        self.begin_live(new_run_id(config.name), config)
+        self.training = self._train(config, self.live_run_id)
+
+    def begin_live(self, run_id: str, config: ExperimentConfig) -> None:
+        """Point the Live screen at a new run whose events will arrive as messages."""
+        self.live_run_id = run_id
+        self.live_state = RunState(run_id=run_id, status="starting", config=config.to_dict(),
+                                   dataset={"name": config.dataset})
+        for name in config.strategies:
+            self.live_state.strategy(name)
+        self.switch_mode("live")
+        self._refresh_live(None)
+
+    @work(thread=True, exclusive=True, group="training", exit_on_error=False)
+    def _train(self, config: ExperimentConfig, run_id: str) -> None:
+        worker = get_current_worker()
+        sink = posting_sink(self, run_id, worker.cancelled_event)
+        try:
+            self.engine(config, self.runs_dir, sink, worker.cancelled_event, run_id)
+        except UserError as exc:
+            self.post_message(RunError(str(exc), run_id, ERROR_KINDS.get(type(exc), "")))
+        except Exception as exc:  # a bug: keep the app alive and say what happened
+            self.post_message(RunError(f"unexpected {type(exc).__name__}: {exc}", run_id))
+
+    def action_cancel_run(self) -> None:
+        if not self.is_training:
+            self.notify("no run in progress")
+            return
+        self.training.cancel()  # sets cancelled_event: the engine stops at the next batch
+        self.live_state.status = "stopping"
+        self._refresh_live(None)
+        self.notify("stopping at the next batch...")
+
+    async def action_quit(self) -> None:
+        if not self.is_training:
+            self.exit()
+            return
+
+        def answered(stop: bool | None) -> None:
+            if stop:
+                self._quit_when_stopped = True
+                self.action_cancel_run()
+                self.set_timer(QUIT_GRACE_S, self.exit)
+
+        self.push_screen(ConfirmQuit(), answered)
+
+    def action_new_run(self) -> None:
+        def chosen(config: ExperimentConfig | None) -> None:
+            if config is not None:
+                self.start_run(config)
+
+        self.push_screen(NewRunScreen(self.last_config), chosen)
+
+    # --- events from the worker -------------------------------------------------------------------------
+    def on_engine_event(self, message: EngineEvent) -> None:
+        if message.run_id != self.live_run_id:
+            return  # a late event of an earlier run
+        self.live_state.apply(message.event)
+        self._refresh_live(message.event)
+        if isinstance(message.event, ev.RunFinished):
+            severity = {"finished": "information", "cancelled": "warning"}.get(message.event.status, "error")
+            self.notify(f"run {message.event.status}", severity=severity)
+            if self._quit_when_stopped:
+                self.exit()
+
+    def on_batch_progress(self, message: BatchProgress) -> None:
+        self.on_engine_event(message)
+
+    def on_run_error(self, message: RunError) -> None:
+        if message.run_id != self.live_run_id:
+            return
+        self.live_state.status = "failed"
+        self.live_state.error = message.message
+        self.live_state.log.append(("error", message.message))
+        self._refresh_live(None)
+        if self._quit_when_stopped:
+            self.exit()
+            return
+        self.push_screen(StartFailed(message.message, message.kind), self._way_out)
+
+    def _way_out(self, choice: str | None) -> None:
+        base = self.last_config
+        if base is None or choice in (None, "close"):
+            return
+        if choice == "digits":
+            self.start_run(base.replace(dataset="digits", data_dir=None))
+        elif choice == "weights-none":
+            self.start_run(base.replace(weights="none"))
+        elif choice == "form":
+            self.action_new_run()
+
+    def _refresh_live(self, event: ev.Event | None) -> None:
+        screen = self.live_screen()
+        if screen is None or not screen.is_mounted:
+            return
+        if event is None:
+            screen.dashboard.show(self.live_state)
+        else:
+            screen.on_engine(event, self.live_state)

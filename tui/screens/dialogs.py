@@ -1,0 +1,57 @@
+"""Small modal dialogs: confirm quitting during a run; a run that cannot start, with ways out."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+
+class ConfirmQuit(ModalScreen[bool]):
+    BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static("A run is in progress. Stop it and quit?\n"
+                         "(Everything so far is recorded; the run is marked cancelled.)")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Stop and quit (y)", variant="error", id="yes")
+                yield Button("Keep running (n)", id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+
+# What the user can do instead, by kind of failure: (button id, label)
+ALTERNATIVES = {
+    "data": [("digits", "Use the digits data set (offline)"), ("form", "Set a data dir...")],
+    "weights": [("weights-none", "Train without pretrained weights"), ("form", "Set a weights file...")],
+}
+
+
+class StartFailed(ModalScreen[str]):
+    """Returns the id of the chosen way out: 'digits', 'weights-none', 'form' or 'close'."""
+
+    BINDINGS = [Binding("escape", "dismiss('close')", "Close")]
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__()
+        self.message, self.kind = message, kind
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text("The run could not start", style="bold red"))
+            yield Static(Text(self.message), id="start-failed-message")
+            with Horizontal(classes="dialog-buttons"):
+                for button_id, label in ALTERNATIVES.get(self.kind, []):
+                    yield Button(label, id=button_id, variant="primary")
+                yield Button("Close", id="close")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id or "close")

@@ -1,0 +1,106 @@
+"""The Live screen: the run in progress (or the last one of this session), as a dashboard.
+
+Also used, with `live=False`, to read a run from history exactly as it looked live.
+"""
+
+from __future__ import annotations
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from engine import events as ev
+from engine.state import RunState
+from tui.widgets.confusion import ConfusionView
+from tui.widgets.curves import CurvesPlot
+from tui.widgets.dashboard import PANELS, Dashboard
+
+COMPACT_WIDTH, COMPACT_HEIGHT = 100, 30
+
+
+class DashboardScreen(Screen):
+    BINDINGS = [
+        Binding("1", "panel('curves')", "Panels", key_display="1-4"),
+        Binding("2", "panel('results')", "Results", show=False),
+        Binding("3", "panel('confusion')", "Confusion", show=False),
+        Binding("4", "panel('log')", "Log", show=False),
+        Binding("t", "toggle_metric", "Acc/Loss"),
+        Binding("left_square_bracket", "cycle_confusion(-1)", "Prev CM", show=False),
+        Binding("right_square_bracket", "cycle_confusion(1)", "Next CM", show=False),
+        Binding("p", "toggle_normalised", "CM %"),
+    ]
+
+    def __init__(self, state: RunState | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.initial_state = state or RunState()
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        yield Dashboard(self.initial_state, id="dashboard")
+        yield Footer()
+
+    @property
+    def dashboard(self) -> Dashboard:
+        return self.query_one(Dashboard)
+
+    def on_mount(self) -> None:
+        self._apply_layout(self.app.size.width, self.app.size.height)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._apply_layout(event.size.width, event.size.height)
+
+    def _apply_layout(self, width: int, height: int) -> None:
+        self.set_class(width < COMPACT_WIDTH or height < COMPACT_HEIGHT, "-compact")
+
+    def action_panel(self, name: str) -> None:
+        if name in PANELS:
+            self.dashboard.show_panel(name)
+
+    def action_toggle_metric(self) -> None:
+        plot = self.query_one(CurvesPlot)
+        plot.toggle_metric()
+        plot.draw(self.dashboard.state)
+
+    def action_cycle_confusion(self, step: int) -> None:
+        self.query_one(ConfusionView).cycle(step)
+
+    def action_toggle_normalised(self) -> None:
+        self.query_one(ConfusionView).toggle_normalised()
+
+
+class LiveScreen(DashboardScreen):
+    """Bound to the app's live run; the app forwards every engine event here."""
+
+    BINDINGS = [
+        Binding("c", "app.cancel_run", "Cancel run"),
+        Binding("n", "app.new_run", "New run"),
+        Binding("r", "app.switch_mode('runs')", "Runs"),
+    ]
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.app.live_screen_ref = self
+        self.dashboard.show(self.app.live_state)
+
+    def on_engine(self, event: ev.Event, state: RunState) -> None:
+        dashboard = self.dashboard
+        if dashboard.state is not state:
+            dashboard.show(state)
+        else:
+            dashboard.apply(event)
+
+
+class RunViewScreen(DashboardScreen):
+    """A past run, rebuilt from its events.jsonl; escape returns to the list."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+
+    def __init__(self, state: RunState, title: str) -> None:
+        super().__init__(state)
+        self.sub_title = title
+
+    def on_engine(self, event: ev.Event, state: RunState) -> None:
+        """Attached to a growing events file: same incremental path as live."""
+        self.dashboard.apply(event)

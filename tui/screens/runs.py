@@ -1,0 +1,149 @@
+"""The Runs screen: every recorded run, filterable and sortable; enter opens one as it looked live."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from engine.errors import UserError
+from engine.store.reader import LoadedRun, RunListing, list_runs, load_run
+from tui.theme import STATUS_STYLES
+
+COLUMNS = ("run", "status", "started", "data", "scratch", "frozen", "finetune", "time")
+
+
+def listing_row(r: RunListing) -> tuple:
+    accs = []
+    for name in ("scratch", "frozen", "finetune"):
+        acc = (r.strategies.get(name) or {}).get("test_accuracy")
+        accs.append(None if acc is None else round(100 * acc, 1))
+    started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started)) if r.started else ""
+    substitute = any("INSTEAD OF" in n for n in r.notices)
+    return (r.run_id, r.status, started, r.dataset + ("*" if substitute else ""), *accs, r.seconds or 0.0)
+
+
+def matches(r: RunListing, text: str) -> bool:
+    text = text.lower().strip()
+    return not text or any(text in str(v).lower() for v in (r.run_id, r.status, r.dataset, r.name, r.weights))
+
+
+class RunsScreen(Screen):
+    BINDINGS = [
+        Binding("enter", "open_run", "Open", show=True),
+        Binding("slash", "focus_filter", "Filter"),
+        Binding("s", "sort_next", "Sort"),
+        Binding("f5", "reload", "Reload"),
+        Binding("l", "app.switch_mode('live')", "Live"),
+        Binding("n", "app.new_run", "New run"),
+    ]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.listings: list[RunListing] = []
+        self.sort_column = 0
+        self.sort_reverse = True
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        yield Input(placeholder="filter runs (id, status, data set, name)...", id="runs-filter")
+        yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="runs-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for column in COLUMNS:
+            table.add_column(column, key=column)
+        self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        try:
+            self.listings = list_runs(self.app.runs_dir)
+        except UserError as exc:
+            self.listings = []
+            self.query_one("#runs-status", Static).update(Text(str(exc), style="red"))
+            return
+        self.fill()
+
+    def fill(self) -> None:
+        table = self.query_one(DataTable)
+        text = self.query_one("#runs-filter", Input).value
+        shown = [r for r in self.listings if matches(r, text)]
+        rows = sorted((listing_row(r) for r in shown), reverse=self.sort_reverse,
+                      key=lambda row: (row[self.sort_column] is None, row[self.sort_column] or 0)
+                      if self.sort_column >= 4 else str(row[self.sort_column]))
+        table.clear()
+        for row in rows:
+            cells = list(row)
+            cells[1] = Text(row[1], style=STATUS_STYLES.get(row[1], ""))
+            cells[4:7] = ["" if v is None else f"{v:.1f}%" for v in row[4:7]]
+            cells[7] = f"{int(row[7]) // 60}m{int(row[7]) % 60:02d}s" if row[7] else "-"
+            table.add_row(*cells, key=row[0])
+        damaged = sum(1 for r in shown if r.status == "damaged")
+        note = f"{len(shown)} of {len(self.listings)} runs in {self.app.runs_dir}"
+        note += f"  sorted by {COLUMNS[self.sort_column]} {'desc' if self.sort_reverse else 'asc'}"
+        note += f"  ({damaged} damaged)" if damaged else ""
+        self.query_one("#runs-status", Static).update(note)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.fill()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one(DataTable).focus()
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        index = COLUMNS.index(str(event.column_key.value))
+        self.sort_reverse = not self.sort_reverse if index == self.sort_column else index != 0
+        self.sort_column = index
+        self.fill()
+
+    def action_sort_next(self) -> None:
+        self.sort_column = (self.sort_column + 1) % len(COLUMNS)
+        self.fill()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#runs-filter", Input).focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.open(str(event.row_key.value))
+
+    def action_open_run(self) -> None:
+        table = self.query_one(DataTable)
+        if table.row_count:
+            row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+            self.open(str(row_key.value))
+
+    @work(thread=True, exclusive=True, group="open-run")
+    def open(self, run_id: str) -> None:
+        """Reading a long events file happens off the UI thread; the result comes back as a message."""
+        try:
+            self.post_message(RunLoaded(load_run(self.app.runs_dir, run_id), None))
+        except UserError as exc:
+            self.post_message(RunLoaded(None, str(exc)))
+
+    def on_run_loaded(self, message: RunLoaded) -> None:
+        if message.error or message.loaded is None:
+            self.notify(message.error or "cannot open run", severity="error")
+            return
+        from tui.screens.live import RunViewScreen
+
+        loaded = message.loaded
+        skipped = f" ({len(loaded.skipped_lines)} unreadable lines skipped)" if loaded.skipped_lines else ""
+        self.app.push_screen(RunViewScreen(loaded.state, title=f"{loaded.listing.run_id}: {loaded.state.status}"
+                                                               f"{skipped}"))
+
+
+class RunLoaded(Message):
+    def __init__(self, loaded: LoadedRun | None, error: str | None) -> None:
+        super().__init__()
+        self.loaded, self.error = loaded, error

@@ -1,0 +1,75 @@
+"""Confusion-matrix heatmap of a finished strategy: counts or row-normalised, coloured cells, class names."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Label
+
+from engine.state import RunState
+from tui.theme import STRATEGY_STYLES, heat_style
+
+
+class ConfusionView(Vertical):
+    """`[` / `]` switch strategy, `p` toggles counts / row percentages (bindings live on the screen)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.selected: str | None = None
+        self.normalised = False
+        self._state: RunState | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label("no strategy has finished yet", id="cm-title")
+        yield DataTable(id="cm-table", show_cursor=False, zebra_stripes=False, cell_padding=0)
+
+    def finished(self) -> list[str]:
+        if self._state is None:
+            return []
+        return [n for n, s in self._state.strategies.items() if s.confusion_matrix is not None]
+
+    def cycle(self, step: int) -> None:
+        names = self.finished()
+        if names:
+            current = names.index(self.selected) if self.selected in names else 0
+            self.selected = names[(current + step) % len(names)]
+            self._redraw()
+
+    def toggle_normalised(self) -> None:
+        self.normalised = not self.normalised
+        self._redraw()
+
+    def show(self, state: RunState, newest: str | None = None) -> None:
+        self._state = state
+        names = self.finished()
+        if newest in names or (self.selected not in names and names):
+            self.selected = newest if newest in names else names[-1]
+        self._redraw()
+
+    def _redraw(self) -> None:
+        table = self.query_one(DataTable)
+        title = self.query_one("#cm-title", Label)
+        state = self._state
+        if state is None or self.selected is None:
+            return
+        s = state.strategies[self.selected]
+        matrix = s.confusion_matrix or []
+        names = list(state.dataset.get("class_names") or [str(i) for i in range(len(matrix))])
+        others = [n for n in self.finished() if n != self.selected]
+        title.update(Text.assemble(
+            (self.selected, STRATEGY_STYLES.get(self.selected, "")),
+            f" test {100 * (s.test_accuracy or 0):.1f}% | ", ("row %" if self.normalised else "counts", "italic"),
+            f" | [ ] {'/'.join(others) if others else 'switch'} | p %"))
+        table.clear(columns=True)
+        table.add_column("true\\pred ", key="class")
+        for i, name in enumerate(names):
+            table.add_column(name[:4].rjust(5), key=str(i), width=5)
+        for name, row in zip(names, matrix, strict=False):
+            total = sum(row) or 1
+            cells = []
+            for count in row:
+                share = count / total
+                label = f"{100 * share:.0f}" if self.normalised else str(count)
+                cells.append(Text(label.rjust(4) + " ", style=heat_style(share)))
+            table.add_row(Text(name[:10].ljust(11)), *cells)

@@ -1,0 +1,115 @@
+"""The panels of a run, live or from history: progress, curves, comparison, confusion heatmaps, log.
+
+The dashboard draws a `RunState`. Live, it is told about each event and redraws only what the event
+touched: batch events move progress bars; curves redraw at most twice a second however fast epochs end.
+On a wide terminal the four panels share a 2x2 grid (curves | confusion over comparison | log); below 100x30 the screen gets the `-compact` class and
+shows one panel at a time (keys 1-4).
+"""
+
+from __future__ import annotations
+
+import time
+
+from textual.app import ComposeResult
+from textual.containers import Container, Vertical
+from textual.widgets import RichLog
+
+from engine import events as ev
+from engine.state import RunState
+from tui.widgets.comparison import ComparisonTable
+from tui.widgets.confusion import ConfusionView
+from tui.widgets.curves import CurvesPlot
+from tui.widgets.info_bar import InfoBar
+from tui.widgets.progress_panel import ProgressPanel
+
+PANELS = ("curves", "results", "confusion", "log")
+CURVES_MIN_INTERVAL_S = 0.5  # plots redraw at most ~2 Hz
+
+
+class Dashboard(Vertical):
+    def __init__(self, state: RunState | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.state = state or RunState()
+        self._curves_due = False
+        self._curves_drawn_at = 0.0
+        self._log_lines = 0
+        self.shown_panel = "curves"
+
+    def compose(self) -> ComposeResult:
+        yield InfoBar(id="info")
+        yield ProgressPanel(id="progress")
+        with Container(id="panels"):
+            with Vertical(id="panel-curves", classes="panel -shown") as v:
+                v.border_title = "1 curves"
+                yield CurvesPlot(id="curves")
+            with Vertical(id="panel-confusion", classes="panel") as v:
+                v.border_title = "3 confusion"
+                yield ConfusionView(id="confusion")
+            with Vertical(id="panel-results", classes="panel") as v:
+                v.border_title = "2 comparison"
+                yield ComparisonTable(id="results")
+            with Vertical(id="panel-log", classes="panel") as v:
+                v.border_title = "4 log"
+                yield RichLog(id="log", wrap=True, markup=False, highlight=False, max_lines=2000)
+
+    def on_mount(self) -> None:
+        self.set_interval(CURVES_MIN_INTERVAL_S, self._draw_curves_if_due)
+        self.show(self.state)
+
+    # --- whole redraw (a new run, a run from history) -----------------------------------------------
+    def show(self, state: RunState) -> None:
+        self.state = state
+        self._log_lines = 0
+        self.query_one("#log", RichLog).clear()
+        self._refresh_all()
+
+    def _refresh_all(self) -> None:
+        self.query_one(InfoBar).show(self.state)
+        self.query_one(ProgressPanel).show(self.state)
+        self.query_one(ComparisonTable).show(self.state)
+        self.query_one(ConfusionView).show(self.state)
+        self._append_log()
+        self._curves_due = True
+        self._draw_curves_if_due(force=True)
+
+    # --- live: one event ------------------------------------------------------------------------------
+    def apply(self, event: ev.Event) -> None:
+        """Called after `event` was folded into `self.state`."""
+        if isinstance(event, ev.BatchEnd):
+            self.query_one(ProgressPanel).show(self.state)
+            return
+        if isinstance(event, (ev.RunStarted, ev.RunFinished)):
+            self._refresh_all()
+            return
+        self.query_one(ProgressPanel).show(self.state)
+        self.query_one(InfoBar).show(self.state)
+        if isinstance(event, (ev.EpochEnd, ev.PhaseStarted)):
+            self._curves_due = True
+            self._draw_curves_if_due()
+        if isinstance(event, (ev.StrategyStarted, ev.Evaluated, ev.StrategyFinished, ev.StrategyFailed,
+                              ev.EpochEnd)):
+            self.query_one(ComparisonTable).show(self.state)
+        if isinstance(event, ev.Evaluated):
+            self.query_one(ConfusionView).show(self.state, newest=event.strategy)
+        self._append_log()
+
+    def _append_log(self) -> None:
+        log = self.query_one("#log", RichLog)
+        for level, message in self.state.log[self._log_lines:]:
+            log.write(f"{level.upper()}: {message}")
+        self._log_lines = len(self.state.log)
+
+    def _draw_curves_if_due(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self._curves_due and (force or now - self._curves_drawn_at >= CURVES_MIN_INTERVAL_S):
+            self._curves_due = False
+            self._curves_drawn_at = now
+            self.query_one(CurvesPlot).draw(self.state)
+
+    # --- panel selection (compact layout) --------------------------------------------------------------
+    def show_panel(self, name: str) -> None:
+        self.shown_panel = name
+        for panel in PANELS:
+            self.query_one(f"#panel-{panel}").set_class(panel == name, "-shown")
+        target = {"curves": "#curves", "results": "#results", "confusion": "#cm-table", "log": "#log"}[name]
+        self.query_one(target).focus()
