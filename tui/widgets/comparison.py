@@ -6,8 +6,8 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from engine.state import RunState
+from tui.tables import duration as clock
 from tui.theme import STATUS_STYLES, STRATEGY_STYLES
-from tui.widgets.progress_panel import clock
 
 COLUMNS = ("strategy", "status", "best val@ep", "test", "params train/all", "time", "img/s")
 

@@ -2,8 +2,8 @@
 
 The dashboard draws a `RunState`. Live, it is told about each event and redraws only what the event
 touched: batch events move progress bars; curves redraw at most twice a second however fast epochs end.
-On a wide terminal the four panels share a 2x2 grid (curves | confusion over comparison | log); below 100x30 the screen gets the `-compact` class and
-shows one panel at a time (keys 1-4).
+On a wide terminal the four panels share a 2x2 grid (curves | confusion over comparison | log); below
+100x30 the screen gets the `-compact` class and shows one panel at a time (keys 1-4).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, ProgressBar
 
 from engine.state import RunState, StrategyState
+from tui.tables import duration as clock
 from tui.theme import STATUS_STYLES, STRATEGY_STYLES
 
 PHASE_NAMES = {"train": "training", "head": "head warm-up", "finetune": "fine-tune"}
@@ -20,13 +21,6 @@ def eta_seconds(s: StrategyState, batch_size: int) -> float | None:
     current = s.epoch + 1
     steps_left = (s.steps - s.step) + max(0, s.epochs - current) * s.steps
     return steps_left * batch_size / s.images_per_s
-
-
-def clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "--"
-    seconds = int(seconds)
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 class StrategyRow(Horizontal):
