@@ -12,6 +12,8 @@ def describe_environment() -> dict:
     import numpy
     import tensorflow as tf
 
+    tf.get_logger().setLevel("ERROR")  # retracing notices and the like: not for the user's terminal
+
     devices = [d.name.replace("/physical_device:", "") for d in tf.config.list_physical_devices()]
     gpus = [d for d in devices if "GPU" in d]
     return {

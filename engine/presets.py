@@ -14,8 +14,8 @@ from engine.errors import ConfigError
 
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": dict(
-        train_per_class=300,  # 3,000 images: 2,700 train + 300 validation
-        test_limit=2000,
+        train_per_class=200,  # 2,000 images: 1,800 train + 200 validation
+        test_limit=1000,
         transfer_image_size=64,
         batch_size=64,
         scratch_epochs=6,

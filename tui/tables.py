@@ -21,18 +21,30 @@ def duration(seconds: float | None) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
+def short_count(n: int) -> str:
+    return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e3 else str(n)
+
+
+COMPARISON_COLUMNS = ("strategy", "status", "best val@ep", "test", "params train/all", "time", "img/s")
+
+
+def comparison_cells(s: dict) -> list[str]:
+    """One strategy's row of the comparison, from its summary (shared by the CLI and the app)."""
+    best = "-" if s.get("best_val_accuracy") is None else f"{pct(s['best_val_accuracy'])}@{s.get('best_epoch')}"
+    total, trainable = s.get("total_params") or 0, s.get("trainable_params") or 0
+    params = f"{short_count(trainable)}/{short_count(total)}" if total else "-"
+    rate = s.get("images_per_s")
+    return [s.get("status", ""), best, pct(s.get("test_accuracy")), params,
+            duration(s.get("seconds")) if s.get("seconds") is not None else "-", "-" if not rate else f"{rate:.0f}"]
+
+
 def comparison_table(summary: dict, title: str | None = None) -> Table:
-    """Strategy, best val acc (epoch), test acc, params, time, img/s: the study's result."""
-    table = Table(title=title, title_justify="left")
-    for column in ("strategy", "status", "best val (epoch)", "test acc", "trainable / total params",
-                   "train time", "img/s"):
-        table.add_column(column, justify="left" if column in ("strategy", "status") else "right")
+    """Strategy, best val acc @ epoch, test acc, params, time, img/s: the study's result (fits 80 columns)."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    for column in COMPARISON_COLUMNS:
+        table.add_column(column, justify="left" if column in ("strategy", "status") else "right", no_wrap=True)
     for name, s in summary.get("strategies", {}).items():
-        best = "-" if s.get("best_val_accuracy") is None else f"{pct(s['best_val_accuracy'])} ({s.get('best_epoch')})"
-        params = f"{s.get('trainable_params', 0):,} / {s.get('total_params', 0):,}" if s.get("total_params") else "-"
-        rate = s.get("images_per_s")
-        table.add_row(name, s.get("status", ""), best, pct(s.get("test_accuracy")), params,
-                      duration(s.get("seconds")), "-" if not rate else f"{rate:.0f}")
+        table.add_row(name, *comparison_cells(s))
     return table
 
 
