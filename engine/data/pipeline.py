@@ -3,8 +3,11 @@
 Shape of the pipeline (airbench and the Keras guide both batch before transforming):
     shuffled indices -> batch -> gather uint8 images -> augment + resize in one batched op -> prefetch
 Nothing resized is ever materialised for the whole set, so memory does not grow with the input size beyond
-the batches in flight. Random flip and translation are one `crop_and_resize` call with per-image boxes:
-a box shifted by up to `max_shift` of the image translates it, a box with x1 > x2 mirrors it.
+the batches in flight. Augmentation happens at the native 32 px, where it is cheap: random flip and
+translation are one `crop_and_resize` call with per-image boxes (a box shifted by up to `MAX_SHIFT`
+translates, a box with x1 > x2 mirrors). Then one batched `tf.image.resize` brings the batch to the
+strategy's size, for training and evaluation alike (measured ~2x faster than resizing inside
+`crop_and_resize` at 224 px, and than the per-image `map(resize)` pipeline; see `make bench`).
 
 Images leave the pipeline as float32 in [0, 255]. Scaling is the model's job: Keras' EfficientNet
 rescales its own input, and the scratch CNN starts with `Rescaling(1/255)`.
@@ -33,10 +36,15 @@ def _boxes(batch: tf.Tensor, augment: bool, seed: int | None) -> tf.Tensor:
 def resize_batch(images: tf.Tensor, size: int, augment: bool = False, seed: int | None = None) -> tf.Tensor:
     """uint8 (B, h, w, 3) -> float32 (B, size, size, 3) in [0, 255], optionally flipped and shifted."""
     batch = tf.cast(images, tf.float32)
-    boxes = _boxes(batch, augment, seed)
-    box_indices = tf.range(tf.shape(batch)[0])
-    # Areas shifted in from outside the image are filled with the mean grey rather than black.
-    return tf.image.crop_and_resize(batch, boxes, box_indices, [size, size], extrapolation_value=127.0)
+    if augment:
+        height, width = images.shape[1], images.shape[2]
+        boxes = _boxes(batch, augment, seed)
+        box_indices = tf.range(tf.shape(batch)[0])
+        # Areas shifted in from outside the image are filled with the mean grey rather than black.
+        batch = tf.image.crop_and_resize(batch, boxes, box_indices, [height, width], extrapolation_value=127.0)
+    if images.shape[1] != size or images.shape[2] != size:
+        batch = tf.image.resize(batch, [size, size])  # bilinear; keeps the [0, 255] range
+    return batch
 
 
 def make_dataset(

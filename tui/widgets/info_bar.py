@@ -41,7 +41,10 @@ class InfoBar(Vertical):
         self.query_one("#info-line", Static).update(info_text(state))
         notices = self.query_one("#notices", Static)
         if state.notices:
-            notices.update(Text("\n".join(f"⚠ {n}" for n in state.notices)))
+            # One line per notice: its headline; the full sentence (cause and fix) is in the log panel.
+            lines = [f"⚠ {n.split(': ', 1)[0]}" + ("  (why and how to fix: log, key 4)" if ": " in n else "")
+                     for n in state.notices]
+            notices.update(Text("\n".join(lines)))
             notices.remove_class("hidden")
         else:
             notices.add_class("hidden")
