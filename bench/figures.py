@@ -1,0 +1,277 @@
+"""The benchmark's figures, one function each. Ratios are measured side by side in one process,
+alternating the two sides, median of several repeats: these machines are noisy, ratios less so."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+SIZES = {"full": dict(train=2048, repeats=5, effnet_steps=6, effnet_size=224, rss_images=50_000, runs=1000),
+         "smoke": dict(train=128, repeats=1, effnet_steps=1, effnet_size=32, rss_images=512, runs=20)}
+
+
+def alternate(side_a, side_b, repeats: int) -> tuple[float, float]:
+    """Median of `repeats` alternating measurements of two zero-argument functions returning a rate."""
+    a, b = [], []
+    for _ in range(repeats):
+        a.append(side_a())
+        b.append(side_b())
+    return statistics.median(a), statistics.median(b)
+
+
+def _images(n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8), (np.arange(n) % 10).astype(np.int64)
+
+
+def _scratch_model():
+    import keras
+
+    from engine.models.scratch import scratch_cnn
+
+    model = scratch_cnn(32, 10, 0.2)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def _engine_callbacks(sink, n_train: int, steps: int):
+    from engine.training.callbacks import BestEpoch, EventEmitter, StopOnRequest
+
+    stop = threading.Event()
+    return [EventEmitter(sink, "scratch", "train", 1, steps, 64, n_train, stop), BestEpoch(stop), StopOnRequest(stop)]
+
+
+def engine_overhead_ratio(size: dict) -> float:
+    """Engine's fit (its callbacks, events, the run store writing) / a bare model.fit, same model and data."""
+    from engine.data.pipeline import make_dataset
+    from engine.store.recorder import RunRecorder
+    from engine.events import RunStarted
+
+    x, y = _images(size["train"])
+    train = make_dataset(x, y, 64, 32, training=True, augment=True)
+    val = make_dataset(x[:256], y[:256], 64, 32, training=False)
+    model = _scratch_model()
+    model.fit(train, validation_data=val, epochs=1, verbose=0)  # graph build outside the measurement
+    steps = -(-len(x) // 64)
+    with tempfile.TemporaryDirectory() as runs:
+        recorder = RunRecorder(Path(runs), "bench-run")
+        recorder(RunStarted(run_id="bench-run", config={"strategies": ["scratch"]}, environment={}, dataset={},
+                            weights={}))
+
+        def timed(callbacks):
+            def run() -> float:
+                start = time.perf_counter()
+                model.fit(train, validation_data=val, epochs=1, verbose=0, callbacks=callbacks())
+                return len(x) / (time.perf_counter() - start)
+            return run
+
+        bare, engine = alternate(timed(lambda: []), timed(lambda: _engine_callbacks(recorder, len(x), steps)),
+                                 size["repeats"])
+        recorder.close()
+    return engine / bare
+
+
+def tui_overhead_ratio(size: dict) -> float:
+    """Training throughput with the app attached (headless run_test, events posted to it) / without."""
+    from engine.data.pipeline import make_dataset
+    from tui.app import CifarTuiApp
+    from tui.messages import posting_sink
+
+    x, y = _images(size["train"])
+    train = make_dataset(x, y, 64, 32, training=True, augment=True)
+    model = _scratch_model()
+    model.fit(train, epochs=1, verbose=0)
+    steps = -(-len(x) // 64)
+
+    def fit_rate(sink) -> float:
+        start = time.perf_counter()
+        model.fit(train, epochs=1, verbose=0, callbacks=_engine_callbacks(sink, len(x), steps))
+        return len(x) / (time.perf_counter() - start)
+
+    async def with_app() -> float:
+        app = CifarTuiApp(Path(tempfile.mkdtemp()))
+        async with app.run_test(size=(140, 45)) as pilot:
+            app.live_run_id = "bench"
+            result: list[float] = []
+            thread = threading.Thread(target=lambda: result.append(fit_rate(posting_sink(app, "bench"))))
+            thread.start()
+            while thread.is_alive():
+                await pilot.pause(0.05)
+            return result[0]
+
+    return _ratio_of(lambda: asyncio.run(with_app()), lambda: fit_rate(lambda e: None), size["repeats"])
+
+
+def _ratio_of(side_with, side_without, repeats: int) -> float:
+    without, with_ = alternate(side_without, side_with, repeats)
+    return with_ / without
+
+
+def pipeline_figures(size: dict) -> dict:
+    """Our pipeline at 224 px vs the per-image map(resize) pipeline, and vs a fine-tuning step at 224."""
+    import keras
+
+    from engine.data.pipeline import make_dataset, naive_dataset
+    from engine.models.backbone import build_backbone, resolve_weights
+
+    x, y = _images(size["train"])
+
+    def rate(ds) -> float:
+        start, n = time.perf_counter(), 0
+        for batch, _labels in ds:
+            n += int(batch.shape[0])
+        return n / (time.perf_counter() - start)
+
+    ours_ds = make_dataset(x, y, 64, 224, training=True, augment=True)
+    naive_ds = naive_dataset(x, y, 64, 224)
+    rate(ours_ds), rate(naive_ds)  # warm-up
+    ours, naive = alternate(lambda: rate(ours_ds), lambda: rate(naive_ds), size["repeats"])
+
+    side = size["effnet_size"]
+    backbone = build_backbone(side, resolve_weights("none"))
+    inputs = keras.Input((side, side, 3))
+    outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.GlobalAveragePooling2D()(
+        backbone(inputs, training=False)))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="sparse_categorical_crossentropy")
+    batch = np.random.default_rng(0).uniform(0, 255, (16, side, side, 3)).astype("float32")
+    labels = np.arange(16) % 10
+    model.train_on_batch(batch, labels)  # graph build
+    start = time.perf_counter()
+    for _ in range(size["effnet_steps"]):
+        model.train_on_batch(batch, labels)
+    step_rate = 16 * size["effnet_steps"] / (time.perf_counter() - start)
+    return {"pipeline_vs_naive_224": ours / naive, "pipeline_headroom_224": ours / step_rate,
+            "pipeline_224_img_per_s": ours, "naive_224_img_per_s": naive, "finetune_step_224_img_per_s": step_rate}
+
+
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across execve, so a child would report its parent's peak.
+PEAK_RSS_SCRIPT = """
+import sys, numpy as np
+from engine.data.pipeline import make_dataset
+n = int(sys.argv[1])
+x = np.random.default_rng(0).integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+y = np.arange(n) % 10
+for batch, labels in make_dataset(x, y, 64, 224, training=True, augment=True):
+    pass
+status = open("/proc/self/status").read()
+print(int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024)
+"""
+
+
+def peak_rss_full_cifar_224_mb(size: dict) -> float:
+    out = subprocess.run([sys.executable, "-c", PEAK_RSS_SCRIPT, str(size["rss_images"])], capture_output=True,
+                         text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def _wall(args: list[str], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(args, capture_output=True, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def cli_figures(size: dict) -> dict:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from events_factory import full_run
+
+    from engine.store.recorder import RunRecorder
+
+    exe = [sys.executable, "-m", "tui"]
+    with tempfile.TemporaryDirectory() as runs:
+        for i in range(size["runs"]):
+            run_id = f"20270101-000000-bench-{i:04d}"
+            recorder = RunRecorder(Path(runs), run_id, batch_every_s=3600)
+            for event in full_run(run_id):
+                recorder(event)
+            recorder.close()
+        listed = subprocess.run([*exe, "runs", "list", "--json", "--runs-dir", runs], capture_output=True,
+                                text=True, check=True)
+        assert len(json.loads(listed.stdout)) == size["runs"]
+        return {"cli_help_s": _wall([*exe, "--help"], 5),
+                "runs_list_1000_s": _wall([*exe, "runs", "list", "--runs-dir", runs], 3)}
+
+
+FIRST_FRAME_SCRIPT = """
+import time
+start = time.perf_counter()
+import asyncio, tempfile
+from pathlib import Path
+from tui.app import CifarTuiApp
+
+async def main():
+    app = CifarTuiApp(Path(tempfile.mkdtemp()))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.pause()
+        print(time.perf_counter() - start)
+
+asyncio.run(main())
+"""
+
+
+def tui_first_frame_s(size: dict) -> float:
+    times = []
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", FIRST_FRAME_SCRIPT], capture_output=True, text=True, check=True)
+        times.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(times)
+
+
+def screen_figures(size: dict) -> dict:
+    """plot_redraw_ms (3 strategies x 100 epochs) and event_to_screen_s (worker post -> panel updated)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from events_factory import run_started, strategy_events
+
+    from engine import events as ev
+    from engine.state import RunState
+    from tui.app import CifarTuiApp
+    from tui.messages import posting_sink
+    from tui.widgets.comparison import ComparisonTable
+    from tui.widgets.curves import CurvesPlot
+
+    state = RunState.from_events([run_started(), *[e for name in ("scratch", "frozen", "finetune")
+                                                   for e in strategy_events(name, epochs=100, steps=1,
+                                                                            accs=tuple(np.linspace(0.1, 0.9, 100)))]])
+
+    async def measure() -> dict:
+        app = CifarTuiApp(Path(tempfile.mkdtemp()))
+        async with app.run_test(size=(140, 45)) as pilot:
+            plot = app.screen.query_one(CurvesPlot)
+            timings = []
+            for _ in range(10):
+                start = time.perf_counter()
+                plot.draw(state)
+                plot.render()
+                timings.append((time.perf_counter() - start) * 1000)
+            app.live_run_id = "bench"
+            sink = posting_sink(app, "bench")
+            table = app.screen.query_one(ComparisonTable)
+            sink(run_started("bench", strategies=("scratch",)))
+            await pilot.pause(0.2)
+            delays = []
+            for epoch in range(1, 6):
+                before = table.row_count
+                sent = time.perf_counter()
+                threading.Thread(target=sink, args=(ev.EpochEnd(
+                    strategy="scratch", phase="train", epoch=epoch, epochs=5, loss=1.0, accuracy=0.5, val_loss=1.0,
+                    val_accuracy=0.5, learning_rate=1e-3, seconds=1.0, images_per_s=1.0),)).start()
+                while app.live_state.strategies["scratch"].epoch < epoch or table.row_count != max(before, 1):
+                    await asyncio.sleep(0.001)
+                await pilot.pause()
+                delays.append(time.perf_counter() - sent)
+            return {"plot_redraw_ms": statistics.median(timings), "event_to_screen_s": statistics.median(delays)}
+
+    return asyncio.run(measure())
