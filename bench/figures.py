@@ -54,8 +54,8 @@ def _engine_callbacks(sink, n_train: int, steps: int):
 def engine_overhead_ratio(size: dict) -> float:
     """Engine's fit (its callbacks, events, the run store writing) / a bare model.fit, same model and data."""
     from engine.data.pipeline import make_dataset
-    from engine.store.recorder import RunRecorder
     from engine.events import RunStarted
+    from engine.store.recorder import RunRecorder
 
     x, y = _images(size["train"])
     train = make_dataset(x, y, 64, 32, training=True, augment=True)
