@@ -61,7 +61,7 @@ def engine_overhead_ratio(size: dict) -> float:
     train = make_dataset(x, y, 64, 32, training=True, augment=True)
     val = make_dataset(x[:256], y[:256], 64, 32, training=False)
     model = _scratch_model()
-    model.fit(train, validation_data=val, epochs=1, verbose=0)  # graph build outside the measurement
+    model.fit(train, validation_data=val, epochs=1, verbose=0, shuffle=False)  # graph build, not measured
     steps = -(-len(x) // 64)
     with tempfile.TemporaryDirectory() as runs:
         recorder = RunRecorder(Path(runs), "bench-run")
@@ -71,7 +71,7 @@ def engine_overhead_ratio(size: dict) -> float:
         def timed(callbacks):
             def run() -> float:
                 start = time.perf_counter()
-                model.fit(train, validation_data=val, epochs=1, verbose=0, callbacks=callbacks())
+                model.fit(train, validation_data=val, epochs=1, verbose=0, shuffle=False, callbacks=callbacks())
                 return len(x) / (time.perf_counter() - start)
             return run
 
@@ -90,12 +90,12 @@ def tui_overhead_ratio(size: dict) -> float:
     x, y = _images(size["train"])
     train = make_dataset(x, y, 64, 32, training=True, augment=True)
     model = _scratch_model()
-    model.fit(train, epochs=1, verbose=0)
+    model.fit(train, epochs=1, verbose=0, shuffle=False)
     steps = -(-len(x) // 64)
 
     def fit_rate(sink) -> float:
         start = time.perf_counter()
-        model.fit(train, epochs=1, verbose=0, callbacks=_engine_callbacks(sink, len(x), steps))
+        model.fit(train, epochs=1, verbose=0, shuffle=False, callbacks=_engine_callbacks(sink, len(x), steps))
         return len(x) / (time.perf_counter() - start)
 
     async def with_app() -> float:

@@ -208,3 +208,54 @@ async def test_runs_screen_lists_filters_and_opens_a_run(tmp_path):
         assert [cell_text(results, r, 3) for r in range(3)] == ["50.0%", "80.0%", "90.0%"]
         await pilot.press("escape")
         assert not isinstance(app.screen, RunViewScreen)
+
+
+async def test_attach_follows_a_growing_events_file_and_detects_a_dead_writer(tmp_path):
+    import json as _json
+    import time as _time
+
+    run_id = "20270118-080000-live-0004"
+    recorder = RunRecorder(tmp_path, run_id, heartbeat_s=3600)
+    stream = full_run(run_id)
+    first_epoch = next(i for i, e in enumerate(stream) if isinstance(e, ev.EpochEnd))
+    for e in stream[:first_epoch + 1]:
+        recorder(e)
+    app = CifarTuiApp(tmp_path, watch=run_id)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, RunViewScreen))
+        view = app.screen
+        state = view.dashboard.state
+        assert state.status == "running" and state.strategies["scratch"].epoch == 1
+        for e in stream[first_epoch + 1:first_epoch + 30]:  # the writer goes on
+            recorder(e)
+        await until(pilot, lambda: state.strategies["scratch"].epoch >= 2)
+        # the writer dies: heartbeat goes stale
+        recorder._stop_heartbeat.set()
+        writer = tmp_path / run_id / "writer.json"
+        info = _json.loads(writer.read_text())
+        info["heartbeat"] = _time.time() - 3600
+        writer.write_text(_json.dumps(info))
+        await until(pilot, lambda: state.status == "interrupted")
+        assert "interrupted" in str(view.query_one("#info-line").render())
+
+
+async def test_delete_a_run_after_confirmation(tmp_path):
+    seed_runs(tmp_path)
+    app = CifarTuiApp(tmp_path)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("r")
+        table = app.screen.query_one("#runs-table", DataTable)
+        await until(pilot, lambda: table.row_count == 3)
+        table.focus()
+        table.move_cursor(row=[cell_text(table, r, 0) for r in range(3)].index("20270115-080000-alpha-0001"))
+        await pilot.press("d")
+        await pilot.pause(0.1)
+        await pilot.press("n")  # keep it
+        await pilot.pause(0.1)
+        assert (tmp_path / "20270115-080000-alpha-0001").exists()
+        await pilot.press("d")
+        await pilot.pause(0.1)
+        await pilot.press("y")
+        await until(pilot, lambda: table.row_count == 2)
+        assert not (tmp_path / "20270115-080000-alpha-0001").exists()
+        assert (tmp_path / "20270116-080000-beta-0002").exists()

@@ -48,8 +48,10 @@ class CifarTuiApp(App):
     ]
 
     def __init__(self, runs_dir: Path, start: ExperimentConfig | None = None,
-                 engine: Callable[..., None] = record_in_store, native_log: Path | None = None) -> None:
+                 engine: Callable[..., None] = record_in_store, native_log: Path | None = None,
+                 watch: str | None = None) -> None:
         super().__init__()
+        self.watch_on_start = watch
         self.runs_dir = Path(runs_dir)
         self.start_config = start
         self.engine = engine  # tests pass a scripted event source here
@@ -67,6 +69,9 @@ class CifarTuiApp(App):
             self.live_state.log.append(("info", f"TensorFlow's own log lines go to {self.native_log}"))
         if self.start_config is not None:
             self.start_run(self.start_config)
+        elif self.watch_on_start:
+            self.switch_mode("runs")
+            self.watch_run(self.watch_on_start)
 
     @property
     def is_training(self) -> bool:
@@ -133,6 +138,30 @@ class CifarTuiApp(App):
                 self.start_run(config)
 
         self.push_screen(NewRunScreen(self.last_config), chosen)
+
+    # --- attaching to a run another process writes ------------------------------------------------------
+    def watch_run(self, run_id: str) -> None:
+        """Show a recorded run and follow its events file as it grows (`cifar-tui watch`, Runs screen)."""
+        from engine.store.follow import EventFollower
+        from engine.store.paths import EVENTS_FILE
+        from engine.store.reader import writer_alive
+        from tui.screens.live import RunViewScreen
+
+        folder = self.runs_dir / run_id
+        follower = EventFollower(folder / EVENTS_FILE)
+        state = RunState.from_events(follower.poll())
+        screen = RunViewScreen(state, title=f"{run_id} (following its events file)")
+        self.push_screen(screen)
+
+        def follow() -> None:
+            for event in follower.poll():
+                state.apply(event)
+                screen.on_engine(event, state)
+            if state.status in ("running", "pending") and not writer_alive(folder):
+                state.status = "interrupted"  # the writer died without finishing: stale heartbeat or no pid
+                screen.dashboard.show(state)
+
+        screen.set_interval(0.5, follow)
 
     # --- events from the worker -------------------------------------------------------------------------
     def on_engine_event(self, message: EngineEvent) -> None:

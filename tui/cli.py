@@ -150,66 +150,7 @@ def run(
         raise typer.Exit(EXIT_STRATEGY_FAILED)
 
 
-@runs_app.command("list")
-def runs_list(
-    runs_dir: Path | None = RunsDir,
-    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
-) -> None:
-    """List recorded runs, newest first."""
-    from engine.store.reader import list_runs
-
-    try:
-        listings = list_runs(resolve_runs_dir(runs_dir))
-    except UserError as exc:
-        raise fail(str(exc)) from None
-    if json_out:
-        typer.echo(json.dumps([r.to_dict() for r in listings], indent=2, default=str))
-        return
-    if not listings:
-        typer.echo(f"no runs in {resolve_runs_dir(runs_dir)} yet: start one with `cifar-tui run`")
-        return
-    from rich.console import Console
-
-    from tui.tables import runs_table
-
-    Console().print(runs_table(listings))
-
-
-@runs_app.command("show")
-def runs_show(
-    run_ref: str = typer.Argument(..., metavar="RUN", help="Run id (or a unique part of it, or 'latest')."),
-    runs_dir: Path | None = RunsDir,
-    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
-) -> None:
-    """Show one run: its summary, per-epoch table and notices."""
-    from engine.store.reader import load_run
-
-    try:
-        loaded = load_run(resolve_runs_dir(runs_dir), run_ref)
-    except UserError as exc:
-        raise fail(str(exc)) from None
-    summary = loaded.state.summary()
-    summary["status"] = loaded.listing.status if loaded.listing.status != "damaged" else summary["status"]
-    if json_out:
-        summary["history"] = {n: s.history for n, s in loaded.state.strategies.items()}
-        summary["skipped_lines"] = loaded.skipped_lines
-        typer.echo(json.dumps(summary, indent=2, default=str))
-        return
-    from rich.console import Console
-
-    from tui.tables import comparison_table, epochs_table
-
-    console = Console()
-    d = summary["dataset"]
-    console.print(f"run {loaded.listing.run_id}: {summary['status']}; dataset {d.get('name')} "
-                  f"({d.get('train')}/{d.get('val')}/{d.get('test')} train/val/test); "
-                  f"weights: {summary['weights'].get('label', '-')}", markup=False, highlight=False)
-    console.print(comparison_table(summary))
-    console.print(epochs_table(loaded.state))
-    for notice in summary.get("notices", []):
-        console.print(f"NOTE: {notice}", style="bold yellow", markup=False, highlight=False)
-    for line in loaded.skipped_lines:
-        console.print(f"skipped unreadable event {line}", style="yellow", markup=False, highlight=False)
+import tui.cli_runs  # noqa: E402,F401  (registers the `runs` and `watch` commands)
 
 
 def main(argv: list[str] | None = None) -> None:

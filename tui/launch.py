@@ -21,7 +21,7 @@ def native_log_path() -> Path:
     return folder / f"tensorflow-{os.getpid()}.log"
 
 
-def launch_app(runs_dir: Path, start: ExperimentConfig | None = None) -> int:
+def launch_app(runs_dir: Path, start: ExperimentConfig | None = None, watch: str | None = None) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         if start is None:
             print("cifar-tui: error: the app needs a terminal; for batch jobs use `cifar-tui run`", file=sys.stderr)
@@ -38,6 +38,6 @@ def launch_app(runs_dir: Path, start: ExperimentConfig | None = None) -> int:
 
     log = native_log_path()
     with native_stderr_to(log):
-        app = CifarTuiApp(runs_dir, start=start, native_log=log)
+        app = CifarTuiApp(runs_dir, start=start, native_log=log, watch=watch)
         app.run()
     return app.return_code or 0

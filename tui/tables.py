@@ -83,3 +83,17 @@ def epochs_table(state: RunState) -> Table:
 
 def _f(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
+
+
+def compare_table(summaries: list[dict]) -> Table:
+    """Several runs, one row per run and strategy: `cifar-tui runs compare` (fits 80 columns)."""
+    table = Table(box=box.SIMPLE_HEAD, caption="data set per run: " + ", ".join(
+        f"{(s.get('dataset') or {}).get('name', '?')}" for s in summaries))
+    table.add_column("run", no_wrap=True, min_width=26)
+    for column in ("strategy", "best val@ep", "test", "time"):
+        table.add_column(column, justify="left" if column == "strategy" else "right", no_wrap=True)
+    for summary in summaries:
+        for name, s in summary.get("strategies", {}).items():
+            status, best, test, _params, took, _rate = comparison_cells(s)
+            table.add_row(summary.get("run_id", ""), name, best, test if status == "finished" else status, took)
+    return table

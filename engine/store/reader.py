@@ -178,3 +178,16 @@ def load_run(runs_dir: Path, run_ref: str) -> LoadedRun:
     if state.status in ("running", "pending") and listing.status == "interrupted":
         state.status = "interrupted"
     return LoadedRun(listing, state, events, skipped)
+
+
+def delete_run(runs_dir: Path, run_id: str) -> None:
+    """Remove one run folder, only ever a direct child of the runs folder, and never one being written."""
+    import shutil
+
+    validate_run_id(run_id)
+    folder = Path(runs_dir) / run_id
+    if folder.resolve().parent != Path(runs_dir).resolve() or not folder.is_dir():
+        raise StoreError(f"no run {run_id!r} in {runs_dir}")
+    if writer_alive(folder):
+        raise StoreError(f"run {run_id} is still being written by another process")
+    shutil.rmtree(folder)

@@ -10,22 +10,34 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 
-class ConfirmQuit(ModalScreen[bool]):
+class Confirm(ModalScreen[bool]):
+    """A yes/no question; y / n / escape answer it from the keyboard."""
+
     BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
+
+    def __init__(self, question: str, yes: str, no: str) -> None:
+        super().__init__()
+        self.question, self.yes, self.no = question, yes, no
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static("A run is in progress. Stop it and quit?\n"
-                         "(Everything so far is recorded; the run is marked cancelled.)")
+            yield Static(self.question)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Stop and quit (y)", variant="error", id="yes")
-                yield Button("Keep running (n)", id="no")
+                yield Button(f"{self.yes} (y)", variant="error", id="yes")
+                yield Button(f"{self.no} (n)", id="no")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
 
     def action_answer(self, value: bool) -> None:
         self.dismiss(value)
+
+
+class ConfirmQuit(Confirm):
+    def __init__(self) -> None:
+        super().__init__("A run is in progress. Stop it and quit?\n"
+                         "(Everything so far is recorded; the run is marked cancelled.)", "Stop and quit",
+                         "Keep running")
 
 
 # What the user can do instead, by kind of failure: (button id, label)

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from engine.errors import UserError
-from engine.store.reader import LoadedRun, RunListing, list_runs, load_run
+from engine.store.reader import LoadedRun, RunListing, delete_run, list_runs, load_run
 from tui.theme import STATUS_STYLES
 
 COLUMNS = ("run", "status", "started", "data", "scratch", "frozen", "finetune", "time")
@@ -40,6 +40,7 @@ class RunsScreen(Screen):
         Binding("slash", "focus_filter", "Filter"),
         Binding("s", "sort_next", "Sort"),
         Binding("f5", "reload", "Reload"),
+        Binding("d", "delete_run", "Delete"),
         Binding("l", "app.switch_mode('live')", "Live"),
         Binding("n", "app.new_run", "New run"),
     ]
@@ -115,13 +116,44 @@ class RunsScreen(Screen):
         self.query_one("#runs-filter", Input).focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        self.open(str(event.row_key.value))
+        self.open_or_follow(str(event.row_key.value))
 
     def action_open_run(self) -> None:
         table = self.query_one(DataTable)
         if table.row_count:
             row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-            self.open(str(row_key.value))
+            self.open_or_follow(str(row_key.value))
+
+    def action_delete_run(self) -> None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        run_id = str(row_key.value)
+        listing = next((r for r in self.listings if r.run_id == run_id), None)
+        if listing is None or listing.status == "running" or run_id == self.app.live_run_id:
+            self.notify("a run that is being written cannot be deleted", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                try:
+                    delete_run(self.app.runs_dir, run_id)
+                except (UserError, OSError) as exc:
+                    self.notify(f"cannot delete {run_id}: {exc}", severity="error")
+                self.action_reload()
+
+        from tui.screens.dialogs import Confirm
+
+        self.app.push_screen(Confirm(f"Delete run {run_id} and all its files?", "Delete", "Keep"), answered)
+
+    def open_or_follow(self, run_id: str) -> None:
+        """A run still being written by another process is followed live; others are read once."""
+        listing = next((r for r in self.listings if r.run_id == run_id), None)
+        if listing is not None and listing.status == "running" and run_id != self.app.live_run_id:
+            self.app.watch_run(run_id)
+        else:
+            self.open(run_id)
 
     @work(thread=True, exclusive=True, group="open-run")
     def open(self, run_id: str) -> None:

@@ -1,0 +1,175 @@
+"""Export a recorded run as a report: PNG figures (matplotlib), CSVs, and a Markdown or HTML page.
+
+Figures: train/validation accuracy per strategy, test accuracy per strategy, one confusion matrix per
+strategy. CSVs: every epoch of every strategy, and each confusion matrix. The page states the data set,
+the weights, every notice (substitutions, deliberate mistakes), the configuration and the versions.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+from pathlib import Path
+
+from engine.state import RunState
+
+STRATEGY_COLORS = {"scratch": "#1f9bcf", "frozen": "#ff8700", "finetune": "#c2185b"}
+EPOCH_COLUMNS = ("strategy", "phase", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate",
+                 "seconds", "images_per_s")
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, never a window
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def write_epochs_csv(state: RunState, path: Path) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(EPOCH_COLUMNS)
+        for name, s in state.strategies.items():
+            for h in s.history:
+                writer.writerow([name] + [h.get(k) for k in EPOCH_COLUMNS[1:]])
+
+
+def write_confusion_csv(state: RunState, name: str, path: Path) -> None:
+    s = state.strategies[name]
+    classes = state.dataset.get("class_names") or [str(i) for i in range(len(s.confusion_matrix or []))]
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["true \\ predicted", *classes])
+        for cls, row in zip(classes, s.confusion_matrix or [], strict=False):
+            writer.writerow([cls, *row])
+
+
+def plot_curves(state: RunState, path: Path) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+    for name, s in state.strategies.items():
+        if not s.history:
+            continue
+        color = STRATEGY_COLORS.get(name)
+        epochs = [h["epoch"] for h in s.history]
+        ax.plot(epochs, [h["val_accuracy"] for h in s.history], "-o", color=color, label=f"{name} validation")
+        ax.plot(epochs, [h["accuracy"] for h in s.history], "--", color=color, alpha=0.6, label=f"{name} train")
+        for phase, first in s.phase_starts:
+            if phase == "finetune" and first > 1:
+                ax.axvline(first - 0.5, color=color, linestyle=":", alpha=0.8)
+    ax.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1), title="Accuracy per epoch (dotted line: fine-tuning starts)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_test_accuracy(state: RunState, path: Path) -> None:
+    plt = _pyplot()
+    names = [n for n, s in state.strategies.items() if s.test_accuracy is not None]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    values = [state.strategies[n].test_accuracy for n in names]
+    bars = ax.bar(names, values, color=[STRATEGY_COLORS.get(n, "grey") for n in names])
+    for bar, value in zip(bars, values, strict=True):
+        ax.text(bar.get_x() + bar.get_width() / 2, value + 0.01, f"{100 * value:.1f}%", ha="center")
+    ax.set(ylabel="test accuracy", ylim=(0, 1), title="Test accuracy (best validation epoch)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_confusion(state: RunState, name: str, path: Path) -> None:
+    import numpy as np
+
+    plt = _pyplot()
+    s = state.strategies[name]
+    matrix = np.array(s.confusion_matrix, dtype=float)
+    shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    classes = state.dataset.get("class_names") or [str(i) for i in range(len(matrix))]
+    fig, ax = plt.subplots(figsize=(6.5, 5.5), dpi=120)
+    image = ax.imshow(shares, cmap="viridis", vmin=0, vmax=1)
+    for i in range(len(matrix)):
+        for j in range(len(matrix)):
+            ax.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=7,
+                    color="black" if shares[i, j] > 0.6 else "white")
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(classes)), classes, fontsize=8)
+    ax.set(xlabel="predicted", ylabel="true", title=f"{name}: test accuracy {100 * (s.test_accuracy or 0):.1f}%")
+    fig.colorbar(image, ax=ax, label="share of the true class")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def export_run(state: RunState, out_dir: Path, fmt: str = "md") -> Path:
+    """Write the report into `out_dir`; return the page's path."""
+    if fmt not in ("md", "html"):
+        raise ValueError("format must be md or html")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figures = ["accuracy_curves.png"]
+    plot_curves(state, out_dir / "accuracy_curves.png")
+    write_epochs_csv(state, out_dir / "epochs.csv")
+    if any(s.test_accuracy is not None for s in state.strategies.values()):
+        plot_test_accuracy(state, out_dir / "test_accuracy.png")
+        figures.append("test_accuracy.png")
+    for name, s in state.strategies.items():
+        if s.confusion_matrix:
+            plot_confusion(state, name, out_dir / f"confusion_{name}.png")
+            write_confusion_csv(state, name, out_dir / f"confusion_{name}.csv")
+            figures.append(f"confusion_{name}.png")
+    page = out_dir / f"report.{fmt}"
+    page.write_text(_markdown(state, figures) if fmt == "md" else _html(state, figures), encoding="utf-8")
+    return page
+
+
+def _facts(state: RunState) -> list[tuple[str, str]]:
+    d, w, env = state.dataset, state.weights, state.environment
+    return [
+        ("run", state.run_id), ("status", state.status),
+        ("data set", f"{d.get('name')} from {d.get('source')} ({d.get('train')} train / {d.get('val')} validation"
+                     f" / {d.get('test')} test)"),
+        ("weights", str(w.get("label", "n/a"))),
+        ("versions", f"TensorFlow {env.get('tensorflow')}, Keras {env.get('keras')}, Python {env.get('python')}"),
+        ("device", str(env.get("device", "-"))),
+    ]
+
+
+def _rows(state: RunState) -> list[list[str]]:
+    def pct(v):
+        return "-" if v is None else f"{100 * v:.1f}%"
+
+    return [[n, s.status, f"{pct(s.best_val_accuracy)} (epoch {s.best_epoch})" if s.best_epoch else "-",
+             pct(s.test_accuracy), f"{s.trainable_params:,} / {s.total_params:,}",
+             "-" if s.seconds is None else f"{s.seconds:.0f}s"] for n, s in state.strategies.items()]
+
+
+HEADER = ["strategy", "status", "best validation", "test accuracy", "trainable / total params", "time"]
+
+
+def _markdown(state: RunState, figures: list[str]) -> str:
+    lines = [f"# cifar-tui run {state.run_id}", ""]
+    lines += [f"- **{k}**: {v}" for k, v in _facts(state)]
+    lines += [f"- **NOTICE**: {n}" for n in state.notices]
+    lines += ["", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(row) + " |" for row in _rows(state)]
+    lines += [""] + [f"![{f}]({f})" for f in figures]
+    lines += ["", "Data: `epochs.csv`, `confusion_<strategy>.csv`.", "", "## Configuration", "", "```json",
+              json.dumps(state.config, indent=2), "```", ""]
+    return "\n".join(lines)
+
+
+def _html(state: RunState, figures: list[str]) -> str:
+    e = html.escape
+    facts = "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in _facts(state))
+    facts += "".join(f"<li><b>NOTICE</b>: {e(n)}</li>" for n in state.notices)
+    head = "".join(f"<th>{e(h)}</th>" for h in HEADER)
+    body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in _rows(state))
+    images = "".join(f'<p><img src="{e(f)}" alt="{e(f)}"></p>' for f in figures)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>cifar-tui run {e(state.run_id)}</title></head>"
+            f"<body><h1>cifar-tui run {e(state.run_id)}</h1><ul>{facts}</ul><table border='1'><tr>{head}</tr>"
+            f"{body}</table>{images}<p>Data: epochs.csv, confusion_&lt;strategy&gt;.csv</p><h2>Configuration</h2>"
+            f"<pre>{e(json.dumps(state.config, indent=2))}</pre></body></html>\n")

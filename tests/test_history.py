@@ -1,0 +1,102 @@
+"""Run history outside the app: compare, export (figures, CSVs, page), following a growing events file."""
+
+from __future__ import annotations
+
+import csv
+import json
+import struct
+
+from events_factory import full_run, run_started, strategy_events
+from typer.testing import CliRunner
+
+from engine import events as ev
+from engine.state import RunState
+from engine.store.follow import EventFollower
+from engine.store.recorder import RunRecorder
+from tui.cli import app
+
+runner = CliRunner()
+
+
+def seed(runs_dir, run_ids=("20270115-080000-alpha-0001", "20270116-080000-beta-0002")):
+    for run_id in run_ids:
+        recorder = RunRecorder(runs_dir, run_id)
+        for e in full_run(run_id):
+            recorder(e)
+        recorder.close()
+
+
+def png_size(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path.name} is not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_runs_compare_table_and_json(tmp_path):
+    seed(tmp_path)
+    result = runner.invoke(app, ["runs", "compare", "alpha", "beta", "--runs-dir", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [d["run_id"] for d in data] == ["20270115-080000-alpha-0001", "20270116-080000-beta-0002"]
+    assert data[1]["strategies"]["finetune"]["test_accuracy"] == 0.9
+    table = runner.invoke(app, ["runs", "compare", "alpha", "beta", "--runs-dir", str(tmp_path)]).output
+    assert table.count("finetune") == 2 and "90.0%" in table
+    bad = runner.invoke(app, ["runs", "compare", "alpha", "nope", "--runs-dir", str(tmp_path)])
+    assert bad.exit_code == 2
+
+
+def test_export_writes_figures_csvs_and_page_with_the_runs_numbers(tmp_path):
+    seed(tmp_path / "runs")
+    out = tmp_path / "report"
+    for fmt in ("md", "html"):
+        result = runner.invoke(app, ["runs", "export", "alpha", "--runs-dir", str(tmp_path / "runs"),
+                                     "--out", str(out), "--format", fmt])
+        assert result.exit_code == 0, result.output
+    for name in ("accuracy_curves", "test_accuracy", "confusion_scratch", "confusion_frozen", "confusion_finetune"):
+        width, height = png_size(out / f"{name}.png")
+        assert width >= 400 and height >= 300 and (out / f"{name}.png").stat().st_size > 10_000
+    rows = list(csv.DictReader(open(out / "epochs.csv")))
+    assert len(rows) == 9
+    frozen_last = [r for r in rows if r["strategy"] == "frozen"][-1]
+    assert float(frozen_last["val_accuracy"]) == 0.8 and frozen_last["epoch"] == "3"
+    cm = list(csv.reader(open(out / "confusion_finetune.csv")))
+    assert cm[0][1] == "airplane" and [int(v) for v in cm[1][1:3]] == [3, 1]
+    assert sum(int(v) for row in cm[1:] for v in row[1:]) == 40
+    page = (out / "report.md").read_text()
+    assert "cifar10" in page and "ImageNet (test)" in page and "80.0%" in page and "TensorFlow 2.21.0" in page
+    assert "<img src=\"accuracy_curves.png\"" in (out / "report.html").read_text()
+
+
+def test_export_says_when_data_was_substituted(tmp_path):
+    stream = full_run()
+    stream[0].notices = ["DIGITS USED INSTEAD OF CIFAR-10: offline"]
+    from engine.export import export_run
+
+    page = export_run(RunState.from_events(stream), tmp_path / "r", "md").read_text()
+    assert "NOTICE**: DIGITS USED INSTEAD OF CIFAR-10" in page
+
+
+def test_export_bad_format_and_unknown_run(tmp_path):
+    seed(tmp_path)
+    bad_format = runner.invoke(app, ["runs", "export", "alpha", "--format", "pdf", "--runs-dir", str(tmp_path)])
+    assert bad_format.exit_code == 2
+    assert runner.invoke(app, ["runs", "export", "zzz", "--runs-dir", str(tmp_path)]).exit_code == 2
+
+
+def test_follower_reads_only_complete_lines_as_the_file_grows(tmp_path):
+    path = tmp_path / "events.jsonl"
+    follower = EventFollower(path)
+    assert follower.poll() == []  # not created yet
+    events = [run_started(), *strategy_events("scratch", epochs=1, steps=2)]
+    lines = [e.to_json() + "\n" for e in events]
+    with open(path, "w") as f:
+        f.write(lines[0] + lines[1][:10])  # second line half written
+        f.flush()
+        assert [e.type for e in follower.poll()] == ["run_started"]
+        f.write(lines[1][10:] + "garbage line\n" + "".join(lines[2:]))
+        f.flush()
+    got = follower.poll()
+    assert [e.type for e in got] == [e.type for e in events[1:]]
+    assert follower.skipped == 1
+    assert follower.poll() == []
+    assert isinstance(got[-1], ev.StrategyFinished)

@@ -1,0 +1,141 @@
+"""`cifar-tui runs ...` and `cifar-tui watch`: the run history from the command line. No TensorFlow here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from engine.errors import UserError
+from engine.store.paths import resolve_runs_dir
+from tui.cli import RunsDir, app, fail, runs_app
+
+
+@runs_app.command("list")
+def runs_list(
+    runs_dir: Path | None = RunsDir,
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """List recorded runs, newest first."""
+    from engine.store.reader import list_runs
+
+    try:
+        listings = list_runs(resolve_runs_dir(runs_dir))
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    if json_out:
+        typer.echo(json.dumps([r.to_dict() for r in listings], indent=2, default=str))
+        return
+    if not listings:
+        typer.echo(f"no runs in {resolve_runs_dir(runs_dir)} yet: start one with `cifar-tui run`")
+        return
+    from rich.console import Console
+
+    from tui.tables import runs_table
+
+    Console().print(runs_table(listings))
+
+
+@runs_app.command("show")
+def runs_show(
+    run_ref: str = typer.Argument(..., metavar="RUN", help="Run id (or a unique part of it, or 'latest')."),
+    runs_dir: Path | None = RunsDir,
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Show one run: its summary, per-epoch table and notices."""
+    from engine.store.reader import load_run
+
+    try:
+        loaded = load_run(resolve_runs_dir(runs_dir), run_ref)
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    summary = loaded.state.summary()
+    summary["status"] = loaded.listing.status if loaded.listing.status != "damaged" else summary["status"]
+    if json_out:
+        summary["history"] = {n: s.history for n, s in loaded.state.strategies.items()}
+        summary["skipped_lines"] = loaded.skipped_lines
+        typer.echo(json.dumps(summary, indent=2, default=str))
+        return
+    from rich.console import Console
+
+    from tui.tables import comparison_table, epochs_table
+
+    console = Console()
+    d = summary["dataset"]
+    console.print(f"run {loaded.listing.run_id}: {summary['status']}; dataset {d.get('name')} "
+                  f"({d.get('train')}/{d.get('val')}/{d.get('test')} train/val/test); "
+                  f"weights: {summary['weights'].get('label', '-')}", markup=False, highlight=False)
+    console.print(comparison_table(summary))
+    console.print(epochs_table(loaded.state))
+    for notice in summary.get("notices", []):
+        console.print(f"NOTE: {notice}", style="bold yellow", markup=False, highlight=False)
+    for line in loaded.skipped_lines:
+        console.print(f"skipped unreadable event {line}", style="yellow", markup=False, highlight=False)
+
+
+@runs_app.command("compare")
+def runs_compare(
+    run_refs: list[str] = typer.Argument(..., metavar="RUN...", help="Two or more runs (ids or unique parts)."),
+    runs_dir: Path | None = RunsDir,
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """One table of the results of several runs, strategy by strategy."""
+    from engine.store.reader import load_run
+
+    try:
+        loaded = [load_run(resolve_runs_dir(runs_dir), ref) for ref in run_refs]
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    summaries = [run.state.summary() | {"status": run.listing.status} for run in loaded]
+    if json_out:
+        typer.echo(json.dumps(summaries, indent=2, default=str))
+        return
+    from rich.console import Console
+
+    from tui.tables import compare_table
+
+    Console().print(compare_table(summaries))
+
+
+@runs_app.command("export")
+def runs_export(
+    run_ref: str = typer.Argument(..., metavar="RUN"),
+    out: Path | None = typer.Option(None, "--out", help="Folder for the report (default: exports/RUN)."),
+    fmt: str = typer.Option("md", "--format", help="md or html."),
+    runs_dir: Path | None = RunsDir,
+) -> None:
+    """Write a report: PNG figures, epochs.csv, confusion-matrix CSVs, and report.md or report.html."""
+    from engine.store.reader import load_run
+
+    if fmt not in ("md", "html"):
+        raise fail(f"--format must be md or html, got {fmt!r}")
+    try:
+        loaded = load_run(resolve_runs_dir(runs_dir), run_ref)
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    from engine.export import export_run
+
+    target = out or Path("exports") / loaded.listing.run_id
+    try:
+        page = export_run(loaded.state, target, fmt)
+    except OSError as exc:
+        raise fail(f"cannot write the report to {target}: {exc.strerror or exc}") from None
+    typer.echo(f"report written to {page}")
+
+
+@app.command()
+def watch(
+    run_ref: str = typer.Argument("latest", metavar="RUN", help="The run to follow (default: the newest)."),
+    runs_dir: Path | None = RunsDir,
+) -> None:
+    """Open the app on a run that another process is writing, and follow it live."""
+    from engine.store.reader import resolve_run
+
+    try:
+        folder = resolve_run(resolve_runs_dir(runs_dir), run_ref)
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    from tui.launch import launch_app
+
+    raise typer.Exit(launch_app(resolve_runs_dir(runs_dir), watch=folder.name))
