@@ -33,7 +33,7 @@ TARGETS = {
 }
 
 
-def measure(size: dict) -> dict:
+def measure(size: dict, only: set[str] | None = None) -> dict:
     results: dict = {}
     steps = [
         ("cli", lambda: figures.cli_figures(size)),
@@ -45,6 +45,8 @@ def measure(size: dict) -> dict:
         ("peak_rss_full_cifar_224_mb", lambda: figures.peak_rss_full_cifar_224_mb(size)),
     ]
     for name, step in steps:
+        if only and name not in only:
+            continue
         started = time.perf_counter()
         value = step()
         results.update(value if isinstance(value, dict) else {name: value})
@@ -64,10 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (seconds); figures are not meaningful")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results.json"))
+    parser.add_argument("--only", nargs="*", help="measure only these steps (cli, screen, tui_first_frame_s, "
+                        "engine_overhead_ratio, tui_overhead_ratio, pipeline, peak_rss_full_cifar_224_mb) and "
+                        "update the other figures' values from the existing results file")
     args = parser.parse_args(argv)
     size = figures.SIZES["smoke" if args.smoke else "full"]
     started = time.time()
-    results = measure(size)
+    results = measure(size, set(args.only) if args.only else None)
+    if args.only and Path(args.out).exists():
+        previous = json.loads(Path(args.out).read_text())
+        results = {k: previous[k] for k in previous if k in TARGETS or k.endswith("_per_s")} | results
     import keras
     import tensorflow as tf
 

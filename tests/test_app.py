@@ -259,3 +259,28 @@ async def test_delete_a_run_after_confirmation(tmp_path):
         await until(pilot, lambda: table.row_count == 2)
         assert not (tmp_path / "20270115-080000-alpha-0001").exists()
         assert (tmp_path / "20270116-080000-beta-0002").exists()
+
+
+def test_fast_ansi_decoder_renders_exactly_like_rich():
+    import io
+
+    from rich.console import Console
+    from rich.text import Text
+    from textual_plotext.plot import Plot
+
+    from tui.widgets.curves import ansi_to_text
+
+    plot = Plot()
+    plot.plotsize(60, 16)
+    plot._set_size(60, 16)
+    for color in ("cyan", "orange", "magenta"):
+        plot.plot(list(range(30)), [i / 30 for i in range(30)], color=color, marker="braille", label=color)
+        plot.scatter(list(range(30)), [i / 40 for i in range(30)], color=color, marker="•")
+    ansi = plot.build()
+
+    def rendered(text):
+        console = Console(file=io.StringIO(), width=80, color_system="256", force_terminal=True)
+        console.print(text)
+        return console.file.getvalue()
+
+    assert rendered(ansi_to_text(ansi)) == rendered(Text.from_ansi(ansi))

@@ -30,11 +30,9 @@ def runs_list(
     if not listings:
         typer.echo(f"no runs in {resolve_runs_dir(runs_dir)} yet: start one with `cifar-tui run`")
         return
-    from rich.console import Console
+    from tui.tables import runs_lines
 
-    from tui.tables import runs_table
-
-    Console().print(runs_table(listings))
+    typer.echo("\n".join(runs_lines(listings)))
 
 
 @runs_app.command("show")

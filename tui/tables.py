@@ -48,25 +48,29 @@ def comparison_table(summary: dict, title: str | None = None) -> Table:
     return table
 
 
-def runs_table(listings) -> Table:
-    """Fits 80 columns: the id carries the start time; accuracies are test accuracy in percent."""
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, caption="test accuracy, %: scr = scratch, frz = frozen, "
-                  "ft = finetune")
-    table.add_column("run", no_wrap=True, min_width=26)  # ids are what users copy: never cut them
-    table.add_column("status", no_wrap=True)
-    table.add_column("data", no_wrap=True)
-    for column in ("scr", "frz", "ft", "time"):
-        table.add_column(column, justify="right", no_wrap=True)
+def runs_lines(listings) -> list[str]:
+    """`cifar-tui runs list` as fixed-width lines, 80 columns. Plain text on purpose: a Rich table takes
+    over a second to lay out 1,000 runs; these lines take milliseconds, and grep and awk read them."""
+    rows = [("run", "status", "data", "scr", "frz", "ft", "time")]
+    substitutes = False
     for r in listings:
         accs = []
-        for s in ("scratch", "frozen", "finetune"):
-            acc = (r.strategies.get(s) or {}).get("test_accuracy")
-            accs.append("" if s not in r.strategies else "-" if acc is None else f"{100 * acc:.1f}")
-        dataset = r.dataset + ("*" if any("INSTEAD OF" in n for n in r.notices) else "")
-        table.add_row(r.run_id, r.status, dataset, *accs, duration(r.seconds))
-    if any("INSTEAD OF" in n for r in listings for n in r.notices):
-        table.caption += "; * = substitute data or weights used"
-    return table
+        for name in ("scratch", "frozen", "finetune"):
+            acc = (r.strategies.get(name) or {}).get("test_accuracy")
+            accs.append("" if name not in r.strategies else "-" if acc is None else f"{100 * acc:.1f}")
+        substitute = any("INSTEAD OF" in n for n in r.notices)
+        substitutes = substitutes or substitute
+        rows.append((r.run_id, r.status, (r.dataset or "-") + ("*" if substitute else ""), *accs,
+                     duration(r.seconds)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        left = "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths[:3], strict=True))
+        right = "  ".join(cell.rjust(w) for cell, w in zip(row[3:], widths[3:], strict=True))
+        lines.append(f"{left}  {right}".rstrip())
+    lines.append("test accuracy, %: scr = scratch, frz = frozen, ft = finetune"
+                 + ("; * = substitute data or weights used" if substitutes else ""))
+    return lines
 
 
 def epochs_table(state: RunState) -> Table:

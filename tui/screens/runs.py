@@ -83,6 +83,9 @@ class RunsScreen(Screen):
         rows = sorted((listing_row(r) for r in shown), reverse=self.sort_reverse,
                       key=lambda row: (row[self.sort_column] is None, row[self.sort_column] or 0)
                       if self.sort_column >= 4 else str(row[self.sort_column]))
+        selected = None
+        if table.row_count:
+            selected = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         table.clear()
         for row in rows:
             cells = list(row)
@@ -90,6 +93,8 @@ class RunsScreen(Screen):
             cells[4:7] = ["" if v is None else f"{v:.1f}%" for v in row[4:7]]
             cells[7] = f"{int(row[7]) // 60}m{int(row[7]) % 60:02d}s" if row[7] else "-"
             table.add_row(*cells, key=row[0])
+        if selected is not None and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected))  # the cursor stays on the same run
         damaged = sum(1 for r in shown if r.status == "damaged")
         note = f"{len(shown)} of {len(self.listings)} runs in {self.app.runs_dir}"
         note += f"  sorted by {COLUMNS[self.sort_column]} {'desc' if self.sort_reverse else 'asc'}"

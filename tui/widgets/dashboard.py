@@ -24,6 +24,7 @@ from tui.widgets.progress_panel import ProgressPanel
 
 PANELS = ("curves", "results", "confusion", "log")
 CURVES_MIN_INTERVAL_S = 0.5  # plots redraw at most ~2 Hz
+PROGRESS_INTERVAL_S = 0.25  # progress bars move at most 4 times a second, however fast batches come
 
 
 class Dashboard(Vertical):
@@ -32,6 +33,7 @@ class Dashboard(Vertical):
         self.state = state or RunState()
         self._curves_due = False
         self._curves_drawn_at = 0.0
+        self._progress_due = False
         self._log_lines = 0
         self.shown_panel = "curves"
 
@@ -54,6 +56,7 @@ class Dashboard(Vertical):
 
     def on_mount(self) -> None:
         self.set_interval(CURVES_MIN_INTERVAL_S, self._draw_curves_if_due)
+        self.set_interval(PROGRESS_INTERVAL_S, self._show_progress_if_due)
         self.show(self.state)
 
     # --- whole redraw (a new run, a run from history) -----------------------------------------------
@@ -76,7 +79,7 @@ class Dashboard(Vertical):
     def apply(self, event: ev.Event) -> None:
         """Called after `event` was folded into `self.state`."""
         if isinstance(event, ev.BatchEnd):
-            self.query_one(ProgressPanel).show(self.state)
+            self._progress_due = True  # drawn by the timer: a batch event costs the UI next to nothing
             return
         if isinstance(event, (ev.RunStarted, ev.RunFinished)):
             self._refresh_all()
@@ -92,6 +95,11 @@ class Dashboard(Vertical):
         if isinstance(event, ev.Evaluated):
             self.query_one(ConfusionView).show(self.state, newest=event.strategy)
         self._append_log()
+
+    def _show_progress_if_due(self) -> None:
+        if self._progress_due:
+            self._progress_due = False
+            self.query_one(ProgressPanel).show(self.state)
 
     def _append_log(self) -> None:
         log = self.query_one("#log", RichLog)

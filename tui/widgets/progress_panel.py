@@ -39,12 +39,14 @@ class StrategyRow(Horizontal):
         yield self.stats
 
     def show(self, s: StrategyState, batch_size: int) -> None:
+        # Labels here have fixed sizes (app.tcss): update without a layout pass, which would re-render
+        # every panel of the screen four times a second.
         status = self.status
         if s.status == "running":
             epoch = min(s.epoch + 1, s.epochs) if s.step else max(s.epoch, 1)
-            status.update(Text(f"{PHASE_NAMES.get(s.phase, s.phase)} {epoch}/{s.epochs}", style="green"))
+            status.update(Text(f"{PHASE_NAMES.get(s.phase, s.phase)} {epoch}/{s.epochs}", style="green"), layout=False)
         else:
-            status.update(Text(s.status, style=STATUS_STYLES.get(s.status, "")))
+            status.update(Text(s.status, style=STATUS_STYLES.get(s.status, "")), layout=False)
         bar = self.bar
         if s.status == "running" and s.steps:
             bar.update(total=s.steps, progress=s.step)
@@ -54,14 +56,14 @@ class StrategyRow(Horizontal):
         if s.status == "running" and s.batch_loss is not None:
             acc = "-" if s.batch_accuracy is None else f"{100 * s.batch_accuracy:.1f}%"
             stats.update(f"loss {s.batch_loss:.3f}  acc {acc}  {s.images_per_s or 0:.0f} img/s  "
-                         f"ETA {clock(eta_seconds(s, batch_size))}")
+                         f"ETA {clock(eta_seconds(s, batch_size))}", layout=False)
         elif s.status == "finished" and s.test_accuracy is not None:
             stats.update(f"test {100 * s.test_accuracy:.1f}%  best val {100 * (s.best_val_accuracy or 0):.1f}% "
-                         f"@ epoch {s.best_epoch}")
+                         f"@ epoch {s.best_epoch}", layout=False)
         elif s.status == "failed":
-            stats.update(Text(s.error, style="red"))
+            stats.update(Text(s.error, style="red"), layout=False)
         else:
-            stats.update("")
+            stats.update("", layout=False)
 
 
 class ProgressPanel(Vertical):
