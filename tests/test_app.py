@@ -284,3 +284,28 @@ def test_fast_ansi_decoder_renders_exactly_like_rich():
         return console.file.getvalue()
 
     assert rendered(ansi_to_text(ansi)) == rendered(Text.from_ansi(ansi))
+
+
+async def test_compare_two_marked_runs(tmp_path):
+    from tui.screens.compare import CompareCurves, CompareScreen
+
+    seed_runs(tmp_path)
+    app = CifarTuiApp(tmp_path)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("r")
+        table = app.screen.query_one("#runs-table", DataTable)
+        await until(pilot, lambda: table.row_count == 3)
+        table.focus()
+        await pilot.press("c")  # nothing marked yet: refused with a hint
+        assert not isinstance(app.screen, CompareScreen)
+        for run_id in ("20270115-080000-alpha-0001", "20270116-080000-beta-0002"):
+            table.move_cursor(row=[cell_text(table, r, 0).lstrip("● ") for r in range(3)].index(run_id))
+            await pilot.press("space")
+        assert app.screen.marked == ["20270115-080000-alpha-0001", "20270116-080000-beta-0002"]
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, CompareScreen))
+        await pilot.pause(0.2)
+        results = app.screen.query_one("#compare-table", DataTable)
+        assert results.row_count == 6
+        assert [cell_text(results, r, 5) for r in (2, 5)] == ["90.0%", "90.0%"]
+        assert "alpha-0001 scratch" in app.screen.query_one(CompareCurves).render().plain

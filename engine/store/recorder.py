@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import socket
 import threading
@@ -87,7 +88,9 @@ class RunRecorder:
     # --- internals ------------------------------------------------------------------------------------
     def _keep_batch(self, event: BatchEnd) -> bool:
         now = time.monotonic()
-        if event.step == event.steps or now - self._last_batch.get(event.strategy, 0.0) >= self._batch_every_s:
+        # The first batch of a strategy is always kept (it shows the run is moving), then ~1/s and each
+        # epoch's last batch.
+        if event.step == event.steps or now - self._last_batch.get(event.strategy, -math.inf) >= self._batch_every_s:
             self._last_batch[event.strategy] = now
             return True
         return False

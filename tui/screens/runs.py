@@ -41,6 +41,8 @@ class RunsScreen(Screen):
         Binding("s", "sort_next", "Sort"),
         Binding("f5", "reload", "Reload"),
         Binding("d", "delete_run", "Delete"),
+        Binding("space", "mark", "Mark"),
+        Binding("c", "compare", "Compare marked"),
         Binding("l", "app.switch_mode('live')", "Live"),
         Binding("n", "app.new_run", "New run"),
     ]
@@ -50,6 +52,7 @@ class RunsScreen(Screen):
         self.listings: list[RunListing] = []
         self.sort_column = 0
         self.sort_reverse = True
+        self.marked: list[str] = []  # runs picked for comparison, in the order picked
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -89,6 +92,7 @@ class RunsScreen(Screen):
         table.clear()
         for row in rows:
             cells = list(row)
+            cells[0] = Text(("● " if row[0] in self.marked else "  ") + row[0])
             cells[1] = Text(row[1], style=STATUS_STYLES.get(row[1], ""))
             cells[4:7] = ["" if v is None else f"{v:.1f}%" for v in row[4:7]]
             cells[7] = f"{int(row[7]) // 60}m{int(row[7]) % 60:02d}s" if row[7] else "-"
@@ -96,9 +100,11 @@ class RunsScreen(Screen):
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))  # the cursor stays on the same run
         damaged = sum(1 for r in shown if r.status == "damaged")
+        marked = f"  {len(self.marked)} marked (c: compare)" if self.marked else ""
         note = f"{len(shown)} of {len(self.listings)} runs in {self.app.runs_dir}"
         note += f"  sorted by {COLUMNS[self.sort_column]} {'desc' if self.sort_reverse else 'asc'}"
         note += f"  ({damaged} damaged)" if damaged else ""
+        note += marked
         self.query_one("#runs-status", Static).update(note)
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -152,6 +158,45 @@ class RunsScreen(Screen):
 
         self.app.push_screen(Confirm(f"Delete run {run_id} and all its files?", "Delete", "Keep"), answered)
 
+    def _cursor_run(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def action_mark(self) -> None:
+        run_id = self._cursor_run()
+        if run_id is None:
+            return
+        if run_id in self.marked:
+            self.marked.remove(run_id)
+        else:
+            self.marked.append(run_id)
+        self.fill()
+
+    def action_compare(self) -> None:
+        if len(self.marked) < 2:
+            self.notify("mark two or more runs with space, then press c", severity="warning")
+            return
+        self.load_for_compare(list(self.marked))
+
+    @work(thread=True, exclusive=True, group="compare")
+    def load_for_compare(self, run_ids: list[str]) -> None:
+        try:
+            loaded = [(run_id, load_run(self.app.runs_dir, run_id).state) for run_id in run_ids]
+        except UserError as exc:
+            self.post_message(CompareLoaded([], str(exc)))
+            return
+        self.post_message(CompareLoaded(loaded, None))
+
+    def on_compare_loaded(self, message: CompareLoaded) -> None:
+        if message.error:
+            self.notify(message.error, severity="error")
+            return
+        from tui.screens.compare import CompareScreen
+
+        self.app.push_screen(CompareScreen(message.runs))
+
     def open_or_follow(self, run_id: str) -> None:
         """A run still being written by another process is followed live; others are read once."""
         listing = next((r for r in self.listings if r.run_id == run_id), None)
@@ -178,6 +223,12 @@ class RunsScreen(Screen):
         skipped = f" ({len(loaded.skipped_lines)} unreadable lines skipped)" if loaded.skipped_lines else ""
         self.app.push_screen(RunViewScreen(loaded.state, title=f"{loaded.listing.run_id}: {loaded.state.status}"
                                                                f"{skipped}"))
+
+
+class CompareLoaded(Message):
+    def __init__(self, runs: list, error: str | None) -> None:
+        super().__init__()
+        self.runs, self.error = runs, error
 
 
 class RunLoaded(Message):

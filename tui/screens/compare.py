@@ -1,0 +1,68 @@
+"""Compare runs: validation curves overlaid (colour by run, marker by strategy) and one results table."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header
+
+from engine.state import RunState
+from tui.tables import comparison_cells
+from tui.widgets.curves import CurvesPlot, thin
+
+RUN_COLORS = ["cyan", "orange", "magenta", "green", "red", "blue", "yellow", "white"]
+STRATEGY_MARKERS = {"scratch": "braille", "frozen": "dot", "finetune": "+"}
+
+
+class CompareCurves(CurvesPlot):
+    """Reuses the cached, fast rendering of the Live curves; draws several runs instead of one."""
+
+    def draw_runs(self, runs: list[tuple[str, RunState]]) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title("validation accuracy: colour = run, marker = strategy (braille scratch, · frozen, + finetune)")
+        plt.xlabel("epoch")
+        limit = max(20, self.size.width // 3)
+        for index, (run_id, state) in enumerate(runs):
+            color = RUN_COLORS[index % len(RUN_COLORS)]
+            for name, s in state.strategies.items():
+                points = thin([(h["epoch"], h["val_accuracy"]) for h in s.history
+                               if h.get("val_accuracy") is not None], limit)
+                if points:
+                    plt.plot([p[0] for p in points], [p[1] for p in points], color=color,
+                             marker=STRATEGY_MARKERS.get(name, "braille"), label=f"{run_id.split('-', 2)[-1]} {name}")
+        plt.ylim(0, 1)
+        self._version += 1
+        self.refresh()
+
+
+class CompareScreen(Screen):
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+
+    def __init__(self, runs: list[tuple[str, RunState]]) -> None:
+        super().__init__()
+        self.runs = runs
+        self.sub_title = "comparing " + ", ".join(run_id for run_id, _ in runs)
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        with Vertical(id="compare-body"):
+            yield CompareCurves(id="compare-curves")
+            yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#compare-table", DataTable)
+        for column in ("run", "data", "strategy", "status", "best val@ep", "test", "params", "time", "img/s"):
+            table.add_column(column)
+        for index, (run_id, state) in enumerate(self.runs):
+            color = RUN_COLORS[index % len(RUN_COLORS)]
+            for name, s in state.strategies.items():
+                table.add_row(Text(run_id, style=color), state.dataset.get("name", ""), name,
+                              *comparison_cells(s.summary()))
+        self.call_after_refresh(self.query_one(CompareCurves).draw_runs, self.runs)
+
