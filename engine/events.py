@@ -133,7 +133,7 @@ class LogMessage(Event):
 @dataclass
 class RunFinished(Event):
     type: ClassVar[str] = "run_finished"
-    status: str  # "finished", "cancelled", "failed"
+    status: str  # "finished", "cancelled" (asked by the user), "interrupted" (signal), "failed"
     seconds: float
     error: str = ""
 

@@ -64,8 +64,13 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
             emit(LogMessage(level="error", message=traceback.format_exc(limit=8)))
             emit(StrategyFailed(strategy=name, error=f"{type(exc).__name__}: {exc}".splitlines()[0]))
 
-    status = "cancelled" if stop_event.is_set() else ("failed" if failed else "finished")
-    error = "a strategy failed" if status == "failed" else ""
+    # A stop asked for by the user is "cancelled"; one forced from outside (SIGTERM, SSH hang-up) carries
+    # a reason and is "interrupted".
+    reason = getattr(stop_event, "reason", "")
+    if stop_event.is_set():
+        status, error = ("interrupted", reason) if reason else ("cancelled", "")
+    else:
+        status, error = ("failed", "a strategy failed") if failed else ("finished", "")
     emit(RunFinished(status=status, seconds=time.perf_counter() - started, error=error))
     return state.summary()
 

@@ -132,7 +132,7 @@ class RunState:
                 self.log.append(("error", e.error))
             for s in self.strategies.values():
                 if s.status == "running":
-                    s.status = "cancelled" if e.status == "cancelled" else "failed"
+                    s.status = "cancelled" if e.status in ("cancelled", "interrupted") else "failed"
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -35,6 +35,12 @@ Fallback = typer.Option(False, "--offline-fallback", hidden=True,
                         help="make run only: use digits / random init when CIFAR-10 / ImageNet are missing.")
 
 
+class StopRequest(threading.Event):
+    """The engine's stop event, with why it was set (empty: the user cancelled)."""
+
+    reason = ""
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
     typer.echo(f"cifar-tui: error: {message}", err=True)
     return typer.Exit(code)
@@ -114,11 +120,13 @@ def run(
     from tui.cli_progress import progress_sink
     from tui.tables import comparison_table
 
-    stop_event = threading.Event()
+    stop_event = StopRequest()
     received: list[int] = []
 
     def on_signal(signum, frame):  # first signal: stop at the next batch; a second Ctrl-C aborts
         received.append(signum)
+        if signum != signal.SIGINT:  # Ctrl-C is the user's cancel; TERM and HUP come from outside
+            stop_event.reason = f"stopped by {signal.Signals(signum).name}"
         stop_event.set()
         if signum == signal.SIGINT:
             signal.signal(signal.SIGINT, signal.default_int_handler)
