@@ -309,3 +309,10 @@ async def test_compare_two_marked_runs(tmp_path):
         assert results.row_count == 6
         assert [cell_text(results, r, 5) for r in (2, 5)] == ["90.0%", "90.0%"]
         assert "alpha-0001 scratch" in app.screen.query_one(CompareCurves).render().plain
+
+
+async def test_command_palette_lists_the_apps_actions(tmp_path):
+    app = CifarTuiApp(tmp_path)
+    async with app.run_test(size=(140, 45)):
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert {"New run", "Cancel run", "Live", "Runs"} <= set(titles)

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine import events as ev
@@ -79,6 +80,14 @@ class CifarTuiApp(App):
 
     def live_screen(self) -> LiveScreen | None:
         return self.live_screen_ref
+
+    def get_system_commands(self, screen: Screen):
+        """The command palette (ctrl+p) lists the app's own actions next to Textual's."""
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("New run", "Open the New run form (n)", self.action_new_run)
+        yield SystemCommand("Cancel run", "Stop the run in progress at the next batch (c)", self.action_cancel_run)
+        yield SystemCommand("Live", "The run in progress (l)", lambda: self.switch_mode("live"))
+        yield SystemCommand("Runs", "Browse, compare and delete recorded runs (r)", lambda: self.switch_mode("runs"))
 
     # --- starting and stopping runs ---------------------------------------------------------------
     def start_run(self, config: ExperimentConfig) -> None:
