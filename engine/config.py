@@ -63,6 +63,7 @@ class ExperimentConfig:
 
     # --- execution ----------------------------------------------------------------------------------
     jit: bool = False  # XLA; measured slower on CPU, worth trying on a GPU
+    tensorboard: bool = False  # also write TensorBoard scalars into the run folder (tensorboard/<strategy>)
     run_eagerly: bool = False  # debugging and fast tests: skips graph building, much slower per step
     allow_fallback: bool = False  # `make run` only: use digits / random init when CIFAR-10 / ImageNet
     #                               weights cannot be had, and say so everywhere. Never for `paper`.

@@ -6,18 +6,20 @@ cancel event as `stop_event`. TensorFlow is imported here, lazily, so that `impo
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 import time
 import traceback
+from pathlib import Path
 
 from engine.config import ExperimentConfig
-from engine.errors import StoreError, UserError
+from engine.errors import ConfigError, StoreError, UserError
 from engine.events import LogMessage, RunFinished, RunStarted, Sink, StrategyFailed
 from engine.state import RunState
 
 
 def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.Event | None = None,
-                   run_id: str = "") -> dict:
+                   run_id: str = "", tensorboard_dir: Path | None = None) -> dict:
     """Run the configured strategies and return the run's summary (see `RunState.summary`).
 
     Raises `UserError` (after emitting a failed `RunFinished`) when the config, data or weights are
@@ -33,6 +35,9 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
     started = time.perf_counter()
     try:
         config.validate()
+        if config.tensorboard and importlib.util.find_spec("tensorboard") is None:
+            raise ConfigError("--tensorboard needs the tensorboard package: pip install tensorboard==2.21.0 "
+                              "(or `pip install -e .[tensorboard]`)")
         data, weights, environment = _prepare(config)
     except UserError as exc:
         emit(RunFinished(status="failed", seconds=time.perf_counter() - started, error=str(exc)))
@@ -53,7 +58,8 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
         if stop_event.is_set():
             break
         try:
-            train_strategy(name, config, data, weights, emit, stop_event)
+            train_strategy(name, config, data, weights, emit, stop_event,
+                           tensorboard_dir / name if tensorboard_dir is not None else None)
         except (StoreError, KeyboardInterrupt):
             raise
         except TrainingFailed as exc:

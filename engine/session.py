@@ -36,12 +36,13 @@ def record_and_run(config: ExperimentConfig, runs_dir: Path, display: Sink | Non
     recorder = RunRecorder(runs_dir, run_id)
     sink = tee(recorder, display)
     log = Path(tempfile.mkstemp(prefix="cifar-tui-", suffix=".log")[1])
+    tensorboard = recorder.path / "tensorboard" if config.tensorboard else None
     try:
         if redirect_native_log:
             with native_stderr_to(log):
-                summary = run_experiment(config, sink, stop_event, run_id=run_id)
+                summary = run_experiment(config, sink, stop_event, run_id=run_id, tensorboard_dir=tensorboard)
         else:
-            summary = run_experiment(config, sink, stop_event, run_id=run_id)
+            summary = run_experiment(config, sink, stop_event, run_id=run_id, tensorboard_dir=tensorboard)
     finally:
         recorder.close()
         if recorder.created and log.stat().st_size:

@@ -316,3 +316,21 @@ async def test_command_palette_lists_the_apps_actions(tmp_path):
     async with app.run_test(size=(140, 45)):
         titles = [command.title for command in app.get_system_commands(app.screen)]
         assert {"New run", "Cancel run", "Live", "Runs"} <= set(titles)
+
+
+async def test_annotate_a_run_from_the_runs_screen(tmp_path):
+    seed_runs(tmp_path)
+    app = CifarTuiApp(tmp_path)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("r")
+        table = app.screen.query_one("#runs-table", DataTable)
+        await until(pilot, lambda: table.row_count == 3)
+        table.focus()
+        table.move_cursor(row=[cell_text(table, r, 0) for r in range(3)].index("20270116-080000-beta-0002"))
+        await pilot.press("a")
+        await pilot.pause(0.2)
+        app.screen.query_one("#annotate-note", Input).value = "best so far"
+        await pilot.click("#save")
+        await until(pilot, lambda: any("best so far" in cell_text(table, r, 8) for r in range(table.row_count)))
+        app.screen.query_one("#runs-filter", Input).value = "best so"
+        await until(pilot, lambda: table.row_count == 1)

@@ -36,12 +36,13 @@ def seed_runs(runs_dir):
 def test_run_scratch_headless_plain_lines_and_summary(cifar_dir, tmp_path):
     runs = tmp_path / "runs"
     result = runner.invoke(app, ["run", "--strategies", "scratch", "--data-dir", str(cifar_dir),
-                                 "--runs-dir", str(runs), "--name", "cli", *TINY])
+                                 "--runs-dir", str(runs), "--name", "cli", "--tensorboard", *TINY])
     assert result.exit_code == 0, result.output
     assert "scratch   train    epoch 1/1" in result.output  # one plain line per epoch
     assert "test accuracy" in result.output and "recorded in" in result.output
     (folder,) = list(runs.iterdir())
     assert folder.name.split("-")[2] == "cli"
+    assert list((folder / "tensorboard" / "scratch").rglob("events.out.tfevents*"))  # TensorBoard scalars
     listed = runner.invoke(app, ["runs", "list", "--runs-dir", str(runs), "--json"])
     assert json.loads(listed.output)[0]["status"] == "finished"
     shown = runner.invoke(app, ["runs", "show", folder.name, "--runs-dir", str(runs), "--json"])

@@ -100,3 +100,16 @@ def test_follower_reads_only_complete_lines_as_the_file_grows(tmp_path):
     assert follower.skipped == 1
     assert follower.poll() == []
     assert isinstance(got[-1], ev.StrategyFinished)
+
+
+def test_rename_and_annotate_a_run(tmp_path):
+    seed(tmp_path)
+    result = runner.invoke(app, ["runs", "note", "alpha", "--name", "baseline", "--note", "lr 1e-5, 224 px",
+                                 "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    listed = {r["run_id"]: r for r in json.loads(runner.invoke(app, ["runs", "list", "--json", "--runs-dir",
+                                                                      str(tmp_path)]).output)}
+    alpha = listed["20270115-080000-alpha-0001"]
+    assert alpha["name"] == "baseline" and alpha["note"] == "lr 1e-5, 224 px"
+    assert (tmp_path / "20270115-080000-alpha-0001").is_dir()  # the id and folder stay
+    assert runner.invoke(app, ["runs", "note", "alpha", "--runs-dir", str(tmp_path)]).exit_code == 2

@@ -97,6 +97,8 @@ def run(
     bn_mode: str | None = typer.Option(None, "--bn-mode", help="inference (right) or train (mistake)."),
     jit: bool | None = typer.Option(None, "--jit/--no-jit", help="XLA (off by default: slower on CPU)."),
     eager: bool | None = typer.Option(None, "--eager", hidden=True),
+    tensorboard: bool | None = typer.Option(None, "--tensorboard", help="Also write TensorBoard scalars into "
+                                            "the run folder (tensorboard/<strategy>)."),
     plain: bool | None = typer.Option(None, "--plain/--rich", help="Plain lines (default when not a TTY)."),
     json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON at the end."),
     runs_dir: Path | None = RunsDir,
@@ -112,7 +114,7 @@ def run(
             train_fraction=train_fraction, train_per_class=train_per_class, test_limit=test_limit,
             val_fraction=val_fraction, finetune_lr=finetune_lr, unfreeze_blocks=unfreeze_blocks,
             augment=augment, input_scaling=input_scaling, bn_mode=bn_mode, jit=jit, eager=eager,
-            offline_fallback=offline_fallback)
+            tensorboard=tensorboard, offline_fallback=offline_fallback)
     except UserError as exc:
         raise fail(str(exc)) from None
 

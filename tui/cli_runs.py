@@ -122,6 +122,25 @@ def runs_export(
     typer.echo(f"report written to {page}")
 
 
+@runs_app.command("note")
+def runs_note(
+    run_ref: str = typer.Argument(..., metavar="RUN"),
+    name: str | None = typer.Option(None, "--name", help="A display name (the run id stays)."),
+    note: str | None = typer.Option(None, "--note", help="Free text shown in the Runs screen and lists."),
+    runs_dir: Path | None = RunsDir,
+) -> None:
+    """Rename or annotate a run."""
+    from engine.store.reader import write_notes
+
+    if name is None and note is None:
+        raise fail("give --name and/or --note")
+    try:
+        notes = write_notes(resolve_runs_dir(runs_dir), run_ref, name=name, note=note)
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(json.dumps(notes))
+
+
 @app.command()
 def watch(
     run_ref: str = typer.Argument("latest", metavar="RUN", help="The run to follow (default: the newest)."),

@@ -43,6 +43,7 @@ def config_from_flags(
     bn_mode: str | None = None,
     jit: bool | None = None,
     eager: bool | None = None,
+    tensorboard: bool | None = None,
     offline_fallback: bool = False,
 ) -> ExperimentConfig:
     if offline_fallback and preset == "paper":
@@ -52,7 +53,7 @@ def config_from_flags(
         batch_size=batch_size, dataset=dataset, data_dir=data_dir, weights=weights, seed=seed, name=name,
         train_fraction=train_fraction, train_per_class=train_per_class, test_limit=test_limit,
         val_fraction=val_fraction, finetune_lr=finetune_lr, unfreeze_blocks=unfreeze_blocks, augment=augment,
-        input_scaling=input_scaling, bn_mode=bn_mode, jit=jit, run_eagerly=eager,
+        input_scaling=input_scaling, bn_mode=bn_mode, jit=jit, run_eagerly=eager, tensorboard=tensorboard,
         allow_fallback=offline_fallback or None,
     )
     if epochs is not None:

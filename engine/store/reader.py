@@ -37,12 +37,13 @@ class RunListing:
     strategies: dict[str, Any] = field(default_factory=dict)  # name -> strategy summary
     notices: list[str] = field(default_factory=list)
     problem: str = ""  # why it is damaged
+    note: str = ""  # the user's annotation (notes.json)
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "path": str(self.path), "status": self.status, "name": self.name,
                 "started": self.started, "seconds": self.seconds, "dataset": self.dataset,
                 "weights": self.weights, "strategies": self.strategies, "notices": self.notices,
-                "problem": self.problem}
+                "problem": self.problem, "note": self.note}
 
 
 @dataclass
@@ -98,6 +99,43 @@ def _listing_from_summary(run_dir: Path, summary: dict[str, Any]) -> RunListing:
 
 
 def read_listing(run_dir: Path) -> RunListing:
+    """One run's listing, with the user's name and note applied (notes.json) when there are some."""
+    listing = _read_listing(run_dir)
+    notes = read_notes(run_dir)
+    listing.name = notes.get("name") or listing.name
+    listing.note = notes.get("note", "")
+    return listing
+
+
+NOTES_FILE = "notes.json"
+
+
+def read_notes(run_dir: Path) -> dict[str, str]:
+    try:
+        data = json.loads((run_dir / NOTES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: str(v) for k, v in data.items() if k in ("name", "note")} if isinstance(data, dict) else {}
+
+
+def write_notes(runs_dir: Path, run_id: str, name: str | None = None, note: str | None = None) -> dict[str, str]:
+    """Rename (a display name; the id and folder stay) or annotate a run. Written atomically."""
+    from engine.store.atomic import atomic_write_json
+
+    folder = resolve_run(runs_dir, run_id)
+    notes = read_notes(folder)
+    if name is not None:
+        notes["name"] = name.strip()[:80]
+    if note is not None:
+        notes["note"] = note.strip()[:2000]
+    try:
+        atomic_write_json(folder / NOTES_FILE, notes)
+    except OSError as exc:
+        raise StoreError(f"cannot write notes of run {folder.name}: {exc.strerror or exc}") from None
+    return notes
+
+
+def _read_listing(run_dir: Path) -> RunListing:
     """One run's listing from its summary.json (falling back to its events); damaged if unreadable."""
     try:
         return _listing_from_summary(run_dir, _read_json(run_dir / paths.SUMMARY_FILE))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from pathlib import Path
 
 import keras
 
@@ -30,7 +31,7 @@ def count_params(weights) -> int:
 
 
 def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weights: WeightsChoice | None,
-                   sink: Sink, stop_event: threading.Event) -> str:
+                   sink: Sink, stop_event: threading.Event, tensorboard_dir: Path | None = None) -> str:
     """Returns "finished" or "cancelled"; raises TrainingFailed on a NaN loss."""
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
@@ -49,6 +50,7 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
 
     best = BestEpoch(stop_event)
     stopper = StopOnRequest(stop_event)
+    extra = [keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir))] if tensorboard_dir is not None else []
     epoch = 0
     for phase in built.phases:
         if stop_event.is_set():
@@ -71,7 +73,7 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
             validation_data=val_ds,
             initial_epoch=epoch,
             epochs=epoch + phase.epochs,
-            callbacks=[emitter, best, stopper],  # stopper last: it sees a stop asked for by a sink
+            callbacks=[emitter, best, *extra, stopper],  # stopper last: it sees a stop asked for by a sink
             shuffle=False,  # the tf.data pipeline shuffles (and reshuffles each epoch) itself
             verbose=0,
         )

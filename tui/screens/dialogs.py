@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Input, Label, Static
 
 
 class Confirm(ModalScreen[bool]):
@@ -67,3 +67,33 @@ class StartFailed(ModalScreen[str]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id or "close")
+
+
+class AnnotateRun(ModalScreen[tuple[str, str] | None]):
+    """A display name and a note for a run; enter saves, escape cancels."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, run_id: str, name: str, note: str) -> None:
+        super().__init__()
+        self.run_id, self.name_value, self.note_value = run_id, name, note
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(f"Name and note of {self.run_id}", style="bold"))
+            yield Label("display name (the run id stays)")
+            yield Input(self.name_value, id="annotate-name")
+            yield Label("note")
+            yield Input(self.note_value, id="annotate-note")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save", variant="primary", id="save")
+                yield Button("Cancel", id="cancel")
+
+    def _values(self) -> tuple[str, str]:
+        return self.query_one("#annotate-name", Input).value, self.query_one("#annotate-note", Input).value
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(self._values())
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(self._values() if event.button.id == "save" else None)

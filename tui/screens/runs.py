@@ -13,10 +13,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from engine.errors import UserError
-from engine.store.reader import LoadedRun, RunListing, delete_run, list_runs, load_run
+from engine.store.reader import LoadedRun, RunListing, delete_run, list_runs, load_run, write_notes
 from tui.theme import STATUS_STYLES
 
-COLUMNS = ("run", "status", "started", "data", "scratch", "frozen", "finetune", "time")
+COLUMNS = ("run", "status", "started", "data", "scratch", "frozen", "finetune", "time", "name / note")
 
 
 def listing_row(r: RunListing) -> tuple:
@@ -26,12 +26,14 @@ def listing_row(r: RunListing) -> tuple:
         accs.append(None if acc is None else round(100 * acc, 1))
     started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started)) if r.started else ""
     substitute = any("INSTEAD OF" in n for n in r.notices)
-    return (r.run_id, r.status, started, r.dataset + ("*" if substitute else ""), *accs, r.seconds or 0.0)
+    label = " - ".join(part for part in (r.name, r.note) if part)
+    return (r.run_id, r.status, started, r.dataset + ("*" if substitute else ""), *accs, r.seconds or 0.0, label)
 
 
 def matches(r: RunListing, text: str) -> bool:
     text = text.lower().strip()
-    return not text or any(text in str(v).lower() for v in (r.run_id, r.status, r.dataset, r.name, r.weights))
+    return not text or any(text in str(v).lower()
+                           for v in (r.run_id, r.status, r.dataset, r.name, r.weights, r.note))
 
 
 class RunsScreen(Screen):
@@ -42,6 +44,7 @@ class RunsScreen(Screen):
         Binding("f5", "reload", "Reload"),
         Binding("d", "delete_run", "Delete"),
         Binding("space", "mark", "Mark"),
+        Binding("a", "annotate", "Name/note"),
         Binding("c", "compare", "Compare marked"),
         Binding("l", "app.switch_mode('live')", "Live"),
         Binding("n", "app.new_run", "New run"),
@@ -85,7 +88,7 @@ class RunsScreen(Screen):
         shown = [r for r in self.listings if matches(r, text)]
         rows = sorted((listing_row(r) for r in shown), reverse=self.sort_reverse,
                       key=lambda row: (row[self.sort_column] is None, row[self.sort_column] or 0)
-                      if self.sort_column >= 4 else str(row[self.sort_column]))
+                      if 4 <= self.sort_column <= 7 else str(row[self.sort_column]))
         selected = None
         if table.row_count:
             selected = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
@@ -96,6 +99,7 @@ class RunsScreen(Screen):
             cells[1] = Text(row[1], style=STATUS_STYLES.get(row[1], ""))
             cells[4:7] = ["" if v is None else f"{v:.1f}%" for v in row[4:7]]
             cells[7] = f"{int(row[7]) // 60}m{int(row[7]) % 60:02d}s" if row[7] else "-"
+            cells[8] = row[8][:40]
             table.add_row(*cells, key=row[0])
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))  # the cursor stays on the same run
@@ -173,6 +177,25 @@ class RunsScreen(Screen):
         else:
             self.marked.append(run_id)
         self.fill()
+
+    def action_annotate(self) -> None:
+        run_id = self._cursor_run()
+        if run_id is None:
+            return
+        listing = next((r for r in self.listings if r.run_id == run_id), None)
+        from tui.screens.dialogs import AnnotateRun
+
+        def saved(values: tuple[str, str] | None) -> None:
+            if values is None:
+                return
+            try:
+                write_notes(self.app.runs_dir, run_id, name=values[0], note=values[1])
+            except UserError as exc:
+                self.notify(str(exc), severity="error")
+            self.action_reload()
+
+        self.app.push_screen(AnnotateRun(run_id, listing.name if listing else "", listing.note if listing else ""),
+                             saved)
 
     def action_compare(self) -> None:
         if len(self.marked) < 2:
