@@ -104,6 +104,7 @@ def tui_overhead_ratio(size: dict) -> float:
         app = CifarTuiApp(Path(tempfile.mkdtemp()))
         async with app.run_test(size=(140, 45)) as pilot:
             app.live_run_id = "bench"
+            await pilot.pause(1.0)  # the app's start-up is not training overhead: let it settle first
             result: list[float] = []
             thread = threading.Thread(target=lambda: result.append(fit_rate(posting_sink(app, "bench"))))
             thread.start()

@@ -62,6 +62,7 @@ class ExperimentConfig:
     bn_mode: str = "inference"  # "inference": backbone BN frozen (right); "train": BN updates (mistake)
 
     # --- execution ----------------------------------------------------------------------------------
+    precision: str = "auto"  # "float32", "mixed" (float16 compute, float32 outputs), "auto": mixed on a GPU
     jit: bool = False  # XLA; measured slower on CPU, worth trying on a GPU
     tensorboard: bool = False  # also write TensorBoard scalars into the run folder (tensorboard/<strategy>)
     run_eagerly: bool = False  # debugging and fast tests: skips graph building, much slower per step
@@ -143,6 +144,8 @@ class ExperimentConfig:
             raise ConfigError("weights must be 'imagenet', 'none' or a path to a weights file")
         if self.input_scaling not in ("raw", "unit"):
             raise ConfigError(f"input scaling must be 'raw' or 'unit', got {self.input_scaling!r}")
+        if self.precision not in ("auto", "float32", "mixed"):
+            raise ConfigError(f"precision must be auto, float32 or mixed, got {self.precision!r}")
         if self.bn_mode not in ("inference", "train"):
             raise ConfigError(f"bn mode must be 'inference' or 'train', got {self.bn_mode!r}")
         return self

@@ -7,7 +7,14 @@ import socket
 import sys
 
 
-def describe_environment() -> dict:
+def resolve_precision(requested: str, has_gpu: bool) -> str:
+    """'auto' means mixed precision where it pays (a GPU), float32 on a CPU (float16 is slower there)."""
+    if requested == "auto":
+        return "mixed" if has_gpu else "float32"
+    return requested
+
+
+def describe_environment(precision: str = "auto") -> dict:
     import keras
     import numpy
     import tensorflow as tf
@@ -25,4 +32,5 @@ def describe_environment() -> dict:
         "host": socket.gethostname(),
         "devices": devices,
         "device": gpus[0] if gpus else "CPU",
+        "precision": resolve_precision(precision, bool(gpus)),
     }

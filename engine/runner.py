@@ -44,6 +44,8 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
         raise
 
     notices = data.notices + ([weights.notice] if weights and weights.notice else [])
+    if environment["precision"] == "mixed" and environment["device"] == "CPU":
+        notices.append("MIXED PRECISION ON A CPU: float16 is emulated there and slower than float32")
     notices += [f"DELIBERATE MISTAKE: {m}" for m in config.mistakes()]
     emit(RunStarted(run_id=run_id, config=config.to_dict(), environment=environment,
                     dataset=data.describe(), weights=weights.describe() if weights else {"label": "n/a"},
@@ -58,7 +60,7 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
         if stop_event.is_set():
             break
         try:
-            train_strategy(name, config, data, weights, emit, stop_event,
+            train_strategy(name, config.replace(precision=environment["precision"]), data, weights, emit, stop_event,
                            tensorboard_dir / name if tensorboard_dir is not None else None)
         except (StoreError, KeyboardInterrupt):
             raise
@@ -90,4 +92,4 @@ def _prepare(config: ExperimentConfig):
     data = prepare_data(config)
     needs_backbone = any(s != "scratch" for s in config.strategies)
     weights = resolve_weights(config.weights, config.allow_fallback) if needs_backbone else None
-    return data, weights, describe_environment()
+    return data, weights, describe_environment(config.precision)

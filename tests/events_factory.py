@@ -61,3 +61,14 @@ def full_run(run_id="20270115-080000-demo-abcd"):
             *strategy_events("frozen", accs=(0.6, 0.7, 0.8), test_acc=0.8),
             *strategy_events("finetune", accs=(0.7, 0.8, 0.9), test_acc=0.9, phases=[("head", 1), ("finetune", 2)]),
             ev.RunFinished(status="finished", seconds=20.0, time=T0)]
+
+
+def record_runs(runs_dir, run_ids, **recorder_options):
+    """Record a scripted full run under each id, as the engine would have (store and reader tests)."""
+    from engine.store.recorder import RunRecorder
+
+    for run_id in run_ids:
+        recorder = RunRecorder(runs_dir, run_id, **recorder_options)
+        for event in full_run(run_id):
+            recorder(event)
+        recorder.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from app_harness import BatchesUntilStopped, FailingEngine, ManualEngine, ScriptedEngine
-from events_factory import full_run, run_started, strategy_events
+from events_factory import full_run, record_runs, run_started, strategy_events
 from textual.coordinate import Coordinate
 from textual.widgets import Button, Checkbox, DataTable, Input, Label
 
@@ -177,14 +177,23 @@ async def test_new_run_form_refuses_invalid_values_inline(tmp_path):
 
 
 def seed_runs(runs_dir):
-    for run_id in ("20270115-080000-alpha-0001", "20270116-080000-beta-0002"):
-        recorder = RunRecorder(runs_dir, run_id)
-        for e in full_run(run_id):
-            recorder(e)
-        recorder.close()
+    record_runs(runs_dir, ("20270115-080000-alpha-0001", "20270116-080000-beta-0002"))
     damaged = runs_dir / "20270117-080000-broken-0003"
     damaged.mkdir()
     (damaged / "summary.json").write_text("{oops")
+
+
+async def open_runs_screen(pilot, rows: int) -> DataTable:
+    """Switch to the Runs screen, wait for `rows` runs, focus the table."""
+    await pilot.press("r")
+    table = pilot.app.screen.query_one("#runs-table", DataTable)
+    await until(pilot, lambda: table.row_count == rows)
+    table.focus()
+    return table
+
+
+def select_run(table: DataTable, run_id: str) -> None:
+    table.move_cursor(row=[cell_text(table, r, 0).lstrip("● ") for r in range(table.row_count)].index(run_id))
 
 
 async def test_runs_screen_lists_filters_and_opens_a_run(tmp_path):
@@ -243,11 +252,8 @@ async def test_delete_a_run_after_confirmation(tmp_path):
     seed_runs(tmp_path)
     app = CifarTuiApp(tmp_path)
     async with app.run_test(size=(140, 45)) as pilot:
-        await pilot.press("r")
-        table = app.screen.query_one("#runs-table", DataTable)
-        await until(pilot, lambda: table.row_count == 3)
-        table.focus()
-        table.move_cursor(row=[cell_text(table, r, 0) for r in range(3)].index("20270115-080000-alpha-0001"))
+        table = await open_runs_screen(pilot, 3)
+        select_run(table, "20270115-080000-alpha-0001")
         await pilot.press("d")
         await pilot.pause(0.1)
         await pilot.press("n")  # keep it
@@ -292,14 +298,11 @@ async def test_compare_two_marked_runs(tmp_path):
     seed_runs(tmp_path)
     app = CifarTuiApp(tmp_path)
     async with app.run_test(size=(140, 45)) as pilot:
-        await pilot.press("r")
-        table = app.screen.query_one("#runs-table", DataTable)
-        await until(pilot, lambda: table.row_count == 3)
-        table.focus()
+        table = await open_runs_screen(pilot, 3)
         await pilot.press("c")  # nothing marked yet: refused with a hint
         assert not isinstance(app.screen, CompareScreen)
         for run_id in ("20270115-080000-alpha-0001", "20270116-080000-beta-0002"):
-            table.move_cursor(row=[cell_text(table, r, 0).lstrip("● ") for r in range(3)].index(run_id))
+            select_run(table, run_id)
             await pilot.press("space")
         assert app.screen.marked == ["20270115-080000-alpha-0001", "20270116-080000-beta-0002"]
         await pilot.press("c")
@@ -322,11 +325,8 @@ async def test_annotate_a_run_from_the_runs_screen(tmp_path):
     seed_runs(tmp_path)
     app = CifarTuiApp(tmp_path)
     async with app.run_test(size=(140, 45)) as pilot:
-        await pilot.press("r")
-        table = app.screen.query_one("#runs-table", DataTable)
-        await until(pilot, lambda: table.row_count == 3)
-        table.focus()
-        table.move_cursor(row=[cell_text(table, r, 0) for r in range(3)].index("20270116-080000-beta-0002"))
+        table = await open_runs_screen(pilot, 3)
+        select_run(table, "20270116-080000-beta-0002")
         await pilot.press("a")
         await pilot.pause(0.2)
         app.screen.query_one("#annotate-note", Input).value = "best so far"

@@ -7,10 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from events_factory import full_run
+from events_factory import record_runs
 from typer.testing import CliRunner
 
-from engine.store.recorder import RunRecorder
 from tui.cli import app
 
 runner = CliRunner()
@@ -26,11 +25,7 @@ def cifar_tui(*args, env=None):
 
 
 def seed_runs(runs_dir):
-    for run_id in ("20270115-080000-demo-abcd", "20270116-080000-other-0002"):
-        recorder = RunRecorder(runs_dir, run_id)
-        for e in full_run(run_id):
-            recorder(e)
-        recorder.close()
+    record_runs(runs_dir, ("20270115-080000-demo-abcd", "20270116-080000-other-0002"))
 
 
 def test_run_scratch_headless_plain_lines_and_summary(cifar_dir, tmp_path):

@@ -6,24 +6,19 @@ import csv
 import json
 import struct
 
-from events_factory import full_run, run_started, strategy_events
+from events_factory import full_run, record_runs, run_started, strategy_events
 from typer.testing import CliRunner
 
 from engine import events as ev
 from engine.state import RunState
 from engine.store.follow import EventFollower
-from engine.store.recorder import RunRecorder
 from tui.cli import app
 
 runner = CliRunner()
 
 
-def seed(runs_dir, run_ids=("20270115-080000-alpha-0001", "20270116-080000-beta-0002")):
-    for run_id in run_ids:
-        recorder = RunRecorder(runs_dir, run_id)
-        for e in full_run(run_id):
-            recorder(e)
-        recorder.close()
+def seed(runs_dir):
+    record_runs(runs_dir, ("20270115-080000-alpha-0001", "20270116-080000-beta-0002"))
 
 
 def png_size(path):

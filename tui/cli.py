@@ -96,6 +96,7 @@ def run(
     input_scaling: str | None = typer.Option(None, "--input-scaling", help="raw (right) or unit (mistake)."),
     bn_mode: str | None = typer.Option(None, "--bn-mode", help="inference (right) or train (mistake)."),
     jit: bool | None = typer.Option(None, "--jit/--no-jit", help="XLA (off by default: slower on CPU)."),
+    precision: str | None = typer.Option(None, "--precision", help="auto (mixed on a GPU), float32 or mixed."),
     eager: bool | None = typer.Option(None, "--eager", hidden=True),
     tensorboard: bool | None = typer.Option(None, "--tensorboard", help="Also write TensorBoard scalars into "
                                             "the run folder (tensorboard/<strategy>)."),
@@ -114,7 +115,7 @@ def run(
             train_fraction=train_fraction, train_per_class=train_per_class, test_limit=test_limit,
             val_fraction=val_fraction, finetune_lr=finetune_lr, unfreeze_blocks=unfreeze_blocks,
             augment=augment, input_scaling=input_scaling, bn_mode=bn_mode, jit=jit, eager=eager,
-            tensorboard=tensorboard, offline_fallback=offline_fallback)
+            tensorboard=tensorboard, precision=precision, offline_fallback=offline_fallback)
     except UserError as exc:
         raise fail(str(exc)) from None
 

@@ -31,7 +31,7 @@ def milestone_line(e: ev.Event) -> str | None:
         d, w = e.dataset, e.weights
         return (f"run {e.run_id}: dataset {d.get('name')} ({d.get('train')} train / {d.get('val')} val / "
                 f"{d.get('test')} test) from {d.get('source')}; weights: {w.get('label')}; "
-                f"device {e.environment.get('device')}")
+                f"device {e.environment.get('device')} ({e.environment.get('precision', 'float32')})")
     if isinstance(e, ev.StrategyStarted):
         return (f"{e.strategy:<9} started: {e.image_size}px, {e.epochs} epochs x {e.steps_per_epoch} steps, "
                 f"{e.total_params:,} params, {e.weights}")

@@ -44,6 +44,7 @@ def config_from_flags(
     jit: bool | None = None,
     eager: bool | None = None,
     tensorboard: bool | None = None,
+    precision: str | None = None,
     offline_fallback: bool = False,
 ) -> ExperimentConfig:
     if offline_fallback and preset == "paper":
@@ -54,6 +55,7 @@ def config_from_flags(
         train_fraction=train_fraction, train_per_class=train_per_class, test_limit=test_limit,
         val_fraction=val_fraction, finetune_lr=finetune_lr, unfreeze_blocks=unfreeze_blocks, augment=augment,
         input_scaling=input_scaling, bn_mode=bn_mode, jit=jit, run_eagerly=eager, tensorboard=tensorboard,
+        precision=precision,
         allow_fallback=offline_fallback or None,
     )
     if epochs is not None:

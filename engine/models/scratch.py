@@ -28,7 +28,7 @@ def scratch_cnn(image_size: int, num_classes: int, dropout: float) -> keras.Mode
         x = layers.Dropout(0.1)(x)
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="scratch_cnn")
 
 

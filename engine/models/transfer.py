@@ -38,7 +38,7 @@ def transfer_model(config: ExperimentConfig, num_classes: int, weights: WeightsC
         x = backbone(x)
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     x = layers.Dropout(config.dropout, name="head_dropout")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="efficientnetb0_transfer"), backbone
 
 

@@ -36,7 +36,13 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
     num_classes = len(data.class_names)
-    built = BUILDERS[name](config, num_classes, weights)
+    # Mixed precision: layers built under the policy compute in float16 (Keras wraps the optimizer in a
+    # LossScaleOptimizer at compile time); every classifier output stays float32 (dtype="float32").
+    keras.mixed_precision.set_dtype_policy("mixed_float16" if config.precision == "mixed" else "float32")
+    try:
+        built = BUILDERS[name](config, num_classes, weights)
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
     model = built.model
     size = config.image_size_for(name)
 

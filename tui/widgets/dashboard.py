@@ -24,7 +24,7 @@ from tui.widgets.progress_panel import ProgressPanel
 
 PANELS = ("curves", "results", "confusion", "log")
 CURVES_MIN_INTERVAL_S = 0.5  # plots redraw at most ~2 Hz
-PROGRESS_INTERVAL_S = 0.25  # progress bars move at most 4 times a second, however fast batches come
+PROGRESS_INTERVAL_S = 0.5  # progress bars move at most twice a second, however fast batches come
 
 
 class Dashboard(Vertical):

@@ -28,7 +28,8 @@ def info_text(state: RunState) -> Text:
         Text.assemble(("data ", "dim"), (dataset.upper() if substitute else dataset, "bold red" if substitute else
                                          "bold"), (sizes, "dim")),
         Text.assemble(("weights ", "dim"), (weights_label, "bold" if pretrained else "bold red")),
-        Text.assemble(("device ", "dim"), str(state.environment.get("device", "-"))),
+        Text.assemble(("device ", "dim"), str(state.environment.get("device", "-")),
+                      (f" {state.environment['precision']}" if state.environment.get("precision") else "", "dim")),
     ])
 
 

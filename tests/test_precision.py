@@ -1,0 +1,45 @@
+"""Mixed precision (exercised on the CPU): float16 compute, float32 outputs, recorded and labelled."""
+
+from __future__ import annotations
+
+import math
+
+from engine import events as ev
+from engine.config import ExperimentConfig
+from engine.environment import resolve_precision
+from engine.runner import run_experiment
+
+
+def test_auto_precision_is_mixed_on_a_gpu_and_float32_on_a_cpu():
+    assert resolve_precision("auto", has_gpu=True) == "mixed"
+    assert resolve_precision("auto", has_gpu=False) == "float32"
+    assert resolve_precision("mixed", has_gpu=False) == "mixed"
+
+
+def test_mixed_precision_run_computes_in_float16_and_records_it(cifar_dir, monkeypatch):
+    import keras
+
+    from engine.training import train_strategy as ts
+
+    policies = []
+    real_builder = ts.BUILDERS["scratch"]
+
+    def spying_builder(config, num_classes, weights):
+        built = real_builder(config, num_classes, weights)
+        policies.append((built.model.layers[2].dtype_policy.name,
+                         built.model.get_layer("predictions").dtype_policy.name))
+        return built
+
+    monkeypatch.setitem(ts.BUILDERS, "scratch", spying_builder)
+    seen = []
+    config = ExperimentConfig(data_dir=str(cifar_dir), strategies=("scratch",), scratch_epochs=1, batch_size=16,
+                              test_limit=20, precision="mixed", run_eagerly=True)
+    summary = run_experiment(config, seen.append)
+    assert policies == [("mixed_float16", "float32")]
+    assert keras.mixed_precision.dtype_policy().name == "float32"  # not leaked to later models
+    started = next(e for e in seen if isinstance(e, ev.RunStarted))
+    assert started.environment["precision"] == "mixed"
+    assert any("MIXED PRECISION ON A CPU" in n for n in started.notices)
+    epoch = next(e for e in seen if isinstance(e, ev.EpochEnd))
+    assert math.isfinite(epoch.loss)
+    assert summary["status"] == "finished"
