@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import ConfigError
@@ -68,8 +68,6 @@ class ExperimentConfig:
     run_eagerly: bool = False  # debugging and fast tests: skips graph building, much slower per step
     allow_fallback: bool = False  # `make run` only: use digits / random init when CIFAR-10 / ImageNet
     #                               weights cannot be had, and say so everywhere. Never for `paper`.
-
-    extra: dict[str, Any] = field(default_factory=dict)  # free-form notes recorded with the run
 
     # ------------------------------------------------------------------------------------------------
     def image_size_for(self, strategy: str) -> int:

@@ -334,3 +334,20 @@ async def test_annotate_a_run_from_the_runs_screen(tmp_path):
         await until(pilot, lambda: any("best so far" in cell_text(table, r, 8) for r in range(table.row_count)))
         app.screen.query_one("#runs-filter", Input).value = "best so"
         await until(pilot, lambda: table.row_count == 1)
+
+
+async def test_runs_screen_sorts_by_a_clicked_header(tmp_path):
+    seed_runs(tmp_path)
+    app = CifarTuiApp(tmp_path)
+    async with app.run_test(size=(140, 45)) as pilot:
+        table = await open_runs_screen(pilot, 3)
+        first_column = [cell_text(table, r, 0) for r in range(3)]
+        assert first_column == sorted(first_column, reverse=True)  # newest first by default
+        await pilot.click("#runs-table", offset=(3, 0))  # the "run" header
+        await pilot.pause(0.1)
+        assert [cell_text(table, r, 0) for r in range(3)] == sorted(first_column)
+        await pilot.press("s")  # next column: status
+        await pilot.pause(0.1)
+        assert app.screen.sort_column == 1
+        statuses = [cell_text(table, r, 1) for r in range(3)]
+        assert statuses == sorted(statuses, reverse=app.screen.sort_reverse)
