@@ -100,6 +100,18 @@ async def test_cancel_key_stops_the_run_and_records_cancelled(tmp_path):
         assert app.live_state.strategies["scratch"].status == "cancelled"
 
 
+async def test_cancel_button_stops_the_run(tmp_path):
+    engine = BatchesUntilStopped()
+    app = CifarTuiApp(tmp_path, start=CONFIG, engine=engine)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await until(pilot, lambda: engine.batches_sent > 10)
+        button = app.screen.query_one("#cancel-run", Button)
+        assert button.display
+        await pilot.click("#cancel-run")
+        await until(pilot, lambda: app.live_state.status == "cancelled")
+        assert engine.stopped.is_set() and not button.display
+
+
 async def test_quit_during_a_run_asks_then_stops_the_worker(tmp_path):
     engine = BatchesUntilStopped()
     app = CifarTuiApp(tmp_path, start=CONFIG, engine=engine)

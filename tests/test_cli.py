@@ -106,3 +106,25 @@ def test_engine_imports_neither_textual_nor_rich():
             "print(sorted(m for m in ('textual', 'rich', 'tensorflow', 'keras') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_full_disk_is_a_one_line_error_and_earlier_runs_stay_intact(cifar_dir, tmp_path, monkeypatch):
+    import errno
+
+    from engine.store.recorder import RunRecorder
+
+    runs = tmp_path / "runs"
+    seed_runs(runs)
+    before = {p.relative_to(runs): p.read_bytes() for p in runs.rglob("*") if p.is_file()}
+
+    def full(self, event):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(RunRecorder, "_append", full)
+    result = runner.invoke(app, ["run", "--strategies", "scratch", "--data-dir", str(cifar_dir), "--runs-dir",
+                                 str(runs), *TINY])
+    assert result.exit_code == 2
+    assert "No space left on device" in result.output and "Traceback" not in result.output
+    after = {p.relative_to(runs): p.read_bytes() for p in runs.rglob("*") if p.is_file()
+             if p.parts[len(runs.parts)] in {q.parts[0] for q in before}}
+    assert after == before  # the earlier runs are untouched

@@ -216,5 +216,6 @@ class CifarTuiApp(App):
             return
         if event is None:
             screen.dashboard.show(self.live_state)
+            screen.show_cancel(self.live_state.status in ("running", "starting"))
         else:
             screen.on_engine(event, self.live_state)

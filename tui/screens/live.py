@@ -9,7 +9,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Button, Footer, Header
 
 from engine import events as ev
 from engine.state import RunState
@@ -73,6 +73,17 @@ class DashboardScreen(Screen):
 class LiveScreen(DashboardScreen):
     """Bound to the app's live run; the app forwards every engine event here."""
 
+    def compose(self) -> ComposeResult:
+        yield from super().compose()
+        yield Button("■ Cancel run (c)", id="cancel-run", variant="error")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "cancel-run":
+            self.app.action_cancel_run()
+
+    def show_cancel(self, running: bool) -> None:
+        self.query_one("#cancel-run", Button).display = running
+
     BINDINGS = [
         Binding("c", "app.cancel_run", "Cancel run"),
         Binding("n", "app.new_run", "New run"),
@@ -83,6 +94,7 @@ class LiveScreen(DashboardScreen):
         super().on_mount()
         self.app.live_screen_ref = self
         self.dashboard.show(self.app.live_state)
+        self.show_cancel(self.app.is_training)
 
     def on_engine(self, event: ev.Event, state: RunState) -> None:
         dashboard = self.dashboard
@@ -90,6 +102,8 @@ class LiveScreen(DashboardScreen):
             dashboard.show(state)
         else:
             dashboard.apply(event)
+        if isinstance(event, (ev.RunStarted, ev.RunFinished)):
+            self.show_cancel(state.status in ("running", "starting"))
 
 
 class RunViewScreen(DashboardScreen):
