@@ -128,3 +128,12 @@ def test_full_disk_is_a_one_line_error_and_earlier_runs_stay_intact(cifar_dir, t
     after = {p.relative_to(runs): p.read_bytes() for p in runs.rglob("*") if p.is_file()
              if p.parts[len(runs.parts)] in {q.parts[0] for q in before}}
     assert after == before  # the earlier runs are untouched
+
+
+def test_run_json_puts_only_json_on_stdout(tmp_path):
+    result = cifar_tui("run", "--dataset", "digits", "--strategies", "scratch", "--runs-dir", str(tmp_path),
+                       "--json", *TINY)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "finished" and summary["dataset"]["name"] == "digits"
+    assert "scratch   train    epoch 1/1" in result.stderr  # progress went to stderr

@@ -135,7 +135,7 @@ def run(
             signal.signal(signal.SIGINT, signal.default_int_handler)
 
     previous = {s: signal.signal(s, on_signal) for s in EXIT_BY_SIGNAL}
-    display = progress_sink(plain)
+    display = progress_sink(plain, to_stderr=json_out)  # with --json, stdout carries the JSON alone
     try:
         outcome = record_and_run(config, resolve_runs_dir(runs_dir), display=display, stop_event=stop_event)
     except UserError as exc:
@@ -148,7 +148,7 @@ def run(
 
     from rich.console import Console
 
-    console = Console()
+    console = Console(stderr=json_out)
     console.print(comparison_table(outcome.summary, title=f"run {outcome.run_id} ({outcome.summary['status']})"))
     for notice in outcome.summary.get("notices", []):
         console.print(f"NOTE: {notice}", style="bold yellow", markup=False, highlight=False)

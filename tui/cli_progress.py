@@ -56,9 +56,14 @@ def milestone_line(e: ev.Event) -> str | None:
 class PlainProgress:
     """One line per epoch and milestone, flushed, for logs and batch jobs."""
 
-    def __init__(self, out: TextIO | None = None):
-        self.out = out or sys.stdout
+    def __init__(self, out: TextIO | None = None, to_stderr: bool = False):
+        self._out, self.to_stderr = out, to_stderr
         self.started = False
+
+    @property
+    def out(self) -> TextIO:
+        # Looked up at each line: during a run fd 2 goes to tensorflow.log and sys.stderr is the terminal.
+        return self._out or (sys.stderr if self.to_stderr else sys.stdout)
 
     def __call__(self, event: ev.Event) -> None:
         self.started = self.started or isinstance(event, ev.RunStarted)
@@ -111,8 +116,9 @@ class RichProgress:
         self.progress.stop()
 
 
-def progress_sink(plain: bool | None = None):
-    """Rich on a terminal, plain lines otherwise (or when asked)."""
+def progress_sink(plain: bool | None = None, to_stderr: bool = False):
+    """Rich on a terminal, plain lines otherwise (or when asked); on stderr when stdout carries data."""
+    stream = sys.stderr if to_stderr else sys.stdout
     if plain is None:
-        plain = not sys.stdout.isatty()
-    return PlainProgress() if plain else RichProgress()
+        plain = not stream.isatty()
+    return PlainProgress(to_stderr=to_stderr) if plain else RichProgress(Console(stderr=to_stderr))
