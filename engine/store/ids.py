@@ -31,6 +31,7 @@ def validate_run_id(run_id: str) -> str:
 
 
 def new_run_id(name: str = "", now: float | None = None) -> str:
-    """`YYYYMMDD-HHMMSS-<name or 'run'>-<4 hex>`: sorts by time, unique across processes."""
+    """`YYYYMMDD-HHMMSS-<name or 'run'>-<8 hex>`: sorts by time; 32 random bits make two ids in the same
+    second collide about once in 4 billion pairs, and the exclusive mkdir of the folder refuses even that."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now if now is not None else time.time()))
-    return f"{stamp}-{validate_name(name) or 'run'}-{secrets.token_hex(2)}"
+    return f"{stamp}-{validate_name(name) or 'run'}-{secrets.token_hex(4)}"
