@@ -21,10 +21,9 @@ import tensorflow as tf
 MAX_SHIFT = 4 / 32  # up to 4 pixels of a 32-px image, the classic CIFAR crop augmentation
 
 
-def _boxes(batch: tf.Tensor, augment: bool, seed: int | None) -> tf.Tensor:
+def _random_boxes(batch: tf.Tensor, seed: int | None) -> tf.Tensor:
+    """Per-image crop boxes: shifted by up to MAX_SHIFT, mirrored for about half of the images."""
     n = tf.shape(batch)[0]
-    if not augment:
-        return tf.tile(tf.constant([[0.0, 0.0, 1.0, 1.0]]), [n, 1])
     shift = tf.random.uniform([n, 2], -MAX_SHIFT, MAX_SHIFT, seed=seed)
     y1, x1 = shift[:, 0], shift[:, 1]
     y2, x2 = y1 + 1.0, x1 + 1.0
@@ -38,7 +37,7 @@ def resize_batch(images: tf.Tensor, size: int, augment: bool = False, seed: int 
     batch = tf.cast(images, tf.float32)
     if augment:
         height, width = images.shape[1], images.shape[2]
-        boxes = _boxes(batch, augment, seed)
+        boxes = _random_boxes(batch, seed)
         box_indices = tf.range(tf.shape(batch)[0])
         # Areas shifted in from outside the image are filled with the mean grey rather than black.
         batch = tf.image.crop_and_resize(batch, boxes, box_indices, [height, width], extrapolation_value=127.0)
