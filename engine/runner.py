@@ -55,12 +55,13 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
 
     from engine.training.train_strategy import TrainingFailed, train_strategy
 
+    resolved = config.replace(precision=environment["precision"])  # "auto" decided once, for every strategy
     failed = False
     for name in config.strategies:
         if stop_event.is_set():
             break
         try:
-            train_strategy(name, config.replace(precision=environment["precision"]), data, weights, emit, stop_event,
+            train_strategy(name, resolved, data, weights, emit, stop_event,
                            tensorboard_dir / name if tensorboard_dir is not None else None)
         except (StoreError, KeyboardInterrupt):
             raise

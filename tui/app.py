@@ -6,6 +6,7 @@ The engine runs in a thread worker and reaches the UI only through `post_message
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,6 +62,9 @@ class CifarTuiApp(App):
         self.live_run_id = ""
         self.last_config: ExperimentConfig | None = start
         self.training: Worker | None = None
+        # Set while the engine's thread is inside run_experiment. The worker's own state says CANCELLED as
+        # soon as it is cancelled, but the thread then still finishes its batch: until it has, no new run.
+        self._engine_busy = threading.Event()
         self.live_screen_ref: LiveScreen | None = None  # set by the Live screen when it mounts
         self._quit_when_stopped = False
 
@@ -76,7 +80,8 @@ class CifarTuiApp(App):
 
     @property
     def is_training(self) -> bool:
-        return self.training is not None and self.training.state in (WorkerState.PENDING, WorkerState.RUNNING)
+        pending = self.training is not None and self.training.state in (WorkerState.PENDING, WorkerState.RUNNING)
+        return pending or self._engine_busy.is_set()
 
     def live_screen(self) -> LiveScreen | None:
         return self.live_screen_ref
@@ -112,16 +117,21 @@ class CifarTuiApp(App):
     def _train(self, config: ExperimentConfig, run_id: str) -> None:
         worker = get_current_worker()
         sink = posting_sink(self, run_id, worker.cancelled_event)
+        self._engine_busy.set()
         try:
             self.engine(config, self.runs_dir, sink, worker.cancelled_event, run_id)
         except UserError as exc:
             self.post_message(RunError(str(exc), run_id, ERROR_KINDS.get(type(exc), "")))
         except Exception as exc:  # a bug: keep the app alive and say what happened
             self.post_message(RunError(f"unexpected {type(exc).__name__}: {exc}", run_id))
+        finally:
+            self._engine_busy.clear()
 
     def action_cancel_run(self) -> None:
-        if not self.is_training:
+        if not self.is_training or self.training is None:
             self.notify("no run in progress")
+            return
+        if self.live_state.status == "stopping":
             return
         self.training.cancel()  # sets cancelled_event: the engine stops at the next batch
         self.live_state.status = "stopping"
