@@ -6,6 +6,8 @@ keeps TensorFlow's native log lines in the run's `tensorflow.log` instead of on 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import tempfile
 import threading
@@ -35,18 +37,19 @@ def record_and_run(config: ExperimentConfig, runs_dir: Path, display: Sink | Non
     run_id = run_id or new_run_id(config.name)
     recorder = RunRecorder(runs_dir, run_id)
     sink = tee(recorder, display)
-    log = Path(tempfile.mkstemp(prefix="cifar-tui-", suffix=".log")[1])
     tensorboard = recorder.path / "tensorboard" if config.tensorboard else None
+    log = None
+    if redirect_native_log:  # the run folder does not exist yet: collect in a temp file, move it in after
+        fd, name = tempfile.mkstemp(prefix="cifar-tui-", suffix=".log")
+        os.close(fd)
+        log = Path(name)
     try:
-        if redirect_native_log:
-            with native_stderr_to(log):
-                summary = run_experiment(config, sink, stop_event, run_id=run_id, tensorboard_dir=tensorboard)
-        else:
+        with native_stderr_to(log) if log is not None else contextlib.nullcontext():
             summary = run_experiment(config, sink, stop_event, run_id=run_id, tensorboard_dir=tensorboard)
     finally:
         recorder.close()
-        if recorder.created and log.stat().st_size:
+        if log is not None and recorder.created and log.stat().st_size:
             shutil.move(str(log), recorder.path / paths.NATIVE_LOG)
-        else:
+        elif log is not None:
             log.unlink(missing_ok=True)
     return RunOutcome(run_id, recorder.path, summary)
