@@ -51,9 +51,9 @@ async def test_epoch_events_update_progress_curves_and_table(tmp_path):
         assert "training 1/3" in str(row.status.render())
         engine.send(events[first_epoch - 1:first_epoch + 1])
         await until(pilot, lambda: app.live_state.strategies["scratch"].epoch == 1)
-        await pilot.pause(0.6)  # curves redraw at most twice a second
         plot = app.screen.query_one(CurvesPlot)
-        assert "scratch" in plot.render().plain
+        # curves redraw at most twice a second, on a timer: wait for it rather than for a fixed time
+        await until(pilot, lambda: "scratch" in plot.render().plain, timeout=5)
         table = app.screen.query_one(ComparisonTable)
         assert table.row_count == 2 and cell_text(table, 0, 1) == "running"
         engine.stop_event.set()
