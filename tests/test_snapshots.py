@@ -11,6 +11,7 @@ from app_harness import ScriptedEngine
 
 from engine.config import ExperimentConfig
 from tui.app import CifarTuiApp
+from tui.widgets.dashboard import Dashboard
 
 FIXED_ID = "20270115-080000-demo-abcd"
 
@@ -28,7 +29,15 @@ async def wait_finished(pilot):
             break
         await pilot.pause(0.05)
     app.clear_notifications()
-    await pilot.pause(0.7)  # the throttled curves redraw
+    # The curves redraw on a timer at most twice a second: wait until no redraw is due (a fixed pause
+    # was too short once on a loaded CI machine), then let the screen settle.
+    dashboard = app.screen.query_one(Dashboard)
+    for _ in range(200):
+        if not dashboard._curves_due:
+            break
+        await pilot.pause(0.05)
+    await pilot.pause(0.7)  # progress bars redraw at most twice a second too
+    await pilot.wait_for_scheduled_animations()
 
 
 def test_live_screen_wide(snap_compare, finished_app):
