@@ -64,6 +64,7 @@ class ExperimentConfig:
     # --- execution ----------------------------------------------------------------------------------
     precision: str = "auto"  # "float32", "mixed" (float16 compute, float32 outputs), "auto": mixed on a GPU
     jit: bool = False  # XLA; measured slower on CPU, worth trying on a GPU
+    checkpoints: bool = True  # save the last and the best epoch in the run folder, for `cifar-tui resume`
     tensorboard: bool = False  # also write TensorBoard scalars into the run folder (tensorboard/<strategy>)
     run_eagerly: bool = False  # debugging and fast tests: skips graph building, much slower per step
     allow_fallback: bool = False  # `make run` only: use digits / random init when CIFAR-10 / ImageNet

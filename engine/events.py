@@ -42,6 +42,18 @@ class RunStarted(Event):
 
 
 @dataclass
+class RunResumed(Event):
+    """A stopped run continues in the same folder and log (`cifar-tui resume`)."""
+
+    type: ClassVar[str] = "run_resumed"
+    run_id: str
+    environment: dict[str, Any]  # of the resuming process, which may be another machine
+    from_epochs: dict[str, int]  # strategy -> epochs already done (its checkpoint); 0: starts over
+    skipped: list[str] = field(default_factory=list)  # strategies finished before, not rerun
+    notices: list[str] = field(default_factory=list)
+
+
+@dataclass
 class StrategyStarted(Event):
     type: ClassVar[str] = "strategy_started"
     strategy: str
@@ -140,7 +152,7 @@ class RunFinished(Event):
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
-    for cls in (RunStarted, StrategyStarted, PhaseStarted, BatchEnd, EpochEnd, Evaluated,
+    for cls in (RunStarted, RunResumed, StrategyStarted, PhaseStarted, BatchEnd, EpochEnd, Evaluated,
                 StrategyFinished, StrategyFailed, LogMessage, RunFinished)
 }
 

@@ -11,22 +11,30 @@ import threading
 import time
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.config import ExperimentConfig
 from engine.errors import ConfigError, StoreError, UserError
-from engine.events import LogMessage, RunFinished, RunStarted, Sink, StrategyFailed
+from engine.events import LogMessage, RunFinished, RunResumed, RunStarted, Sink, StrategyFailed
 from engine.state import RunState
+
+if TYPE_CHECKING:
+    from engine.resume import ResumePlan
 
 
 def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.Event | None = None,
-                   run_id: str = "", tensorboard_dir: Path | None = None) -> dict:
+                   run_id: str = "", tensorboard_dir: Path | None = None, checkpoint_root: Path | None = None,
+                   resume: ResumePlan | None = None) -> dict:
     """Run the configured strategies and return the run's summary (see `RunState.summary`).
 
     Raises `UserError` (after emitting a failed `RunFinished`) when the config, data or weights are
     unusable; a strategy that fails (NaN loss, unexpected error) is recorded and the next one runs.
+    With `checkpoint_root` each strategy checkpoints every epoch into `checkpoint_root/<strategy>`; with
+    `resume` (and the same root) a stopped run continues: finished strategies are skipped, stopped ones
+    go on from their checkpoint, and the events continue the run's log.
     """
     stop_event = stop_event or threading.Event()
-    state = RunState()
+    state = resume.state if resume is not None else RunState()
 
     def emit(event) -> None:
         state.apply(event)
@@ -40,18 +48,26 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
                               "(or `pip install -e .[tensorboard]`)")
         data, weights, environment = _prepare(config)
     except UserError as exc:
-        emit(RunFinished(status="failed", seconds=time.perf_counter() - started, error=str(exc)))
+        if resume is None:  # a resume that cannot start leaves the stopped run as it was, resumable
+            emit(RunFinished(status="failed", seconds=time.perf_counter() - started, error=str(exc)))
         raise
 
     notices = data.notices + ([weights.notice] if weights and weights.notice else [])
     if environment["precision"] == "mixed" and environment["device"] == "CPU":
         notices.append("MIXED PRECISION ON A CPU: float16 is emulated there and slower than float32")
     notices += [f"DELIBERATE MISTAKE: {m}" for m in config.mistakes()]
-    emit(RunStarted(run_id=run_id, config=config.to_dict(), environment=environment,
-                    dataset=data.describe(), weights=weights.describe() if weights else {"label": "n/a"},
-                    notices=notices))
-    for notice in notices:
-        emit(LogMessage(level="warning", message=notice))
+    if resume is None:
+        emit(RunStarted(run_id=run_id, config=config.to_dict(), environment=environment,
+                        dataset=data.describe(), weights=weights.describe() if weights else {"label": "n/a"},
+                        notices=notices))
+        for notice in notices:
+            emit(LogMessage(level="warning", message=notice))
+    else:
+        emit(RunResumed(run_id=run_id, environment=environment, from_epochs=resume.from_epochs(),
+                        skipped=resume.skipped, notices=notices))
+        done = ", ".join(f"{n} after epoch {e}" if e else f"{n} from the start"
+                         for n, e in resume.from_epochs().items())
+        emit(LogMessage(level="info", message=f"resumed: {done}"))
 
     from engine.training.train_strategy import TrainingFailed, train_strategy
 
@@ -60,9 +76,13 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
     for name in config.strategies:
         if stop_event.is_set():
             break
+        if resume is not None and name not in resume.checkpoints:
+            continue  # finished before the interruption
         try:
             train_strategy(name, resolved, data, weights, emit, stop_event,
-                           tensorboard_dir / name if tensorboard_dir is not None else None)
+                           tensorboard_dir / name if tensorboard_dir is not None else None,
+                           checkpoint_root / name if checkpoint_root is not None else None,
+                           resume.checkpoints[name] if resume is not None else None)
         except (StoreError, KeyboardInterrupt):
             raise
         except TrainingFailed as exc:
@@ -80,7 +100,8 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
         status, error = ("interrupted", reason) if reason else ("cancelled", "")
     else:
         status, error = ("failed", "a strategy failed") if failed else ("finished", "")
-    emit(RunFinished(status=status, seconds=time.perf_counter() - started, error=error))
+    prior = resume.prior_seconds if resume is not None else 0.0
+    emit(RunFinished(status=status, seconds=prior + time.perf_counter() - started, error=error))
     return state.summary()
 
 

@@ -13,6 +13,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.config import ExperimentConfig
 from engine.events import Sink, tee
@@ -21,6 +22,9 @@ from engine.runner import run_experiment
 from engine.store import paths
 from engine.store.ids import new_run_id
 from engine.store.recorder import RunRecorder
+
+if TYPE_CHECKING:
+    from engine.resume import ResumePlan
 
 
 @dataclass
@@ -45,7 +49,8 @@ def record_and_run(config: ExperimentConfig, runs_dir: Path, display: Sink | Non
         log = Path(name)
     try:
         with native_stderr_to(log) if log is not None else contextlib.nullcontext():
-            summary = run_experiment(config, sink, stop_event, run_id=run_id, tensorboard_dir=tensorboard)
+            summary = run_experiment(config, sink, stop_event, run_id=run_id, tensorboard_dir=tensorboard,
+                                     checkpoint_root=recorder.path / "checkpoints" if config.checkpoints else None)
     finally:
         recorder.close()
         if log is not None and recorder.created and log.stat().st_size:
@@ -53,3 +58,24 @@ def record_and_run(config: ExperimentConfig, runs_dir: Path, display: Sink | Non
         elif log is not None:
             log.unlink(missing_ok=True)
     return RunOutcome(run_id, recorder.path, summary)
+
+
+def resume_and_run(runs_dir: Path, run_ref: str, display: Sink | None = None,
+                   stop_event: threading.Event | None = None, redirect_native_log: bool = True,
+                   plan: ResumePlan | None = None) -> RunOutcome:
+    """Continue a stopped run in its own folder: same id, same log (appended), its checkpoints."""
+    from engine.resume import plan_resume
+
+    plan = plan or plan_resume(runs_dir, run_ref)
+    recorder = RunRecorder.reopen(plan.path.parent, plan.run_id, plan.state)
+    sink = tee(recorder, display)
+    config = plan.config
+    tensorboard = recorder.path / "tensorboard" if config.tensorboard else None
+    log = recorder.path / paths.NATIVE_LOG if redirect_native_log else None
+    try:
+        with native_stderr_to(log) if log is not None else contextlib.nullcontext():
+            summary = run_experiment(config, sink, stop_event, run_id=plan.run_id, tensorboard_dir=tensorboard,
+                                     checkpoint_root=recorder.path / "checkpoints", resume=plan)
+    finally:
+        recorder.close()
+    return RunOutcome(plan.run_id, recorder.path, summary)

@@ -69,6 +69,7 @@ class RunState:
     seconds: float | None = None
     error: str = ""
     current: str = ""  # the strategy in progress
+    resumes: int = 0  # how many times the run was resumed
 
     @classmethod
     def from_events(cls, stream) -> RunState:
@@ -91,6 +92,19 @@ class RunState:
             self.strategies = {n: s for n, s in self.strategies.items() if n in e.config.get("strategies", [])}
             for name in e.config.get("strategies", []):
                 self.strategy(name)
+        elif isinstance(e, ev.RunResumed):
+            self.status, self.error, self.current, self.seconds = "running", "", "", None
+            self.environment = e.environment
+            self.resumes += 1
+            for name, done in e.from_epochs.items():  # the strategies that run again, from their checkpoint
+                s = self.strategy(name)
+                s.status, s.error, s.step = "pending", "", 0
+                s.history = [h for h in s.history if h["epoch"] <= done]
+                s.phase_starts = [(p, first) for p, first in s.phase_starts if first <= max(done, 1)]
+                s.epoch = s.history[-1]["epoch"] if s.history else 0
+                if done == 0:
+                    s.best_epoch = s.best_val_accuracy = s.test_accuracy = s.test_loss = None
+                    s.confusion_matrix = s.precision = s.recall = None
         elif isinstance(e, ev.StrategyStarted):
             s = self.strategy(e.strategy)
             s.status, s.image_size, s.epochs, s.steps = "running", e.image_size, e.epochs, e.steps_per_epoch
@@ -99,7 +113,8 @@ class RunState:
         elif isinstance(e, ev.PhaseStarted):
             s = self.strategy(e.strategy)
             s.phase, s.trainable_params = e.phase, e.trainable_params
-            s.phase_starts.append((e.phase, e.first_epoch))
+            if (e.phase, e.first_epoch) not in s.phase_starts:  # a resumed phase starts again
+                s.phase_starts.append((e.phase, e.first_epoch))
         elif isinstance(e, ev.BatchEnd):
             s = self.strategy(e.strategy)
             s.step, s.steps, s.phase = e.step, e.steps, e.phase
@@ -107,6 +122,9 @@ class RunState:
         elif isinstance(e, ev.EpochEnd):
             s = self.strategy(e.strategy)
             s.epoch, s.epochs, s.step = e.epoch, e.epochs, 0
+            # An epoch logged before a crash but not checkpointed is trained again after a resume: the
+            # later record replaces the earlier one, so a history never holds an epoch twice.
+            s.history = [h for h in s.history if h["epoch"] < e.epoch]
             s.history.append(e.to_dict())
         elif isinstance(e, ev.Evaluated):
             s = self.strategy(e.strategy)
@@ -147,5 +165,6 @@ class RunState:
             "notices": self.notices,
             "config": self.config,
             "environment": self.environment,
+            "resumes": self.resumes,
             "strategies": {name: s.summary() for name, s in self.strategies.items()},
         }

@@ -6,16 +6,14 @@ only when a run starts.
 
 from __future__ import annotations
 
-import json
-import signal
 import sys
-import threading
 from pathlib import Path
 
 import typer
 
 from engine.errors import UserError
 from engine.store.paths import resolve_runs_dir
+from tui.cli_headless import execute, fail
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Transfer learning vs training from scratch on CIFAR-10, live in your terminal.",
@@ -23,8 +21,6 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_mar
 runs_app = typer.Typer(help="Browse the run history.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 
-EXIT_STRATEGY_FAILED, EXIT_BAD_INPUT = 1, 2
-EXIT_BY_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 RunsDir = typer.Option(None, "--runs-dir", help="Runs folder (default: $CIFAR_TUI_RUNS or ./runs).")
 Preset = typer.Option("quick", "--preset", "-p", help="quick (CPU, minutes) or paper (GPU, full study).")
@@ -33,17 +29,6 @@ DataDir = typer.Option(None, "--data-dir", help="Local CIFAR-10: batches-py fold
 Weights = typer.Option(None, "--weights", help="imagenet (default), none, or a path to a notop .h5 file.")
 Fallback = typer.Option(False, "--offline-fallback", hidden=True,
                         help="make run only: use digits / random init when CIFAR-10 / ImageNet are missing.")
-
-
-class StopRequest(threading.Event):
-    """The engine's stop event, with why it was set (empty: the user cancelled)."""
-
-    reason = ""
-
-
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
-    typer.echo(f"cifar-tui: error: {message}", err=True)
-    return typer.Exit(code)
 
 
 @app.callback(invoke_without_command=True)
@@ -120,45 +105,29 @@ def run(
         raise fail(str(exc)) from None
 
     from engine.session import record_and_run
-    from tui.cli_progress import progress_sink
-    from tui.tables import comparison_table
 
-    stop_event = StopRequest()
-    received: list[int] = []
+    execute(lambda display, stop_event: record_and_run(config, resolve_runs_dir(runs_dir), display=display,
+                                                       stop_event=stop_event), plain, json_out)
 
-    def on_signal(signum, frame):  # first signal: stop at the next batch; a second Ctrl-C aborts
-        received.append(signum)
-        if signum != signal.SIGINT:  # Ctrl-C is the user's cancel; TERM and HUP come from outside
-            stop_event.reason = f"stopped by {signal.Signals(signum).name}"
-        stop_event.set()
-        if signum == signal.SIGINT:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    previous = {s: signal.signal(s, on_signal) for s in EXIT_BY_SIGNAL}
-    display = progress_sink(plain, to_stderr=json_out)  # with --json, stdout carries the JSON alone
+@app.command()
+def resume(
+    run_ref: str = typer.Argument(..., metavar="RUN", help="Run id (or a unique part of it, or 'latest')."),
+    plain: bool | None = typer.Option(None, "--plain/--rich", help="Plain lines (default when not a TTY)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the summary as JSON at the end."),
+    runs_dir: Path | None = RunsDir,
+) -> None:
+    """Continue a cancelled or interrupted run from its last epoch checkpoint, in the same folder."""
+    from engine.resume import plan_resume
+    from engine.session import resume_and_run
+
+    folder = resolve_runs_dir(runs_dir)
     try:
-        outcome = record_and_run(config, resolve_runs_dir(runs_dir), display=display, stop_event=stop_event)
+        plan = plan_resume(folder, run_ref)
     except UserError as exc:
-        display.close()
         raise fail(str(exc), exc.exit_code) from None
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-    display.close()
-
-    from rich.console import Console
-
-    console = Console(stderr=json_out)
-    console.print(comparison_table(outcome.summary, title=f"run {outcome.run_id} ({outcome.summary['status']})"))
-    for notice in outcome.summary.get("notices", []):
-        console.print(f"NOTE: {notice}", style="bold yellow", markup=False, highlight=False)
-    console.print(f"recorded in {outcome.path}", markup=False, highlight=False)
-    if json_out:
-        typer.echo(json.dumps(outcome.summary, indent=2))
-    if received:
-        raise typer.Exit(EXIT_BY_SIGNAL.get(received[0], 130))
-    if outcome.summary["status"] == "failed":
-        raise typer.Exit(EXIT_STRATEGY_FAILED)
+    execute(lambda display, stop_event: resume_and_run(folder, plan.run_id, display=display,
+                                                       stop_event=stop_event, plan=plan), plain, json_out)
 
 
 import tui.cli_runs  # noqa: E402,F401  (registers the `runs` and `watch` commands)

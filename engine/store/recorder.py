@@ -30,6 +30,7 @@ from engine.state import RunState
 from engine.store import paths
 from engine.store.atomic import atomic_write_bytes, atomic_write_json
 from engine.store.ids import validate_run_id
+from engine.store.lock import RunLock
 
 HEARTBEAT_S = 5.0
 BATCH_EVERY_S = 1.0
@@ -43,6 +44,7 @@ class RunRecorder:
         self.path = self.runs_dir / run_id
         self.created = False
         self.state = RunState()
+        self._run_lock: RunLock | None = None
         self._events = None
         self._heartbeat_s, self._batch_every_s = heartbeat_s, batch_every_s
         self._last_batch: dict[str, float] = {}
@@ -50,6 +52,23 @@ class RunRecorder:
         self._heartbeat_thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._started = time.time()
+
+    @classmethod
+    def reopen(cls, runs_dir: Path, run_id: str, state: RunState, **kwargs) -> RunRecorder:
+        """Append to an existing run (a resume): take its lock, cut a torn last line, go on writing."""
+        recorder = cls(runs_dir, run_id, **kwargs)
+        recorder._run_lock = RunLock(recorder.path).acquire()
+        events = recorder.path / paths.EVENTS_FILE
+        try:
+            _cut_torn_line(events)
+            recorder._events = open(events, "a", encoding="utf-8")
+            recorder._write_writer(alive=True)
+        except OSError as exc:
+            recorder._run_lock.release()
+            raise StoreError(f"cannot reopen run {run_id}: {exc.strerror or exc}") from None
+        recorder.state, recorder.created = state, True
+        recorder._start_heartbeat()
+        return recorder
 
     # --- the sink ------------------------------------------------------------------------------------
     def __call__(self, event: Event) -> None:
@@ -84,6 +103,9 @@ class RunRecorder:
                 self._write_writer(alive=False)
             except OSError:
                 pass
+        if self._run_lock is not None:
+            self._run_lock.release()
+            self._run_lock = None
 
     # --- internals ------------------------------------------------------------------------------------
     def _keep_batch(self, event: BatchEnd) -> bool:
@@ -105,6 +127,7 @@ class RunRecorder:
         try:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
             self.path.mkdir()
+            self._run_lock = RunLock(self.path).acquire()
             atomic_write_json(self.path / paths.CONFIG_FILE,
                               {"format_version": paths.FORMAT_VERSION, "run_id": self.run_id, "config": event.config})
             self._events = open(self.path / paths.EVENTS_FILE, "a", encoding="utf-8")
@@ -114,6 +137,9 @@ class RunRecorder:
         except OSError as exc:
             raise StoreError(f"cannot create run folder in {self.runs_dir}: {exc.strerror or exc}") from None
         self.created = True
+        self._start_heartbeat()
+
+    def _start_heartbeat(self) -> None:
         self._heartbeat_thread = threading.Thread(target=self._beat, name=f"heartbeat-{self.run_id}", daemon=True)
         self._heartbeat_thread.start()
 
@@ -153,3 +179,28 @@ class RunRecorder:
         atomic_write_bytes(folder / "confusion_matrix.csv", text.getvalue().encode())
         metrics = {k: v for k, v in event.to_dict().items() if k not in ("type", "confusion_matrix")}
         atomic_write_json(folder / "metrics.json", metrics)
+
+
+def _cut_torn_line(path: Path) -> None:
+    """A crash can leave a last line without its newline; appending after it would glue two events."""
+    with open(path, "rb+") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        if size == 0:
+            return
+        f.seek(max(0, size - 1))
+        if f.read(1) == b"\n":
+            return
+        # Find the last newline: everything after it is the torn fragment (never a whole event).
+        chunk = 1 << 16
+        end = size
+        while end > 0:
+            start = max(0, end - chunk)
+            f.seek(start)
+            block = f.read(end - start)
+            cut = block.rfind(b"\n")
+            if cut >= 0:
+                f.truncate(start + cut + 1)
+                return
+            end = start
+        f.truncate(0)

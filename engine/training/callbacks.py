@@ -43,6 +43,7 @@ class EventEmitter(keras.callbacks.Callback):
         self.sink, self.strategy, self.phase = sink, strategy, phase
         self.total_epochs, self.steps, self.batch_size, self.n_train = total_epochs, steps, batch_size, n_train
         self.nan_at: tuple[int, int] | None = None  # (epoch, step) of the first non-finite loss
+        self.completed_epoch = 0  # the last epoch recorded as whole (an EpochEnd was emitted for it)
         self._epoch = 0
         self._epoch_start = 0.0
 
@@ -70,6 +71,7 @@ class EventEmitter(keras.callbacks.Callback):
         seconds = time.perf_counter() - self._epoch_start
         if self.nan_at is not None or self.stop_event.is_set():
             return  # the epoch was cut short (NaN, or a stop request): it is not an epoch, record nothing
+        self.completed_epoch = epoch + 1
         self.sink(EpochEnd(
             strategy=self.strategy, phase=self.phase, epoch=epoch + 1, epochs=self.total_epochs,
             loss=float(logs.get("loss", math.nan)), accuracy=float(logs.get("accuracy", math.nan)),
@@ -88,15 +90,25 @@ class BestEpoch(keras.callbacks.Callback):
         self.best_accuracy = -math.inf
         self.best_epoch = 0
         self.best_weights: list[np.ndarray] | None = None
+        self.emitter: EventEmitter | None = None  # the phase's emitter: it knows whether an epoch was whole
 
     def on_epoch_end(self, epoch, logs=None):
         accuracy = (logs or {}).get("val_accuracy")
-        if self.stop_event.is_set():
-            return  # a cut-short epoch is no candidate
+        whole = self.emitter.completed_epoch == epoch + 1 if self.emitter else not self.stop_event.is_set()
+        if not whole:
+            return  # a cut-short epoch is no candidate (a stop asked after its end does not cut it)
         if accuracy is not None and math.isfinite(float(accuracy)) and float(accuracy) > self.best_accuracy:
             self.best_accuracy = float(accuracy)
             self.best_epoch = epoch + 1
             self.best_weights = [np.array(w) for w in self.model.get_weights()]
+
+    def resume_from(self, model, best_weights_file, best_epoch: int, best_accuracy: float) -> None:
+        """Continue after a checkpoint: its best epoch, accuracy and weights (loaded through the model)."""
+        self.best_epoch = best_epoch
+        self.best_accuracy = best_accuracy if best_epoch else -math.inf
+        if best_weights_file is not None:
+            model.load_weights(best_weights_file)
+            self.best_weights = [np.array(w) for w in model.get_weights()]
 
     def restore(self, model) -> None:
         if self.best_weights is not None:

@@ -17,6 +17,7 @@ from engine.models.backbone import WeightsChoice
 from engine.models.scratch import build_scratch
 from engine.models.transfer import build_finetune, build_frozen
 from engine.training.callbacks import BestEpoch, EventEmitter, StopOnRequest
+from engine.training.checkpoints import Checkpoint, Checkpointer, restore_optimizer
 from engine.training.evaluate import test_metrics
 
 BUILDERS = {"scratch": build_scratch, "frozen": build_frozen, "finetune": build_finetune}
@@ -31,10 +32,18 @@ def count_params(weights) -> int:
 
 
 def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weights: WeightsChoice | None,
-                   sink: Sink, stop_event: threading.Event, tensorboard_dir: Path | None = None) -> str:
-    """Returns "finished" or "cancelled"; raises TrainingFailed on a NaN loss."""
+                   sink: Sink, stop_event: threading.Event, tensorboard_dir: Path | None = None,
+                   checkpoint_dir: Path | None = None, resume: Checkpoint | None = None) -> str:
+    """Returns "finished" or "cancelled"; raises TrainingFailed on a NaN loss.
+
+    With `checkpoint_dir`, every finished epoch is checkpointed there; with `resume`, training continues
+    after that checkpoint's epoch, with its weights, optimizer state and best epoch.
+    """
     started = time.perf_counter()
-    keras.utils.set_random_seed(config.seed)
+    done = resume.epoch if resume else 0
+    # A resumed strategy cannot replay the random stream of the epochs it skips; it reseeds with the epoch,
+    # so its shuffles and augmentations are as random as, but not identical to, an uninterrupted run's.
+    keras.utils.set_random_seed(config.seed + done)
     num_classes = len(data.class_names)
     # Mixed precision: layers built under the policy compute in float16 (Keras wraps the optimizer in a
     # LossScaleOptimizer at compile time); every classifier output stays float32 (dtype="float32").
@@ -47,7 +56,7 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     size = config.image_size_for(name)
 
     train_ds = make_dataset(data.x_train, data.y_train, config.batch_size, size, training=True,
-                            augment=config.augment, seed=config.seed)
+                            augment=config.augment, seed=config.seed + done)
     val_ds = make_dataset(data.x_val, data.y_val, config.batch_size, size, training=False)
     steps = math.ceil(len(data.y_train) / config.batch_size)
     total_epochs = sum(p.epochs for p in built.phases)
@@ -57,10 +66,18 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     best = BestEpoch(stop_event)
     stopper = StopOnRequest(stop_event)
     extra = [keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir))] if tensorboard_dir is not None else []
+    saver = Checkpointer(checkpoint_dir, name, config.seed, best, stop_event, resume) if checkpoint_dir else None
+    if resume is not None:
+        best.resume_from(model, checkpoint_dir / resume.best_file if resume.best_file else None,
+                         resume.best_epoch, resume.best_val_accuracy)
+        model.load_weights(checkpoint_dir / resume.weights_file)
     epoch = 0
     for phase in built.phases:
         if stop_event.is_set():
             break
+        if epoch + phase.epochs <= done:  # finished before the interruption
+            epoch += phase.epochs
+            continue
         phase.prepare()  # freeze / unfreeze, then compile: trainable flags take effect at compile time
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate=phase.learning_rate),
@@ -69,17 +86,25 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
             jit_compile=config.jit,
             run_eagerly=config.run_eagerly,
         )
+        if resume is not None and epoch < done:  # interrupted inside this phase: its optimizer continues
+            restore_optimizer(model, checkpoint_dir / resume.optimizer_file)
         sink(PhaseStarted(strategy=name, phase=phase.name, first_epoch=epoch + 1, epochs=phase.epochs,
                           learning_rate=phase.learning_rate,
                           trainable_params=count_params(model.trainable_weights)))
         emitter = EventEmitter(sink, name, phase.name, total_epochs, steps, config.batch_size,
                                len(data.y_train), stop_event)
+        best.emitter = emitter
+        checkpointing = []
+        if saver is not None:
+            saver.start_phase(phase.name, phase.learning_rate, emitter)
+            checkpointing = [saver]
         model.fit(
             train_ds,
             validation_data=val_ds,
-            initial_epoch=epoch,
+            initial_epoch=max(epoch, done),
             epochs=epoch + phase.epochs,
-            callbacks=[emitter, best, *extra, stopper],  # stopper last: it sees a stop asked for by a sink
+            # best before the checkpointer (it saves the verdict); stopper last: it sees a sink's stop
+            callbacks=[emitter, best, *checkpointing, *extra, stopper],
             shuffle=False,  # the tf.data pipeline shuffles (and reshuffles each epoch) itself
             verbose=0,
         )

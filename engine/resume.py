@@ -1,0 +1,71 @@
+"""What `cifar-tui resume RUN` continues: which strategies are done, and where the others stopped.
+
+A run can be resumed when it stopped before finishing: cancelled, interrupted (a signal, a hang-up, a
+`kill -9` that left a stale heartbeat) or failed in a strategy. Strategies that finished keep their
+results and are not rerun; a stopped strategy continues after its last epoch checkpoint; a failed one
+(a NaN loss, say) starts over, since continuing from just before the failure would likely fail again.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.config import ExperimentConfig
+from engine.errors import StoreError, UserError
+from engine.state import RunState
+from engine.store import paths
+from engine.store.reader import load_run, writer_alive
+from engine.training.checkpoints import Checkpoint, checkpoint_dir, load_checkpoint
+
+RESUMABLE = ("cancelled", "interrupted", "failed")
+
+
+@dataclass
+class ResumePlan:
+    run_id: str
+    path: Path
+    config: ExperimentConfig
+    state: RunState  # the run so far, folded from its log
+    skipped: list[str] = field(default_factory=list)  # finished strategies
+    checkpoints: dict[str, Checkpoint | None] = field(default_factory=dict)  # strategies to run
+    prior_seconds: float = 0.0  # time the run already spent
+
+    def from_epochs(self) -> dict[str, int]:
+        return {name: (c.epoch if c else 0) for name, c in self.checkpoints.items()}
+
+
+def plan_resume(runs_dir: Path, run_ref: str) -> ResumePlan:
+    """Raises a UserError (one sentence) when the run cannot or need not be resumed."""
+    loaded = load_run(runs_dir, run_ref)
+    run_dir, state = loaded.listing.path, loaded.state
+    if writer_alive(run_dir) and state.status in ("running", "pending"):
+        raise StoreError(f"run {run_dir.name} is still running (see `cifar-tui watch {run_dir.name}`)")
+    if not state.config:
+        raise StoreError(f"run {run_dir.name} never started training: nothing to resume")
+    if state.status == "finished":
+        raise UserError(f"run {run_dir.name} finished; nothing to resume")
+    if state.status not in RESUMABLE + ("running", "interrupted"):
+        raise UserError(f"run {run_dir.name} is {state.status}; only a stopped run can be resumed")
+    try:
+        stored = json.loads((run_dir / paths.CONFIG_FILE).read_text(encoding="utf-8"))
+        config = ExperimentConfig.from_dict(stored["config"]).validate()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise StoreError(f"run {run_dir.name}: its config.json is unreadable ({exc})") from None
+    plan = ResumePlan(run_dir.name, run_dir, config, state)
+    for name in config.strategies:
+        strategy = state.strategies.get(name)
+        if strategy is not None and strategy.status == "finished":
+            plan.skipped.append(name)
+        elif strategy is not None and strategy.status == "failed":
+            plan.checkpoints[name] = None
+        else:
+            plan.checkpoints[name] = load_checkpoint(checkpoint_dir(run_dir, name))
+    if not plan.checkpoints:
+        raise UserError(f"run {run_dir.name}: every strategy finished; nothing to resume")
+    if state.seconds is not None:
+        plan.prior_seconds = state.seconds
+    elif state.started is not None and state.last_time is not None:
+        plan.prior_seconds = max(0.0, state.last_time - state.started)
+    return plan

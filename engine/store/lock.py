@@ -1,0 +1,67 @@
+"""One writer per run: an exclusive `flock` on `runs/<id>/.lock`, held for as long as a process writes.
+
+The kernel drops the lock when its holder dies (even by `kill -9`), so a crashed writer never leaves a run
+locked; the heartbeat in writer.json covers what a lock cannot see (another host on a network disk).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from pathlib import Path
+
+from engine.errors import StoreError
+
+LOCK_FILE = ".lock"
+
+
+class RunLock:
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / LOCK_FILE
+        self._fd: int | None = None
+
+    def acquire(self) -> RunLock:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(fd)
+            os.close(fd)
+            raise StoreError(f"run {self.path.parent.name} is being written by another process{holder}; "
+                             f"two writers never share a run") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid()}).encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            finally:
+                os.close(self._fd)
+                self._fd = None
+
+
+def _holder(fd: int) -> str:
+    try:
+        pid = json.loads(os.pread(fd, 200, 0) or b"{}").get("pid")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return f" (pid {pid})" if pid else ""
+
+
+def is_locked(run_dir: Path) -> bool:
+    """Does a live process hold this run's lock? (False when there is no lock file.)"""
+    try:
+        fd = os.open(Path(run_dir) / LOCK_FILE, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)

@@ -1,0 +1,152 @@
+"""Epoch checkpoints: what a strategy needs to continue after a crash, a kill, a cancel or a hang-up.
+
+Layout, in the run folder:
+    checkpoints/<strategy>/state.json              the commit point (written atomically, last)
+    checkpoints/<strategy>/epoch-0003.weights.h5   model weights after the last finished epoch
+    checkpoints/<strategy>/epoch-0003.optimizer.npz  the optimizer's variables (moments, step counter)
+    checkpoints/<strategy>/best-0002.weights.h5    weights of the best validation epoch so far
+
+A save writes the new files first (each fsynced), then `state.json` through a temp file and a rename,
+then deletes the files `state.json` no longer names. A crash at any moment leaves a `state.json` that
+names complete files: the previous checkpoint or the new one, never half of one.
+
+Keras' own BackupAndRestore does not keep the best epoch across a restart (keras#17012); this does: the
+best validation accuracy, its epoch and its weights are part of every checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from engine.errors import UserError
+from engine.store.atomic import atomic_write_json
+
+STATE_FILE = "state.json"
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    strategy: str
+    epoch: int  # global epochs finished (1-based count across phases)
+    phase: str  # the phase that epoch belonged to
+    learning_rate: float  # of that phase (the schedule is constant per phase)
+    best_epoch: int
+    best_val_accuracy: float
+    seed: int  # the run's seed; a resumed pipeline is reseeded with seed + epoch (see train_strategy)
+    weights_file: str
+    optimizer_file: str
+    best_file: str
+
+    def folder_files(self) -> set[str]:
+        return {STATE_FILE, self.weights_file, self.optimizer_file, self.best_file} - {""}
+
+
+def checkpoint_dir(run_path: Path, strategy: str) -> Path:
+    return Path(run_path) / "checkpoints" / strategy
+
+
+def load_checkpoint(folder: Path) -> Checkpoint | None:
+    """The last committed checkpoint in `folder`, or None if there is none. Raises UserError when damaged."""
+    path = Path(folder) / STATE_FILE
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.pop("version", None) != CHECKPOINT_VERSION:
+            raise ValueError("unknown checkpoint version")
+        checkpoint = Checkpoint(**data)
+    except (OSError, ValueError, TypeError) as exc:
+        raise UserError(f"checkpoint {path} is damaged ({exc}); delete that folder to restart "
+                        f"the strategy from its first epoch") from None
+    for name in checkpoint.folder_files() - {STATE_FILE}:
+        if not (Path(folder) / name).is_file():
+            raise UserError(f"checkpoint {path} names {name}, which is missing")
+    return checkpoint
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def optimizer_arrays(optimizer) -> list[np.ndarray]:
+    return [np.array(keras.ops.convert_to_numpy(v)) for v in optimizer.variables]
+
+
+def restore_optimizer(model, path: Path) -> None:
+    """Build the compiled model's optimizer for its trainable variables and load the saved values."""
+    with np.load(path) as saved:
+        arrays = [saved[f"v{i}"] for i in range(len(saved.files))]
+    optimizer = model.optimizer
+    if not optimizer.built:
+        optimizer.build(model.trainable_variables)
+    variables = optimizer.variables
+    shapes = [tuple(v.shape) for v in variables]
+    if len(arrays) != len(variables) or any(a.shape != s for a, s in zip(arrays, shapes, strict=False)):
+        raise UserError(f"optimizer checkpoint {path} does not fit this model ({len(arrays)} arrays for "
+                        f"{len(variables)} variables)")
+    for variable, value in zip(variables, arrays, strict=True):
+        variable.assign(value)
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Saves the last epoch (weights + optimizer) and the best epoch's weights at each epoch end.
+
+    Goes after `BestEpoch` in the callback list, so it sees this epoch's verdict on "best".
+    """
+
+    def __init__(self, folder: Path, strategy: str, seed: int, best, stop_event: threading.Event,
+                 previous: Checkpoint | None = None):
+        super().__init__()
+        self.folder, self.strategy, self.seed = Path(folder), strategy, seed
+        self.best, self.stop_event = best, stop_event
+        self.phase, self.learning_rate = "", math.nan
+        self.last = previous
+        self.emitter = None  # the phase's EventEmitter: only an epoch it recorded as whole is saved
+
+    def start_phase(self, phase: str, learning_rate: float, emitter) -> None:
+        self.phase, self.learning_rate, self.emitter = phase, learning_rate, emitter
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.emitter is None or self.emitter.completed_epoch != epoch + 1:
+            return  # a cut-short epoch (a stop mid-epoch, a NaN) is not a state to continue from
+        self.save(epoch + 1)
+
+    def save(self, epoch: int) -> Checkpoint:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        weights = f"epoch-{epoch:04d}.weights.h5"
+        optimizer = f"epoch-{epoch:04d}.optimizer.npz"
+        self.model.save_weights(self.folder / weights)
+        _fsync_file(self.folder / weights)
+        with open(self.folder / optimizer, "wb") as f:
+            np.savez(f, **{f"v{i}": a for i, a in enumerate(optimizer_arrays(self.model.optimizer))})
+            f.flush()
+            os.fsync(f.fileno())
+        best_file = self.last.best_file if self.last else ""
+        if self.best.best_epoch == epoch:  # this epoch is the new best: its weights are the model's now
+            best_file = f"best-{epoch:04d}.weights.h5"
+            self.model.save_weights(self.folder / best_file)
+            _fsync_file(self.folder / best_file)
+        checkpoint = Checkpoint(
+            strategy=self.strategy, epoch=epoch, phase=self.phase, learning_rate=float(self.learning_rate),
+            best_epoch=self.best.best_epoch,
+            best_val_accuracy=self.best.best_accuracy if math.isfinite(self.best.best_accuracy) else -1.0,
+            seed=self.seed, weights_file=weights, optimizer_file=optimizer, best_file=best_file)
+        atomic_write_json(self.folder / STATE_FILE, {"version": CHECKPOINT_VERSION, **asdict(checkpoint)})
+        self.last = checkpoint
+        for stale in self.folder.iterdir():  # only after the commit: files the new state no longer names
+            if stale.name not in checkpoint.folder_files() and not stale.name.startswith(".state.json."):
+                stale.unlink(missing_ok=True)
+        return checkpoint

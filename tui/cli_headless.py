@@ -1,0 +1,88 @@
+"""Headless execution shared by `run`, `resume` and `study`: signals, progress lines, the closing table.
+
+The first SIGINT cancels at the next batch (a second one aborts); SIGTERM and SIGHUP (an SSH hang-up)
+stop at the next batch too and record the run as interrupted, with the signal as the reason. The last
+epoch checkpoint is already on disk by then, so `cifar-tui resume` continues from it.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from collections.abc import Callable
+from contextlib import contextmanager
+
+import typer
+
+EXIT_STRATEGY_FAILED, EXIT_BAD_INPUT = 1, 2
+EXIT_BY_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+
+
+class StopRequest(threading.Event):
+    """The engine's stop event, with why it was set (empty: the user cancelled)."""
+
+    reason = ""
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
+    typer.echo(f"cifar-tui: error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def stop_on_signals():
+    """Yields (stop_event, received signals) with handlers installed for the block's duration."""
+    stop_event = StopRequest()
+    received: list[int] = []
+
+    def on_signal(signum, frame):  # first signal: stop at the next batch; a second Ctrl-C aborts
+        received.append(signum)
+        if signum != signal.SIGINT:  # Ctrl-C is the user's cancel; TERM and HUP come from outside
+            stop_event.reason = f"stopped by {signal.Signals(signum).name}"
+        stop_event.set()
+        if signum == signal.SIGINT:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = {s: signal.signal(s, on_signal) for s in EXIT_BY_SIGNAL}
+    try:
+        yield stop_event, received
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def execute(start: Callable, plain: bool | None, json_out: bool) -> None:
+    """Run `start(display, stop_event) -> RunOutcome` headless; print the table; exit with its code."""
+    from engine.errors import UserError
+    from tui.cli_progress import progress_sink
+
+    display = progress_sink(plain, to_stderr=json_out)  # with --json, stdout carries the JSON alone
+    with stop_on_signals() as (stop_event, received):
+        try:
+            outcome = start(display, stop_event)
+        except UserError as exc:
+            display.close()
+            raise fail(str(exc), exc.exit_code) from None
+    display.close()
+    print_outcome(outcome, json_out)
+    if received:
+        raise typer.Exit(EXIT_BY_SIGNAL.get(received[0], 130))
+    if outcome.summary["status"] == "failed":
+        raise typer.Exit(EXIT_STRATEGY_FAILED)
+
+
+def print_outcome(outcome, json_out: bool) -> None:
+    from rich.console import Console
+
+    from tui.tables import comparison_table
+
+    console = Console(stderr=json_out)
+    console.print(comparison_table(outcome.summary, title=f"run {outcome.run_id} ({outcome.summary['status']})"))
+    for notice in outcome.summary.get("notices", []):
+        console.print(f"NOTE: {notice}", style="bold yellow", markup=False, highlight=False)
+    console.print(f"recorded in {outcome.path}", markup=False, highlight=False)
+    if outcome.summary["status"] in ("cancelled", "interrupted"):
+        console.print(f"continue it with: cifar-tui resume {outcome.run_id}", markup=False, highlight=False)
+    if json_out:
+        typer.echo(json.dumps(outcome.summary, indent=2))
