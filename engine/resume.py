@@ -17,7 +17,7 @@ from engine.errors import StoreError, UserError
 from engine.state import RunState
 from engine.store import paths
 from engine.store.reader import load_run, writer_alive
-from engine.training.checkpoints import Checkpoint, checkpoint_dir, load_checkpoint
+from engine.training.checkpoint_files import Checkpoint, checkpoint_dir, load_checkpoint
 
 RESUMABLE = ("cancelled", "interrupted", "failed")
 

@@ -38,6 +38,14 @@ def record_in_store(config: ExperimentConfig, runs_dir: Path, sink, stop_event, 
     record_and_run(config, runs_dir, display=sink, stop_event=stop_event, run_id=run_id, redirect_native_log=False)
 
 
+def resume_in_store(plan, sink, stop_event) -> None:
+    """The real engine, continuing a stopped run in its own folder (same id, same log)."""
+    from engine.session import resume_and_run
+
+    resume_and_run(plan.path.parent, plan.run_id, display=sink, stop_event=stop_event, redirect_native_log=False,
+                   plan=plan)
+
+
 class CifarTuiApp(App):
     CSS_PATH = "styles/app.tcss"
     TITLE = "cifar-tui"
@@ -51,8 +59,9 @@ class CifarTuiApp(App):
 
     def __init__(self, runs_dir: Path, start: ExperimentConfig | None = None,
                  engine: Callable[..., None] = record_in_store, native_log: Path | None = None,
-                 watch: str | None = None) -> None:
+                 watch: str | None = None, resumer: Callable[..., None] = resume_in_store) -> None:
         super().__init__()
+        self.resumer = resumer  # tests pass a scripted one
         self.watch_on_start = watch
         self.runs_dir = Path(runs_dir)
         self.start_config = start
@@ -91,6 +100,8 @@ class CifarTuiApp(App):
         yield from super().get_system_commands(screen)
         yield SystemCommand("New run", "Open the New run form (n)", self.action_new_run)
         yield SystemCommand("Cancel run", "Stop the run in progress at the next batch (c)", self.action_cancel_run)
+        yield SystemCommand("Resume run", "Continue the stopped run under the cursor in Runs (u)",
+                            lambda: self.switch_mode("runs"))
         yield SystemCommand("Live", "The run in progress (l)", lambda: self.switch_mode("live"))
         yield SystemCommand("Runs", "Browse, compare and delete recorded runs (r)", lambda: self.switch_mode("runs"))
 
@@ -113,13 +124,37 @@ class CifarTuiApp(App):
         self.switch_mode("live")
         self._refresh_live(None)
 
+    def resume_run(self, run_id: str) -> None:
+        """Continue a cancelled or interrupted run (the Runs screen's `u`), shown on the Live screen."""
+        from engine.resume import plan_resume
+        from engine.store.reader import load_run
+
+        if self.is_training:
+            self.notify("a run is already in progress: cancel it first (c)", severity="warning")
+            return
+        try:
+            plan = plan_resume(self.runs_dir, run_id)
+        except UserError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.last_config = plan.config
+        self.live_run_id = plan.run_id
+        # Its own fold of the log (the plan's state belongs to the recorder, in the worker's thread).
+        self.live_state = load_run(self.runs_dir, plan.run_id).state
+        self.switch_mode("live")
+        self._refresh_live(None)
+        self.training = self._train(None, plan.run_id, plan)
+
     @work(thread=True, exclusive=True, group="training", exit_on_error=False)
-    def _train(self, config: ExperimentConfig, run_id: str) -> None:
+    def _train(self, config: ExperimentConfig | None, run_id: str, plan=None) -> None:
         worker = get_current_worker()
         sink = posting_sink(self, run_id, worker.cancelled_event)
         self._engine_busy.set()
         try:
-            self.engine(config, self.runs_dir, sink, worker.cancelled_event, run_id)
+            if plan is not None:
+                self.resumer(plan, sink, worker.cancelled_event)
+            else:
+                self.engine(config, self.runs_dir, sink, worker.cancelled_event, run_id)
         except UserError as exc:
             self.post_message(RunError(str(exc), run_id, ERROR_KINDS.get(type(exc), "")))
         except Exception as exc:  # a bug: keep the app alive and say what happened

@@ -1,14 +1,9 @@
-"""Epoch checkpoints: what a strategy needs to continue after a crash, a kill, a cancel or a hang-up.
-
-Layout, in the run folder:
-    checkpoints/<strategy>/state.json              the commit point (written atomically, last)
-    checkpoints/<strategy>/epoch-0003.weights.h5   model weights after the last finished epoch
-    checkpoints/<strategy>/epoch-0003.optimizer.npz  the optimizer's variables (moments, step counter)
-    checkpoints/<strategy>/best-0002.weights.h5    weights of the best validation epoch so far
+"""Epoch checkpoints, write side: what a strategy needs to continue after a crash, a kill or a hang-up.
 
 A save writes the new files first (each fsynced), then `state.json` through a temp file and a rename,
 then deletes the files `state.json` no longer names. A crash at any moment leaves a `state.json` that
-names complete files: the previous checkpoint or the new one, never half of one.
+names complete files: the previous checkpoint or the new one, never half of one. (Layout and reading:
+`checkpoint_files`.)
 
 Keras' own BackupAndRestore does not keep the best epoch across a restart (keras#17012); this does: the
 best validation accuracy, its epoch and its weights are part of every checkpoint.
@@ -16,61 +11,20 @@ best validation accuracy, its epoch and its weights are part of every checkpoint
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from engine.errors import UserError
+from engine.errors import StoreError, UserError
 from engine.store.atomic import atomic_write_json
+from engine.training.checkpoint_files import CHECKPOINT_VERSION, STATE_FILE, Checkpoint, load_checkpoint
 
-STATE_FILE = "state.json"
-CHECKPOINT_VERSION = 1
-
-
-@dataclass
-class Checkpoint:
-    strategy: str
-    epoch: int  # global epochs finished (1-based count across phases)
-    phase: str  # the phase that epoch belonged to
-    learning_rate: float  # of that phase (the schedule is constant per phase)
-    best_epoch: int
-    best_val_accuracy: float
-    seed: int  # the run's seed; a resumed pipeline is reseeded with seed + epoch (see train_strategy)
-    weights_file: str
-    optimizer_file: str
-    best_file: str
-
-    def folder_files(self) -> set[str]:
-        return {STATE_FILE, self.weights_file, self.optimizer_file, self.best_file} - {""}
-
-
-def checkpoint_dir(run_path: Path, strategy: str) -> Path:
-    return Path(run_path) / "checkpoints" / strategy
-
-
-def load_checkpoint(folder: Path) -> Checkpoint | None:
-    """The last committed checkpoint in `folder`, or None if there is none. Raises UserError when damaged."""
-    path = Path(folder) / STATE_FILE
-    if not path.exists():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.pop("version", None) != CHECKPOINT_VERSION:
-            raise ValueError("unknown checkpoint version")
-        checkpoint = Checkpoint(**data)
-    except (OSError, ValueError, TypeError) as exc:
-        raise UserError(f"checkpoint {path} is damaged ({exc}); delete that folder to restart "
-                        f"the strategy from its first epoch") from None
-    for name in checkpoint.folder_files() - {STATE_FILE}:
-        if not (Path(folder) / name).is_file():
-            raise UserError(f"checkpoint {path} names {name}, which is missing")
-    return checkpoint
+__all__ = ["Checkpoint", "Checkpointer", "load_checkpoint", "restore_optimizer", "optimizer_arrays"]
 
 
 def _fsync_file(path: Path) -> None:
@@ -122,7 +76,11 @@ class Checkpointer(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.emitter is None or self.emitter.completed_epoch != epoch + 1:
             return  # a cut-short epoch (a stop mid-epoch, a NaN) is not a state to continue from
-        self.save(epoch + 1)
+        try:
+            self.save(epoch + 1)
+        except OSError as exc:  # a full disk, say: stop the run clearly; the previous checkpoint is intact
+            raise StoreError(f"cannot write the epoch {epoch + 1} checkpoint in {self.folder}: "
+                             f"{exc.strerror or exc}") from None
 
     def save(self, epoch: int) -> Checkpoint:
         self.folder.mkdir(parents=True, exist_ok=True)

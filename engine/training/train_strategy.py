@@ -17,7 +17,8 @@ from engine.models.backbone import WeightsChoice
 from engine.models.scratch import build_scratch
 from engine.models.transfer import build_finetune, build_frozen
 from engine.training.callbacks import BestEpoch, EventEmitter, StopOnRequest
-from engine.training.checkpoints import Checkpoint, Checkpointer, restore_optimizer
+from engine.training.checkpoint_files import Checkpoint
+from engine.training.checkpoints import Checkpointer, restore_optimizer
 from engine.training.evaluate import test_metrics
 
 BUILDERS = {"scratch": build_scratch, "frozen": build_frozen, "finetune": build_finetune}

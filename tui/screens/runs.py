@@ -45,6 +45,7 @@ class RunsScreen(Screen):
         Binding("d", "delete_run", "Delete"),
         Binding("space", "mark", "Mark"),
         Binding("a", "annotate", "Name/note"),
+        Binding("u", "resume", "Resume"),
         Binding("c", "compare", "Compare marked"),
         Binding("l", "app.switch_mode('live')", "Live"),
         Binding("n", "app.new_run", "New run"),
@@ -167,6 +168,11 @@ class RunsScreen(Screen):
         if not table.row_count:
             return None
         return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def action_resume(self) -> None:
+        run_id = self._cursor_run()
+        if run_id is not None:
+            self.app.resume_run(run_id)
 
     def action_mark(self) -> None:
         run_id = self._cursor_run()

@@ -1,0 +1,59 @@
+"""The app's Resume action (`u` on the Runs screen) continues a stopped run on the Live screen."""
+
+from __future__ import annotations
+
+from events_factory import record_runs, run_started, strategy_events
+from test_app import open_runs_screen, select_run, until
+
+from engine import events as ev
+from engine.store.recorder import RunRecorder
+from tui.app import CifarTuiApp
+
+STOPPED = "20270118-080000-stopped-0004"
+DONE = "20270115-080000-alpha-0001"
+
+
+def record_stopped_run(runs_dir):
+    """A run cancelled after 2 of scratch's 3 epochs (its log as the engine would have left it)."""
+    recorder = RunRecorder(runs_dir, STOPPED)
+    scratch = [e for e in strategy_events("scratch") if not isinstance(e, (ev.Evaluated, ev.StrategyFinished))]
+    second_epoch_end = [i for i, e in enumerate(scratch) if isinstance(e, ev.EpochEnd)][1]
+    for e in [run_started(STOPPED, strategies=("scratch",)), *scratch[:second_epoch_end + 1],
+              ev.RunFinished(status="cancelled", seconds=5.0)]:
+        recorder(e)
+    recorder.close()
+
+
+class ScriptedResumer:
+    def __init__(self):
+        self.plans = []
+
+    def __call__(self, plan, sink, stop_event):
+        self.plans.append(plan)
+        sink(ev.RunResumed(run_id=plan.run_id, environment={"device": "CPU"}, from_epochs=plan.from_epochs()))
+        for e in strategy_events("scratch", accs=(0.35, 0.45, 0.6)):  # no checkpoint: all epochs again
+            sink(e)
+        sink(ev.RunFinished(status="finished", seconds=9.0))
+
+
+async def test_resume_continues_a_stopped_run_and_refuses_a_finished_one(tmp_path):
+    record_runs(tmp_path, [DONE])
+    record_stopped_run(tmp_path)
+    resumer = ScriptedResumer()
+    app = CifarTuiApp(tmp_path, resumer=resumer)
+    async with app.run_test(size=(140, 45)) as pilot:
+        table = await open_runs_screen(pilot, 2)
+        select_run(table, DONE)
+        await pilot.press("u")
+        await pilot.pause(0.2)
+        assert resumer.plans == [] and app.live_run_id != DONE  # finished: nothing to resume, said so
+        select_run(table, STOPPED)
+        await pilot.press("u")
+        await until(pilot, lambda: app.live_state.status == "finished")
+        (plan,) = resumer.plans
+        assert plan.run_id == STOPPED and plan.from_epochs() == {"scratch": 0}  # no checkpoint: from the start
+        assert app.live_run_id == STOPPED and app.current_mode == "live"
+        scratch = app.live_state.strategies["scratch"]
+        # the stopped attempt's epochs were replaced by the rerun's, each epoch once
+        assert [(h["epoch"], h["val_accuracy"]) for h in scratch.history] == [(1, 0.35), (2, 0.45), (3, 0.6)]
+        assert scratch.test_accuracy == 0.5 and app.live_state.resumes == 1
