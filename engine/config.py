@@ -60,6 +60,11 @@ class ExperimentConfig:
     # --- deliberate mistakes, for ablations (off by default; runs using them are labelled) ----------
     input_scaling: str = "raw"  # "raw": [0,255] into EfficientNet (right); "unit": /255 first (mistake)
     bn_mode: str = "inference"  # "inference": backbone BN frozen (right); "train": BN updates (mistake)
+    select_on: str = "val"  # "val": model selection on a split of train (right); "test": on the test set (leak)
+    scratch_model: str = "cnn"  # "cnn": ours (GAP head); "notebook": Flatten into Dense(128), as the notebook
+
+    # --- analysis -----------------------------------------------------------------------------------
+    finetune_analysis: bool = True  # after fine-tuning: per-block weight change and CKA vs the start
 
     # --- execution ----------------------------------------------------------------------------------
     precision: str = "auto"  # "float32", "mixed" (float16 compute, float32 outputs), "auto": mixed on a GPU
@@ -81,6 +86,10 @@ class ExperimentConfig:
             out.append("input divided by 255 before EfficientNet (double rescaling)")
         if self.bn_mode == "train":
             out.append("BatchNorm in training mode while fine-tuning")
+        if self.select_on == "test":
+            out.append("the test set used as validation data (model selection on test: optimistic)")
+        if self.scratch_model == "notebook" and "scratch" in self.strategies:
+            out.append(f"the notebook's scratch CNN (Flatten into Dense(128)) at {self.scratch_image_size} px")
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -147,6 +156,10 @@ class ExperimentConfig:
             raise ConfigError(f"precision must be auto, float32 or mixed, got {self.precision!r}")
         if self.bn_mode not in ("inference", "train"):
             raise ConfigError(f"bn mode must be 'inference' or 'train', got {self.bn_mode!r}")
+        if self.select_on not in ("val", "test"):
+            raise ConfigError(f"select on must be 'val' or 'test', got {self.select_on!r}")
+        if self.scratch_model not in ("cnn", "notebook"):
+            raise ConfigError(f"scratch model must be 'cnn' or 'notebook', got {self.scratch_model!r}")
         return self
 
 

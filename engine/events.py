@@ -119,6 +119,19 @@ class Evaluated(Event):
 
 
 @dataclass
+class BackboneChange(Event):
+    """What fine-tuning changed, per backbone block, against the backbone before training."""
+
+    type: ClassVar[str] = "backbone_change"
+    strategy: str
+    blocks: list[str]  # stem, block1..block7, top
+    weight_change: list[float]  # ||W - W0|| / ||W0||
+    cka: list[float]  # linear CKA of the block's activations, before vs after
+    images: int  # test images the activations were taken on
+    reference: str  # what "before" was (ImageNet weights, or random init), in words
+
+
+@dataclass
 class StrategyFinished(Event):
     type: ClassVar[str] = "strategy_finished"
     strategy: str
@@ -152,7 +165,7 @@ class RunFinished(Event):
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
-    for cls in (RunStarted, RunResumed, StrategyStarted, PhaseStarted, BatchEnd, EpochEnd, Evaluated,
+    for cls in (RunStarted, RunResumed, StrategyStarted, PhaseStarted, BatchEnd, EpochEnd, Evaluated, BackboneChange,
                 StrategyFinished, StrategyFailed, LogMessage, RunFinished)
 }
 

@@ -39,6 +39,7 @@ class StrategyState:
     recall: list[float] | None = None
     seconds: float | None = None
     error: str = ""
+    backbone_change: dict[str, Any] | None = None  # blocks, weight_change, cka, images, reference
     started_at: float | None = None
 
     def summary(self) -> dict[str, Any]:
@@ -46,6 +47,8 @@ class StrategyState:
                 "best_epoch", "best_val_accuracy", "test_accuracy", "test_loss", "seconds", "error")
         out = {k: getattr(self, k) for k in keys}
         out["images_per_s"] = self.train_images_per_s()
+        if self.backbone_change:
+            out["backbone_change"] = self.backbone_change
         return out
 
     def train_images_per_s(self) -> float | None:
@@ -133,6 +136,10 @@ class RunState:
             s.confusion_matrix, s.precision, s.recall = e.confusion_matrix, e.precision, e.recall
             if e.class_names and not self.dataset.get("class_names"):
                 self.dataset["class_names"] = e.class_names
+        elif isinstance(e, ev.BackboneChange):
+            self.strategy(e.strategy).backbone_change = {
+                "blocks": e.blocks, "weight_change": e.weight_change, "cka": e.cka, "images": e.images,
+                "reference": e.reference}
         elif isinstance(e, ev.StrategyFinished):
             s = self.strategy(e.strategy)
             s.status, s.seconds = e.status, e.seconds

@@ -32,7 +32,9 @@ def test_all_three_strategies_end_to_end(cifar_dir, tmp_path):
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
     for name in ("scratch", "frozen", "finetune"):
         mine = [e.type for e in seen if getattr(e, "strategy", None) == name and e.type != "batch_end"]
-        assert mine[0] == "strategy_started" and mine[-2:] == ["evaluated", "strategy_finished"]
+        analysis = ["backbone_change"] if name == "finetune" else []  # what fine-tuning changed, per block
+        assert mine[0] == "strategy_started" and mine[-2 - len(analysis):] == ["evaluated", *analysis,
+                                                                               "strategy_finished"]
         # the test set is touched after the last epoch of the strategy, never before
         assert mine.index("evaluated") > max(i for i, k in enumerate(mine) if k == "epoch_end")
     phases = [(e.strategy, e.phase) for e in seen if isinstance(e, ev.PhaseStarted)]
@@ -50,6 +52,12 @@ def test_all_three_strategies_end_to_end(cifar_dir, tmp_path):
     stored = [json.loads(line)["type"] for line in (folder / paths.EVENTS_FILE).read_text().splitlines()]
     assert [k for k in stored if k != "batch_end"] == kinds
     assert list_runs(tmp_path / "runs")[0].status == "finished"
+    change = summary["strategies"]["finetune"]["backbone_change"]
+    assert change["blocks"] == ["stem", *[f"block{i}" for i in range(1, 8)], "top"] and change["images"] == 20
+    # measured on the selected model: if the best epoch was the head's, the backbone is untouched
+    tuned = summary["strategies"]["finetune"]["best_epoch"] > 1
+    assert all((w > 0) == tuned for w in change["weight_change"][1:])
+    assert all(0 < c <= 1 + 1e-6 for c in change["cka"])
     frozen = summary["strategies"]["frozen"]
     assert frozen["trainable_params"] < frozen["total_params"] / 100  # only the head trains
 

@@ -80,6 +80,11 @@ def run(
     augment: bool | None = typer.Option(None, "--augment/--no-augment"),
     input_scaling: str | None = typer.Option(None, "--input-scaling", help="raw (right) or unit (mistake)."),
     bn_mode: str | None = typer.Option(None, "--bn-mode", help="inference (right) or train (mistake)."),
+    select_on: str | None = typer.Option(None, "--select-on", help="val (right) or test (the leak, mistake)."),
+    scratch_model: str | None = typer.Option(None, "--scratch-model", help="cnn (ours) or notebook (Flatten)."),
+    scratch_image_size: int | None = typer.Option(None, "--scratch-image-size", help="Scratch CNN input size."),
+    checkpoints: bool | None = typer.Option(None, "--checkpoints/--no-checkpoints",
+                                            help="Keep last/best epoch checkpoints for resume (default on)."),
     jit: bool | None = typer.Option(None, "--jit/--no-jit", help="XLA (off by default: slower on CPU)."),
     precision: str | None = typer.Option(None, "--precision", help="auto (mixed on a GPU), float32 or mixed."),
     eager: bool | None = typer.Option(None, "--eager", hidden=True),
@@ -100,7 +105,8 @@ def run(
             train_fraction=train_fraction, train_per_class=train_per_class, test_limit=test_limit,
             val_fraction=val_fraction, finetune_lr=finetune_lr, unfreeze_blocks=unfreeze_blocks,
             augment=augment, input_scaling=input_scaling, bn_mode=bn_mode, jit=jit, eager=eager,
-            tensorboard=tensorboard, precision=precision, offline_fallback=offline_fallback)
+            tensorboard=tensorboard, precision=precision, offline_fallback=offline_fallback, select_on=select_on,
+            scratch_model=scratch_model, scratch_image_size=scratch_image_size, checkpoints=checkpoints)
     except UserError as exc:
         raise fail(str(exc)) from None
 

@@ -6,6 +6,8 @@ everywhere. `None` means "not given": the preset's value stands.
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine.config import ExperimentConfig
 from engine.errors import ConfigError
 from engine.presets import preset_config
@@ -46,7 +48,9 @@ def config_from_flags(
     tensorboard: bool | None = None,
     precision: str | None = None,
     offline_fallback: bool = False,
+    **more: Any,
 ) -> ExperimentConfig:
+    """`more`: further config knobs by their config name (select_on, scratch_model, ...)."""
     if offline_fallback and preset == "paper":
         raise ConfigError("the paper preset never falls back to substitute data or weights")
     overrides = dict(
@@ -57,6 +61,7 @@ def config_from_flags(
         input_scaling=input_scaling, bn_mode=bn_mode, jit=jit, run_eagerly=eager, tensorboard=tensorboard,
         precision=precision,
         allow_fallback=offline_fallback or None,
+        **more,
     )
     if epochs is not None:
         overrides.update(scratch_epochs=epochs, frozen_epochs=epochs, finetune_epochs=epochs)

@@ -66,6 +66,15 @@ def split(raw: RawDataset, config: ExperimentConfig, notices: list[str] | None =
     else:
         keep = stratified_take(raw.y_train, max(1, round(len(raw.y_train) * config.train_fraction)), seed)
     x, y = raw.x_train[keep], raw.y_train[keep]
+    test_idx = (stratified_take(raw.y_test, config.test_limit, seed + 2)
+                if config.test_limit else np.arange(len(raw.y_test)))
+    x_test, y_test = raw.x_test[test_idx], raw.y_test[test_idx]
+
+    if config.select_on == "test":  # the notebook's leak, for the ablation: validate (and select) on test
+        return PreparedData(
+            name=raw.name, source=raw.source, class_names=raw.class_names, x_train=x, y_train=y,
+            x_val=x_test, y_val=y_test, x_test=x_test, y_test=y_test, notices=list(notices or []),
+            substituted_for=substituted_for)
 
     n_val = max(1, round(len(y) * config.val_fraction))
     if len(y) - n_val < 1:
@@ -74,12 +83,10 @@ def split(raw: RawDataset, config: ExperimentConfig, notices: list[str] | None =
     train_mask = np.ones(len(y), dtype=bool)
     train_mask[val_idx] = False
 
-    test_idx = (stratified_take(raw.y_test, config.test_limit, seed + 2)
-                if config.test_limit else np.arange(len(raw.y_test)))
     return PreparedData(
         name=raw.name, source=raw.source, class_names=raw.class_names,
         x_train=x[train_mask], y_train=y[train_mask], x_val=x[val_idx], y_val=y[val_idx],
-        x_test=raw.x_test[test_idx], y_test=raw.y_test[test_idx], notices=list(notices or []),
+        x_test=x_test, y_test=y_test, notices=list(notices or []),
         substituted_for=substituted_for,
     )
 

@@ -32,7 +32,24 @@ def scratch_cnn(image_size: int, num_classes: int, dropout: float) -> keras.Mode
     return keras.Model(inputs, outputs, name="scratch_cnn")
 
 
+def notebook_cnn(image_size: int, num_classes: int, dropout: float) -> keras.Model:
+    """The widely copied notebook's CNN, for the seed-replication study only: two conv + pool stages, then
+    Flatten into Dense(128). At 224 px the Flatten has 54x54x64 = 186,624 features: ~24M parameters."""
+    inputs = keras.Input(shape=(image_size, image_size, 3), name="pixels_0_255")
+    x = layers.Rescaling(1.0 / 255)(inputs)
+    x = layers.Conv2D(32, 3, activation="relu")(x)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Conv2D(64, 3, activation="relu")(x)
+    x = layers.MaxPooling2D()(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(128, activation="relu")(x)
+    x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name="notebook_cnn")
+
+
 def build_scratch(config: ExperimentConfig, num_classes: int, weights=None) -> StrategyModel:
-    model = scratch_cnn(config.scratch_image_size, num_classes, config.dropout)
+    builder = notebook_cnn if config.scratch_model == "notebook" else scratch_cnn
+    model = builder(config.scratch_image_size, num_classes, config.dropout)
     phase = Phase("train", config.scratch_epochs, config.scratch_lr, prepare=lambda: None)
     return StrategyModel(model, [phase], weights_label="random init (trained from scratch)")

@@ -12,7 +12,7 @@ import keras
 from engine.config import ExperimentConfig
 from engine.data.pipeline import make_dataset
 from engine.data.splits import PreparedData
-from engine.events import Evaluated, PhaseStarted, Sink, StrategyFinished, StrategyStarted
+from engine.events import BackboneChange, Evaluated, PhaseStarted, Sink, StrategyFinished, StrategyStarted
 from engine.models.backbone import WeightsChoice
 from engine.models.scratch import build_scratch
 from engine.models.transfer import build_finetune, build_frozen
@@ -55,6 +55,11 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
         keras.mixed_precision.set_dtype_policy("float32")
     model = built.model
     size = config.image_size_for(name)
+    analyse = name == "finetune" and config.finetune_analysis and built.backbone is not None
+    if analyse:  # the backbone before any training (and before a resumed checkpoint is loaded)
+        from engine.analysis.backbone_change import snapshot
+
+        start_weights = snapshot(built.backbone)
 
     train_ds = make_dataset(data.x_train, data.y_train, config.batch_size, size, training=True,
                             augment=config.augment, seed=config.seed + done)
@@ -132,6 +137,12 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     metrics = test_metrics(probabilities, data.y_test, num_classes)
     sink(Evaluated(strategy=name, best_epoch=best.best_epoch, best_val_accuracy=best.best_accuracy,
                    class_names=list(data.class_names), **metrics))
+    if analyse and not stop_event.is_set():
+        from engine.analysis.backbone_change import ANALYSIS_IMAGES, backbone_change
+
+        change = backbone_change(built.backbone, start_weights, data.x_test[:ANALYSIS_IMAGES], size,
+                                 config.input_scaling)
+        sink(BackboneChange(strategy=name, reference=built.weights_label, **change))
     sink(StrategyFinished(strategy=name, status="finished", seconds=time.perf_counter() - started,
                           trainable_params=trainable, total_params=model.count_params()))
     return "finished"

@@ -1,0 +1,69 @@
+"""What fine-tuning changed: linear CKA's properties (hypothesis) and the per-block measures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.analysis.cka import linear_cka
+
+
+def activations(seed, n=64, p=20):
+    return np.random.default_rng(seed).normal(size=(n, p))
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(8, 80), p=st.integers(2, 40))
+def test_identical_activations_give_one(seed, n, p):
+    x = activations(seed, n, p)
+    assert linear_cka(x, x) == pytest.approx(1.0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), scale=st.floats(1e-3, 1e3))
+def test_invariant_to_orthogonal_transforms_and_isotropic_scaling(seed, scale):
+    rng = np.random.default_rng(seed)
+    x, y = rng.normal(size=(50, 12)), rng.normal(size=(50, 7))
+    y = y + x[:, :7]  # related, so the value is not trivially small
+    q, _ = np.linalg.qr(rng.normal(size=(12, 12)))  # a random orthogonal matrix
+    assert linear_cka(x @ q * scale, y) == pytest.approx(linear_cka(x, y), rel=1e-9)
+    assert linear_cka(x, y * scale) == pytest.approx(linear_cka(x, y), rel=1e-9)
+
+
+def test_independent_random_activations_give_a_low_value():
+    values = [linear_cka(activations(s, n=500, p=10), activations(s + 1000, n=500, p=10)) for s in range(5)]
+    assert max(values) < 0.1
+    related = linear_cka(activations(1, n=500, p=10), activations(1, n=500, p=10)[:, ::-1] * 3)
+    assert related == pytest.approx(1.0)  # a permutation and a scaling are still the same representation
+
+
+def test_mismatched_inputs_are_refused_and_constant_is_undefined():
+    with pytest.raises(ValueError):
+        linear_cka(np.zeros((3, 2)), np.zeros((4, 2)))
+    assert np.isnan(linear_cka(np.ones((5, 3)), activations(0, n=5, p=3)))
+
+
+def test_backbone_change_sees_exactly_the_blocks_that_moved():
+    from engine.analysis.backbone_change import backbone_change, snapshot
+    from engine.models.backbone import WeightsChoice, build_backbone
+
+    backbone = build_backbone(32, WeightsChoice("none", None, "random init", False))
+    start = snapshot(backbone)
+    images = np.random.default_rng(0).integers(0, 256, (24, 32, 32, 3), dtype=np.uint8)
+    same = backbone_change(backbone, start, images, 32, "raw")
+    assert same["blocks"] == ["stem", *[f"block{i}" for i in range(1, 8)], "top"]
+    assert same["weight_change"] == [0.0] * 9 and same["cka"] == pytest.approx([1.0] * 9)
+    rng = np.random.default_rng(1)
+    for v in backbone.weights:  # perturb block 7's convolution kernels only
+        if v.path.startswith("block7") and "kernel" in v.path:
+            v.assign(np.asarray(v) + 0.5 * rng.normal(size=v.shape).astype("float32"))
+    moved = backbone_change(backbone, start, images, 32, "raw")
+    changed = dict(zip(moved["blocks"], moved["weight_change"], strict=True))
+    assert changed["block7"] > 0.1 and all(changed[b] == 0 for b in moved["blocks"][:-2])
+    cka = dict(zip(moved["blocks"], moved["cka"], strict=True))
+    assert cka["block6"] == pytest.approx(1.0) and cka["block7"] < 0.999  # activations change from there on
+    after = snapshot(backbone)
+    assert all(np.array_equal(after[k], np.asarray(v)) for k, v in
+               ((v.path, v) for v in backbone.weights))  # the tuned weights are back in place
