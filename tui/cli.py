@@ -137,6 +137,7 @@ def resume(
 
 
 import tui.cli_runs  # noqa: E402,F401  (registers the `runs` and `watch` commands)
+import tui.cli_study  # noqa: E402,F401  (registers `study` and `studies`)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -101,3 +101,19 @@ def compare_table(summaries: list[dict]) -> Table:
             status, best, test, _params, took, _rate = comparison_cells(s)
             table.add_row(summary.get("run_id", ""), name, best, test if status == "finished" else status, took)
     return table
+
+
+def study_table(record, results, conditions) -> Table:
+    """One row per condition (non-seed axes): mean ± std (n) of test accuracy per strategy, and progress."""
+    strategies = []
+    for c in conditions:
+        strategies += [n for n in c.per_strategy if n not in strategies]
+    done = sum(r.status == "finished" for r in results)
+    table = Table(title=f"study {record.name}: {record.title} ({done}/{len(results)} cells finished)",
+                  title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("condition", no_wrap=True)
+    for name in strategies:
+        table.add_column(f"{name} test % (mean ± std, n)", justify="right", no_wrap=True)
+    for c in conditions:
+        table.add_row(c.label, *[c.per_strategy[n].text() if n in c.per_strategy else "-" for n in strategies])
+    return table

@@ -17,8 +17,9 @@ LOCK_FILE = ".lock"
 
 
 class RunLock:
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, what: str = "run"):
         self.path = Path(run_dir) / LOCK_FILE
+        self.what = what
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
@@ -28,8 +29,8 @@ class RunLock:
         except BlockingIOError:
             holder = _holder(fd)
             os.close(fd)
-            raise StoreError(f"run {self.path.parent.name} is being written by another process{holder}; "
-                             f"two writers never share a run") from None
+            raise StoreError(f"{self.what} {self.path.parent.name} is being written by another process"
+                             f"{holder}; two writers never share a {self.what}") from None
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid()}).encode())
         self._fd = fd

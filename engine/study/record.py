@@ -1,0 +1,105 @@
+"""The study record: which run holds each cell of a study, in `runs/.studies/<name>/study.json`.
+
+The runs themselves are ordinary runs (listed, opened, compared and exported like any other); the record
+links them to the grid. A cell keeps the ids of every run it had (a failed attempt stays in the history),
+the last one being current. The record is rewritten atomically whenever a cell gets a run, and a lock
+keeps two `cifar-tui study` processes from driving one study at once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import StoreError
+from engine.store.atomic import atomic_write_json
+from engine.store.ids import validate_name
+from engine.study.spec import StudySpec
+
+STUDIES_DIR = ".studies"  # hidden: the runs listing skips it
+RECORD_FILE = "study.json"
+RECORD_VERSION = 1
+
+
+@dataclass
+class CellRecord:
+    index: int
+    key: dict[str, Any]
+    label: str
+    run_ids: list[str] = field(default_factory=list)
+
+    @property
+    def run_id(self) -> str:
+        return self.run_ids[-1] if self.run_ids else ""
+
+
+@dataclass
+class StudyRecord:
+    name: str
+    title: str
+    x: str
+    fingerprint: str
+    source: str
+    axes: dict[str, list[Any]]
+    cells: list[CellRecord]
+    created: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"format_version": RECORD_VERSION, "name": self.name, "title": self.title, "x": self.x,
+                "fingerprint": self.fingerprint, "source": self.source, "axes": self.axes,
+                "created": self.created,
+                "cells": [{"index": c.index, "key": c.key, "label": c.label, "run_ids": c.run_ids}
+                          for c in self.cells]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StudyRecord:
+        version = data.get("format_version", 1)
+        if not isinstance(version, int) or version > RECORD_VERSION:
+            raise StoreError(f"study {data.get('name')} was written by a newer cifar-tui (format {version})")
+        cells = [CellRecord(c["index"], c["key"], c["label"], list(c.get("run_ids", []))) for c in data["cells"]]
+        return cls(data["name"], data.get("title", data["name"]), data.get("x", "seed"), data["fingerprint"],
+                   data.get("source", ""), data.get("axes", {}), cells, data.get("created", 0.0))
+
+
+def study_dir(runs_dir: Path, name: str) -> Path:
+    return Path(runs_dir) / STUDIES_DIR / validate_name(name)
+
+
+def new_record(spec: StudySpec) -> StudyRecord:
+    return StudyRecord(spec.name, spec.title, spec.x, spec.fingerprint(), spec.source, spec.axes,
+                       [CellRecord(c.index, c.key, c.label) for c in spec.cells()])
+
+
+def load_record(runs_dir: Path, name: str) -> StudyRecord | None:
+    path = study_dir(runs_dir, name) / RECORD_FILE
+    if not path.exists():
+        return None
+    try:
+        return StudyRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise StoreError(f"study record {path} is damaged ({exc})") from None
+
+
+def save_record(runs_dir: Path, record: StudyRecord) -> None:
+    folder = study_dir(runs_dir, record.name)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(folder / RECORD_FILE, record.to_dict())
+    except OSError as exc:
+        raise StoreError(f"cannot write study record in {folder}: {exc.strerror or exc}") from None
+
+
+def list_studies(runs_dir: Path) -> list[StudyRecord]:
+    root = Path(runs_dir) / STUDIES_DIR
+    out = []
+    for folder in sorted(root.glob("*/")) if root.is_dir() else []:
+        try:
+            record = load_record(runs_dir, folder.name)
+        except StoreError:
+            continue  # a damaged record never hides the others; `studies show` names the problem
+        if record is not None:
+            out.append(record)
+    return out

@@ -1,0 +1,108 @@
+"""A study's results as JSON and as a report: the results chart with error bars, CSVs, report.md.
+
+The chart is the study's answer: test accuracy against the study's x axis (training-set fraction, input
+size, learning rate, variant), one line per strategy (and per other non-seed axis), mean over seeds with
+error bars of one standard deviation, n in the legend.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from engine.export import STRATEGY_COLORS, _pyplot
+from engine.study.record import StudyRecord
+from engine.study.stats import CellResult, Condition
+
+
+def study_json(record: StudyRecord, results: list[CellResult], conditions: list[Condition]) -> dict[str, Any]:
+    return {
+        "name": record.name, "title": record.title, "x": record.x, "axes": record.axes,
+        "cells": [{"index": r.index, "key": r.key, "run_id": r.run_id, "status": r.status,
+                   "test_accuracy": r.test_accuracy, "notices": r.notices} for r in results],
+        "conditions": [{
+            "key": c.key,
+            "strategies": {n: {"mean": s.mean, "std": s.std, "n": s.n, "values": c.values[n]}
+                           for n, s in c.per_strategy.items()},
+            "differences": [{"a": d.a, "b": d.b, "mean": d.mean, "se": d.se, "n": d.n, "verdict": d.verdict}
+                            for d in c.differences],
+        } for c in conditions],
+    }
+
+
+def chart_series(record: StudyRecord, conditions: list[Condition]) -> dict[str, list[tuple[Any, float, float, int]]]:
+    """label -> [(x value, mean, std or 0, n)] in axis order; a label is a strategy (plus other axes)."""
+    series: dict[str, list[tuple[Any, float, float, int]]] = {}
+    for c in conditions:
+        others = " ".join(f"{k}={v}" for k, v in c.key.items() if k != record.x)
+        x = c.key.get(record.x, "all")
+        for name, s in c.per_strategy.items():
+            if s.mean is None:
+                continue
+            label = f"{name} {others}".strip()
+            series.setdefault(label, []).append((x, s.mean, s.std or 0.0, s.n))
+    return series
+
+
+def plot_study(record: StudyRecord, conditions: list[Condition], path: Path) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
+    axis_values = record.axes.get(record.x, ["all"])
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in axis_values)
+    log = numeric and min(axis_values) > 0 and max(axis_values) / min(axis_values) >= 50
+    for label, points in chart_series(record, conditions).items():
+        xs = [p[0] if numeric else axis_values.index(p[0]) for p in points]
+        n = min(p[3] for p in points)
+        ax.errorbar(xs, [p[1] for p in points], yerr=[p[2] for p in points], marker="o", capsize=4,
+                    label=f"{label} (n={n})", color=STRATEGY_COLORS.get(label.split()[0]))
+    if log:
+        ax.set_xscale("log")
+    if not numeric:
+        ax.set_xticks(range(len(axis_values)), [str(v) for v in axis_values])
+    ax.set(xlabel=record.x, ylabel="test accuracy", ylim=(0, 1),
+           title=f"{record.title}\n(mean ± 1 std over seeds)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def export_study(record: StudyRecord, results: list[CellResult], conditions: list[Condition], out: Path) -> Path:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    plot_study(record, conditions, out / "results.png")
+    strategies = sorted({n for r in results for n in r.test_accuracy})
+    with open(out / "cells.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["cell", *record.axes, "run_id", "status", *[f"{n}_test_accuracy" for n in strategies]])
+        for r in results:
+            writer.writerow([r.index + 1, *[r.key.get(a) for a in record.axes], r.run_id, r.status,
+                             *[r.test_accuracy.get(n, "") for n in strategies]])
+    non_seed = [a for a in record.axes if a != "seed"]
+    with open(out / "summary.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([*non_seed, "strategy", "mean", "std", "n"])
+        for c in conditions:
+            for n, s in c.per_strategy.items():
+                writer.writerow([*[c.key.get(a) for a in non_seed], n, s.mean, "" if s.std is None else s.std, s.n])
+    lines = [f"# Study {record.name}: {record.title}", "",
+             f"{sum(r.status == 'finished' for r in results)} of {len(results)} cells finished. "
+             f"Axes: " + ", ".join(f"{k} = {v}" for k, v in record.axes.items()) + ".", "",
+             "![results](results.png)", "", "## Test accuracy, mean ± std over seeds (n)", ""]
+    header = ["condition", *strategies]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for c in conditions:
+        lines.append("| " + " | ".join([c.label, *[c.per_strategy[n].text() if n in c.per_strategy else "-"
+                                                     for n in strategies]]) + " |")
+    lines += ["", "## Differences (paired by seed; 'exceeds seed spread' means |mean| > 2 standard errors)", ""]
+    lines += [f"- {c.label}: {d.text()}" for c in conditions for d in c.differences] or ["- none yet"]
+    notices = sorted({n for r in results for n in r.notices})
+    if notices:
+        lines += ["", "## Notices (substitutions, deliberate mistakes)", "", *[f"- {n}" for n in notices]]
+    lines += ["", "Cells and their runs: cells.csv; per-condition statistics: summary.csv. Open any run with "
+              "`cifar-tui runs show RUN`."]
+    page = out / "report.md"
+    page.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return page

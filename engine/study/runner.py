@@ -1,0 +1,109 @@
+"""`run_study`: every cell of a study as a normal recorded run, resumable.
+
+Running a study again continues it: finished cells are skipped, cancelled or interrupted ones resume from
+their last epoch checkpoint (in the same run), failed ones and cells that never ran get a new run. The
+study record is written before each cell starts, so a crash mid-cell still links the run to its cell.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import StoreError, UserError
+from engine.events import Sink
+from engine.store.ids import new_run_id
+from engine.store.lock import RunLock
+from engine.store.reader import read_listing
+from engine.study.record import StudyRecord, load_record, new_record, save_record, study_dir
+from engine.study.spec import Cell, StudySpec
+
+
+@dataclass
+class CellOutcome:
+    cell: Cell
+    run_id: str
+    action: str  # "skipped" (finished before), "resumed", "new"
+    status: str  # the run's status afterwards
+    summary: dict | None = None
+
+
+def open_record(spec: StudySpec, runs_dir: Path) -> StudyRecord:
+    record = load_record(runs_dir, spec.name)
+    if record is None:
+        return new_record(spec)
+    if record.fingerprint != spec.fingerprint():
+        raise StoreError(f"study {spec.name} already exists in {runs_dir} with another grid or base config; "
+                         f"give this one another name (--name) or delete {study_dir(runs_dir, spec.name)}")
+    return record
+
+
+def cell_status(runs_dir: Path, run_id: str) -> str:
+    if not run_id or not (Path(runs_dir) / run_id).is_dir():
+        return "missing"
+    return read_listing(Path(runs_dir) / run_id).status
+
+
+def run_study(spec: StudySpec, runs_dir: Path, stop_event: threading.Event | None = None,
+              display: Callable[[Cell], Sink | None] | None = None,
+              on_cell: Callable[[CellOutcome], None] | None = None,
+              redirect_native_log: bool = True) -> list[CellOutcome]:
+    """Run (or continue) the study; returns one outcome per cell reached. UserErrors stop the study."""
+    from engine.resume import plan_resume
+    from engine.session import record_and_run, resume_and_run
+
+    stop_event = stop_event or threading.Event()
+    runs_dir = Path(runs_dir)
+    record = open_record(spec, runs_dir)
+    folder = study_dir(runs_dir, spec.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = RunLock(folder, what="study").acquire()
+    outcomes: list[CellOutcome] = []
+    try:
+        save_record(runs_dir, record)
+        for cell in spec.cells():
+            if stop_event.is_set():
+                break
+            entry = record.cells[cell.index]
+            status = cell_status(runs_dir, entry.run_id)
+            sink = display(cell) if display is not None else None
+            if status == "finished":
+                outcome = CellOutcome(cell, entry.run_id, "skipped", status)
+            elif status in ("cancelled", "interrupted"):
+                try:
+                    plan = plan_resume(runs_dir, entry.run_id)
+                except UserError:
+                    plan = None  # not resumable after all (say, it never started training): a new run
+                if plan is not None:
+                    result = resume_and_run(runs_dir, entry.run_id, display=sink, stop_event=stop_event,
+                                            redirect_native_log=redirect_native_log, plan=plan)
+                    outcome = CellOutcome(cell, entry.run_id, "resumed", result.summary["status"], result.summary)
+                else:
+                    outcome = _new_run(cell, record, runs_dir, sink, stop_event, redirect_native_log, record_and_run)
+            else:
+                outcome = _new_run(cell, record, runs_dir, sink, stop_event, redirect_native_log, record_and_run)
+            outcomes.append(outcome)
+            if on_cell is not None:
+                on_cell(outcome)
+    finally:
+        lock.release()
+    return outcomes
+
+
+def _new_run(cell: Cell, record: StudyRecord, runs_dir: Path, sink, stop_event, redirect_native_log,
+             record_and_run) -> CellOutcome:
+    entry = record.cells[cell.index]
+    run_id = new_run_id(cell.config.name)
+    entry.run_ids.append(run_id)
+    save_record(runs_dir, record)  # linked before it starts: a crash mid-cell still finds its run
+    try:
+        result = record_and_run(cell.config, runs_dir, display=sink, stop_event=stop_event, run_id=run_id,
+                                redirect_native_log=redirect_native_log)
+    except UserError:
+        if not (runs_dir / run_id).exists():  # refused before it started: nothing to link
+            entry.run_ids.pop()
+            save_record(runs_dir, record)
+        raise
+    return CellOutcome(cell, run_id, "new", result.summary["status"], result.summary)

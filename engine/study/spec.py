@@ -1,0 +1,190 @@
+"""Study specs: a grid of runs described in TOML, expanded into cells (one normal run each).
+
+    name = "data-efficiency"               # the study's id in the runs folder (letters, digits, . _ -)
+    title = "Test accuracy vs training-set size"
+    x = "train_fraction"                   # the results chart's x axis: one of the axes
+    [base]                                 # a preset plus any config knobs, for every cell
+    preset = "paper"
+    strategies = ["scratch", "frozen", "finetune"]
+    [axes]                                 # the grid: every combination is a cell, in this order
+    seed = [0, 1, 2]
+    train_fraction = [0.01, 0.1, 1.0]
+    [variants.divided-by-255]              # named sets of knobs, used through an axis named "variant"
+    input_scaling = "unit"
+
+Axis and base keys are `ExperimentConfig` fields, plus the aliases below. The seed axis is what
+statistics average over; every other axis is a condition.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.config import ExperimentConfig
+from engine.errors import ConfigError, UserError
+from engine.presets import preset_config
+from engine.store.ids import validate_name
+
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "studies"
+MAX_CELLS = 500
+ALIASES = {"image_size": "transfer_image_size", "unfreeze": "unfreeze_blocks"}
+
+
+@dataclass
+class Cell:
+    index: int
+    key: dict[str, Any]  # axis -> value
+    config: ExperimentConfig
+
+    @property
+    def label(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in self.key.items())
+
+    @property
+    def condition(self) -> tuple:
+        """The cell's axes without the seed: cells that differ only by seed are repeats."""
+        return tuple((k, v) for k, v in self.key.items() if k != "seed")
+
+
+@dataclass
+class StudySpec:
+    name: str
+    title: str
+    x: str
+    base: dict[str, Any]
+    axes: dict[str, list[Any]]
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: str = ""  # where it was read from
+
+    def cells(self) -> list[Cell]:
+        out = []
+        names = list(self.axes)
+        for index, values in enumerate(itertools.product(*(self.axes[n] for n in names))):
+            key = dict(zip(names, values, strict=True))
+            try:
+                config = self._config(key, index)
+            except UserError as exc:
+                label = " ".join(f"{k}={v}" for k, v in key.items())
+                raise ConfigError(f"study {self.name}, cell {label}: {exc}") from None
+            out.append(Cell(index, key, config))
+        return out
+
+    def fingerprint(self) -> str:
+        """Changes when any cell's config would change: a study id is not reused for another grid."""
+        configs = [c.config.to_dict() for c in self.cells()]
+        return hashlib.sha256(json.dumps(configs, sort_keys=True).encode()).hexdigest()[:16]
+
+    def _config(self, key: dict[str, Any], index: int) -> ExperimentConfig:
+        knobs = {k: v for k, v in self.base.items() if k != "preset"}
+        for axis, value in key.items():
+            if axis == "variant":
+                knobs.update(self.variants[value])
+            else:
+                knobs.update(knob(axis, value))
+        if "train_fraction" in knobs and "train_per_class" not in knobs:
+            knobs["train_per_class"] = None  # a fraction replaces the preset's per-class count
+        knobs["name"] = f"{self.name}-{index:03d}"
+        config = preset_config(self.base.get("preset", "custom"), **{k: v for k, v in knobs.items()
+                                                                       if k != "train_per_class"})
+        if "train_per_class" in knobs:
+            config = config.replace(train_per_class=knobs["train_per_class"])
+        return config.validate()
+
+
+def knob(key: str, value: Any) -> dict[str, Any]:
+    """A spec key/value as config fields: aliases resolved, `unfreeze = "top3"` understood."""
+    name = ALIASES.get(key, key)
+    if name == "unfreeze_blocks" and isinstance(value, str):
+        text = value.strip().lower()
+        if text == "all":
+            value = 0
+        elif text.startswith("top") and text[3:].isdigit():
+            value = int(text[3:])
+        else:
+            raise ConfigError(f"unfreeze must be 'all', 'topN' or a number, got {value!r}")
+    if name == "epochs":
+        return {"scratch_epochs": value, "frozen_epochs": value, "finetune_epochs": value}
+    if name == "strategies" and isinstance(value, list):
+        value = tuple(value)
+    return {name: value}
+
+
+def parse_spec(data: dict[str, Any], source: str = "", overrides: dict[str, Any] | None = None) -> StudySpec:
+    known = {"name", "title", "x", "base", "axes", "variants", "description"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{source or 'study'}: unknown key(s) {', '.join(unknown)} "
+                          f"(expected {', '.join(sorted(known))})")
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{source or 'study'}: needs a name = \"...\"")
+    validate_name(name)
+    base = data.get("base", {})
+    axes = data.get("axes", {})
+    variants = data.get("variants", {})
+    for what, value in (("[base]", base), ("[axes]", axes), ("[variants]", variants)):
+        if not isinstance(value, dict):
+            raise ConfigError(f"study {name}: {what} must be a table")
+    if not axes:
+        raise ConfigError(f"study {name}: [axes] needs at least one axis, e.g. seed = [0, 1, 2]")
+    fields = set(ExperimentConfig.__dataclass_fields__) | set(ALIASES) | {"epochs", "variant", "preset"}
+    for axis, values in axes.items():
+        if axis not in fields:
+            raise ConfigError(f"study {name}: unknown axis {axis!r}")
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"study {name}: axis {axis} must be a non-empty list, e.g. {axis} = [..]")
+        if len(set(map(repr, values))) != len(values):
+            raise ConfigError(f"study {name}: axis {axis} repeats a value")
+    for variant in axes.get("variant", []):
+        if variant not in variants:
+            raise ConfigError(f"study {name}: variant {variant!r} has no [variants.{variant}] table")
+    base = dict(base)
+    for key, value in (overrides or {}).items():
+        base.update(knob(key, value) if key != "preset" else {"preset": value})
+    x = data.get("x", next((a for a in axes if a != "seed"), "seed"))
+    if x not in axes:
+        raise ConfigError(f"study {name}: x = {x!r} is not one of its axes ({', '.join(axes)})")
+    size = 1
+    for values in axes.values():
+        size *= len(values)
+    if size > MAX_CELLS:
+        raise ConfigError(f"study {name}: {size} cells is more than {MAX_CELLS}; split the grid")
+    resolved_variants = {}
+    for variant, knobs in variants.items():
+        if not isinstance(knobs, dict):
+            raise ConfigError(f"study {name}: [variants.{variant}] must be a table")
+        resolved_variants[variant] = {k2: v2 for k, v in knobs.items() for k2, v2 in knob(k, v).items()}
+    spec = StudySpec(name=name, title=str(data.get("title", name)), x=x,
+                     base={k2: v2 for k, v in base.items() for k2, v2 in
+                           (knob(k, v).items() if k != "preset" else [("preset", v)])},
+                     axes=axes, variants=resolved_variants, source=source)
+    spec.cells()  # every cell's config is checked now, before anything runs
+    return spec
+
+
+def shipped_studies() -> list[str]:
+    return sorted(p.stem for p in SHIPPED_DIR.glob("*.toml"))
+
+
+def load_spec(ref: str, overrides: dict[str, Any] | None = None) -> StudySpec:
+    """A spec from a TOML file path, or a shipped study by name (see `shipped_studies`)."""
+    path = Path(ref)
+    if not path.is_file():
+        shipped = SHIPPED_DIR / f"{ref}.toml"
+        if not shipped.is_file():
+            raise ConfigError(f"no study file {ref!r} and no shipped study of that name "
+                              f"(shipped: {', '.join(shipped_studies())})")
+        path = shipped
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name} is not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    return parse_spec(data, source=path.name, overrides=overrides)

@@ -1,0 +1,143 @@
+"""Studies: spec parsing and errors, a tiny real study that resumes, statistics against hand computation."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+
+import pytest
+
+from engine.errors import ConfigError, StoreError
+from engine.study.record import load_record
+from engine.study.runner import run_study
+from engine.study.spec import load_spec, parse_spec, shipped_studies
+from engine.study.stats import CellResult, aggregate
+
+TINY = {
+    "name": "tiny", "x": "train_fraction",
+    "base": {"preset": "custom", "dataset": "digits", "strategies": ["scratch"], "scratch_epochs": 1,
+             "batch_size": 32, "test_limit": 50},
+    "axes": {"train_fraction": [0.2, 0.4], "seed": [0, 1]},
+}
+
+
+def test_shipped_studies_parse_and_expand():
+    assert shipped_studies() == ["data-efficiency", "finetune-lr", "preprocessing-ablation", "resolution",
+                                 "seed-replication"]
+    ablation = load_spec("preprocessing-ablation").cells()
+    assert len(ablation) == 12
+    by_variant = {c.key["variant"]: c.config for c in ablation if c.key["seed"] == 0}
+    assert (by_variant["correct"].input_scaling, by_variant["correct"].bn_mode) == ("raw", "inference")
+    assert by_variant["divided-by-255"].input_scaling == "unit" and by_variant["bn-train"].bn_mode == "train"
+    assert by_variant["correct"].mistakes() == [] and len(by_variant["both-mistakes"].mistakes()) == 2
+    notebook = next(c.config for c in load_spec("seed-replication").cells() if c.key["variant"] == "notebook")
+    assert (notebook.scratch_model, notebook.scratch_image_size, notebook.select_on) == ("notebook", 224, "test")
+    assert notebook.finetune_epochs == notebook.frozen_epochs == notebook.scratch_epochs == 5
+    lr = load_spec("finetune-lr").cells()
+    assert {(c.config.finetune_lr, c.config.unfreeze_blocks) for c in lr} == {
+        (lr_, u) for lr_ in (1e-5, 1e-4, 1e-3) for u in (0, 3)}
+    quick = load_spec("data-efficiency", {"preset": "quick"}).cells()[0].config
+    assert quick.train_fraction == 0.01 and quick.train_per_class is None  # the axis replaces per-class
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"axes": {}}, "needs at least one axis"),
+    ({"axes": {"sed": [0]}, "x": "sed"}, "unknown axis 'sed'"),
+    ({"axes": {"seed": []}, "x": "seed"}, "must be a non-empty list"),
+    ({"axes": {"seed": [0, 0]}, "x": "seed"}, "repeats a value"),
+    ({"axes": {"variant": ["a"]}, "x": "variant"}, "has no [variants.a] table"),
+    ({"x": "image_size"}, "is not one of its axes"),
+    ({"axes": {"epochs": [0, 1]}, "x": "epochs"}, "cell epochs=0: scratch epochs must be at least 1"),
+    ({"axes": {"train_fraction": [0.5, 1.5]}}, "cell train_fraction=1.5: train fraction must be in (0, 1]"),
+    ({"base": {"preset": "huge"}}, "unknown preset 'huge'"),
+    ({"base": {"learning": 1}}, "learning"),
+    ({"name": "../evil"}, "not allowed"),
+    ({"colour": "red"}, "unknown key(s) colour"),
+])
+def test_bad_specs_are_one_clear_error(change, message):
+    with pytest.raises(ConfigError) as info:
+        parse_spec({**TINY, **change})
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_malformed_toml_through_the_cli_is_one_line_exit_2(tmp_path):
+    spec = tmp_path / "bad.toml"
+    spec.write_text('name = "bad"\n[axes\nseed = [0]\n')
+    code = "import sys; from tui.cli import main; main(sys.argv[1:])"
+    out = subprocess.run([sys.executable, "-c", code, "study", str(spec), "--runs-dir", str(tmp_path / "runs")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "not valid TOML" in out.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_statistics_match_a_hand_computation():
+    accs = {("a", 0): (0.50, 0.80), ("a", 1): (0.54, 0.83), ("a", 2): (0.49, 0.86), ("b", 0): (0.6, 0.7)}
+    results = [CellResult(i, {"size": size, "seed": seed}, "", f"r{i}", "finished",
+                          {"scratch": s, "finetune": f})
+               for i, ((size, seed), (s, f)) in enumerate(accs.items())]
+    results.append(CellResult(9, {"size": "b", "seed": 1}, "", "r9", "failed", {"scratch": 0.1}))  # not counted
+    a, b = aggregate(results)
+    scratch = [0.50, 0.54, 0.49]
+    assert a.per_strategy["scratch"].mean == pytest.approx(statistics.fmean(scratch))
+    assert a.per_strategy["scratch"].std == pytest.approx(statistics.stdev(scratch))
+    assert a.per_strategy["scratch"].n == 3
+    (diff,) = a.differences
+    per_seed = [0.80 - 0.50, 0.83 - 0.54, 0.86 - 0.49]
+    assert diff.mean == pytest.approx(statistics.fmean(per_seed))
+    assert diff.se == pytest.approx(statistics.stdev(per_seed) / 3 ** 0.5)
+    assert diff.verdict == "exceeds seed spread"
+    assert b.per_strategy["scratch"].n == 1 and b.per_strategy["scratch"].std is None
+    assert b.differences[0].verdict.startswith("n<2")
+    noisy = aggregate([CellResult(i, {"seed": i}, "", "", "finished", {"scratch": s, "finetune": f})
+                       for i, (s, f) in enumerate([(0.5, 0.6), (0.6, 0.5), (0.55, 0.56)])])
+    assert noisy[0].differences[0].verdict == "within seed spread"
+
+
+@pytest.mark.slow
+def test_tiny_study_runs_resumes_without_rerunning_and_aggregates(tmp_path):
+    spec = parse_spec(TINY)
+    runs = tmp_path / "runs"
+    first = []
+
+    def stop_after_two(outcome):
+        first.append(outcome)
+        if len(first) == 2:
+            stop.set()
+
+    import threading
+
+    stop = threading.Event()
+    run_study(spec, runs, stop, on_cell=stop_after_two, redirect_native_log=False)
+    assert [o.action for o in first] == ["new", "new"] and all(o.status == "finished" for o in first)
+    done_ids = [o.run_id for o in first]
+    # the second cell's run is damaged into "failed": it must be rerun, in a new run
+    summary_path = runs / done_ids[1] / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    summary["status"] = "failed"
+    summary_path.write_text(json.dumps(summary))
+
+    second = run_study(spec, runs, on_cell=None, redirect_native_log=False)
+    assert [o.action for o in second] == ["skipped", "new", "new", "new"]
+    assert second[0].run_id == done_ids[0] and second[1].run_id != done_ids[1]
+    record = load_record(runs, "tiny")
+    assert record.cells[1].run_ids == [done_ids[1], second[1].run_id]  # the failed attempt stays in history
+    for outcome in second:  # each cell is a normal run whose config is its cell's
+        stored = json.loads((runs / outcome.run_id / "config.json").read_text())["config"]
+        assert (stored["train_fraction"], stored["seed"]) == (outcome.cell.key["train_fraction"],
+                                                            outcome.cell.key["seed"])
+
+    from engine.study.stats import cell_results
+
+    results = cell_results(record, runs)
+    conditions = aggregate(results)
+    for condition, fraction in zip(conditions, (0.2, 0.4), strict=True):
+        values = [r.test_accuracy["scratch"] for r in results if r.key["train_fraction"] == fraction]
+        assert condition.per_strategy["scratch"].mean == pytest.approx(statistics.fmean(values))
+        assert condition.per_strategy["scratch"].std == pytest.approx(statistics.stdev(values))
+        assert condition.per_strategy["scratch"].n == 2
+
+    changed = parse_spec({**TINY, "axes": {"train_fraction": [0.3], "seed": [0]}})
+    with pytest.raises(StoreError, match="another grid"):
+        run_study(changed, runs)
