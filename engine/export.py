@@ -121,6 +121,9 @@ def export_run(state: RunState, out_dir: Path, fmt: str = "md") -> Path:
             plot_confusion(state, name, out_dir / f"confusion_{name}.png")
             write_confusion_csv(state, name, out_dir / f"confusion_{name}.csv")
             figures.append(f"confusion_{name}.png")
+    from engine.export_analysis import export_analysis
+
+    figures += export_analysis(state, out_dir)
     page = out_dir / f"report.{fmt}"
     page.write_text(_markdown(state, figures) if fmt == "md" else _html(state, figures), encoding="utf-8")
     return page
@@ -157,7 +160,8 @@ def _markdown(state: RunState, figures: list[str]) -> str:
     lines += ["", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(row) + " |" for row in _rows(state)]
     lines += [""] + [f"![{f}]({f})" for f in figures]
-    lines += ["", "Data: `epochs.csv`, `confusion_<strategy>.csv`.", "", "## Configuration", "", "```json",
+    lines += ["", "Data: `epochs.csv`, `confusion_<strategy>.csv`, `per_class.csv`, `backbone_change.csv`.",
+              "", "## Configuration", "", "```json",
               json.dumps(state.config, indent=2), "```", ""]
     return "\n".join(lines)
 

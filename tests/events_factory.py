@@ -56,10 +56,21 @@ def strategy_events(name, epochs=3, steps=4, accs=(0.3, 0.4, 0.5), test_acc=0.5,
     return out
 
 
+BLOCKS = ["stem", *[f"block{i}" for i in range(1, 8)], "top"]
+
+
+def backbone_change(strategy="finetune"):
+    return ev.BackboneChange(strategy=strategy, blocks=BLOCKS,
+                             weight_change=[0.01, 0.02, 0.03, 0.05, 0.08, 0.12, 0.18, 0.25, 0.3],
+                             cka=[0.99, 0.98, 0.97, 0.95, 0.9, 0.85, 0.75, 0.6, 0.5], images=40,
+                             reference="ImageNet (test)", time=T0)
+
+
 def full_run(run_id="20270115-080000-demo-abcd"):
+    finetune = strategy_events("finetune", accs=(0.7, 0.8, 0.9), test_acc=0.9, phases=[("head", 1), ("finetune", 2)])
+    finetune.insert(-1, backbone_change())  # after evaluation, before the strategy finishes (as the engine)
     return [run_started(run_id), *strategy_events("scratch", test_acc=0.5),
-            *strategy_events("frozen", accs=(0.6, 0.7, 0.8), test_acc=0.8),
-            *strategy_events("finetune", accs=(0.7, 0.8, 0.9), test_acc=0.9, phases=[("head", 1), ("finetune", 2)]),
+            *strategy_events("frozen", accs=(0.6, 0.7, 0.8), test_acc=0.8), *finetune,
             ev.RunFinished(status="finished", seconds=20.0, time=T0)]
 
 

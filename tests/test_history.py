@@ -6,6 +6,7 @@ import csv
 import json
 import struct
 
+import pytest
 from events_factory import full_run, record_runs, run_started, strategy_events
 from typer.testing import CliRunner
 
@@ -47,7 +48,8 @@ def test_export_writes_figures_csvs_and_page_with_the_runs_numbers(tmp_path):
         result = runner.invoke(app, ["runs", "export", "alpha", "--runs-dir", str(tmp_path / "runs"),
                                      "--out", str(out), "--format", fmt])
         assert result.exit_code == 0, result.output
-    for name in ("accuracy_curves", "test_accuracy", "confusion_scratch", "confusion_frozen", "confusion_finetune"):
+    for name in ("accuracy_curves", "test_accuracy", "confusion_scratch", "confusion_frozen", "confusion_finetune",
+                 "per_class", "backbone_change"):
         width, height = png_size(out / f"{name}.png")
         assert width >= 400 and height >= 300 and (out / f"{name}.png").stat().st_size > 10_000
     rows = list(csv.DictReader(open(out / "epochs.csv")))
@@ -57,6 +59,11 @@ def test_export_writes_figures_csvs_and_page_with_the_runs_numbers(tmp_path):
     cm = list(csv.reader(open(out / "confusion_finetune.csv")))
     assert cm[0][1] == "airplane" and [int(v) for v in cm[1][1:3]] == [3, 1]
     assert sum(int(v) for row in cm[1:] for v in row[1:]) == 40
+    per_class = list(csv.DictReader(open(out / "per_class.csv")))
+    assert per_class[0]["class"] == "airplane" and float(per_class[0]["finetune_accuracy"]) == 0.75  # 3 of 4
+    assert float(per_class[0]["finetune-scratch"]) == pytest.approx(0.75 - 0.5)
+    change = list(csv.DictReader(open(out / "backbone_change.csv")))
+    assert [r["block"] for r in change][:2] == ["stem", "block1"] and float(change[-1]["linear_cka"]) == 0.5
     page = (out / "report.md").read_text()
     assert "cifar10" in page and "ImageNet (test)" in page and "80.0%" in page and "TensorFlow 2.21.0" in page
     assert "<img src=\"accuracy_curves.png\"" in (out / "report.html").read_text()

@@ -66,6 +66,11 @@ def runs_show(
                   f"weights: {summary['weights'].get('label', '-')}", markup=False, highlight=False)
     console.print(comparison_table(summary))
     console.print(epochs_table(loaded.state))
+    from tui.widgets.analysis import backbone_change_text, per_class_table
+
+    for part in (per_class_table(loaded.state), backbone_change_text(loaded.state)):
+        if part is not None:
+            console.print(part)
     for notice in summary.get("notices", []):
         console.print(f"NOTE: {notice}", style="bold yellow", markup=False, highlight=False)
     for line in loaded.skipped_lines:

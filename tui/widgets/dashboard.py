@@ -11,11 +11,12 @@ from __future__ import annotations
 import time
 
 from textual.app import ComposeResult
-from textual.containers import Container, Vertical
+from textual.containers import Container, Vertical, VerticalScroll
 from textual.widgets import RichLog
 
 from engine import events as ev
 from engine.state import RunState
+from tui.widgets.analysis import AnalysisView
 from tui.widgets.comparison import ComparisonTable
 from tui.widgets.confusion import ConfusionView
 from tui.widgets.curves import CurvesPlot
@@ -50,6 +51,8 @@ class Dashboard(Vertical):
             with Vertical(id="panel-results", classes="panel") as v:
                 v.border_title = "2 comparison"
                 yield ComparisonTable(id="results")
+                with VerticalScroll(id="analysis-scroll"):
+                    yield AnalysisView(id="analysis")
             with Vertical(id="panel-log", classes="panel") as v:
                 v.border_title = "4 log"
                 yield RichLog(id="log", wrap=True, markup=False, highlight=False, max_lines=2000)
@@ -70,6 +73,7 @@ class Dashboard(Vertical):
         self.query_one(InfoBar).show(self.state)
         self.query_one(ProgressPanel).show(self.state)
         self.query_one(ComparisonTable).show(self.state)
+        self.query_one(AnalysisView).show(self.state)
         self.query_one(ConfusionView).show(self.state)
         self._append_log()
         self._curves_due = True
@@ -94,6 +98,8 @@ class Dashboard(Vertical):
             self.query_one(ComparisonTable).show(self.state)
         if isinstance(event, ev.Evaluated):
             self.query_one(ConfusionView).show(self.state, newest=event.strategy)
+        if isinstance(event, (ev.Evaluated, ev.BackboneChange)):
+            self.query_one(AnalysisView).show(self.state)
         self._append_log()
 
     def _show_progress_if_due(self) -> None:

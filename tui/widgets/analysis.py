@@ -1,0 +1,71 @@
+"""Below the comparison table: per-class accuracy (where transfer helps most) and what fine-tuning changed
+in each backbone block (relative weight change and CKA against the start), as text bar charts."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from engine.analysis.per_class import per_class
+from engine.state import RunState
+from tui.theme import STRATEGY_STYLES
+
+BAR_WIDTH = 20
+
+
+def bar(value: float, scale: float, width: int = BAR_WIDTH) -> str:
+    """A horizontal bar of eighth-blocks: `value` of `scale` fills `width` cells."""
+    if not math.isfinite(value) or scale <= 0:
+        return ""
+    eighths = max(0, min(width * 8, round(value / scale * width * 8)))
+    return "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
+
+
+def per_class_table(state: RunState) -> Table | None:
+    pc = per_class(state)
+    if pc is None:
+        return None
+    table = Table(title="per-class test accuracy %", title_justify="left", box=None, pad_edge=False)
+    table.add_column("class")
+    for name in pc.accuracy:
+        table.add_column(name, justify="right", style=STRATEGY_STYLES.get(name, ""))
+    for pair in pc.gains:
+        table.add_column("Δ" + pair.split(" ")[0], justify="right")
+    top = {c for pair in pc.gains for c, _ in pc.best_gains(pair, 3)}
+    for i, cls in enumerate(pc.class_names):
+        cells = ["-" if a[i] is None else f"{100 * a[i]:.0f}" for a in pc.accuracy.values()]
+        cells += ["-" if g[i] is None else f"{100 * g[i]:+.0f}" for g in pc.gains.values()]
+        table.add_row(Text(cls, style="bold" if cls in top else ""), *cells)
+    return table
+
+
+def backbone_change_text(state: RunState) -> Text | None:
+    s = state.strategies.get("finetune")
+    change = s.backbone_change if s is not None else None
+    if not change:
+        return None
+    finite = [w for w in change["weight_change"] if w is not None and math.isfinite(w)]
+    scale = max(finite) if finite and max(finite) > 0 else 1.0
+    out = Text(f"what fine-tuning changed, per block (vs {change['reference']}; CKA on {change['images']} "
+               f"test images)\n", style="bold")
+    out.append(f"{'block':<7} {'weight change':<{BAR_WIDTH + 7}} CKA before/after\n", style="dim")
+    for block, w, c in zip(change["blocks"], change["weight_change"], change["cka"], strict=True):
+        w = math.nan if w is None else w
+        c = math.nan if c is None else c
+        out.append(f"{block:<7} ")
+        out.append(f"{bar(w, scale):<{BAR_WIDTH}}", style="magenta")
+        out.append(f" {w:5.3f}  " if math.isfinite(w) else "   -   ")
+        out.append(f"{bar(c, 1.0, 12):<12}", style="cyan")
+        out.append(f" {c:4.2f}\n" if math.isfinite(c) else "  -\n")
+    return out
+
+
+class AnalysisView(Static):
+    def show(self, state: RunState) -> None:
+        parts = [p for p in (per_class_table(state), backbone_change_text(state)) if p is not None]
+        self.update(Group(*parts) if parts else Text("per-class accuracy and the fine-tuning analysis appear "
+                                                     "here as strategies finish", style="dim"))
