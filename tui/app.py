@@ -26,6 +26,7 @@ from tui.screens.dialogs import ConfirmQuit, StartFailed
 from tui.screens.live import LiveScreen
 from tui.screens.new_run import NewRunScreen
 from tui.screens.runs import RunsScreen
+from tui.screens.studies import StudiesScreen
 
 ERROR_KINDS = {DataError: "data", WeightsError: "weights", ConfigError: "config", StoreError: "store"}
 QUIT_GRACE_S = 120.0  # give a stopping run this long to finish its batch before quitting anyway
@@ -50,7 +51,7 @@ class CifarTuiApp(App):
     CSS_PATH = "styles/app.tcss"
     TITLE = "cifar-tui"
     SUB_TITLE = "transfer learning vs training from scratch, CIFAR-10"
-    MODES = {"live": LiveScreen, "runs": RunsScreen}
+    MODES = {"live": LiveScreen, "runs": RunsScreen, "studies": StudiesScreen}
     DEFAULT_MODE = "live"
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
@@ -103,6 +104,8 @@ class CifarTuiApp(App):
         yield SystemCommand("Resume run", "Continue the stopped run under the cursor in Runs (u)",
                             lambda: self.switch_mode("runs"))
         yield SystemCommand("Live", "The run in progress (l)", lambda: self.switch_mode("live"))
+        yield SystemCommand("Studies", "Grids of runs: progress, mean ± std over seeds, chart (y)",
+                            lambda: self.switch_mode("studies"))
         yield SystemCommand("Runs", "Browse, compare and delete recorded runs (r)", lambda: self.switch_mode("runs"))
 
     # --- starting and stopping runs ---------------------------------------------------------------

@@ -45,6 +45,12 @@ def chart_series(record: StudyRecord, conditions: list[Condition]) -> dict[str, 
     return series
 
 
+def n_label(points: list[tuple[Any, float, float, int]]) -> str:
+    """Seeds behind a series' points: "n=3", or "n=1-3" when conditions have different counts so far."""
+    low, high = min(p[3] for p in points), max(p[3] for p in points)
+    return f"n={low}" if low == high else f"n={low}-{high}"
+
+
 def plot_study(record: StudyRecord, conditions: list[Condition], path: Path) -> None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
@@ -53,9 +59,8 @@ def plot_study(record: StudyRecord, conditions: list[Condition], path: Path) -> 
     log = numeric and min(axis_values) > 0 and max(axis_values) / min(axis_values) >= 50
     for label, points in chart_series(record, conditions).items():
         xs = [p[0] if numeric else axis_values.index(p[0]) for p in points]
-        n = min(p[3] for p in points)
         ax.errorbar(xs, [p[1] for p in points], yerr=[p[2] for p in points], marker="o", capsize=4,
-                    label=f"{label} (n={n})", color=STRATEGY_COLORS.get(label.split()[0]))
+                    label=f"{label} ({n_label(points)})", color=STRATEGY_COLORS.get(label.split()[0]))
     if log:
         ax.set_xscale("log")
     if not numeric:

@@ -88,6 +88,7 @@ class LiveScreen(DashboardScreen):
         Binding("c", "app.cancel_run", "Cancel run"),
         Binding("n", "app.new_run", "New run"),
         Binding("r", "app.switch_mode('runs')", "Runs"),
+        Binding("y", "app.switch_mode('studies')", "Studies"),
     ]
 
     def on_mount(self) -> None:

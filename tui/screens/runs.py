@@ -48,6 +48,7 @@ class RunsScreen(Screen):
         Binding("u", "resume", "Resume"),
         Binding("c", "compare", "Compare marked"),
         Binding("l", "app.switch_mode('live')", "Live"),
+        Binding("y", "app.switch_mode('studies')", "Studies"),
         Binding("n", "app.new_run", "New run"),
     ]
 

@@ -1,0 +1,145 @@
+"""The Studies screen: every study in the runs folder, its grid's progress, its statistics and its chart.
+
+It re-reads the study records every few seconds off the UI thread, so a study that `cifar-tui study`
+is running in another process (or over SSH) fills in as cells finish. Enter on a cell opens its run.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from engine.store.reader import load_run
+from engine.study.record import list_studies
+from engine.study.stats import aggregate, cell_results
+from tui.theme import STATUS_STYLES
+from tui.widgets.study_chart import StudyChart
+
+RELOAD_S = 3.0
+STRATEGIES = ("scratch", "frozen", "finetune")
+
+
+class StudiesLoaded(Message):
+    def __init__(self, studies: list) -> None:
+        super().__init__()
+        self.studies = studies  # [(record, results, conditions)]
+
+
+class StudiesScreen(Screen):
+    BINDINGS = [
+        Binding("enter", "open_cell", "Open run", show=True),
+        Binding("f5", "reload", "Reload"),
+        Binding("l", "app.switch_mode('live')", "Live"),
+        Binding("r", "app.switch_mode('runs')", "Runs"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.studies: list = []
+        self.selected = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="studies-top"):
+            with Vertical(id="studies-left"):
+                yield DataTable(id="studies-table", cursor_type="row", zebra_stripes=True)
+                yield DataTable(id="cells-table", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="studies-right"):
+                yield StudyChart(id="study-chart")
+                yield Static(id="study-stats")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "studies: grids of runs (cifar-tui study SPEC)"
+        self.query_one("#studies-table", DataTable).add_columns("study", "cells", "title")
+        self.action_reload()
+        self.set_interval(RELOAD_S, self.action_reload)
+
+    @work(thread=True, exclusive=True, group="studies")
+    def action_reload(self) -> None:
+        folder = self.app.runs_dir
+        out = []
+        for record in list_studies(folder):
+            results = cell_results(record, folder)
+            out.append((record, results, aggregate(results)))
+        self.post_message(StudiesLoaded(out))
+
+    def on_studies_loaded(self, message: StudiesLoaded) -> None:
+        self.studies = message.studies
+        table = self.query_one("#studies-table", DataTable)
+        table.clear()
+        for record, results, _ in self.studies:
+            done = sum(r.status == "finished" for r in results)
+            table.add_row(record.name, f"{done}/{len(results)}", record.title, key=record.name)
+        if not self.studies:
+            self.query_one("#study-stats", Static).update(
+                "No studies yet. Start one from a shell: cifar-tui study data-efficiency --preset quick")
+            return
+        names = [record.name for record, _, _ in self.studies]
+        if self.selected not in names:
+            self.selected = names[0]
+        table.move_cursor(row=names.index(self.selected))
+        self.show_study()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "studies-table" and event.row_key.value != self.selected:
+            self.selected = str(event.row_key.value)
+            self.show_study()
+
+    def current(self):
+        return next((s for s in self.studies if s[0].name == self.selected), None)
+
+    def show_study(self) -> None:
+        study = self.current()
+        if study is None:
+            return
+        record, results, conditions = study
+        cells = self.query_one("#cells-table", DataTable)
+        cursor = cells.cursor_row
+        strategies = [n for n in STRATEGIES if any(n in c.per_strategy for c in conditions)] or list(STRATEGIES)
+        cells.clear(columns=True)  # the study's own strategies as columns
+        cells.add_columns("cell", "status", *[f"{n} %" for n in strategies], "run")
+        for r in results:
+            accs = [f"{100 * r.test_accuracy[n]:.1f}" if n in r.test_accuracy else "-" for n in strategies]
+            cells.add_row(r.label, Text(r.status, style=STATUS_STYLES.get(r.status, "")), *accs, r.run_id or "-",
+                          key=str(r.index))
+        if results:
+            cells.move_cursor(row=min(cursor, len(results) - 1))
+        self.query_one(StudyChart).draw(record, conditions)
+        lines = Text()
+        for c in conditions:
+            lines.append(f"{c.label}\n", style="bold")
+            for name, s in c.per_strategy.items():
+                lines.append(f"  {name:<9} {s.text()}\n")
+            for d in c.differences:
+                style = "green" if d.verdict == "exceeds seed spread" else "dim"
+                lines.append(f"  {d.text()}\n", style=style)
+        self.query_one("#study-stats", Static).update(lines)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "cells-table":
+            self.action_open_cell()
+
+    def action_open_cell(self) -> None:
+        study = self.current()
+        cells = self.query_one("#cells-table", DataTable)
+        if study is None or not cells.row_count:
+            return
+        result = study[1][min(cells.cursor_row, len(study[1]) - 1)]
+        if not result.run_id or result.status == "pending":
+            self.notify("this cell has no run yet")
+            return
+        if result.status == "running":
+            self.app.watch_run(result.run_id)
+            return
+        from tui.screens.live import RunViewScreen
+
+        loaded = load_run(self.app.runs_dir, result.run_id)
+        self.app.push_screen(RunViewScreen(loaded.state, title=f"{result.run_id} (study {study[0].name}, "
+                                                               f"{result.label})"))

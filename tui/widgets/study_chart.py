@@ -1,0 +1,39 @@
+"""A study's results chart in the terminal: test accuracy vs the study's x axis, one line per strategy,
+error bars of one standard deviation over seeds (plotext, through textual-plotext)."""
+
+from __future__ import annotations
+
+from textual_plotext import PlotextPlot
+
+from engine.study.report import chart_series, n_label
+from tui.theme import STRATEGY_PLOT_COLORS
+
+
+class StudyChart(PlotextPlot):
+    def draw(self, record, conditions) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        if record is None:
+            plt.title("no study selected")
+            self.refresh()
+            return
+        axis_values = record.axes.get(record.x, ["all"])
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in axis_values)
+        plt.title(f"{record.title}: test accuracy, mean ± std over seeds")
+        plt.xlabel(record.x)
+        positions = list(range(1, len(axis_values) + 1))  # even spacing: fractions and rates span decades
+        any_points = False
+        for label, points in chart_series(record, conditions).items():
+            xs = [positions[axis_values.index(p[0])] for p in points]
+            color = STRATEGY_PLOT_COLORS.get(label.split()[0], "white")
+            plt.plot(xs, [p[1] for p in points], color=color, label=f"{label} ({n_label(points)})", marker="braille")
+            plt.error(xs, [p[1] for p in points], yerr=[p[2] for p in points], color=color)
+            any_points = True
+        plt.xlim(0.5, len(positions) + 0.5)  # room for the error bars at both ends
+        plt.xticks(positions, [str(v) if not numeric else f"{v:g}" for v in axis_values])
+        if any_points:
+            plt.ylim(0, 1)
+        else:
+            plt.title(f"{record.title}: no finished cells yet")
+        self.refresh()
