@@ -69,6 +69,9 @@ class ExperimentConfig:
     # --- execution ----------------------------------------------------------------------------------
     precision: str = "auto"  # "float32", "mixed" (float16 compute, float32 outputs), "auto": mixed on a GPU
     jit: bool = False  # XLA; measured slower on CPU, worth trying on a GPU
+    steps_per_execution: int = 1  # batches per compiled call: cuts Python overhead for small models on GPUs
+    gpus: str = ""  # "": one device; "all" / "0,1": MirroredStrategy; "cpu:N": N logical CPUs (tests)
+    scale_lr: bool = True  # with N replicas the global batch is N x batch_size: learning rates x N
     checkpoints: bool = True  # save the last and the best epoch in the run folder, for `cifar-tui resume`
     tensorboard: bool = False  # also write TensorBoard scalars into the run folder (tensorboard/<strategy>)
     run_eagerly: bool = False  # debugging and fast tests: skips graph building, much slower per step
@@ -156,6 +159,10 @@ class ExperimentConfig:
             raise ConfigError(f"precision must be auto, float32 or mixed, got {self.precision!r}")
         if self.bn_mode not in ("inference", "train"):
             raise ConfigError(f"bn mode must be 'inference' or 'train', got {self.bn_mode!r}")
+        _check_int(self.steps_per_execution, "steps per execution", minimum=1)
+        from engine.training.distribute import validate_spec  # local: no TensorFlow at import
+
+        validate_spec(self.gpus)
         if self.select_on not in ("val", "test"):
             raise ConfigError(f"select on must be 'val' or 'test', got {self.select_on!r}")
         if self.scratch_model not in ("cnn", "notebook"):

@@ -46,7 +46,7 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
         if config.tensorboard and importlib.util.find_spec("tensorboard") is None:
             raise ConfigError("--tensorboard needs the tensorboard package: pip install tensorboard==2.21.0 "
                               "(or `pip install -e .[tensorboard]`)")
-        data, weights, environment = _prepare(config)
+        data, weights, environment, strategy = _prepare(config)
     except UserError as exc:
         if resume is None:  # a resume that cannot start leaves the stopped run as it was, resumable
             emit(RunFinished(status="failed", seconds=time.perf_counter() - started, error=str(exc)))
@@ -82,7 +82,7 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
             train_strategy(name, resolved, data, weights, emit, stop_event,
                            tensorboard_dir / name if tensorboard_dir is not None else None,
                            checkpoint_root / name if checkpoint_root is not None else None,
-                           resume.checkpoints[name] if resume is not None else None)
+                           resume.checkpoints[name] if resume is not None else None, strategy)
         except (StoreError, KeyboardInterrupt):
             raise
         except TrainingFailed as exc:
@@ -110,8 +110,13 @@ def _prepare(config: ExperimentConfig):
     from engine.data.splits import prepare_data
     from engine.environment import describe_environment
     from engine.models.backbone import resolve_weights
+    from engine.training.distribute import describe, make_strategy
 
+    strategy = make_strategy(config.gpus)  # first: splitting a CPU must precede TensorFlow's start
     data = prepare_data(config)
     needs_backbone = any(s != "scratch" for s in config.strategies)
     weights = resolve_weights(config.weights, config.allow_fallback) if needs_backbone else None
-    return data, weights, describe_environment(config.precision)
+    environment = describe_environment(config.precision)
+    environment["replicas"] = strategy.num_replicas_in_sync if strategy is not None else 1
+    environment["distribution"] = describe(config.gpus) or "single device"
+    return data, weights, environment, strategy

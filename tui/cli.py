@@ -87,6 +87,11 @@ def run(
                                             help="Keep last/best epoch checkpoints for resume (default on)."),
     jit: bool | None = typer.Option(None, "--jit/--no-jit", help="XLA (off by default: slower on CPU)."),
     precision: str | None = typer.Option(None, "--precision", help="auto (mixed on a GPU), float32 or mixed."),
+    gpus: str | None = typer.Option(None, "--gpus", help="all or 0,1,...: MirroredStrategy (batch per replica)."),
+    scale_lr: bool | None = typer.Option(None, "--scale-lr/--no-scale-lr", help="With N replicas, learning "
+                                         "rates x N (default on)."),
+    steps_per_execution: int | None = typer.Option(None, "--steps-per-execution", help="Batches per compiled "
+                                                   "call (small models on GPUs)."),
     eager: bool | None = typer.Option(None, "--eager", hidden=True),
     tensorboard: bool | None = typer.Option(None, "--tensorboard", help="Also write TensorBoard scalars into "
                                             "the run folder (tensorboard/<strategy>)."),
@@ -106,7 +111,8 @@ def run(
             val_fraction=val_fraction, finetune_lr=finetune_lr, unfreeze_blocks=unfreeze_blocks,
             augment=augment, input_scaling=input_scaling, bn_mode=bn_mode, jit=jit, eager=eager,
             tensorboard=tensorboard, precision=precision, offline_fallback=offline_fallback, select_on=select_on,
-            scratch_model=scratch_model, scratch_image_size=scratch_image_size, checkpoints=checkpoints)
+            scratch_model=scratch_model, scratch_image_size=scratch_image_size, checkpoints=checkpoints, gpus=gpus, scale_lr=scale_lr,
+            steps_per_execution=steps_per_execution)
     except UserError as exc:
         raise fail(str(exc)) from None
 

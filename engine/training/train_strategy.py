@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -34,11 +35,13 @@ def count_params(weights) -> int:
 
 def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weights: WeightsChoice | None,
                    sink: Sink, stop_event: threading.Event, tensorboard_dir: Path | None = None,
-                   checkpoint_dir: Path | None = None, resume: Checkpoint | None = None) -> str:
+                   checkpoint_dir: Path | None = None, resume: Checkpoint | None = None,
+                   distribution=None) -> str:
     """Returns "finished" or "cancelled"; raises TrainingFailed on a NaN loss.
 
     With `checkpoint_dir`, every finished epoch is checkpointed there; with `resume`, training continues
-    after that checkpoint's epoch, with its weights, optimizer state and best epoch.
+    after that checkpoint's epoch, with its weights, optimizer state and best epoch. With a tf.distribute
+    `distribution`, the model is built and compiled in its scope and each replica takes `batch_size`.
     """
     started = time.perf_counter()
     done = resume.epoch if resume else 0
@@ -49,8 +52,15 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     # Mixed precision: layers built under the policy compute in float16 (Keras wraps the optimizer in a
     # LossScaleOptimizer at compile time); every classifier output stays float32 (dtype="float32").
     keras.mixed_precision.set_dtype_policy("mixed_float16" if config.precision == "mixed" else "float32")
+    def scope():  # a fresh context each time: a strategy's scope object cannot be entered twice
+        return distribution.scope() if distribution is not None else contextlib.nullcontext()
+
+    replicas = distribution.num_replicas_in_sync if distribution is not None else 1
+    batch_size = config.batch_size * replicas  # the global batch: batch_size per replica
+    lr_factor = replicas if config.scale_lr else 1  # linear scaling rule
     try:
-        built = BUILDERS[name](config, num_classes, weights)
+        with scope():
+            built = BUILDERS[name](config, num_classes, weights)
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
     model = built.model
@@ -61,10 +71,10 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
 
         start_weights = snapshot(built.backbone)
 
-    train_ds = make_dataset(data.x_train, data.y_train, config.batch_size, size, training=True,
+    train_ds = make_dataset(data.x_train, data.y_train, batch_size, size, training=True,
                             augment=config.augment, seed=config.seed + done)
-    val_ds = make_dataset(data.x_val, data.y_val, config.batch_size, size, training=False)
-    steps = math.ceil(len(data.y_train) / config.batch_size)
+    val_ds = make_dataset(data.x_val, data.y_val, batch_size, size, training=False)
+    steps = math.ceil(len(data.y_train) / batch_size)
     total_epochs = sum(p.epochs for p in built.phases)
     sink(StrategyStarted(strategy=name, image_size=size, epochs=total_epochs, steps_per_epoch=steps,
                          total_params=model.count_params(), weights=built.weights_label))
@@ -85,24 +95,27 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
             epoch += phase.epochs
             continue
         phase.prepare()  # freeze / unfreeze, then compile: trainable flags take effect at compile time
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=phase.learning_rate),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-            jit_compile=config.jit,
-            run_eagerly=config.run_eagerly,
-        )
+        with scope():
+            model.compile(
+                optimizer=keras.optimizers.Adam(learning_rate=phase.learning_rate * lr_factor),
+                loss="sparse_categorical_crossentropy",
+                metrics=["accuracy"],
+                jit_compile=config.jit,
+                run_eagerly=config.run_eagerly,
+                steps_per_execution=config.steps_per_execution,
+            )
         if resume is not None and epoch < done:  # interrupted inside this phase: its optimizer continues
-            restore_optimizer(model, checkpoint_dir / resume.optimizer_file)
+            with scope():
+                restore_optimizer(model, checkpoint_dir / resume.optimizer_file)
         sink(PhaseStarted(strategy=name, phase=phase.name, first_epoch=epoch + 1, epochs=phase.epochs,
-                          learning_rate=phase.learning_rate,
+                          learning_rate=phase.learning_rate * lr_factor,
                           trainable_params=count_params(model.trainable_weights)))
-        emitter = EventEmitter(sink, name, phase.name, total_epochs, steps, config.batch_size,
+        emitter = EventEmitter(sink, name, phase.name, total_epochs, steps, batch_size,
                                len(data.y_train), stop_event)
         best.emitter = emitter
         checkpointing = []
         if saver is not None:
-            saver.start_phase(phase.name, phase.learning_rate, emitter)
+            saver.start_phase(phase.name, phase.learning_rate * lr_factor, emitter)
             checkpointing = [saver]
         model.fit(
             train_ds,
@@ -128,7 +141,7 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
 
     # Model selection happened on the validation split; now, and only now, the test set.
     best.restore(model)
-    test_ds = make_dataset(data.x_test, data.y_test, config.batch_size, size, training=False)
+    test_ds = make_dataset(data.x_test, data.y_test, batch_size, size, training=False)
     probabilities = model.predict(test_ds, verbose=0, callbacks=[stopper])
     if stop_event.is_set() or len(probabilities) != len(data.y_test):
         sink(StrategyFinished(strategy=name, status="cancelled", seconds=time.perf_counter() - started,
