@@ -141,3 +141,21 @@ def test_tiny_study_runs_resumes_without_rerunning_and_aggregates(tmp_path):
     changed = parse_spec({**TINY, "axes": {"train_fraction": [0.3], "seed": [0]}})
     with pytest.raises(StoreError, match="another grid"):
         run_study(changed, runs)
+
+
+@pytest.mark.slow
+def test_parallel_study_runs_cells_in_child_processes_sharing_the_runs_folder(tmp_path):
+    from engine.study.parallel import run_study_parallel
+
+    spec = parse_spec({**TINY, "axes": {"train_fraction": [0.3], "seed": [0, 1]}})
+    runs = tmp_path / "runs"
+    outcomes = run_study_parallel(spec, runs, parallel=2, gpus=[])
+    assert [o.status for o in outcomes] == ["finished", "finished"]
+    assert all(o.summary["strategies"]["scratch"]["test_accuracy"] is not None for o in outcomes)
+    record = load_record(runs, "tiny")
+    assert [c.run_id for c in record.cells] == [o.run_id for o in outcomes]
+    assert len({o.run_id for o in outcomes}) == 2
+    logs = sorted(p.name for p in (runs / ".studies" / "tiny" / "logs").iterdir())
+    assert logs == ["cell-000.log", "cell-001.log"]
+    again = run_study_parallel(spec, runs, parallel=2, gpus=[])  # resumable like the sequential runner
+    assert [o.action for o in again] == ["skipped", "skipped"]

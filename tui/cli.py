@@ -111,8 +111,8 @@ def run(
             val_fraction=val_fraction, finetune_lr=finetune_lr, unfreeze_blocks=unfreeze_blocks,
             augment=augment, input_scaling=input_scaling, bn_mode=bn_mode, jit=jit, eager=eager,
             tensorboard=tensorboard, precision=precision, offline_fallback=offline_fallback, select_on=select_on,
-            scratch_model=scratch_model, scratch_image_size=scratch_image_size, checkpoints=checkpoints, gpus=gpus, scale_lr=scale_lr,
-            steps_per_execution=steps_per_execution)
+            scratch_model=scratch_model, scratch_image_size=scratch_image_size, checkpoints=checkpoints, gpus=gpus,
+            scale_lr=scale_lr, steps_per_execution=steps_per_execution)
     except UserError as exc:
         raise fail(str(exc)) from None
 

@@ -49,6 +49,7 @@ def study(
     sets: list[str] = typer.Option([], "--set", help="Override a base knob: --set dataset=digits (repeatable)."),
     name: str | None = typer.Option(None, "--name", help="Study id (default: the spec's name)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the cells and what would happen; run nothing."),
+    parallel: int = typer.Option(1, "--parallel", help="Cells at once, one process each (one per GPU)."),
     plain: bool | None = typer.Option(None, "--plain/--rich", help="Plain lines (default when not a TTY)."),
     runs_dir: Path | None = RunsDir,
 ) -> None:
@@ -70,6 +71,8 @@ def study(
         record = open_record(spec, folder)
     except UserError as exc:
         raise fail(str(exc), exc.exit_code) from None
+    if parallel < 1:
+        raise fail(f"--parallel must be at least 1, got {parallel}")
     cells = spec.cells()
     if dry_run:
         for cell in cells:
@@ -77,17 +80,20 @@ def study(
             todo = {"finished": "skip (finished)", "cancelled": "resume", "interrupted": "resume"}.get(status, "run")
             typer.echo(f"cell {cell.index + 1}/{len(cells)} {cell.label}: {todo}")
         return
-    run_cells(spec, folder, plain)
+    run_cells(spec, folder, plain, parallel)
 
 
-def run_cells(spec, folder: Path, plain: bool | None) -> None:
+def run_cells(spec, folder: Path, plain: bool | None, parallel: int = 1) -> None:
+    from engine.study.parallel import run_study_parallel
     from engine.study.runner import run_study
     from tui.cli_progress import progress_sink
 
     if plain is None:
         plain = not sys.stdout.isatty()
     total = len(spec.cells())
-    typer.echo(f"study {spec.name}: {total} cells, results in {folder}")
+    typer.echo(f"study {spec.name}: {total} cells, results in {folder}"
+               + (f", {parallel} at a time (logs in {folder / '.studies' / spec.name / 'logs'})" if parallel > 1
+                  else ""))
     displays = []
 
     def display(cell):
@@ -105,7 +111,10 @@ def run_cells(spec, folder: Path, plain: bool | None) -> None:
 
     with stop_on_signals() as (stop_event, received):
         try:
-            outcomes = run_study(spec, folder, stop_event, display=display, on_cell=on_cell)
+            if parallel > 1:
+                outcomes = run_study_parallel(spec, folder, parallel, stop_event, on_cell=on_cell)
+            else:
+                outcomes = run_study(spec, folder, stop_event, display=display, on_cell=on_cell)
         except UserError as exc:
             while displays:
                 displays.pop().close()
@@ -140,6 +149,29 @@ def print_study(name: str, folder: Path) -> None:
     for condition in conditions:
         for diff in condition.differences:
             console.print(f"  {condition.label}: {diff.text()}", markup=False, highlight=False)
+
+
+@app.command("study-cell", hidden=True)
+def study_cell(
+    run_id: str = typer.Option(..., "--run-id"),
+    config_file: Path | None = typer.Option(None, "--config", help="The cell's config (JSON); none: resume."),
+    runs_dir: Path | None = RunsDir,
+) -> None:
+    """One cell of a parallel study, in its own process (started by `study --parallel`)."""
+    from engine.config import ExperimentConfig
+    from engine.session import record_and_run, resume_and_run
+    from tui.cli_headless import execute
+
+    folder = resolve_runs_dir(runs_dir)
+    if config_file is None:
+        execute(lambda display, stop: resume_and_run(folder, run_id, display=display, stop_event=stop), True, False)
+        return
+    try:
+        config = ExperimentConfig.from_dict(json.loads(config_file.read_text())).validate()
+    except (OSError, ValueError, UserError) as exc:
+        raise fail(f"cannot read cell config {config_file}: {exc}") from None
+    execute(lambda display, stop: record_and_run(config, folder, display=display, stop_event=stop, run_id=run_id),
+            True, False)
 
 
 @studies_app.command("list")

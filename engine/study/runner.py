@@ -46,6 +46,22 @@ def cell_status(runs_dir: Path, run_id: str) -> str:
     return read_listing(Path(runs_dir) / run_id).status
 
 
+def decide(runs_dir: Path, run_id: str) -> str:
+    """What a cell needs: "skipped" (finished), "resume" (stopped and resumable) or "new"."""
+    from engine.resume import plan_resume
+
+    status = cell_status(runs_dir, run_id)
+    if status == "finished":
+        return "skipped"
+    if status in ("cancelled", "interrupted"):
+        try:
+            plan_resume(runs_dir, run_id)
+            return "resume"
+        except UserError:
+            return "new"  # not resumable after all (say, it never started training)
+    return "new"
+
+
 def run_study(spec: StudySpec, runs_dir: Path, stop_event: threading.Event | None = None,
               display: Callable[[Cell], Sink | None] | None = None,
               on_cell: Callable[[CellOutcome], None] | None = None,

@@ -1,0 +1,133 @@
+"""`cifar-tui study SPEC --parallel N`: N cells at a time, one child process each (one GPU each).
+
+The parent process holds the study's lock, decides what each cell needs (skip, resume, new run), links
+new run ids in the study record before their child starts, and launches `cifar-tui study-cell` children:
+each records one ordinary run (per-run locks keep two writers off one run). With GPUs, child k sees only
+GPU k (CUDA_VISIBLE_DEVICES), so N is at most the number of GPUs; without GPUs the children share the
+CPU. A stop (Ctrl-C, SIGTERM, SIGHUP) is forwarded to the children, which stop at their next batch and
+leave resumable runs. Each child's output goes to runs/.studies/<name>/logs/cell-NNN.log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.store.lock import RunLock
+from engine.study.record import save_record, study_dir
+from engine.study.runner import CellOutcome, cell_status, decide, open_record
+from engine.study.spec import Cell, StudySpec
+
+POLL_S = 0.2
+
+
+def visible_gpus() -> list[str]:
+    """GPU indices from nvidia-smi (no TensorFlow in the parent); empty without GPUs."""
+    if shutil.which("nvidia-smi") is None:
+        return []
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [str(i) for i, line in enumerate(out.splitlines()) if line.startswith("GPU ")]
+
+
+def child_command(config_file: Path | None, run_id: str, runs_dir: Path) -> list[str]:
+    code = "import sys; from tui.cli import main; main(sys.argv[1:])"
+    args = ["study-cell", "--run-id", run_id, "--runs-dir", str(runs_dir)]
+    if config_file is not None:
+        args += ["--config", str(config_file)]
+    return [sys.executable, "-c", code, *args]
+
+
+def run_study_parallel(spec: StudySpec, runs_dir: Path, parallel: int, stop_event: threading.Event | None = None,
+                       on_cell: Callable[[CellOutcome], None] | None = None,
+                       gpus: list[str] | None = None) -> list[CellOutcome]:
+    stop_event = stop_event or threading.Event()
+    runs_dir = Path(runs_dir)
+    record = open_record(spec, runs_dir)
+    folder = study_dir(runs_dir, spec.name)
+    (folder / "logs").mkdir(parents=True, exist_ok=True)
+    (folder / "cells").mkdir(parents=True, exist_ok=True)
+    gpus = visible_gpus() if gpus is None else gpus
+    slots = list(range(min(parallel, len(gpus)) if gpus else parallel))
+    lock = RunLock(folder, what="study").acquire()
+    outcomes: list[CellOutcome] = []
+    running: dict[int, tuple[subprocess.Popen, Cell, str, str, object]] = {}  # slot -> child
+    try:
+        save_record(runs_dir, record)
+        queue: list[tuple[Cell, str]] = []
+        for cell in spec.cells():
+            action = decide(runs_dir, record.cells[cell.index].run_id)
+            if action == "skipped":
+                outcome = CellOutcome(cell, record.cells[cell.index].run_id, "skipped", "finished")
+                outcomes.append(outcome)
+                if on_cell is not None:
+                    on_cell(outcome)
+            else:
+                queue.append((cell, action))
+        while queue or running:
+            if stop_event.is_set():
+                queue.clear()
+                for process, *_ in running.values():
+                    if process.poll() is None:
+                        process.send_signal(signal.SIGTERM)
+            for slot in slots:
+                if slot in running or not queue:
+                    continue
+                cell, action = queue.pop(0)
+                running[slot] = _launch(cell, action, record, runs_dir, folder, gpus[slot] if gpus else None)
+            time.sleep(POLL_S)
+            for slot, (process, cell, run_id, action, log) in list(running.items()):
+                if process.poll() is None:
+                    continue
+                log.close()
+                del running[slot]
+                outcome = CellOutcome(cell, run_id, action, cell_status(runs_dir, run_id), _summary(runs_dir, run_id))
+                outcomes.append(outcome)
+                if on_cell is not None:
+                    on_cell(outcome)
+    finally:
+        for process, *_ in running.values():  # an error in the parent: do not leave children behind
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=120)
+        lock.release()
+    return sorted(outcomes, key=lambda o: o.cell.index)
+
+
+def _launch(cell: Cell, action: str, record, runs_dir: Path, folder: Path, gpu: str | None):
+    from engine.store.ids import new_run_id
+
+    entry = record.cells[cell.index]
+    config_file = None
+    if action == "new":
+        run_id = new_run_id(cell.config.name)
+        entry.run_ids.append(run_id)
+        save_record(runs_dir, record)  # linked before the child starts
+        config_file = folder / "cells" / f"cell-{cell.index:03d}.json"
+        config_file.write_text(json.dumps(cell.config.to_dict(), indent=2))
+    else:
+        run_id = entry.run_id
+    env = dict(os.environ)
+    if gpu is not None:
+        env["CUDA_VISIBLE_DEVICES"] = gpu
+    log = open(folder / "logs" / f"cell-{cell.index:03d}.log", "a", encoding="utf-8")
+    process = subprocess.Popen(child_command(config_file, run_id, runs_dir), stdout=log, stderr=subprocess.STDOUT,
+                               env=env, start_new_session=True)  # our own Ctrl-C reaches it only through us
+    return process, cell, run_id, "resumed" if action == "resume" else "new", log
+
+
+def _summary(runs_dir: Path, run_id: str) -> dict | None:
+    from engine.store.reader import read_listing
+
+    folder = Path(runs_dir) / run_id
+    return {"strategies": read_listing(folder).strategies} if folder.is_dir() else None
