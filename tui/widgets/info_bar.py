@@ -29,7 +29,9 @@ def info_text(state: RunState) -> Text:
                                          "bold"), (sizes, "dim")),
         Text.assemble(("weights ", "dim"), (weights_label, "bold" if pretrained else "bold red")),
         Text.assemble(("device ", "dim"), str(state.environment.get("device", "-")),
-                      (f" {state.environment['precision']}" if state.environment.get("precision") else "", "dim")),
+                      (f" {state.environment['precision']}" if state.environment.get("precision") else "", "dim"),
+                      (f" x{state.environment['replicas']} replicas" if state.environment.get("replicas", 1) > 1
+                       else "", "bold")),
     ])
 
 
