@@ -145,3 +145,13 @@ def test_imagenet_weights_offline_fail_clearly_or_fall_back(keras_home, monkeypa
     assert str(keras_home / "models" / "efficientnetb0_notop.h5") in str(info.value)
     fallback = resolve_weights("imagenet", allow_fallback=True)
     assert not fallback.pretrained and "RANDOM INIT USED INSTEAD OF IMAGENET" in fallback.notice
+
+
+def test_notebook_scratch_cnn_is_the_24m_parameter_flatten_model_at_224():
+    notebook = build_scratch(ExperimentConfig(scratch_model="notebook", scratch_image_size=224), 10).model
+    ours = build_scratch(ExperimentConfig(), 10).model
+    assert 23_000_000 < notebook.count_params() < 25_000_000  # Flatten of 54x54x64 into Dense(128)
+    assert any(isinstance(layer, keras.layers.Flatten) for layer in notebook.layers)
+    assert ours.count_params() < 400_000
+    labels = ExperimentConfig(scratch_model="notebook", scratch_image_size=224).mistakes()
+    assert labels == ["the notebook's scratch CNN (Flatten into Dense(128)) at 224 px"]

@@ -75,3 +75,14 @@ def test_fallback_to_digits_only_when_allowed(keras_home, monkeypatch):
     assert data.name == "digits"
     assert data.describe()["substituted_for"] == "cifar10"
     assert "DIGITS USED INSTEAD OF CIFAR-10" in data.notices[0]
+
+
+def test_select_on_test_reproduces_the_leak_and_is_labelled():
+    raw = raw_with_ids()
+    leaky = split(raw, ExperimentConfig(select_on="test", test_limit=100))
+    assert ids(leaky.x_val) == ids(leaky.x_test)  # validation (model selection) on the test images
+    assert len(leaky.y_train) == 1000  # no validation carved from train: the notebook trained on all of it
+    right = split(raw, ExperimentConfig(test_limit=100))
+    assert not ids(right.x_val) & ids(right.x_test) and len(right.y_train) == 900
+    assert any("test set used as validation" in m for m in ExperimentConfig(select_on="test").mistakes())
+    assert ExperimentConfig().mistakes() == []
