@@ -55,6 +55,14 @@ def test_gpus_syntax_is_checked_without_tensorflow():
 
 @pytest.mark.slow
 def test_steps_per_execution_trains_and_reports_every_epoch(tmp_path):
-    summary = run_cli(tmp_path, "--batch-size", "32", "--steps-per-execution", "4")
-    assert summary["config"]["steps_per_execution"] == 4
-    assert summary["strategies"]["scratch"]["epoch"] == 3 and summary["strategies"]["scratch"]["test_accuracy"] > 0.2
+    from engine import events as ev
+    from engine.session import record_and_run
+
+    config = ExperimentConfig(dataset="digits", strategies=("scratch",), scratch_epochs=2, train_per_class=40,
+                              batch_size=16, steps_per_execution=4, test_limit=100, augment=False)
+    seen = []
+    outcome = record_and_run(config, tmp_path, display=seen.append, redirect_native_log=False)
+    assert outcome.summary["config"]["steps_per_execution"] == 4
+    assert [e.epoch for e in seen if isinstance(e, ev.EpochEnd)] == [1, 2]
+    steps = [e.step for e in seen if isinstance(e, ev.BatchEnd) and e.epoch == 1]
+    assert steps == [4, 8, 12, 16, 20, 23]  # one event per compiled call of 4 steps; the last one clamped

@@ -54,7 +54,8 @@ class EventEmitter(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
         loss = float(logs.get("loss", math.nan))
-        step = batch + 1
+        # With steps_per_execution > 1 Keras reports a group's last step, which can run past the epoch's end.
+        step = min(batch + 1, self.steps)
         if not math.isfinite(loss) and self.nan_at is None:
             self.nan_at = (self._epoch, step)
             self.model.stop_training = True
