@@ -46,15 +46,27 @@ def _scratch_model():
     return model
 
 
-def _engine_callbacks(sink, n_train: int, steps: int):
+def _engine_callbacks(sink, n_train: int, steps: int, checkpoints: Path | None = None):
+    """What the engine attaches to every fit: events, best-epoch tracking, the stop check, and (with a
+    folder) the epoch checkpoint a resume needs."""
     from engine.training.callbacks import BestEpoch, EventEmitter, StopOnRequest
+    from engine.training.checkpoints import Checkpointer
 
     stop = threading.Event()
-    return [EventEmitter(sink, "scratch", "train", 1, steps, 64, n_train, stop), BestEpoch(stop), StopOnRequest(stop)]
+    emitter = EventEmitter(sink, "scratch", "train", 1, steps, 64, n_train, stop)
+    best = BestEpoch(stop)
+    best.emitter = emitter
+    callbacks = [emitter, best]
+    if checkpoints is not None:
+        saver = Checkpointer(checkpoints, "scratch", 0, best, stop)
+        saver.start_phase("train", 1e-3, emitter)
+        callbacks.append(saver)
+    return [*callbacks, StopOnRequest(stop)]
 
 
 def engine_overhead_ratio(size: dict) -> float:
-    """Engine's fit (its callbacks, events, the run store writing) / a bare model.fit, same model and data."""
+    """Engine's fit (its callbacks, events, the run store writing, the epoch checkpoint) / a bare model.fit,
+    same model and data."""
     from engine.data.pipeline import make_dataset
     from engine.events import RunStarted
     from engine.store.recorder import RunRecorder
@@ -77,7 +89,9 @@ def engine_overhead_ratio(size: dict) -> float:
                 return len(x) / (time.perf_counter() - start)
             return run
 
-        bare, engine = alternate(timed(lambda: []), timed(lambda: _engine_callbacks(recorder, len(x), steps)),
+        checkpoints = Path(runs) / "bench-run" / "checkpoints" / "scratch"
+        bare, engine = alternate(timed(lambda: []),
+                                 timed(lambda: _engine_callbacks(recorder, len(x), steps, checkpoints)),
                                  size["repeats"])
         recorder.close()
     return engine / bare

@@ -103,13 +103,11 @@ class BestEpoch(keras.callbacks.Callback):
             self.best_epoch = epoch + 1
             self.best_weights = [np.array(w) for w in self.model.get_weights()]
 
-    def resume_from(self, model, best_weights_file, best_epoch: int, best_accuracy: float) -> None:
-        """Continue after a checkpoint: its best epoch, accuracy and weights (loaded through the model)."""
+    def resume_from(self, best_weights: list[np.ndarray] | None, best_epoch: int, best_accuracy: float) -> None:
+        """Continue after a checkpoint: its best epoch, accuracy and weights."""
         self.best_epoch = best_epoch
         self.best_accuracy = best_accuracy if best_epoch else -math.inf
-        if best_weights_file is not None:
-            model.load_weights(best_weights_file)
-            self.best_weights = [np.array(w) for w in model.get_weights()]
+        self.best_weights = best_weights
 
     def restore(self, model) -> None:
         if self.best_weights is not None:

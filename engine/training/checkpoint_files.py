@@ -2,9 +2,9 @@
 
 Layout, in the run folder:
     checkpoints/<strategy>/state.json                the commit point (written atomically, last)
-    checkpoints/<strategy>/epoch-0003.weights.h5     model weights after the last finished epoch
+    checkpoints/<strategy>/epoch-0003.weights.npz    model weights after the last finished epoch
     checkpoints/<strategy>/epoch-0003.optimizer.npz  the optimizer's variables (moments, step counter)
-    checkpoints/<strategy>/best-0002.weights.h5      weights of the best validation epoch so far
+    checkpoints/<strategy>/best-0002.weights.npz     weights of the best validation epoch so far
 
 The writing side is `engine.training.checkpoints.Checkpointer`.
 """

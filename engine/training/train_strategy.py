@@ -19,7 +19,7 @@ from engine.models.scratch import build_scratch
 from engine.models.transfer import build_finetune, build_frozen
 from engine.training.callbacks import BestEpoch, EventEmitter, StopOnRequest
 from engine.training.checkpoint_files import Checkpoint
-from engine.training.checkpoints import Checkpointer, restore_optimizer
+from engine.training.checkpoints import Checkpointer, read_arrays, restore_optimizer, restore_weights
 from engine.training.evaluate import test_metrics
 
 BUILDERS = {"scratch": build_scratch, "frozen": build_frozen, "finetune": build_finetune}
@@ -84,9 +84,9 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     extra = [keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir))] if tensorboard_dir is not None else []
     saver = Checkpointer(checkpoint_dir, name, config.seed, best, stop_event, resume) if checkpoint_dir else None
     if resume is not None:
-        best.resume_from(model, checkpoint_dir / resume.best_file if resume.best_file else None,
+        best.resume_from(read_arrays(checkpoint_dir / resume.best_file) if resume.best_file else None,
                          resume.best_epoch, resume.best_val_accuracy)
-        model.load_weights(checkpoint_dir / resume.weights_file)
+        restore_weights(model, checkpoint_dir / resume.weights_file)
     epoch = 0
     for phase in built.phases:
         if stop_event.is_set():
