@@ -62,7 +62,9 @@ class ConfusionView(Vertical):
             f" test {100 * (s.test_accuracy or 0):.1f}% | ", ("row %" if self.normalised else "counts", "italic"),
             f" | [ ] {'/'.join(others) if others else 'switch'} | p %"))
         table.clear(columns=True)
-        table.add_column("true\\pred ", key="class")
+        # A fixed width: an auto width is settled by DataTable after the rows land, and a frame drawn in
+        # between showed the column one cell narrower (a flaky snapshot on a loaded CI machine).
+        table.add_column("true\\pred ", key="class", width=11)
         for i, name in enumerate(names):
             table.add_column(name[:4].rjust(5), key=str(i), width=5)
         for name, row in zip(names, matrix, strict=False):
