@@ -52,7 +52,9 @@ def test_shipped_studies_parse_and_expand():
     ({"axes": {"epochs": [0, 1]}, "x": "epochs"}, "cell epochs=0: scratch epochs must be at least 1"),
     ({"axes": {"train_fraction": [0.5, 1.5]}}, "cell train_fraction=1.5: train fraction must be in (0, 1]"),
     ({"base": {"preset": "huge"}}, "unknown preset 'huge'"),
-    ({"base": {"learning": 1}}, "learning"),
+    ({"base": {"learning": 1}}, "unknown knob 'learning' in [base]"),
+    ({"axes": {"variant": ["a"]}, "x": "variant", "variants": {"a": {"colour": 1}}},
+     "unknown knob 'colour' in [variants.a]"),
     ({"name": "../evil"}, "not allowed"),
     ({"colour": "red"}, "unknown key(s) colour"),
 ])

@@ -141,6 +141,11 @@ def parse_spec(data: dict[str, Any], source: str = "", overrides: dict[str, Any]
             raise ConfigError(f"study {name}: axis {axis} must be a non-empty list, e.g. {axis} = [..]")
         if len(set(map(repr, values))) != len(values):
             raise ConfigError(f"study {name}: axis {axis} repeats a value")
+    for where, keys in (("[base]", list(base)), *((f"[variants.{v}]", list(k) if isinstance(k, dict) else [])
+                                                  for v, k in variants.items()), ("--set", list(overrides or {}))):
+        for key in keys:
+            if key not in fields or key == "variant":
+                raise ConfigError(f"study {name}: unknown knob {key!r} in {where}")
     for variant in axes.get("variant", []):
         if variant not in variants:
             raise ConfigError(f"study {name}: variant {variant!r} has no [variants.{variant}] table")
