@@ -6,6 +6,7 @@ The engine runs in a thread worker and reaches the UI only through `post_message
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -130,7 +131,6 @@ class CifarTuiApp(App):
     def resume_run(self, run_id: str) -> None:
         """Continue a cancelled or interrupted run (the Runs screen's `u`), shown on the Live screen."""
         from engine.resume import plan_resume
-        from engine.store.reader import load_run
 
         if self.is_training:
             self.notify("a run is already in progress: cancel it first (c)", severity="warning")
@@ -142,8 +142,8 @@ class CifarTuiApp(App):
             return
         self.last_config = plan.config
         self.live_run_id = plan.run_id
-        # Its own fold of the log (the plan's state belongs to the recorder, in the worker's thread).
-        self.live_state = load_run(self.runs_dir, plan.run_id).state
+        # A copy of the plan's fold of the log: the original goes to the recorder, in the worker's thread.
+        self.live_state = copy.deepcopy(plan.state)
         self.switch_mode("live")
         self._refresh_live(None)
         self.training = self._train(None, plan.run_id, plan)

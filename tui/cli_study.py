@@ -119,7 +119,7 @@ def run_cells(spec, folder: Path, plain: bool | None, parallel: int = 1) -> None
             while displays:
                 displays.pop().close()
             raise fail(str(exc), exc.exit_code) from None
-    print_study(spec.name, folder)
+    print_study(*load_study(folder, spec.name))
     if received:
         typer.echo(f"study stopped; continue it with: cifar-tui study {spec.source or spec.name}", err=True)
         raise typer.Exit(EXIT_BY_SIGNAL.get(received[0], 130))
@@ -138,12 +138,18 @@ def load_study(folder: Path, name: str):
     return record, results, aggregate(results)
 
 
-def print_study(name: str, folder: Path) -> None:
+def load_study_or_fail(folder: Path, name: str):
+    try:
+        return load_study(folder, name)
+    except UserError as exc:
+        raise fail(str(exc)) from None
+
+
+def print_study(record, results, conditions) -> None:
     from rich.console import Console
 
     from tui.tables import study_table
 
-    record, results, conditions = load_study(folder, name)
     console = Console()
     console.print(study_table(record, results, conditions))
     for condition in conditions:
@@ -198,17 +204,13 @@ def studies_show(
     runs_dir: Path | None = RunsDir,
 ) -> None:
     """A study's cells and its statistics: mean ± std (n) per strategy and condition, paired differences."""
-    folder = resolve_runs_dir(runs_dir)
-    try:
-        record, results, conditions = load_study(folder, name)
-    except UserError as exc:
-        raise fail(str(exc)) from None
+    record, results, conditions = load_study_or_fail(resolve_runs_dir(runs_dir), name)
     if json_out:
         from engine.study.report import study_json
 
         typer.echo(json.dumps(study_json(record, results, conditions), indent=2))
         return
-    print_study(name, folder)
+    print_study(record, results, conditions)
 
 
 @studies_app.command("export")
@@ -218,11 +220,7 @@ def studies_export(
     runs_dir: Path | None = RunsDir,
 ) -> None:
     """Write the study's results chart (error bars over seeds), cells.csv, summary.csv and report.md."""
-    folder = resolve_runs_dir(runs_dir)
-    try:
-        record, results, conditions = load_study(folder, name)
-    except UserError as exc:
-        raise fail(str(exc)) from None
+    record, results, conditions = load_study_or_fail(resolve_runs_dir(runs_dir), name)
     from engine.study.report import export_study
 
     target = out or Path("exports") / f"study-{name}"

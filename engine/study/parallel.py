@@ -66,7 +66,7 @@ def run_study_parallel(spec: StudySpec, runs_dir: Path, parallel: int, stop_even
         save_record(runs_dir, record)
         queue: list[tuple[Cell, str]] = []
         for cell in spec.cells():
-            action = decide(runs_dir, record.cells[cell.index].run_id)
+            action, _ = decide(runs_dir, record.cells[cell.index].run_id)
             if action == "skipped":
                 outcome = CellOutcome(cell, record.cells[cell.index].run_id, "skipped", "finished")
                 outcomes.append(outcome)

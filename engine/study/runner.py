@@ -46,20 +46,20 @@ def cell_status(runs_dir: Path, run_id: str) -> str:
     return read_listing(Path(runs_dir) / run_id).status
 
 
-def decide(runs_dir: Path, run_id: str) -> str:
-    """What a cell needs: "skipped" (finished), "resume" (stopped and resumable) or "new"."""
+def decide(runs_dir: Path, run_id: str):
+    """What a cell needs: ("skipped", None) when finished, ("resume", plan) when stopped and resumable,
+    ("new", None) otherwise."""
     from engine.resume import plan_resume
 
     status = cell_status(runs_dir, run_id)
     if status == "finished":
-        return "skipped"
+        return "skipped", None
     if status in ("cancelled", "interrupted"):
         try:
-            plan_resume(runs_dir, run_id)
-            return "resume"
+            return "resume", plan_resume(runs_dir, run_id)
         except UserError:
-            return "new"  # not resumable after all (say, it never started training)
-    return "new"
+            pass  # not resumable after all (say, it never started training)
+    return "new", None
 
 
 def run_study(spec: StudySpec, runs_dir: Path, stop_event: threading.Event | None = None,
@@ -67,7 +67,6 @@ def run_study(spec: StudySpec, runs_dir: Path, stop_event: threading.Event | Non
               on_cell: Callable[[CellOutcome], None] | None = None,
               redirect_native_log: bool = True) -> list[CellOutcome]:
     """Run (or continue) the study; returns one outcome per cell reached. UserErrors stop the study."""
-    from engine.resume import plan_resume
     from engine.session import record_and_run, resume_and_run
 
     stop_event = stop_event or threading.Event()
@@ -83,21 +82,14 @@ def run_study(spec: StudySpec, runs_dir: Path, stop_event: threading.Event | Non
             if stop_event.is_set():
                 break
             entry = record.cells[cell.index]
-            status = cell_status(runs_dir, entry.run_id)
+            action, plan = decide(runs_dir, entry.run_id)
             sink = display(cell) if display is not None else None
-            if status == "finished":
-                outcome = CellOutcome(cell, entry.run_id, "skipped", status)
-            elif status in ("cancelled", "interrupted"):
-                try:
-                    plan = plan_resume(runs_dir, entry.run_id)
-                except UserError:
-                    plan = None  # not resumable after all (say, it never started training): a new run
-                if plan is not None:
-                    result = resume_and_run(runs_dir, entry.run_id, display=sink, stop_event=stop_event,
-                                            redirect_native_log=redirect_native_log, plan=plan)
-                    outcome = CellOutcome(cell, entry.run_id, "resumed", result.summary["status"], result.summary)
-                else:
-                    outcome = _new_run(cell, record, runs_dir, sink, stop_event, redirect_native_log, record_and_run)
+            if action == "skipped":
+                outcome = CellOutcome(cell, entry.run_id, "skipped", "finished")
+            elif action == "resume":
+                result = resume_and_run(runs_dir, entry.run_id, display=sink, stop_event=stop_event,
+                                        redirect_native_log=redirect_native_log, plan=plan)
+                outcome = CellOutcome(cell, entry.run_id, "resumed", result.summary["status"], result.summary)
             else:
                 outcome = _new_run(cell, record, runs_dir, sink, stop_event, redirect_native_log, record_and_run)
             outcomes.append(outcome)
