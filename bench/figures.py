@@ -1,7 +1,8 @@
 """The benchmark's figures, one function each. Ratios are measured side by side in one process,
-alternating the two sides, best of several repeats per side: on these shared machines a run is sometimes
-slowed 2x by something outside it (seen: the same bare fit alternating 100 and 200 img/s), and noise only
-ever slows a side down, so the best of each side is the fairest estimate of its speed."""
+alternating the two sides, as the median of the per-pair ratios: on these shared machines a stretch of
+seconds to minutes is sometimes slowed 2x by something outside the process (seen: the same bare fit
+alternating 100 and 200 img/s). The two measurements of a pair run back to back and mostly share such a
+stretch, and the median ignores the pairs a slowdown split. Speeds (img/s) are the best of their side."""
 
 from __future__ import annotations
 
@@ -17,17 +18,21 @@ from pathlib import Path
 
 import numpy as np
 
-SIZES = {"full": dict(train=1024, repeats=7, effnet_steps=6, effnet_size=224, rss_images=50_000, runs=1000),
-         "smoke": dict(train=128, repeats=1, effnet_steps=1, effnet_size=32, rss_images=512, runs=20)}
+# pipeline_images: a pass of 4,096 images takes ~0.5 s at 224 px (1,024 took ~0.15 s, too short to time well)
+SIZES = {"full": dict(train=1024, repeats=7, effnet_steps=6, effnet_size=224, rss_images=50_000, runs=1000,
+                      pipeline_images=4096),
+         "smoke": dict(train=128, repeats=1, effnet_steps=1, effnet_size=32, rss_images=512, runs=20,
+                       pipeline_images=128)}
 
 
-def alternate(side_a, side_b, repeats: int) -> tuple[float, float]:
-    """Best of `repeats` alternating measurements of two zero-argument functions returning a rate."""
+def alternate(side_a, side_b, repeats: int) -> tuple[float, float, float]:
+    """`repeats` alternating measurements of two zero-argument functions returning a rate: the median of
+    the per-pair ratios b / a, and the best rate of each side."""
     a, b = [], []
     for _ in range(repeats):
         a.append(side_a())
         b.append(side_b())
-    return max(a), max(b)
+    return statistics.median(y / x for x, y in zip(a, b, strict=True)), max(a), max(b)
 
 
 def _images(n: int, seed: int = 0):
@@ -64,9 +69,9 @@ def _engine_callbacks(sink, n_train: int, steps: int, checkpoints: Path | None =
     return [*callbacks, StopOnRequest(stop)]
 
 
-def engine_overhead_ratio(size: dict) -> float:
+def engine_overhead_ratio(size: dict) -> dict:
     """Engine's fit (its callbacks, events, the run store writing, the epoch checkpoint) / a bare model.fit,
-    same model and data."""
+    same model and data; with both sides' training speeds (32-px scratch CNN)."""
     from engine.data.pipeline import make_dataset
     from engine.events import RunStarted
     from engine.store.recorder import RunRecorder
@@ -90,11 +95,11 @@ def engine_overhead_ratio(size: dict) -> float:
             return run
 
         checkpoints = Path(runs) / "bench-run" / "checkpoints" / "scratch"
-        bare, engine = alternate(timed(lambda: []),
+        ratio, bare, engine = alternate(timed(lambda: []),
                                  timed(lambda: _engine_callbacks(recorder, len(x), steps, checkpoints)),
                                  size["repeats"])
         recorder.close()
-    return engine / bare
+    return {"engine_overhead_ratio": ratio, "bare_fit_32_img_per_s": bare, "engine_fit_32_img_per_s": engine}
 
 
 def tui_overhead_ratio(size: dict) -> float:
@@ -132,8 +137,7 @@ def tui_overhead_ratio(size: dict) -> float:
 
 
 def _ratio_of(side_with, side_without, repeats: int) -> float:
-    without, with_ = alternate(side_without, side_with, repeats)
-    return with_ / without
+    return alternate(side_without, side_with, repeats)[0]
 
 
 def pipeline_figures(size: dict) -> dict:
@@ -143,7 +147,7 @@ def pipeline_figures(size: dict) -> dict:
     from engine.data.pipeline import make_dataset, naive_dataset
     from engine.models.backbone import build_backbone, resolve_weights
 
-    x, y = _images(size["train"])
+    x, y = _images(size["pipeline_images"])
 
     def rate(ds) -> float:
         start, n = time.perf_counter(), 0
@@ -157,7 +161,7 @@ def pipeline_figures(size: dict) -> dict:
     naive_ds = naive_dataset(x, y, 64, 224)
     train_ds = make_dataset(x, y, 64, 224, training=True, augment=True)
     rate(ours_ds), rate(naive_ds), rate(train_ds)  # warm-up
-    ours, naive = alternate(lambda: rate(ours_ds), lambda: rate(naive_ds), size["repeats"])
+    ratio, naive, ours = alternate(lambda: rate(naive_ds), lambda: rate(ours_ds), size["repeats"])
     augmented = max(rate(train_ds) for _ in range(3))
 
     side = size["effnet_size"]
@@ -174,7 +178,7 @@ def pipeline_figures(size: dict) -> dict:
     for _ in range(size["effnet_steps"]):
         model.train_on_batch(batch, labels)
     step_rate = 16 * size["effnet_steps"] / (time.perf_counter() - start)
-    return {"pipeline_vs_naive_224": ours / naive, "pipeline_headroom_224": augmented / step_rate,
+    return {"pipeline_vs_naive_224": ratio, "pipeline_headroom_224": augmented / step_rate,
             "pipeline_224_img_per_s": ours, "naive_224_img_per_s": naive,
             "pipeline_224_augmented_img_per_s": augmented, "finetune_step_224_img_per_s": step_rate}
 
@@ -182,6 +186,8 @@ def pipeline_figures(size: dict) -> dict:
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss across execve, so a child would report its parent's peak.
 PEAK_RSS_SCRIPT = """
 import sys, numpy as np
+from engine.allocator import keep_freed_memory
+keep_freed_memory()  # as in every training process of the product (engine.runner)
 from engine.data.pipeline import make_dataset
 n = int(sys.argv[1])
 x = np.random.default_rng(0).integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)

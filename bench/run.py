@@ -17,6 +17,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bench import figures  # noqa: E402
+from engine.allocator import keep_freed_memory  # noqa: E402
 
 # figure: (target, "min" = at least / "max" = at most)
 TARGETS = {
@@ -71,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
                         "update the other figures' values from the existing results file")
     args = parser.parse_args(argv)
     size = figures.SIZES["smoke" if args.smoke else "full"]
+    # Both sides of every ratio run under the allocator setting of the product's training processes
+    # (engine.runner applies it before a run's first allocation); CIFAR_TUI_MALLOC=system measures without.
+    allocator = keep_freed_memory()
     started = time.time()
     results = measure(size, set(args.only) if args.only else None)
     if args.only and Path(args.out).exists():
@@ -84,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         "mode": "smoke" if args.smoke else "full",
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "seconds": round(time.time() - started, 1),
+        "allocator": allocator,
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
                     "tensorflow": tf.__version__, "keras": keras.__version__,
                     "gpus": [d.name for d in tf.config.list_physical_devices("GPU")]},

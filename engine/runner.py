@@ -107,11 +107,13 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
 
 def _prepare(config: ExperimentConfig):
     """Data, weights and environment, resolved before anything is recorded."""
+    from engine.allocator import keep_freed_memory
     from engine.data.splits import prepare_data
     from engine.environment import describe_environment
     from engine.models.backbone import resolve_weights
     from engine.training.distribute import describe, make_strategy
 
+    allocator = keep_freed_memory()  # before the data and the first batches are allocated
     strategy = make_strategy(config.gpus)  # first: splitting a CPU must precede TensorFlow's start
     data = prepare_data(config)
     needs_backbone = any(s != "scratch" for s in config.strategies)
@@ -119,4 +121,5 @@ def _prepare(config: ExperimentConfig):
     environment = describe_environment(config.precision)
     environment["replicas"] = strategy.num_replicas_in_sync if strategy is not None else 1
     environment["distribution"] = describe(config.gpus) or "single device"
+    environment["allocator"] = allocator
     return data, weights, environment, strategy

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from engine import events as ev
+from engine.allocator import keep_freed_memory
 from engine.config import ExperimentConfig
 from engine.environment import resolve_precision
 from engine.runner import run_experiment
@@ -39,6 +40,7 @@ def test_mixed_precision_run_computes_in_float16_and_records_it(cifar_dir, monke
     assert keras.mixed_precision.dtype_policy().name == "float32"  # not leaked to later models
     started = next(e for e in seen if isinstance(e, ev.RunStarted))
     assert started.environment["precision"] == "mixed"
+    assert started.environment["allocator"] == keep_freed_memory()  # what this process runs with
     assert any("MIXED PRECISION ON A CPU" in n for n in started.notices)
     epoch = next(e for e in seen if isinstance(e, ev.EpochEnd))
     assert math.isfinite(epoch.loss)

@@ -7,7 +7,8 @@ the batches in flight. Augmentation happens at the native 32 px, where it is che
 translation are one `crop_and_resize` call with per-image boxes (a box shifted by up to `MAX_SHIFT`
 translates, a box with x1 > x2 mirrors). Then one batched `tf.image.resize` brings the batch to the
 strategy's size, for training and evaluation alike (measured ~2x faster than resizing inside
-`crop_and_resize` at 224 px, and than the per-image `map(resize)` pipeline; see `make bench`).
+`crop_and_resize` at 224 px, and 1.7-2.0x the per-image `map(resize)` pipeline once freed memory is
+reused, see `engine/allocator.py` and `make bench`).
 
 Images leave the pipeline as float32 in [0, 255]. Scaling is the model's job: Keras' EfficientNet
 rescales its own input, and the scratch CNN starts with `Rescaling(1/255)`.
