@@ -75,3 +75,24 @@ def test_studies_screen_snapshot(snap_compare, tmp_path):
         await pilot.pause(0.3)
 
     assert snap_compare(CifarTuiApp(tmp_path), terminal_size=(120, 36), run_before=settle)
+
+
+async def test_a_cell_whose_run_cannot_be_read_is_a_notification_not_a_crash(tmp_path):
+    import json
+
+    from engine.store import paths
+
+    record_study(tmp_path)
+    first = sorted(p for p in tmp_path.iterdir() if p.name.startswith("2027"))[0]
+    summary = json.loads((first / paths.SUMMARY_FILE).read_text())
+    (first / paths.SUMMARY_FILE).write_text(json.dumps(summary | {"format_version": 99}))
+    app = CifarTuiApp(tmp_path)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("y")
+        cells = app.screen.query_one("#cells-table")
+        await until(pilot, lambda: cells.row_count == 4)
+        cells.focus()
+        cells.move_cursor(row=0)
+        await pilot.press("enter")
+        await until(pilot, lambda: any("newer cifar-tui" in n.message for n in app._notifications))
+        assert not isinstance(app.screen, RunViewScreen)

@@ -238,21 +238,10 @@ class RunsScreen(Screen):
     @work(thread=True, exclusive=True, group="open-run")
     def open(self, run_id: str) -> None:
         """Reading a long events file happens off the UI thread; the result comes back as a message."""
-        try:
-            self.post_message(RunLoaded(load_run(self.app.runs_dir, run_id), None))
-        except UserError as exc:
-            self.post_message(RunLoaded(None, str(exc)))
+        load_in_worker(self, self.app.runs_dir, run_id)
 
     def on_run_loaded(self, message: RunLoaded) -> None:
-        if message.error or message.loaded is None:
-            self.notify(message.error or "cannot open run", severity="error")
-            return
-        from tui.screens.live import RunViewScreen
-
-        loaded = message.loaded
-        skipped = f" ({len(loaded.skipped_lines)} unreadable lines skipped)" if loaded.skipped_lines else ""
-        self.app.push_screen(RunViewScreen(loaded.state, title=f"{loaded.listing.run_id}: {loaded.state.status}"
-                                                               f"{skipped}"))
+        show_loaded_run(self.app, message)
 
 
 class CompareLoaded(Message):
@@ -262,6 +251,28 @@ class CompareLoaded(Message):
 
 
 class RunLoaded(Message):
-    def __init__(self, loaded: LoadedRun | None, error: str | None) -> None:
+    """A run read by a worker (or why it could not be); `title` names it on its screen if given."""
+
+    def __init__(self, loaded: LoadedRun | None, error: str | None, title: str | None = None) -> None:
         super().__init__()
-        self.loaded, self.error = loaded, error
+        self.loaded, self.error, self.title = loaded, error, title
+
+
+def load_in_worker(poster, runs_dir, run_id: str, title: str | None = None) -> None:
+    """Read a run (a long events file can take a while) and post the result to `poster` as `RunLoaded`."""
+    try:
+        poster.post_message(RunLoaded(load_run(runs_dir, run_id), None, title))
+    except UserError as exc:
+        poster.post_message(RunLoaded(None, str(exc)))
+
+
+def show_loaded_run(app, message: RunLoaded) -> None:
+    if message.error or message.loaded is None:
+        app.notify(message.error or "cannot open run", severity="error")
+        return
+    from tui.screens.live import RunViewScreen
+
+    loaded = message.loaded
+    skipped = f" ({len(loaded.skipped_lines)} unreadable lines skipped)" if loaded.skipped_lines else ""
+    title = message.title or f"{loaded.listing.run_id}: {loaded.state.status}"
+    app.push_screen(RunViewScreen(loaded.state, title=f"{title}{skipped}"))

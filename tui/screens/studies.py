@@ -15,9 +15,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from engine.store.reader import load_run
 from engine.study.record import list_studies
 from engine.study.stats import aggregate, cell_results
+from tui.screens.runs import RunLoaded, load_in_worker, show_loaded_run
 from tui.theme import STATUS_STYLES
 from tui.widgets.study_chart import StudyChart
 
@@ -138,8 +138,12 @@ class StudiesScreen(Screen):
         if result.status == "running":
             self.app.watch_run(result.run_id)
             return
-        from tui.screens.live import RunViewScreen
+        self.open_cell_run(result.run_id, f"{result.run_id} (study {study[0].name}, {result.label})")
 
-        loaded = load_run(self.app.runs_dir, result.run_id)
-        self.app.push_screen(RunViewScreen(loaded.state, title=f"{result.run_id} (study {study[0].name}, "
-                                                               f"{result.label})"))
+    @work(thread=True, exclusive=True, group="open-run")
+    def open_cell_run(self, run_id: str, title: str) -> None:
+        """Read off the UI thread, like the Runs screen; a damaged run is a notification, not a crash."""
+        load_in_worker(self, self.app.runs_dir, run_id, title)
+
+    def on_run_loaded(self, message: RunLoaded) -> None:
+        show_loaded_run(self.app, message)
