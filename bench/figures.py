@@ -19,10 +19,12 @@ from pathlib import Path
 import numpy as np
 
 # pipeline_images: a pass of 4,096 images takes ~0.5 s at 224 px (1,024 took ~0.15 s, too short to time well)
+# effnet_eager (smoke only): the same model and train_on_batch, run eagerly, since tracing EfficientNetB0's
+# training step takes ~45 s on a 2-core machine and a smoke figure is not meant to be read.
 SIZES = {"full": dict(train=1024, repeats=7, effnet_steps=6, effnet_size=224, rss_images=50_000, runs=1000,
-                      pipeline_images=4096),
+                      pipeline_images=4096, effnet_eager=False),
          "smoke": dict(train=128, repeats=1, effnet_steps=1, effnet_size=32, rss_images=512, runs=20,
-                       pipeline_images=128)}
+                       pipeline_images=128, effnet_eager=True)}
 
 
 def alternate(side_a, side_b, repeats: int) -> tuple[float, float, float]:
@@ -170,7 +172,8 @@ def pipeline_figures(size: dict) -> dict:
     outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.GlobalAveragePooling2D()(
         backbone(inputs, training=False)))
     model = keras.Model(inputs, outputs)
-    model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="sparse_categorical_crossentropy")
+    model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="sparse_categorical_crossentropy",
+                  run_eagerly=size["effnet_eager"])
     batch = np.random.default_rng(0).uniform(0, 255, (16, side, side, 3)).astype("float32")
     labels = np.arange(16) % 10
     model.train_on_batch(batch, labels)  # graph build
