@@ -115,5 +115,7 @@ def study_table(record, results, conditions) -> Table:
     for name in strategies:
         table.add_column(f"{name} test % (mean ± std, n)", justify="right", no_wrap=True)
     for c in conditions:
-        table.add_row(c.label, *[c.per_strategy[n].text() if n in c.per_strategy else "-" for n in strategies])
+        reference = record.reference is not None and c.key.get(record.x) == record.reference
+        table.add_row(c.label + (" (reference)" if reference else ""),
+                      *[c.per_strategy[n].text() if n in c.per_strategy else "-" for n in strategies])
     return table
