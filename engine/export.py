@@ -12,6 +12,7 @@ import html
 import json
 from pathlib import Path
 
+from engine.analysis.binomial import accuracy_se, accuracy_text
 from engine.state import RunState
 
 STRATEGY_COLORS = {"scratch": "#1f9bcf", "frozen": "#ff8700", "finetune": "#c2185b"}
@@ -73,10 +74,13 @@ def plot_test_accuracy(state: RunState, path: Path) -> None:
     names = [n for n, s in state.strategies.items() if s.test_accuracy is not None]
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     values = [state.strategies[n].test_accuracy for n in names]
-    bars = ax.bar(names, values, color=[STRATEGY_COLORS.get(n, "grey") for n in names])
-    for bar, value in zip(bars, values, strict=True):
-        ax.text(bar.get_x() + bar.get_width() / 2, value + 0.01, f"{100 * value:.1f}%", ha="center")
-    ax.set(ylabel="test accuracy", ylim=(0, 1), title="Test accuracy (best validation epoch)")
+    n_test = state.dataset.get("test")
+    errors = [accuracy_se(v, n_test or 0) or 0.0 for v in values]
+    bars = ax.bar(names, values, yerr=errors, capsize=6, color=[STRATEGY_COLORS.get(n, "grey") for n in names])
+    for bar, value, error in zip(bars, values, errors, strict=True):
+        ax.text(bar.get_x() + bar.get_width() / 2, value + error + 0.01, accuracy_text(value, n_test), ha="center")
+    ax.set(ylabel="test accuracy", ylim=(0, 1),
+           title=f"Test accuracy (best validation epoch), ± binomial SE on {n_test or '?'} test images")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -146,11 +150,12 @@ def _rows(state: RunState) -> list[list[str]]:
         return "-" if v is None else f"{100 * v:.1f}%"
 
     return [[n, s.status, f"{pct(s.best_val_accuracy)} (epoch {s.best_epoch})" if s.best_epoch else "-",
-             pct(s.test_accuracy), f"{s.trainable_params:,} / {s.total_params:,}",
+             accuracy_text(s.test_accuracy, state.dataset.get("test")), f"{s.trainable_params:,} / {s.total_params:,}",
              "-" if s.seconds is None else f"{s.seconds:.0f}s"] for n, s in state.strategies.items()]
 
 
-HEADER = ["strategy", "status", "best validation", "test accuracy", "trainable / total params", "time"]
+HEADER = ["strategy", "status", "best validation", "test accuracy ± binomial SE", "trainable / total params",
+          "time"]
 
 
 def _markdown(state: RunState, figures: list[str]) -> str:

@@ -50,7 +50,8 @@ def test_runs_list_and_show_tables(tmp_path):
     out = runner.invoke(app, ["runs", "list", "--runs-dir", str(tmp_path)]).output
     assert "20270116-080000-other-0002" in out and "80.0" in out and "finished" in out
     out = runner.invoke(app, ["runs", "show", "demo", "--runs-dir", str(tmp_path)]).output
-    assert "finetune" in out and "90.0%" in out and "epochs" in out
+    assert "finetune" in out and "epochs" in out
+    assert "90.0±4.7%" in out and "binomial standard error on 40 test images" in out  # sqrt(.9 * .1 / 40)
 
 
 def test_runs_dir_from_environment(tmp_path, monkeypatch):

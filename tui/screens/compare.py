@@ -57,12 +57,12 @@ class CompareScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#compare-table", DataTable)
-        for column in ("run", "data", "strategy", "status", "best val@ep", "test", "params", "time", "img/s"):
+        for column in ("run", "data", "strategy", "status", "best val@ep", "test±SE", "params", "time", "img/s"):
             table.add_column(column)
         for index, (run_id, state) in enumerate(self.runs):
             color = RUN_COLORS[index % len(RUN_COLORS)]
             for name, s in state.strategies.items():
                 table.add_row(Text(run_id, style=color), state.dataset.get("name", ""), name,
-                              *comparison_cells(s.summary()))
+                              *comparison_cells(s.summary(), state.dataset.get("test")))
         self.call_after_refresh(self.query_one(CompareCurves).draw_runs, self.runs)
 
