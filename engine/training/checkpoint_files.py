@@ -5,6 +5,7 @@ Layout, in the run folder:
     checkpoints/<strategy>/epoch-0003.weights.npz    model weights after the last finished epoch
     checkpoints/<strategy>/epoch-0003.optimizer.npz  the optimizer's variables (moments, step counter)
     checkpoints/<strategy>/best-0002.weights.npz     weights of the best validation epoch so far
+    checkpoints/<strategy>/backbone-start.npz        the backbone before training (fine-tuning analysis)
 
 The writing side is `engine.training.checkpoints.Checkpointer`.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 from engine.errors import UserError
 
 STATE_FILE = "state.json"
+BACKBONE_START_FILE = "backbone-start.npz"  # written once at the start; epoch saves keep it
 CHECKPOINT_VERSION = 1
 
 

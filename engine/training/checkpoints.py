@@ -22,7 +22,8 @@ import numpy as np
 
 from engine.errors import StoreError, UserError
 from engine.store.atomic import atomic_write_json
-from engine.training.checkpoint_files import CHECKPOINT_VERSION, STATE_FILE, Checkpoint, load_checkpoint
+from engine.training.checkpoint_files import (BACKBONE_START_FILE, CHECKPOINT_VERSION, STATE_FILE, Checkpoint,
+                                              load_checkpoint)
 
 __all__ = ["Checkpoint", "Checkpointer", "load_checkpoint", "optimizer_arrays", "read_arrays", "restore_optimizer",
            "restore_weights"]
@@ -117,6 +118,7 @@ class Checkpointer(keras.callbacks.Callback):
         atomic_write_json(self.folder / STATE_FILE, {"version": CHECKPOINT_VERSION, **asdict(checkpoint)})
         self.last = checkpoint
         for stale in self.folder.iterdir():  # only after the commit: files the new state no longer names
-            if stale.name not in checkpoint.folder_files() and not stale.name.startswith(".state.json."):
+            if (stale.name not in checkpoint.folder_files() | {BACKBONE_START_FILE}
+                    and not stale.name.startswith(".state.json.")):
                 stale.unlink(missing_ok=True)
         return checkpoint

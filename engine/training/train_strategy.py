@@ -66,10 +66,10 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     model = built.model
     size = config.image_size_for(name)
     analyse = name == "finetune" and config.finetune_analysis and built.backbone is not None
-    if analyse:  # the backbone before any training (and before a resumed checkpoint is loaded)
-        from engine.analysis.backbone_change import snapshot
+    if analyse:  # the backbone before any training: saved now, read back (not re-drawn) on a resume
+        from engine.analysis.backbone_change import start_weights
 
-        start_weights = snapshot(built.backbone)
+        before, reference = start_weights(built.backbone, checkpoint_dir, resume is not None, built.weights_label)
 
     train_ds = make_dataset(data.x_train, data.y_train, batch_size, size, training=True,
                             augment=config.augment, seed=config.seed + done)
@@ -153,9 +153,9 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     if analyse and not stop_event.is_set():
         from engine.analysis.backbone_change import ANALYSIS_IMAGES, backbone_change
 
-        change = backbone_change(built.backbone, start_weights, data.x_test[:ANALYSIS_IMAGES], size,
+        change = backbone_change(built.backbone, before, data.x_test[:ANALYSIS_IMAGES], size,
                                  config.input_scaling)
-        sink(BackboneChange(strategy=name, reference=built.weights_label, **change))
+        sink(BackboneChange(strategy=name, reference=reference, **change))
     sink(StrategyFinished(strategy=name, status="finished", seconds=time.perf_counter() - started,
                           trainable_params=trainable, total_params=model.count_params()))
     return "finished"
