@@ -126,7 +126,7 @@ class BackboneChange(Event):
     strategy: str
     blocks: list[str]  # stem, block1..block7, top
     weight_change: list[float]  # ||W - W0|| / ||W0||
-    cka: list[float]  # linear CKA of the block's activations, before vs after
+    cka: list[float]  # debiased linear CKA (unbiased HSIC) of the block's activations, before vs after
     images: int  # test images the activations were taken on
     reference: str  # what "before" was (ImageNet weights, or random init), in words
 

@@ -158,6 +158,21 @@ HEADER = ["strategy", "status", "best validation", "test accuracy ± binomial SE
           "time"]
 
 
+def _method_notes(state: RunState) -> list[str]:
+    """How the numbers were computed, for a reader of the report."""
+    notes = [f"Test accuracy ± its binomial standard error sqrt(p (1 - p) / n) on the n = "
+             f"{state.dataset.get('test', '?')} test images: the sampling error of one number on one test set "
+             f"(a study's spread over seeds adds training noise)."]
+    if any(s.backbone_change for s in state.strategies.values()):
+        notes.append("Fine-tuning analysis: relative weight change ||W - W0|| / ||W0|| per block over the trained "
+                     "parameters only (kernels, biases, BatchNorm gamma/beta; not BatchNorm moving statistics or "
+                     "the input Normalization constants); debiased linear CKA between the block's activations "
+                     "before and after, computed with the unbiased HSIC estimator (Song et al. 2012; as in "
+                     "Nguyen, Raghu & Kornblith 2021), which plain linear CKA's bias towards 1 at few images and "
+                     "many features does not affect.")
+    return notes
+
+
 def _markdown(state: RunState, figures: list[str]) -> str:
     lines = [f"# cifar-tui run {state.run_id}", ""]
     lines += [f"- **{k}**: {v}" for k, v in _facts(state)]
@@ -165,6 +180,7 @@ def _markdown(state: RunState, figures: list[str]) -> str:
     lines += ["", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(row) + " |" for row in _rows(state)]
     lines += [""] + [f"![{f}]({f})" for f in figures]
+    lines += [line for note in _method_notes(state) for line in ("", note)]
     lines += ["", "Data: `epochs.csv`, `confusion_<strategy>.csv`, `per_class.csv`, `backbone_change.csv`.",
               "", "## Configuration", "", "```json",
               json.dumps(state.config, indent=2), "```", ""]
@@ -180,5 +196,5 @@ def _html(state: RunState, figures: list[str]) -> str:
     images = "".join(f'<p><img src="{e(f)}" alt="{e(f)}"></p>' for f in figures)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>cifar-tui run {e(state.run_id)}</title></head>"
             f"<body><h1>cifar-tui run {e(state.run_id)}</h1><ul>{facts}</ul><table border='1'><tr>{head}</tr>"
-            f"{body}</table>{images}<p>Data: epochs.csv, confusion_&lt;strategy&gt;.csv</p><h2>Configuration</h2>"
+            f"{body}</table>{images}{''.join(f'<p>{e(n)}</p>' for n in _method_notes(state))}<p>Data: epochs.csv, confusion_&lt;strategy&gt;.csv</p><h2>Configuration</h2>"
             f"<pre>{e(json.dumps(state.config, indent=2))}</pre></body></html>\n")

@@ -22,8 +22,13 @@ import numpy as np
 
 from engine.errors import StoreError, UserError
 from engine.store.atomic import atomic_write_json
-from engine.training.checkpoint_files import (BACKBONE_START_FILE, CHECKPOINT_VERSION, STATE_FILE, Checkpoint,
-                                              load_checkpoint)
+from engine.training.checkpoint_files import (
+    BACKBONE_START_FILE,
+    CHECKPOINT_VERSION,
+    STATE_FILE,
+    Checkpoint,
+    load_checkpoint,
+)
 
 __all__ = ["Checkpoint", "Checkpointer", "load_checkpoint", "optimizer_arrays", "read_arrays", "restore_optimizer",
            "restore_weights"]
