@@ -194,7 +194,8 @@ def _html(state: RunState, figures: list[str]) -> str:
     head = "".join(f"<th>{e(h)}</th>" for h in HEADER)
     body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in _rows(state))
     images = "".join(f'<p><img src="{e(f)}" alt="{e(f)}"></p>' for f in figures)
+    images += "".join(f"<p>{e(n)}</p>" for n in _method_notes(state))
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>cifar-tui run {e(state.run_id)}</title></head>"
             f"<body><h1>cifar-tui run {e(state.run_id)}</h1><ul>{facts}</ul><table border='1'><tr>{head}</tr>"
-            f"{body}</table>{images}{''.join(f'<p>{e(n)}</p>' for n in _method_notes(state))}<p>Data: epochs.csv, confusion_&lt;strategy&gt;.csv</p><h2>Configuration</h2>"
+            f"{body}</table>{images}<p>Data: epochs.csv, confusion_&lt;strategy&gt;.csv</p><h2>Configuration</h2>"
             f"<pre>{e(json.dumps(state.config, indent=2))}</pre></body></html>\n")

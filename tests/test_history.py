@@ -66,7 +66,8 @@ def test_export_writes_figures_csvs_and_page_with_the_runs_numbers(tmp_path):
     assert [r["block"] for r in change][:2] == ["stem", "block1"] and float(change[-1]["debiased_linear_cka"]) == 0.5
     page = (out / "report.md").read_text()
     assert "cifar10" in page and "ImageNet (test)" in page and "80.0 ± 6.3%" in page
-    assert "binomial standard error" in page and "debiased linear CKA" in page and "unbiased HSIC" in page and "TensorFlow 2.21.0" in page
+    assert "binomial standard error" in page and "debiased linear CKA" in page and "unbiased HSIC" in page
+    assert "TensorFlow 2.21.0" in page
     assert "<img src=\"accuracy_curves.png\"" in (out / "report.html").read_text()
 
 

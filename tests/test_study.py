@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import statistics
 import subprocess
@@ -261,3 +262,54 @@ def test_parallel_study_runs_cells_in_child_processes_sharing_the_runs_folder(tm
     assert logs == ["cell-000.log", "cell-001.log"]
     again = run_study_parallel(spec, runs, parallel=2, gpus=[])  # resumable like the sequential runner
     assert [o.action for o in again] == ["skipped", "skipped"]
+
+
+def test_studies_show_json_export_and_dry_run_answer_the_reference_question(tmp_path):
+    from test_study_app import record_study
+    from typer.testing import CliRunner
+
+    from tui.cli import app
+
+    record_study(tmp_path)  # train_fraction 0.1 / 1.0 (reference) x seeds 0-2; finetune diverged once at 1.0
+    runner = CliRunner()
+    shown = runner.invoke(app, ["studies", "show", "demo-study", "--json", "--runs-dir", str(tmp_path)])
+    data = json.loads(shown.output)
+    assert data["reference"] == 1.0 and "ttest_rel" in data["method"]
+    scratch, finetune = data["comparisons"]
+    assert (scratch["strategy"], scratch["label"], scratch["reference"]) == (
+        "scratch", "train_fraction=0.1", "train_fraction=1.0")
+    assert scratch["difference"]["df"] == 1 and scratch["difference"]["mean"] == pytest.approx(-0.29)
+    assert scratch["difference"]["ci95"] == pytest.approx([-0.29 - 12.706 * 0.01, -0.29 + 12.706 * 0.01], abs=1e-4)
+    assert finetune["reference_diverged"] == 1 and finetune["difference"]["excluded_diverged"] == 1
+    reference = data["conditions"][1]["strategies"]["finetune"]
+    assert (reference["n"], reference["diverged"], reference["values"]["1"]) == (1, 1, None)  # JSON null: NaN
+
+    text = runner.invoke(app, ["studies", "show", "demo-study", "--runs-dir", str(tmp_path)]).output
+    assert "Each train_fraction against the reference train_fraction=1.0" in text and "Method:" in text
+    assert "90.0 (n=1); diverged in" in text and "train_fraction=1.0 (reference)" in text
+    flipped = json.loads(runner.invoke(app, ["studies", "show", "demo-study", "--json", "--reference", "0.1",
+                                             "--runs-dir", str(tmp_path)]).output)
+    assert flipped["comparisons"][0]["difference"]["mean"] == pytest.approx(0.29)
+    bad = runner.invoke(app, ["studies", "show", "demo-study", "--reference", "0.5", "--runs-dir", str(tmp_path)])
+    assert bad.exit_code == 2 and "is not one of train_fraction's values (0.1, 1.0)" in bad.output
+
+    out = tmp_path / "report"
+    assert runner.invoke(app, ["studies", "export", "demo-study", "--out", str(out),
+                               "--runs-dir", str(tmp_path)]).exit_code == 0
+    rows = list(csv.DictReader(open(out / "differences.csv")))
+    assert rows[0]["kind"] == "vs reference" and rows[0]["df"] == "1" and float(rows[0]["p"]) < 0.05
+    assert {r["kind"] for r in rows} == {"vs reference", "strategies"}
+    page = (out / "report.md").read_text()
+    assert "significant at 95%" in page and "paired t-test" in page and "| train_fraction=1.0 (reference) |" in page
+
+    from test_study_app import SPEC
+
+    spec_file = tmp_path / "demo.toml"  # the same grid as the recorded study, as a file
+    spec_file.write_text('name = "demo-study"\ntitle = "demo"\nx = "train_fraction"\nreference = "1.0"\n'
+                         '[base]\npreset = "custom"\ndataset = "digits"\nstrategies = ["scratch", "finetune"]\n'
+                         '[axes]\ntrain_fraction = [0.1, 1.0]\nseed = [0, 1, 2]\n')
+    assert parse_spec(SPEC).fingerprint() == load_spec(str(spec_file)).fingerprint()
+    for flags, todo in (([], "keep (a strategy diverged; --retry-failed runs it again)"), (["--retry-failed"], "run")):
+        plan = runner.invoke(app, ["study", str(spec_file), "--dry-run", *flags, "--runs-dir", str(tmp_path)]).output
+        assert f"cell 5/6 train_fraction=1.0 seed=1: {todo}\n" in plan
+        assert "cell 6/6 train_fraction=1.0 seed=2: run" in plan

@@ -119,10 +119,11 @@ def study_table(record, results, conditions) -> Table:
         strategies += [n for n in c.per_strategy if n not in strategies]
     done = sum(r.status == "finished" for r in results)
     table = Table(title=f"study {record.name}: {record.title} ({done}/{len(results)} cells finished)",
-                  title_justify="left", box=box.SIMPLE_HEAD)
+                  caption="test accuracy %: mean ± std over seeds (n seeds)", title_justify="left",
+                  box=box.SIMPLE_HEAD)
     table.add_column("condition", no_wrap=True)
     for name in strategies:
-        table.add_column(f"{name} test % (mean ± std, n)", justify="right", no_wrap=True)
+        table.add_column(name, justify="right")  # wraps: "diverged in k of n seeds" may follow the numbers
     for c in conditions:
         reference = record.reference is not None and c.key.get(record.x) == record.reference
         table.add_row(c.label + (" (reference)" if reference else ""),

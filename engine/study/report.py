@@ -156,8 +156,10 @@ def export_study(record: StudyRecord, results: list[CellResult], conditions: lis
     header = ["condition", *strategies]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for c in conditions:
-        lines.append("| " + " | ".join([c.label, *[c.per_strategy[n].text() if n in c.per_strategy else "-"
-                                                     for n in strategies]]) + " |")
+        label = c.label + (" (reference)" if record.reference is not None and c.key.get(record.x) == record.reference
+                           else "")
+        lines.append("| " + " | ".join([label, *[c.per_strategy[n].text() if n in c.per_strategy else "-"
+                                                 for n in strategies]]) + " |")
     for kind, text in statistics_lines(record, conditions):
         lines += ["", f"## {text}", ""] if kind == "head" else ["", text] if kind == "note" else [f"- {text}"]
     notices = sorted({n for r in results for n in r.notices})

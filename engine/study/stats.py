@@ -36,6 +36,10 @@ NO_SPREAD = "same difference in every seed: no spread to test"
 ZERO_SPREAD = 1e-9  # below any accuracy resolution (1 / test images): the differences are identical
 
 
+def p_text(p: float) -> str:
+    return "p<0.001" if p < 0.001 else f"p={p:.3f}"
+
+
 def diverged(strategy_summary: dict) -> bool:
     """A strategy that failed because its loss became NaN (train_strategy's TrainingFailed message)."""
     return strategy_summary.get("status") == "failed" and "NaN" in (strategy_summary.get("error") or "")
@@ -114,7 +118,7 @@ class Difference:
         head = f"{self.a} - {self.b}: {100 * self.mean:+.1f} pts"
         if self.ci is not None:
             head += (f", 95% CI [{100 * self.ci[0]:+.1f}, {100 * self.ci[1]:+.1f}]"
-                     f" (n={self.n}, df={self.df}, t={self.t:.2f}, p={self.p:.3f})")
+                     f" (n={self.n}, df={self.df}, t={self.t:.2f}, {p_text(self.p)})")
         else:
             head += f" (n={self.n})"
         left_out = f"; {self.excluded} diverged seed(s) left out" if self.excluded else ""
