@@ -116,3 +116,20 @@ def test_backbone_change_sees_exactly_the_blocks_that_moved():
     after = snapshot(backbone)
     assert all(np.array_equal(after[k], np.asarray(v)) for k, v in
                ((v.path, v) for v in backbone.weights))  # the tuned weights are back in place
+
+
+def test_the_start_is_saved_once_and_read_back_on_resume_not_redrawn(tmp_path):
+    from engine.analysis.backbone_change import start_weights
+    from engine.models.backbone import WeightsChoice, build_backbone
+
+    backbone = build_backbone(32, WeightsChoice("none", None, "random init", False))
+    first, label = start_weights(backbone, tmp_path, resumed=False, label="random init", pretrained=False)
+    assert label == "random init" and (tmp_path / "backbone-start.npz").is_file()
+    for v in backbone.weights:  # a resumed build: another random draw
+        v.assign(np.asarray(v) + 1.0)
+    again, label = start_weights(backbone, tmp_path, resumed=True, label="random init", pretrained=False)
+    assert label == "random init"
+    assert all(np.array_equal(a, b) for a, b in zip(again.values(), first.values(), strict=True))
+    redrawn, label = start_weights(backbone, tmp_path / "none", resumed=True, label="random init", pretrained=False)
+    assert "not saved" in label  # an old run without the file says its reference is a re-draw
+    assert not np.array_equal(next(iter(redrawn.values())), next(iter(first.values())))

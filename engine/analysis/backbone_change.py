@@ -71,13 +71,16 @@ def load_start(folder: Path, backbone) -> dict[str, np.ndarray] | None:
     return {v.path: a for v, a in zip(variables, arrays, strict=True)}
 
 
-def start_weights(backbone, folder: Path | None, resumed: bool, label: str) -> tuple[dict[str, np.ndarray], str]:
-    """The "before" weights and their label: saved at the start (into `folder`), read back when `resumed`."""
+def start_weights(backbone, folder: Path | None, resumed: bool, label: str,
+                  pretrained: bool = True) -> tuple[dict[str, np.ndarray], str]:
+    """The "before" weights and their label: saved at the start (into `folder`), read back when `resumed`.
+    Pretrained weights load the same either way; a random init without its file is labelled as a re-draw."""
     if resumed and folder is not None:
         saved = load_start(folder, backbone)
         if saved is not None:
             return saved, label
-        label += " (the start was not saved: this is the resumed build's draw)"
+        if not pretrained:
+            label += " (the run's start was not saved: a re-drawn init)"
     start = snapshot(backbone)
     if folder is not None and not resumed:
         save_start(folder, start)

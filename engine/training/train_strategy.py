@@ -69,7 +69,8 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     if analyse:  # the backbone before any training: saved now, read back (not re-drawn) on a resume
         from engine.analysis.backbone_change import start_weights
 
-        before, reference = start_weights(built.backbone, checkpoint_dir, resume is not None, built.weights_label)
+        before, reference = start_weights(built.backbone, checkpoint_dir, resume is not None, built.weights_label,
+                                          bool(weights and weights.pretrained))
 
     train_ds = make_dataset(data.x_train, data.y_train, batch_size, size, training=True,
                             augment=config.augment, seed=config.seed + done)
