@@ -241,6 +241,18 @@ def test_tiny_study_runs_resumes_without_rerunning_and_aggregates(tmp_path):
         assert condition.per_strategy["scratch"].std == pytest.approx(statistics.stdev(values))
         assert condition.per_strategy["scratch"].n == 2
 
+    # the third cell's strategy is damaged into a divergence: a result, kept; --retry-failed runs it again
+    summary_path = runs / second[2].run_id / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    summary["status"] = "failed"
+    summary["strategies"]["scratch"].update(status="failed", error="loss became NaN at epoch 1, step 2")
+    summary_path.write_text(json.dumps(summary))
+    kept = run_study(spec, runs, redirect_native_log=False)
+    assert [o.action for o in kept] == ["skipped"] * 4 and kept[2].status == "failed"
+    retried = run_study(spec, runs, redirect_native_log=False, retry_failed=True)
+    assert [o.action for o in retried] == ["skipped", "skipped", "new", "skipped"]
+    assert load_record(runs, "tiny").cells[2].run_ids == [second[2].run_id, retried[2].run_id]
+
     changed = parse_spec({**TINY, "axes": {"train_fraction": [0.3], "seed": [0]}})
     with pytest.raises(StoreError, match="another grid"):
         run_study(changed, runs)
