@@ -14,7 +14,9 @@ from typing import Any
 
 from engine.errors import ConfigError
 
-STRATEGIES = ("scratch", "frozen", "finetune")
+DEFAULT_STRATEGIES = ("scratch", "frozen", "finetune")
+# "probe": a logistic-regression linear probe of the frozen features (issue #18), off unless chosen
+STRATEGIES = (*DEFAULT_STRATEGIES, "probe")
 DATASETS = ("cifar10", "digits")
 # EfficientNetB0 downsamples 32x: below 32 px its last feature map would be empty.
 MIN_EFFICIENTNET_SIZE = 32
@@ -23,7 +25,7 @@ MIN_EFFICIENTNET_SIZE = 32
 @dataclass
 class ExperimentConfig:
     # --- what to run --------------------------------------------------------------------------------
-    strategies: tuple[str, ...] = STRATEGIES  # run in this order, one after the other
+    strategies: tuple[str, ...] = DEFAULT_STRATEGIES  # run in this order; add "probe" for the linear probe
     preset: str = "custom"  # the preset these values came from (recorded, not used for logic)
     name: str = ""  # optional human name; becomes part of the run id (letters, digits, . _ - only)
     seed: int = 0  # seeds the split, the subsets, shuffling, augmentation and weight init
@@ -44,7 +46,9 @@ class ExperimentConfig:
     # --- optimisation -------------------------------------------------------------------------------
     batch_size: int = 64
     scratch_epochs: int = 20
-    scratch_lr: float = 1e-3  # Adam
+    scratch_lr: float = 1e-3  # Adam's peak rate for the scratch CNN
+    scratch_schedule: str = "cosine"  # "cosine": linear warm-up then cosine decay over the phase; "constant"
+    transfer_schedule: str = "constant"  # frozen/finetune phases: "constant" (the Keras guide's) or "cosine"
     frozen_epochs: int = 5
     frozen_lr: float = 1e-3  # Adam, head only
     head_epochs: int = 2  # fine-tune phase 1: train the new head on the frozen backbone
@@ -61,7 +65,10 @@ class ExperimentConfig:
     input_scaling: str = "raw"  # "raw": [0,255] into EfficientNet (right); "unit": /255 first (mistake)
     bn_mode: str = "inference"  # "inference": backbone BN frozen (right); "train": BN updates (mistake)
     select_on: str = "val"  # "val": model selection on a split of train (right); "test": on the test set (leak)
-    scratch_model: str = "cnn"  # "cnn": ours (GAP head); "notebook": Flatten into Dense(128), as the notebook
+    scratch_model: str = "cnn"  # "cnn": ours (GAP head); "notebook": Flatten into Dense(128), as the notebook;
+    #                             "airbench": airbench94's net and recipe (Jordan 2024), a strong baseline
+    airbench_epochs: int = 10  # airbench's own epoch count (the reference: 9.9), replaces scratch_epochs
+    airbench_batch_size: int = 1024  # airbench's batch; smaller only for tiny data sets
 
     # --- analysis -----------------------------------------------------------------------------------
     finetune_analysis: bool = True  # after fine-tuning: per-block weight change and CKA vs the start
@@ -120,7 +127,7 @@ class ExperimentConfig:
         from engine.store.ids import validate_name  # local: keeps this module dependency-free
 
         if not self.strategies:
-            raise ConfigError("choose at least one strategy (scratch, frozen, finetune)")
+            raise ConfigError(f"choose at least one strategy ({', '.join(STRATEGIES)})")
         for s in self.strategies:
             if s not in STRATEGIES:
                 raise ConfigError(f"unknown strategy {s!r}: choose from {', '.join(STRATEGIES)}")
@@ -165,8 +172,16 @@ class ExperimentConfig:
         validate_spec(self.gpus)
         if self.select_on not in ("val", "test"):
             raise ConfigError(f"select on must be 'val' or 'test', got {self.select_on!r}")
-        if self.scratch_model not in ("cnn", "notebook"):
-            raise ConfigError(f"scratch model must be 'cnn' or 'notebook', got {self.scratch_model!r}")
+        if self.scratch_model not in ("cnn", "notebook", "airbench"):
+            raise ConfigError(f"scratch model must be 'cnn', 'notebook' or 'airbench', got {self.scratch_model!r}")
+        for knob in ("scratch_schedule", "transfer_schedule"):
+            if getattr(self, knob) not in ("cosine", "constant"):
+                raise ConfigError(f"{knob.replace('_', ' ')} must be 'cosine' or 'constant', "
+                                  f"got {getattr(self, knob)!r}")
+        _check_int(self.airbench_epochs, "airbench epochs", minimum=1)
+        _check_int(self.airbench_batch_size, "airbench batch size", minimum=1)
+        if self.scratch_model == "airbench" and self.scratch_image_size != 32:
+            raise ConfigError("the airbench model is built for 32-px input: leave scratch image size at 32")
         return self
 
 

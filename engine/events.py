@@ -62,6 +62,7 @@ class StrategyStarted(Event):
     steps_per_epoch: int
     total_params: int
     weights: str  # what the backbone was initialised from, in words
+    recipe: str = ""  # one line: model, optimiser and schedule, epochs, augmentation, TTA (issue #18)
 
 
 @dataclass
@@ -116,6 +117,7 @@ class Evaluated(Event):
     confusion_matrix: list[list[int]]  # rows: true class, columns: predicted
     precision: list[float]
     recall: list[float]
+    evaluation: str = ""  # how the test set was seen when not plainly, e.g. test-time augmentation
 
 
 @dataclass
