@@ -124,7 +124,7 @@ def test_imagenet_style_file_gets_keras_stddev_correction(tmp_path):
 def test_corrupt_or_foreign_weights_files_fail_clearly(tmp_path):
     corrupt = tmp_path / "corrupt.weights.h5"
     corrupt.write_bytes(b"not an hdf5 file at all")
-    with pytest.raises(WeightsError, match="could not be loaded into EfficientNetB0"):
+    with pytest.raises(WeightsError, match="is not EfficientNetB0 notop weights: it is not an HDF5 file"):
         build_backbone(32, resolve_weights(str(corrupt)))
     foreign = tmp_path / "cnn.weights.h5"
     build_scratch(config(), 10).model.save_weights(foreign)

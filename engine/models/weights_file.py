@@ -50,17 +50,17 @@ def describe_problem(path: Path) -> str:
             head = f.read(512)
     except OSError as exc:
         return f"it cannot be read ({exc.strerror or exc})"
-    if head.lstrip().lower().startswith((b"<!doctype", b"<html", b"<?xml", b"<")):
+    if head.lstrip().startswith(b"<"):
         return "it is a web page (HTML), not an HDF5 file: a failed download saved under that name?"
     if not head.startswith(b"\x89HDF\r\n\x1a\n"):
         return "it is not an HDF5 file"
     shapes: list[tuple[int, ...]] = []
     try:
         with h5py.File(path, "r") as f:
-            layer_names = [n.decode() if isinstance(n, bytes) else str(n) for n in f.attrs.get("layer_names", [])]
-            if "model_weights" in f:  # a whole model saved with model.save(): weights live under this group
-                layer_names = [n.decode() if isinstance(n, bytes) else str(n)
-                               for n in f["model_weights"].attrs.get("layer_names", [])]
+            root = f["model_weights"] if "model_weights" in f else f  # a whole model saved with model.save()
+            layer_names = [name for name in (n.decode() if isinstance(n, bytes) else str(n)
+                                             for n in root.attrs.get("layer_names", []))
+                           if name in root and len(root[name].attrs.get("weight_names", []))]  # layers with weights
             f.visititems(lambda _name, obj: shapes.append(tuple(obj.shape)) if isinstance(obj, h5py.Dataset)
                          else None)
     except Exception as exc:  # h5py raises OSError for a truncated file, KeyError/RuntimeError for damage
