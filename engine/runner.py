@@ -80,11 +80,12 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
 
 
 def _record_stop(emit, reason: str, seconds: float) -> None:
-    try:
-        emit(LogMessage(level="error", message=reason))
-        emit(RunFinished(status="interrupted", seconds=seconds, error=reason))
-    except StoreError:
-        pass  # nothing can be written: the listing shows the run interrupted once its writer is gone
+    for event in (LogMessage(level="error", message=reason),
+                  RunFinished(status="interrupted", seconds=seconds, error=reason)):
+        try:
+            emit(event)
+        except StoreError:
+            pass  # what cannot be written: the listing shows the run interrupted once its writer is gone
 
 
 def _run_strategies(config, data, weights, environment, strategy, emit, stop_event, run_id, tensorboard_dir,
