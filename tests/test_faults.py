@@ -113,3 +113,34 @@ def test_a_full_disk_during_a_checkpoint_save(cifar_dir, tmp_path, monkeypatch):
     assert resumed.exit_code == 0, resumed.output
     scratch = load_run(runs, folder.name).state.strategies["scratch"]
     assert scratch.status == "finished" and [h["epoch"] for h in scratch.history] == [1, 2, 3]
+
+
+def test_a_failed_strategy_is_reported_on_stderr_too(cifar_dir, tmp_path, monkeypatch):
+    from engine.training import train_strategy as ts
+
+    def nan_loss(name, *args, **kwargs):
+        raise ts.TrainingFailed("loss became NaN at epoch 1, step 3 of the train phase")
+
+    monkeypatch.setattr(ts, "train_strategy", nan_loss)
+    result = runner.invoke(app, ["run", "--data-dir", str(cifar_dir), "--runs-dir", str(tmp_path), *TINY])
+    assert result.exit_code == 1, result.output
+    assert "cifar-tui: scratch failed: loss became NaN at epoch 1, step 3 of the train phase" in result.stderr
+
+
+def test_tensorflow_log_that_cannot_be_moved_on_a_full_disk_is_kept_without_a_traceback(tmp_path, monkeypatch):
+    from engine import session
+
+    log = tmp_path / "tmp" / "cifar-tui-x.log"
+    log.parent.mkdir()
+    log.write_text("oneDNN custom operations are on\n")
+    destination = tmp_path / "run" / "tensorflow.log"
+    destination.parent.mkdir()
+
+    def full(source, target):
+        with open(target, "w") as f:
+            f.write("oneDNN")  # a partial copy
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(session.shutil, "move", full)
+    session._keep_native_log(log, destination)
+    assert log.read_text() == "oneDNN custom operations are on\n" and not destination.exists()
