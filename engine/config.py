@@ -20,6 +20,14 @@ STRATEGIES = (*DEFAULT_STRATEGIES, "probe")
 DATASETS = ("cifar10", "digits")
 # EfficientNetB0 downsamples 32x: below 32 px its last feature map would be empty.
 MIN_EFFICIENTNET_SIZE = 32
+# Upper bounds, so that a typo is refused in one line before TensorFlow loads instead of failing deep inside
+# numpy or TensorFlow after a run folder was written. Seeds: numpy accepts 0..2**32-1 and the engine adds
+# small offsets (epoch reseeding on resume, split seeds), so the seed itself stops at 2**31-1.
+MAX_SEED = 2**31 - 1
+MAX_EPOCHS = 10_000
+MAX_BATCH_SIZE = 65_536
+MAX_IMAGE_SIZE = 1024  # CIFAR's 32 px upsampled 32x; beyond, one batch no longer fits any GPU
+MAX_STEPS_PER_EXECUTION = 10_000
 
 
 @dataclass
@@ -136,27 +144,27 @@ class ExperimentConfig:
         if self.dataset not in DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r}: choose from {', '.join(DATASETS)}")
         validate_name(self.name)
-        _check_int(self.seed, "seed", minimum=0)
+        _check_int(self.seed, "seed", minimum=0, maximum=MAX_SEED)
         _check_fraction(self.val_fraction, "val fraction", allow_zero=False, allow_one=False)
         _check_fraction(self.train_fraction, "train fraction", allow_zero=False, allow_one=True)
         if self.train_per_class is not None:
             _check_int(self.train_per_class, "train images per class", minimum=2)
         if self.test_limit is not None:
             _check_int(self.test_limit, "test limit", minimum=10)
-        _check_int(self.batch_size, "batch size", minimum=1)
-        _check_int(self.scratch_image_size, "scratch image size", minimum=8)
+        _check_int(self.batch_size, "batch size", minimum=1, maximum=MAX_BATCH_SIZE)
+        _check_int(self.scratch_image_size, "scratch image size", minimum=8, maximum=MAX_IMAGE_SIZE)
         if any(s != "scratch" for s in self.strategies):
             _check_int(self.transfer_image_size, "image size", minimum=MIN_EFFICIENTNET_SIZE,
-                       why=" (EfficientNetB0's minimum)")
+                       maximum=MAX_IMAGE_SIZE, why=" (EfficientNetB0's minimum)")
         for knob in ("scratch_epochs", "frozen_epochs", "finetune_epochs"):
-            _check_int(getattr(self, knob), knob.replace("_", " "), minimum=1)
-        _check_int(self.head_epochs, "head epochs", minimum=0)
+            _check_int(getattr(self, knob), knob.replace("_", " "), minimum=1, maximum=MAX_EPOCHS)
+        _check_int(self.head_epochs, "head epochs", minimum=0, maximum=MAX_EPOCHS)
         for knob in ("scratch_lr", "frozen_lr", "head_lr", "finetune_lr"):
             value = getattr(self, knob)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 < value < 1:
+            if not _is_number(value) or not 0 < value < 1:
                 raise ConfigError(f"{knob.replace('_', ' ')} must be in (0, 1), got {value!r}")
         _check_int(self.unfreeze_blocks, "unfreeze blocks", minimum=0, maximum=7)
-        if not 0 <= self.dropout < 1:
+        if not _is_number(self.dropout) or not 0 <= self.dropout < 1:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if not isinstance(self.weights, str) or not self.weights.strip():
             raise ConfigError("weights must be 'imagenet', 'none' or a path to a weights file")
@@ -166,7 +174,7 @@ class ExperimentConfig:
             raise ConfigError(f"precision must be auto, float32 or mixed, got {self.precision!r}")
         if self.bn_mode not in ("inference", "train"):
             raise ConfigError(f"bn mode must be 'inference' or 'train', got {self.bn_mode!r}")
-        _check_int(self.steps_per_execution, "steps per execution", minimum=1)
+        _check_int(self.steps_per_execution, "steps per execution", minimum=1, maximum=MAX_STEPS_PER_EXECUTION)
         from engine.training.distribute import validate_spec  # local: no TensorFlow at import
 
         validate_spec(self.gpus)
@@ -183,6 +191,10 @@ class ExperimentConfig:
         if self.scratch_model == "airbench" and self.scratch_image_size != 32:
             raise ConfigError("the airbench model is built for 32-px input: leave scratch image size at 32")
         return self
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _check_int(value: Any, what: str, minimum: int, maximum: int | None = None, why: str = "") -> None:
