@@ -35,6 +35,7 @@ from engine.study.spec import StudySpec
 
 LOCAL_OK_ENV = "CIFAR_TUI_SLURM_LOCAL_OK"
 LOCAL_SCRATCH = ("/tmp", "/var/tmp", "/dev/shm", "/run")
+POLL_S = 0.5
 STOP_WAIT_S = 60  # a stopped child finishes its batch and writes its record within this (signal_delay_s is 90)
 OPTION_TYPES = {"partition": str, "time": int, "mem_gb": (int, float), "account": str, "gpus_per_task": int,
                 "cpus_per_task": int, "max_parallel": int, "sbatch": dict}
@@ -105,6 +106,24 @@ def check_shared_folder(runs_dir: Path) -> None:
                             f"(on a one-host cluster, set {LOCAL_OK_ENV}=1)")
 
 
+def _ended(child: subprocess.Popen) -> bool:
+    """Has the child exited? Safe inside a signal handler: `checkpoint` runs in one, on the main thread,
+    possibly while `__call__` is inside Popen.wait(), whose lock it holds; a second wait() there could
+    never take that lock and would wait for its whole timeout. A zombie is read from /proc instead."""
+    if child.returncode is not None or child.poll() is not None:
+        return True
+    try:
+        stat = Path(f"/proc/{child.pid}/stat").read_text()
+    except OSError:
+        return True  # reaped already
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+
+
+def wait_for_child(child: subprocess.Popen) -> None:
+    while not _ended(child):  # not Popen.wait(): see _ended
+        time.sleep(POLL_S)
+
+
 def _ignore_usr2() -> None:
     # Slurm signals every process of the step; the child stops on the SIGTERM its parent sends, not on USR2
     # (whose default action would kill it mid-write).
@@ -143,6 +162,7 @@ class CellTask:
         print(f"cell {self.index}: {'resuming' if resume else 'starting'} run {self.run_id} on {env.hostname}",
               flush=True)
         self._child = subprocess.Popen(command, preexec_fn=_ignore_usr2)
+        wait_for_child(self._child)
         code = self._child.wait()
         status = run_status(runs_dir, self.run_id)
         failed = status in ("failed", "damaged", "missing") or (code != 0 and status == "running")
@@ -157,11 +177,12 @@ class CellTask:
         import submitit
 
         child = self._child
-        if child is not None and child.poll() is None:
+        if child is not None and not _ended(child):
             child.send_signal(signal.SIGTERM)
-            try:
-                child.wait(timeout=STOP_WAIT_S)
-            except subprocess.TimeoutExpired:
+            deadline = time.monotonic() + STOP_WAIT_S
+            while not _ended(child) and time.monotonic() < deadline:
+                time.sleep(POLL_S)
+            if not _ended(child):
                 child.kill()  # the last epoch checkpoint is still there
         write_task_status(Path(self.runs_dir), self.study, self.index, state="requeued",
                           job_id=read_task_status(Path(self.runs_dir), self.study, self.index).get("job_id", ""))
