@@ -96,7 +96,9 @@ def test_a_study_runs_as_one_job_array_and_is_never_submitted_twice(slurm, tmp_p
 
     again = cli(slurm, "study", str(spec), "--executor", "slurm", "--runs-dir", str(runs))
     assert again.returncode == 0 and "nothing to submit" in again.stdout
-    assert [c.job_id for c in load_record(runs, "array").cells] == [c.job_id for c in record.cells]
+    again_record = load_record(runs, "array")
+    assert [c.job_id for c in again_record.cells] == [c.job_id for c in record.cells]
+    assert [(c.state, bool(c.node)) for c in again_record.cells] == [("finished", True)] * 2  # written back
 
 
 def wait_for(condition, timeout_s: float, what: str):

@@ -215,6 +215,9 @@ def submit_study(spec: StudySpec, runs_dir: Path, options: SlurmOptions) -> list
         save_record(runs_dir, record)
         states = cell_states(record, runs_dir, slurm_queue())  # Slurm unreachable: nothing is submitted
         out, todo = [], []
+        for entry, state in zip(record.cells, states, strict=True):
+            if entry.job_id:  # what Slurm and the run say now, kept in the record
+                entry.state, entry.node = state.state, state.node or entry.node
         for cell, state in zip(spec.cells(), states, strict=True):
             if state.state in ("finished", "queued", "running"):
                 out.append(Submitted(cell.index, cell.label, state.run_id, "kept", state.state, state.job_id))
@@ -232,8 +235,8 @@ def submit_study(spec: StudySpec, runs_dir: Path, options: SlurmOptions) -> list
         save_record(runs_dir, record)  # runs linked before any task can start
         jobs = _submit(spec.name, folder, runs_dir, options, todo) if todo else []
         for (cell, entry, action), job in zip(todo, jobs, strict=True):
-            entry.job_id, entry.state, entry.log, entry.submitted = job.job_id, "queued", str(job.paths.stdout), \
-                time.time()
+            entry.job_id, entry.state, entry.log = job.job_id, "queued", str(job.paths.stdout)
+            entry.submitted, entry.node = time.time(), ""
             out.append(Submitted(cell.index, cell.label, entry.run_id, action, "queued", job.job_id))
         save_record(runs_dir, record)
     finally:
