@@ -135,7 +135,8 @@ def start() -> Cluster:
 
 
 def stop(cluster: Cluster) -> None:
-    """Cancel every job of this cluster, stop its daemons and munged, remove its folder."""
+    """Cancel every job of this cluster, stop its daemons and munged, remove its folder (kept with
+    CIFAR_TUI_KEEP_SLURM=1)."""
     cluster.run("scancel", "--user", "root", check=False)
     cluster.run("scontrol", "shutdown", check=False)
     for pid_file in ("slurmctld.pid", "slurmd.pid"):
@@ -144,7 +145,10 @@ def stop(cluster: Cluster) -> None:
         os.kill(cluster.munged_pid, signal.SIGTERM)
     except ProcessLookupError:
         pass
-    shutil.rmtree(cluster.folder, ignore_errors=True)
+    if os.environ.get("CIFAR_TUI_KEEP_SLURM") == "1":  # to read slurmctld.log / slurmd.log after a failure
+        print(f"Slurm test cluster kept in {cluster.folder}")
+    else:
+        shutil.rmtree(cluster.folder, ignore_errors=True)
 
 
 def _wait_gone(pid_file: Path, timeout_s: float = 20) -> None:

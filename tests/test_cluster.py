@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
+from slurm_cluster import ClusterUnavailable, start, stop
 
 from engine.study.record import load_record
-from slurm_cluster import ClusterUnavailable, start, stop
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 REPO = Path(__file__).resolve().parent.parent
@@ -87,7 +87,7 @@ def test_a_study_runs_as_one_job_array_and_is_never_submitted_twice(slurm, tmp_p
         assert f"starting run {cell.run_id}" in Path(cell.log).read_text()  # the task's own log
         status_file = runs / ".studies" / "array" / "cells" / f"cell-{cell.index:03d}.status.json"
         # the task writes its last status just after its run's summary: allow it a moment
-        status = wait_for(lambda: (s := json.loads(status_file.read_text()))["state"] == "finished" and s, 30,
+        status = wait_for(lambda f=status_file: (s := json.loads(f.read_text()))["state"] == "finished" and s, 30,
                           "the task's final status")
         assert status["job_id"] == cell.job_id and status["node"]
     shown = cli(slurm, "studies", "show", "array", "--json", "--runs-dir", str(runs))
@@ -111,39 +111,63 @@ def wait_for(condition, timeout_s: float, what: str):
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
-def test_a_cancelled_task_resumes_its_run_when_the_study_is_run_again(slurm, tmp_path):
-    spec, runs = write_spec(tmp_path, "cancel", [0], epochs=8, fraction=0.2, batch=8), tmp_path / "runs"
+def epoch_of(checkpoint: Path) -> int:
+    try:
+        return json.loads(checkpoint.read_text())["epoch"]
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def test_a_task_requeued_at_its_time_limit_and_one_cancelled_both_resume_their_run(slurm, tmp_path):
+    epochs = 10
+    spec, runs = write_spec(tmp_path, "resume", [0], epochs=epochs, fraction=0.2, batch=8), tmp_path / "runs"
     started = time.monotonic()
     submitted = cli(slurm, "study", str(spec), "--executor", "slurm", "--runs-dir", str(runs))
     assert submitted.returncode == 0, submitted.stdout + submitted.stderr
-    first = load_record(runs, "cancel").cells[0]
+    first = load_record(runs, "resume").cells[0]
     checkpoint = runs / first.run_id / "checkpoints" / "scratch" / "state.json"
-    wait_for(checkpoint.exists, 180, "the first epoch checkpoint")
+    wait_for(lambda: epoch_of(checkpoint) >= 1, 180, "the first epoch checkpoint")
 
-    cancelled = cli(slurm, "studies", "cancel", "cancel", "--runs-dir", str(runs))
+    # 1. the time-limit warning Slurm sends (USR2, as `--signal=USR2@90` would): checkpoint, requeue, resume
+    slurm.run("scancel", "--signal=USR2", first.job_id)
+    wait_for(lambda: slurm.run("squeue", "--noheader", "--array", "--jobs", first.job_id, "--format", "%T",
+                               check=False).stdout.strip() == "PENDING", 120, "the task to be requeued")
+    stop_1 = epoch_of(checkpoint)
+
+    def trains_on() -> bool:
+        # Slurm holds a requeued job back for ~2 minutes (reason BeginTime); start it now instead. Retried:
+        # an update that lands while the requeue is still being processed is overwritten.
+        reason = slurm.run("squeue", "--noheader", "--jobs", first.job_id, "--format", "%r", check=False).stdout
+        if "BeginTime" in reason:
+            slurm.run("scontrol", "update", f"JobId={first.job_id}", "StartTime=now", check=False)
+        return epoch_of(checkpoint) > stop_1
+
+    wait_for(trains_on, 180, "the requeued task to train on")
+    assert f"resuming run {first.run_id}" in Path(first.log).read_text()
+
+    # 2. `studies cancel` (scancel): the run stops at a batch; running the study again resumes it
+    cancelled = cli(slurm, "studies", "cancel", "resume", "--runs-dir", str(runs))
     assert cancelled.returncode == 0 and first.job_id in cancelled.stdout
-    wait_for(lambda: "cancelled (resubmitted" in cli(slurm, "studies", "show", "cancel", "--runs-dir", str(runs)).stdout,
-             90,
-             "the task to leave the queue")
-    stopped = json.loads((runs / first.run_id / "summary.json").read_text())
-    assert stopped["status"] in ("cancelled", "interrupted")  # stopped at a batch, after a checkpoint
-    stopped_at = json.loads(checkpoint.read_text())["epoch"]
-    assert 1 <= stopped_at < 8
+    shown = ("studies", "show", "resume", "--runs-dir", str(runs))
+    wait_for(lambda: "cancelled (resubmitted" in cli(slurm, *shown).stdout, 90, "the task to leave the queue")
+    assert json.loads((runs / first.run_id / "summary.json").read_text())["status"] in ("cancelled", "interrupted")
+    stop_2 = epoch_of(checkpoint)
+    assert stop_1 < stop_2 < epochs
 
     resumed = cli(slurm, "study", str(spec), "--executor", "slurm", "--wait", "--runs-dir", str(runs))
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "resubmitted (resumes its run)" in resumed.stdout
-    print(f"submit, cancel and resume on the test Slurm: {time.monotonic() - started:.1f} s")
-    cell = load_record(runs, "cancel").cells[0]
-    assert cell.run_ids == [first.run_id] and cell.job_id != first.job_id  # same run, a new job
+    print(f"requeue, cancel and resume on the test Slurm: {time.monotonic() - started:.1f} s")
+    cell = load_record(runs, "resume").cells[0]
+    assert cell.run_ids == [first.run_id] and cell.job_id != first.job_id  # one run throughout, a new job
     assert f"resuming run {first.run_id}" in Path(cell.log).read_text()
     from engine.store.reader import load_run
 
     state = load_run(runs, first.run_id).state
-    scratch = state.strategies["scratch"]
-    assert state.status == "finished" and state.resumes == 1
-    assert [h["epoch"] for h in scratch.history] == list(range(1, 9))
+    assert state.status == "finished" and state.resumes == 2
+    assert [h["epoch"] for h in state.strategies["scratch"].history] == list(range(1, epochs + 1))
     events = [json.loads(line) for line in (runs / first.run_id / "events.jsonl").read_text().splitlines()]
-    resume_at = next(i for i, e in enumerate(events) if e["type"] == "run_resumed")
-    assert events[resume_at]["from_epochs"] == {"scratch": stopped_at}  # from its checkpoint, not epoch 1
-    assert [e["epoch"] for e in events[resume_at:] if e["type"] == "epoch_end"] == list(range(stopped_at + 1, 9))
+    resumes = [i for i, e in enumerate(events) if e["type"] == "run_resumed"]
+    assert [events[i]["from_epochs"] for i in resumes] == [{"scratch": stop_1}, {"scratch": stop_2}]  # checkpoints
+    after_last = [e["epoch"] for e in events[resumes[-1]:] if e["type"] == "epoch_end"]
+    assert after_last == list(range(stop_2 + 1, epochs + 1))  # continued, not started over

@@ -74,7 +74,8 @@ def test_tf_config_is_refused_in_one_line_not_half_supported(tmp_path):
     import subprocess
     import sys
 
-    env = {**os.environ, "TF_CONFIG": '{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 0}}'}
+    tf_config = '{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 0}}'
+    env = {**os.environ, "TF_CONFIG": tf_config}
     done = subprocess.run([sys.executable, "-m", "tui", "run", "--preset", "quick", "--runs-dir", str(tmp_path)],
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "multi-host training is not supported" in done.stderr

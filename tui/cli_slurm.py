@@ -29,7 +29,8 @@ def state_line(state, total: int) -> str:
     where = "  ".join(x for x in (f"job {state.job_id}" if state.job_id else "",
                                    f"on {state.node}" if state.node else "",
                                    f"run {state.run_id}" if state.run_id else "") if x)
-    return f"cell {state.index + 1}/{total} {state.label}: {STATE_WORDS.get(state.state, state.state)}  {where}".rstrip()
+    word = STATE_WORDS.get(state.state, state.state)
+    return f"cell {state.index + 1}/{total} {state.label}: {word}  {where}".rstrip()
 
 
 def run_on_slurm(spec, folder: Path, flags: dict, wait: bool) -> None:

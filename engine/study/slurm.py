@@ -37,8 +37,10 @@ LOCAL_OK_ENV = "CIFAR_TUI_SLURM_LOCAL_OK"
 LOCAL_SCRATCH = ("/tmp", "/var/tmp", "/dev/shm", "/run")
 POLL_S = 0.5
 STOP_WAIT_S = 60  # a stopped child finishes its batch and writes its record within this (signal_delay_s is 90)
-OPTION_TYPES = {"partition": str, "time": int, "mem_gb": (int, float), "account": str, "gpus_per_task": int,
-                "cpus_per_task": int, "max_parallel": int, "sbatch": dict}
+OPTION_TYPES = {"partition": (str, "a string"), "time": (int, "whole minutes"), "mem_gb": ((int, float), "a number"),
+                "account": (str, "a string"), "gpus_per_task": (int, "a whole number"),
+                "cpus_per_task": (int, "a whole number"), "max_parallel": (int, "a whole number"),
+                "sbatch": (dict, "a table of sbatch options, e.g. { qos = \"high\" }")}
 
 
 @dataclass
@@ -62,11 +64,11 @@ class SlurmOptions:
         if flags.get("sbatch") and isinstance(table.get("sbatch"), dict):
             merged["sbatch"] = {**table["sbatch"], **flags["sbatch"]}
         for key, value in merged.items():
-            kind = OPTION_TYPES.get(key)
-            if kind is None:
+            if key not in OPTION_TYPES:
                 raise ConfigError(f"[slurm]: unknown key {key!r} (expected {', '.join(OPTION_TYPES)})")
+            kind, words = OPTION_TYPES[key]
             if not isinstance(value, kind) or isinstance(value, bool):
-                raise ConfigError(f"[slurm]: {key} = {value!r} has the wrong type")
+                raise ConfigError(f"[slurm]: {key} must be {words}, got {value!r}")
         options = cls(**merged)
         options.sbatch = {str(k): str(v) for k, v in options.sbatch.items()}
         for key in ("time", "max_parallel", "cpus_per_task"):
