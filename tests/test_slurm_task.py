@@ -25,7 +25,7 @@ def test_options_come_from_the_spec_table_then_flags():
     assert params["additional_parameters"] == {"qos": "low", "constraint": "a100"} and "account" not in params
     assert "gpus_per_node" not in SlurmOptions.from_sources({"gpus_per_task": 0}, {}).parameters("grid")
     assert SlurmOptions.from_sources({}, {"max_parallel": 3, "mem_gb": 1.5}).parameters("g")["array_parallelism"] == 3
-    for table, message in (({"partiton": "gpu"}, "unknown key 'partiton'"), ({"time": "1h"}, "time must be whole minutes"),
+    for table, message in (({"partiton": "gpu"}, "unknown key 'partiton'"), ({"time": "1h"}, "whole minutes"),
                            ({"max_parallel": 0}, "at least 1"), ({"gpus_per_task": -1}, "0 or more")):
         with pytest.raises(ConfigError, match=message):
             SlurmOptions.from_sources(table, {})
