@@ -127,6 +127,8 @@ def test_a_task_requeued_at_its_time_limit_and_one_cancelled_both_resume_their_r
     first = load_record(runs, "resume").cells[0]
     checkpoint = runs / first.run_id / "checkpoints" / "scratch" / "state.json"
     wait_for(lambda: epoch_of(checkpoint) >= 1, 180, "the first epoch checkpoint")
+    here = cli(slurm, "study", str(spec), "--runs-dir", str(runs))  # the same study on this host meanwhile
+    assert here.returncode == 2 and "queued or running on Slurm" in here.stderr
 
     # 1. the time-limit warning Slurm sends (USR2, as `--signal=USR2@90` would): checkpoint, requeue, resume
     slurm.run("scancel", "--signal=USR2", first.job_id)

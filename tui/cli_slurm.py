@@ -69,6 +69,23 @@ def run_on_slurm(spec, folder: Path, flags: dict, wait: bool) -> None:
         raise typer.Exit(1)
 
 
+def refuse_local_while_on_slurm(record, folder: Path) -> None:
+    """`study SPEC` on this host while cells are queued or running on Slurm would run them twice: refuse.
+    (Where Slurm cannot be asked, say from a copy of the runs folder, the local run goes ahead.)"""
+    from engine.study.cell_status import SlurmUnavailable, cell_states, slurm_queue
+
+    if not any(c.job_id for c in record.cells):
+        return
+    try:
+        states = cell_states(record, folder, slurm_queue())
+    except SlurmUnavailable:
+        return
+    live = [s for s in states if s.state in ("queued", "running")]
+    if live:
+        raise fail(f"study {record.name} has {len(live)} cell(s) queued or running on Slurm; continue it with "
+                   f"--executor slurm, or cancel them first (cifar-tui studies cancel {record.name})")
+
+
 def print_cluster_states(record, folder: Path) -> None:
     """Per-cell Slurm status under `studies show` (only for studies that were submitted to Slurm)."""
     from engine.study.cell_status import SlurmUnavailable, cell_states, slurm_queue

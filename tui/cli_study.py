@@ -103,6 +103,9 @@ def study(
                                     "gpus_per_task": gpus_per_task, "cpus_per_task": cpus_per_task,
                                     "max_parallel": max_parallel, "sbatch": extra}, wait)
         return
+    from tui.cli_slurm import refuse_local_while_on_slurm
+
+    refuse_local_while_on_slurm(record, folder)  # a cell queued on Slurm is not run here as well
     run_cells(spec, folder, plain, parallel)
 
 
