@@ -136,15 +136,24 @@ def test_a_task_requeued_at_its_time_limit_and_one_cancelled_both_resume_their_r
                                check=False).stdout.strip() == "PENDING", 120, "the task to be requeued")
     stop_1 = epoch_of(checkpoint)
 
+    seen = []
+
     def trains_on() -> bool:
         # Slurm holds a requeued job back for ~2 minutes (reason BeginTime); start it now instead. Retried:
         # an update that lands while the requeue is still being processed is overwritten.
-        reason = slurm.run("squeue", "--noheader", "--jobs", first.job_id, "--format", "%r", check=False).stdout
-        if "BeginTime" in reason:
-            slurm.run("scontrol", "update", f"JobId={first.job_id}", "StartTime=now", check=False)
+        queue = slurm.run("squeue", "--noheader", "--jobs", first.job_id, "--format", "%T %r", check=False)
+        seen[:] = [queue.stdout.strip() + queue.stderr.strip()]
+        if "BeginTime" in queue.stdout:
+            update = slurm.run("scontrol", "update", f"JobId={first.job_id}", "StartTime=now", check=False)
+            seen.append(update.stdout + update.stderr)
         return epoch_of(checkpoint) > stop_1
 
-    wait_for(trains_on, 180, "the requeued task to train on")
+    try:
+        wait_for(trains_on, 180, "the requeued task to train on")
+    except AssertionError as exc:
+        job = slurm.run("scontrol", "show", "job", first.job_id, check=False).stdout
+        nodes = slurm.run("sinfo", "--Node", "--long", check=False).stdout
+        raise AssertionError(f"{exc}; last squeue / scontrol: {seen}\n{job}\n{nodes}") from None
     assert f"resuming run {first.run_id}" in Path(first.log).read_text()
 
     # 2. `studies cancel` (scancel): the run stops at a batch; running the study again resumes it
