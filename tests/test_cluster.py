@@ -107,7 +107,7 @@ def wait_for(condition, timeout_s: float, what: str):
         value = condition()
         if value:
             return value
-        time.sleep(0.3)
+        time.sleep(0.5)
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
@@ -139,13 +139,17 @@ def test_a_task_requeued_at_its_time_limit_and_one_cancelled_both_resume_their_r
     seen = []
 
     def trains_on() -> bool:
-        # Slurm holds a requeued job back for ~2 minutes (reason BeginTime); start it now instead. Retried:
-        # an update that lands while the requeue is still being processed is overwritten.
+        # Slurm holds a requeued job back for ~2 minutes (reason BeginTime), long enough for the node to clean
+        # up after it. The test starts it as soon as the node is idle again instead (started earlier, its
+        # launch can fail and Slurm holds it: then it is released).
         queue = slurm.run("squeue", "--noheader", "--jobs", first.job_id, "--format", "%T %r", check=False)
-        seen[:] = [queue.stdout.strip() + queue.stderr.strip()]
-        if "BeginTime" in queue.stdout:
+        node = slurm.run("sinfo", "--noheader", "--format", "%T", check=False).stdout.strip()
+        seen[:] = [queue.stdout.strip() + queue.stderr.strip(), node]
+        if "BeginTime" in queue.stdout and node == "idle":
             update = slurm.run("scontrol", "update", f"JobId={first.job_id}", "StartTime=now", check=False)
             seen.append(update.stdout + update.stderr)
+        elif "held" in queue.stdout.lower():
+            seen.append(slurm.run("scontrol", "release", first.job_id, check=False).stderr)
         return epoch_of(checkpoint) > stop_1
 
     try:

@@ -28,7 +28,6 @@ from engine.study.record import StudyRecord, study_dir
 QUEUED_STATES = {"PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD", "SPECIAL_EXIT"}
 LOCAL_STATES = {"finished": "finished", "failed": "failed", "cancelled": "cancelled", "interrupted": "cancelled",
                 "running": "running", "pending": "running", "damaged": "failed"}
-LIVE = ("queued", "running")
 SQUEUE_TIMEOUT_S = 60
 
 
@@ -125,7 +124,3 @@ def cell_states(record: StudyRecord, runs_dir: Path, queue: dict[str, tuple[str,
             state.state = "failed" if mine and task.get("state") == "failed" else "cancelled"
         out.append(state)
     return out
-
-
-def is_live(state: CellState) -> bool:
-    return state.state in LIVE
