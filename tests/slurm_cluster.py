@@ -138,9 +138,17 @@ def stop(cluster: Cluster) -> None:
     """Cancel every job of this cluster, stop its daemons and munged, remove its folder (kept with
     CIFAR_TUI_KEEP_SLURM=1)."""
     cluster.run("scancel", "--user", "root", check=False)
+    deadline = time.monotonic() + 30  # let the jobs end while the controller can still hear their steps end
+    while time.monotonic() < deadline and cluster.run("squeue", "--noheader", check=False).stdout.strip():
+        time.sleep(0.5)
     cluster.run("scontrol", "shutdown", check=False)
     for pid_file in ("slurmctld.pid", "slurmd.pid"):
         _wait_gone(cluster.folder / pid_file)
+    for pid in _processes_of(cluster):  # a step daemon or task still left: this cluster's, by its SLURM_CONF
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     try:
         os.kill(cluster.munged_pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -149,6 +157,23 @@ def stop(cluster: Cluster) -> None:
         print(f"Slurm test cluster kept in {cluster.folder}")
     else:
         shutil.rmtree(cluster.folder, ignore_errors=True)
+
+
+def _processes_of(cluster: Cluster) -> list[int]:
+    """Processes whose environment names this cluster's slurm.conf (slurmd passes it to its step daemons,
+    and the tests to the jobs they submit)."""
+    mark = f"SLURM_CONF={cluster.conf}".encode()
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if mark in environ:
+            out.append(int(entry.name))
+    return out
 
 
 def _wait_gone(pid_file: Path, timeout_s: float = 20) -> None:
