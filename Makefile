@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 TF_EXTRA ?= $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo gpu || echo cpu)
 STAMP  := $(VENV)/.installed-$(TF_EXTRA)
 
-.PHONY: install run test bench lint clean
+.PHONY: install run test test-cluster bench lint clean
 
 install: $(STAMP)
 
@@ -25,7 +25,14 @@ run: $(STAMP)
 # Two workers: the heavy tests spend most of their time tracing Keras graphs in one Python thread, so two
 # share 2 cores well (measured 7m18s vs 12m43s for the whole suite on a 2-core machine).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 --dist worksteal
+	$(BIN)/python -m pytest -q -n 2 --dist worksteal -m "not cluster"
+	$(MAKE) test-cluster
+
+# Studies on a real one-node Slurm started by the tests themselves (tests/slurm_cluster.py): needs root and
+# Debian's slurmctld, slurmd, slurm-client and munge packages (.ci/run installs them); skipped, with the
+# reason, otherwise. One process: one cluster.
+test-cluster: $(STAMP)
+	$(BIN)/python -m pytest -q -m cluster tests/test_cluster.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -66,3 +66,17 @@ def test_steps_per_execution_trains_and_reports_every_epoch(tmp_path):
     assert [e.epoch for e in seen if isinstance(e, ev.EpochEnd)] == [1, 2]
     steps = [e.step for e in seen if isinstance(e, ev.BatchEnd) and e.epoch == 1]
     assert steps == [4, 8, 12, 16, 20, 23]  # one event per compiled call of 4 steps; the last one clamped
+
+
+def test_tf_config_is_refused_in_one_line_not_half_supported(tmp_path):
+    """Multi-host training was never real (every worker would record its own run): say so before running."""
+    import os
+    import subprocess
+    import sys
+
+    tf_config = '{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 0}}'
+    env = {**os.environ, "TF_CONFIG": tf_config}
+    done = subprocess.run([sys.executable, "-m", "tui", "run", "--preset", "quick", "--runs-dir", str(tmp_path)],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "multi-host training is not supported" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not any(tmp_path.iterdir())

@@ -57,6 +57,16 @@ def study(
                                            "divergence is kept as the cell's result."),
     plain: bool | None = typer.Option(None, "--plain/--rich", help="Plain lines (default when not a TTY)."),
     runs_dir: Path | None = RunsDir,
+    executor: str = typer.Option("local", "--executor", help="local (this host) or slurm (a job array)."),
+    partition: str | None = typer.Option(None, "--partition", help="Slurm: partition."),
+    time_min: int | None = typer.Option(None, "--time", help="Slurm: time limit per task, minutes (240)."),
+    mem_gb: float | None = typer.Option(None, "--mem-gb", help="Slurm: memory per task, GB."),
+    account: str | None = typer.Option(None, "--account", help="Slurm: account to charge."),
+    gpus_per_task: int | None = typer.Option(None, "--gpus-per-task", help="Slurm: GPUs per task (1; 0 allowed)."),
+    cpus_per_task: int | None = typer.Option(None, "--cpus-per-task", help="Slurm: CPUs per task."),
+    max_parallel: int | None = typer.Option(None, "--max-parallel", help="Slurm: tasks running at once."),
+    sbatch: list[str] = typer.Option([], "--sbatch", help="Slurm: any sbatch option, --sbatch qos=high (repeatable)."),
+    wait: bool = typer.Option(False, "--wait", help="Slurm: follow the tasks until they end, then the statistics."),
 ) -> None:
     """Run a study grid headless, or continue it: finished cells are skipped, stopped ones resumed."""
     from engine.study.runner import cell_status, decide, open_record
@@ -78,6 +88,8 @@ def study(
         raise fail(str(exc), exc.exit_code) from None
     if parallel < 1:
         raise fail(f"--parallel must be at least 1, got {parallel}")
+    if executor not in ("local", "slurm"):
+        raise fail(f"--executor must be local or slurm, got {executor!r}")
     cells = spec.cells()
     if dry_run:
         for cell in cells:
@@ -88,6 +100,20 @@ def study(
                 todo = "keep (a strategy diverged; --retry-failed runs it again)"
             typer.echo(f"cell {cell.index + 1}/{len(cells)} {cell.label}: {todo}")
         return
+    if executor == "slurm":
+        from tui.cli_slurm import parse_sbatch, run_on_slurm
+
+        try:
+            extra = parse_sbatch(sbatch)
+        except UserError as exc:
+            raise fail(str(exc)) from None
+        run_on_slurm(spec, folder, {"partition": partition, "time": time_min, "mem_gb": mem_gb, "account": account,
+                                    "gpus_per_task": gpus_per_task, "cpus_per_task": cpus_per_task,
+                                    "max_parallel": max_parallel, "sbatch": extra}, wait)
+        return
+    from tui.cli_slurm import refuse_local_while_on_slurm
+
+    refuse_local_while_on_slurm(record, folder)  # a cell queued on Slurm is not run here as well
     run_cells(spec, folder, plain, parallel, retry_failed)
 
 
@@ -231,7 +257,20 @@ def studies_show(
 
         typer.echo(json.dumps(study_json(record, results, conditions), indent=2))
         return
+    from tui.cli_slurm import print_cluster_states
+
+    print_cluster_states(record, resolve_runs_dir(runs_dir))  # Slurm studies: queued/running/... per cell
     print_study(record, results, conditions)
+
+
+@studies_app.command("cancel")
+def studies_cancel(name: str = typer.Argument(..., metavar="STUDY"), runs_dir: Path | None = RunsDir) -> None:
+    """Cancel a Slurm study's queued and running tasks (scancel); the runs stay resumable."""
+    from tui.cli_slurm import cancel
+
+    folder = resolve_runs_dir(runs_dir)
+    record = load_study_or_fail(folder, name)[0]
+    cancel(record, folder)
 
 
 @studies_app.command("export")

@@ -3,9 +3,15 @@
 The parent process holds the study's lock, decides what each cell needs (skip, resume, new run), links
 new run ids in the study record before their child starts, and launches `cifar-tui study-cell` children:
 each records one ordinary run (per-run locks keep two writers off one run). With GPUs, child k sees only
-GPU k (CUDA_VISIBLE_DEVICES), so N is at most the number of GPUs; without GPUs the children share the
-CPU. A stop (Ctrl-C, SIGTERM, SIGHUP) is forwarded to the children, which stop at their next batch and
-leave resumable runs. Each child's output goes to runs/.studies/<name>/logs/cell-NNN.log.
+the k-th visible GPU (CUDA_VISIBLE_DEVICES), so N is at most the number of GPUs; "visible" is the user's own
+CUDA_VISIBLE_DEVICES when it is set (subdivided, never widened), else every GPU nvidia-smi lists. Without
+GPUs the children share the CPU. A stop (Ctrl-C, SIGTERM, SIGHUP) is forwarded to the children, which stop
+at their next batch and leave resumable runs. Each child's output goes to runs/.studies/<name>/logs/.
+
+Children run in their own session, so a parent killed outright (SIGKILL, a lost SSH session without
+SIGHUP) leaves them running. The next `study` finds such an orphan by its run's lock (or fresh heartbeat),
+keeps its GPU slot, waits for it to end and only then decides what the cell needs: a cell is never started
+twice while a writer is still on it.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.store.lock import RunLock
+from engine.store.lock import RunLock, is_locked
+from engine.study.cell_status import read_task_status, write_task_status
 from engine.study.record import save_record, study_dir
 from engine.study.runner import CellOutcome, cell_status, decide, open_record
 from engine.study.spec import Cell, StudySpec
@@ -29,8 +36,18 @@ from engine.study.spec import Cell, StudySpec
 POLL_S = 0.2
 
 
-def visible_gpus() -> list[str]:
-    """GPU indices from nvidia-smi (no TensorFlow in the parent); empty without GPUs."""
+def visible_gpus(environ: dict[str, str] | None = None) -> list[str]:
+    """The GPUs this process may use, as CUDA_VISIBLE_DEVICES entries (indices or UUIDs): the user's own
+    CUDA_VISIBLE_DEVICES when set (CUDA stops at the first negative entry: "-1" or "" means none), else every
+    GPU nvidia-smi lists (no TensorFlow in the parent); empty without GPUs."""
+    env = os.environ if environ is None else environ
+    if "CUDA_VISIBLE_DEVICES" in env:
+        out = []
+        for entry in (e.strip() for e in env["CUDA_VISIBLE_DEVICES"].split(",")):
+            if not entry or entry.startswith("-"):
+                break
+            out.append(entry)
+        return out
     if shutil.which("nvidia-smi") is None:
         return []
     try:
@@ -62,11 +79,19 @@ def run_study_parallel(spec: StudySpec, runs_dir: Path, parallel: int, stop_even
     lock = RunLock(folder, what="study").acquire()
     outcomes: list[CellOutcome] = []
     running: dict[int, tuple[subprocess.Popen, Cell, str, str, object]] = {}  # slot -> child
+    orphans: dict[int, tuple[Cell, str, int | None]] = {}  # cell index -> (cell, run id, slot it holds)
     try:
         save_record(runs_dir, record)
         queue: list[tuple[Cell, str]] = []
         for cell in spec.cells():
             run_id = record.cells[cell.index].run_id
+            if _still_written(runs_dir, run_id):  # an earlier parent's child, still at work: never a second one
+                slot = read_task_status(runs_dir, spec.name, cell.index).get("slot")
+                free = slot in slots and slot not in {s for *_, s in orphans.values()}
+                orphans[cell.index] = (cell, run_id, slot if free else None)
+                print(f"cell {cell.index + 1} ({cell.label}): run {run_id} is still being written by a process "
+                      f"of an earlier study run; waiting for it", file=sys.stderr, flush=True)
+                continue
             action, _ = decide(runs_dir, run_id, retry_failed)
             if action == "skipped":
                 outcome = CellOutcome(cell, run_id, "skipped", cell_status(runs_dir, run_id))
@@ -75,17 +100,31 @@ def run_study_parallel(spec: StudySpec, runs_dir: Path, parallel: int, stop_even
                     on_cell(outcome)
             else:
                 queue.append((cell, action))
-        while queue or running:
+        while queue or running or orphans:
             if stop_event.is_set():
                 queue.clear()
+                orphans.clear()  # not ours to stop; the next run finds them again
                 for process, *_ in running.values():
                     if process.poll() is None:
                         process.send_signal(signal.SIGTERM)
+            for index, (cell, run_id, _) in list(orphans.items()):
+                if not _still_written(runs_dir, run_id):  # it ended: now decide as for any cell
+                    del orphans[index]
+                    queue.insert(0, (cell, decide(runs_dir, run_id)[0]))
+            held = {slot for *_, slot in orphans.values()}
             for slot in slots:
-                if slot in running or not queue:
+                if slot in running or slot in held or not queue:
                     continue
                 cell, action = queue.pop(0)
+                if action == "skipped":  # an orphan that finished its run
+                    outcome = CellOutcome(cell, record.cells[cell.index].run_id, "skipped", "finished")
+                    outcomes.append(outcome)
+                    if on_cell is not None:
+                        on_cell(outcome)
+                    continue
                 running[slot] = _launch(cell, action, record, runs_dir, folder, gpus[slot] if gpus else None)
+                write_task_status(runs_dir, spec.name, cell.index, state="running", slot=slot,
+                                  gpu=gpus[slot] if gpus else "", child_pid=running[slot][0].pid)
             time.sleep(POLL_S)
             for slot, (process, cell, run_id, action, log) in list(running.items()):
                 if process.poll() is None:
@@ -103,6 +142,11 @@ def run_study_parallel(spec: StudySpec, runs_dir: Path, parallel: int, stop_even
                 process.wait(timeout=120)
         lock.release()
     return sorted(outcomes, key=lambda o: o.cell.index)
+
+
+def _still_written(runs_dir: Path, run_id: str) -> bool:
+    """A live writer holds the run's lock (this host) or keeps its heartbeat fresh (any host)."""
+    return bool(run_id) and (is_locked(Path(runs_dir) / run_id) or cell_status(runs_dir, run_id) == "running")
 
 
 def _launch(cell: Cell, action: str, record, runs_dir: Path, folder: Path, gpu: str | None):

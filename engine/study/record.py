@@ -4,6 +4,11 @@ The runs themselves are ordinary runs (listed, opened, compared and exported lik
 links them to the grid. A cell keeps the ids of every run it had (a failed attempt stays in the history),
 the last one being current. The record is rewritten atomically whenever a cell gets a run, and a lock
 keeps two `cifar-tui study` processes from driving one study at once.
+
+Cells submitted to Slurm (`study --executor slurm`) also carry their job: the Slurm job id of the current
+attempt (`<array>_<task>`), its state and node as of the last `study` command, and the task's log file.
+Readers (`studies show`, the app) reconcile the live state from Slurm and the run folder
+(engine/study/cell_status.py); only the submitting command, under the study lock, writes it back here.
 """
 
 from __future__ import annotations
@@ -30,6 +35,11 @@ class CellRecord:
     key: dict[str, Any]
     label: str
     run_ids: list[str] = field(default_factory=list)
+    job_id: str = ""  # Slurm job id of the current attempt ("" for cells run on this host)
+    state: str = ""  # as of the last `study --executor slurm`: queued, running, finished, failed, cancelled
+    log: str = ""  # the Slurm task's output file
+    submitted: float = 0.0
+    node: str = ""  # where the task ran (as of the last reconciliation)
 
     @property
     def run_id(self) -> str:
@@ -52,18 +62,27 @@ class StudyRecord:
         return {"format_version": RECORD_VERSION, "name": self.name, "title": self.title, "x": self.x,
                 "fingerprint": self.fingerprint, "source": self.source, "axes": self.axes,
                 "created": self.created, "reference": self.reference,
-                "cells": [{"index": c.index, "key": c.key, "label": c.label, "run_ids": c.run_ids}
-                          for c in self.cells]}
+                "cells": [_cell_dict(c) for c in self.cells]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StudyRecord:
         version = data.get("format_version", 1)
         if not isinstance(version, int) or version > RECORD_VERSION:
             raise StoreError(f"study {data.get('name')} was written by a newer cifar-tui (format {version})")
-        cells = [CellRecord(c["index"], c["key"], c["label"], list(c.get("run_ids", []))) for c in data["cells"]]
+        cells = [CellRecord(c["index"], c["key"], c["label"], list(c.get("run_ids", [])), str(c.get("job_id", "")),
+                            str(c.get("state", "")), str(c.get("log", "")), float(c.get("submitted", 0.0)),
+                            str(c.get("node", "")))
+                 for c in data["cells"]]
         return cls(data["name"], data.get("title", data["name"]), data.get("x", "seed"), data["fingerprint"],
                    data.get("source", ""), data.get("axes", {}), cells, data.get("created", 0.0),
                    data.get("reference"))
+
+
+def _cell_dict(cell: CellRecord) -> dict[str, Any]:
+    out = {"index": cell.index, "key": cell.key, "label": cell.label, "run_ids": cell.run_ids}
+    if cell.job_id:  # cluster fields only where there is a job: local records stay as they were
+        out.update(job_id=cell.job_id, state=cell.state, log=cell.log, submitted=cell.submitted, node=cell.node)
+    return out
 
 
 def study_dir(runs_dir: Path, name: str) -> Path:

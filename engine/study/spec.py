@@ -12,6 +12,8 @@
     train_fraction = [0.01, 0.1, 1.0]
     [variants.divided-by-255]              # named sets of knobs, used through an axis named "variant"
     input_scaling = "unit"
+    [slurm]                                # optional: defaults for `--executor slurm` (engine/study/slurm.py)
+    partition = "gpu"
 
 Axis and base keys are `ExperimentConfig` fields, plus the aliases below. The seed axis is what
 statistics average over; every other axis is a condition. `reference` (optional) names the condition
@@ -66,6 +68,7 @@ class StudySpec:
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = ""  # where it was read from
     reference: Any = None  # a value of the x axis: the condition the others are compared with
+    slurm: dict[str, Any] = field(default_factory=dict)  # the [slurm] table, checked by engine.study.slurm
 
     def cells(self) -> list[Cell]:
         out = []
@@ -121,7 +124,7 @@ def knob(key: str, value: Any) -> dict[str, Any]:
 
 
 def parse_spec(data: dict[str, Any], source: str = "", overrides: dict[str, Any] | None = None) -> StudySpec:
-    known = {"name", "title", "x", "reference", "base", "axes", "variants", "description"}
+    known = {"name", "title", "x", "reference", "base", "axes", "variants", "description", "slurm"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{source or 'study'}: unknown key(s) {', '.join(unknown)} "
@@ -133,7 +136,8 @@ def parse_spec(data: dict[str, Any], source: str = "", overrides: dict[str, Any]
     base = data.get("base", {})
     axes = data.get("axes", {})
     variants = data.get("variants", {})
-    for what, value in (("[base]", base), ("[axes]", axes), ("[variants]", variants)):
+    slurm = data.get("slurm", {})
+    for what, value in (("[base]", base), ("[axes]", axes), ("[variants]", variants), ("[slurm]", slurm)):
         if not isinstance(value, dict):
             raise ConfigError(f"study {name}: {what} must be a table")
     if not axes:
@@ -174,7 +178,8 @@ def parse_spec(data: dict[str, Any], source: str = "", overrides: dict[str, Any]
     spec = StudySpec(name=name, title=str(data.get("title", name)), x=x,
                      base={k2: v2 for k, v in base.items() for k2, v2 in
                            (knob(k, v).items() if k != "preset" else [("preset", v)])},
-                     axes=axes, variants=resolved_variants, source=source, reference=reference)
+                     axes=axes, variants=resolved_variants, source=source, reference=reference,
+                     slurm=dict(slurm))
     spec.cells()  # every cell's config is checked now, before anything runs
     return spec
 

@@ -5,8 +5,10 @@
   takes `batch_size` images per step, so the global batch is `batch_size x replicas`, and gradients are
   summed across replicas. Learning rates are scaled by the number of replicas (the linear scaling rule of
   Goyal et al., 2017) unless `scale_lr` is off.
-- `TF_CONFIG` set by a cluster (one JSON per worker): `MultiWorkerMirroredStrategy` across hosts, each
-  host using its visible GPUs.
+- Several hosts are not supported: `MultiWorkerMirroredStrategy` would need one run recorded by the chief,
+  evaluation gathered across workers and stops reaching every worker, none of which exists. A `TF_CONFIG`
+  in the environment is refused rather than silently ignored. Across a cluster, the unit of work is a study
+  cell (`cifar-tui study SPEC --executor slurm`), one GPU or one host each.
 - `gpus = "cpu:N"`: split the CPU into N logical devices and mirror over them. Slower than one CPU device;
   it exists so the distributed code path can be tested without GPUs (and it must run before TensorFlow
   has touched a device, so in a fresh process).
@@ -20,8 +22,6 @@ from engine.errors import ConfigError
 
 
 def describe(spec: str) -> str:
-    if os.environ.get("TF_CONFIG"):
-        return "MultiWorkerMirroredStrategy (TF_CONFIG)"
     return f"MirroredStrategy over {spec}" if spec else ""
 
 
@@ -29,8 +29,7 @@ def make_strategy(spec: str):
     """The tf.distribute strategy for `spec`, or None for the default single device."""
     import tensorflow as tf
 
-    if os.environ.get("TF_CONFIG"):
-        return tf.distribute.MultiWorkerMirroredStrategy()
+    refuse_multi_host()
     if not spec:
         return None
     if spec.startswith("cpu:"):
@@ -60,8 +59,15 @@ def make_strategy(spec: str):
     return tf.distribute.MirroredStrategy(chosen)
 
 
+def refuse_multi_host() -> None:
+    if os.environ.get("TF_CONFIG"):
+        raise ConfigError("TF_CONFIG is set, but multi-host training is not supported (one run per host or GPU; "
+                          "many runs on a cluster: cifar-tui study SPEC --executor slurm); unset TF_CONFIG")
+
+
 def validate_spec(spec: str) -> None:
-    """Syntax only (no TensorFlow): '', 'all', '0,1,...' or 'cpu:N'."""
+    """Syntax only (no TensorFlow): '', 'all', '0,1,...' or 'cpu:N'; and no TF_CONFIG (see the module doc)."""
+    refuse_multi_host()
     if spec in ("", "all"):
         return
     if spec.startswith("cpu:") and spec[4:].isdigit() and int(spec[4:]) >= 1:

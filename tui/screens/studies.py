@@ -27,9 +27,10 @@ STRATEGIES = ("scratch", "frozen", "finetune")
 
 
 class StudiesLoaded(Message):
-    def __init__(self, studies: list) -> None:
+    def __init__(self, studies: list, cluster: dict | None = None) -> None:
         super().__init__()
         self.studies = studies  # [(record, results, conditions)]
+        self.cluster = cluster or {}  # study name -> [CellState] for studies submitted to Slurm
 
 
 class StudiesScreen(Screen):
@@ -43,6 +44,7 @@ class StudiesScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.studies: list = []
+        self.cluster: dict = {}
         self.selected = ""
 
     def compose(self) -> ComposeResult:
@@ -70,10 +72,11 @@ class StudiesScreen(Screen):
         for record in list_studies(folder):
             results = cell_results(record, folder)
             out.append((record, results, aggregate(results)))
-        self.post_message(StudiesLoaded(out))
+        self.post_message(StudiesLoaded(out, cluster_states([record for record, _, _ in out], folder)))
 
     def on_studies_loaded(self, message: StudiesLoaded) -> None:
         self.studies = message.studies
+        self.cluster = message.cluster
         table = self.query_one("#studies-table", DataTable)
         table.clear()
         for record, results, _ in self.studies:
@@ -106,11 +109,16 @@ class StudiesScreen(Screen):
         cursor = cells.cursor_row
         strategies = [n for n in STRATEGIES if any(n in c.per_strategy for c in conditions)] or list(STRATEGIES)
         cells.clear(columns=True)  # the study's own strategies as columns
-        cells.add_columns("cell", "status", *[f"{n} %" for n in strategies], "run")
+        cluster = self.cluster.get(record.name)  # a Slurm study: its queued/running/... state and job per cell
+        cells.add_columns("cell", "status", *[f"{n} %" for n in strategies], "run", *(["job"] if cluster else []))
         for r in results:
             accs = [f"{100 * r.test_accuracy[n]:.1f}" if n in r.test_accuracy else "NaN" if n in r.diverged else "-"
                     for n in strategies]
-            cells.add_row(r.label, Text(r.status, style=STATUS_STYLES.get(r.status, "")), *accs, r.run_id or "-",
+            status, job = r.status, []
+            if cluster and r.index < len(cluster):
+                status = cluster[r.index].state
+                job = [f"{cluster[r.index].job_id} {cluster[r.index].node}".strip() or "-"]
+            cells.add_row(r.label, Text(status, style=STATUS_STYLES.get(status, "")), *accs, r.run_id or "-", *job,
                           key=str(r.index))
         if results:
             cells.move_cursor(row=min(cursor, len(results) - 1))
@@ -151,3 +159,17 @@ class StudiesScreen(Screen):
 
     def on_run_loaded(self, message: RunLoaded) -> None:
         show_loaded_run(self.app, message)
+
+
+def cluster_states(records: list, folder) -> dict:
+    """Per-cell Slurm states of the studies that have jobs (one squeue call for all); unknown without Slurm."""
+    from engine.study.cell_status import SlurmUnavailable, cell_states, slurm_queue
+
+    submitted = [record for record in records if any(c.job_id for c in record.cells)]
+    if not submitted:
+        return {}
+    try:
+        queue = slurm_queue()
+    except SlurmUnavailable:
+        queue = None
+    return {record.name: cell_states(record, folder, queue) for record in submitted}
