@@ -16,8 +16,11 @@ def synthetic_images(count: int = 40) -> tuple[np.ndarray, np.ndarray]:
     """`count` 32x32 RGB images, 4 per class in class order, and their labels."""
     labels = np.repeat(np.arange(10), count // 10)
     images = np.zeros((count, 32, 32, 3), np.uint8)
+    rows, cols = np.mgrid[0:32, 0:32]
     for i, label in enumerate(labels):
-        images[i] = [(25 * label) % 256, 40 + 5 * i, 255 - 20 * label]
+        images[i] = [20 + 4 * i, 40, 90]  # a dark background, different for each image
+        disc = (rows - 16) ** 2 + (cols - 8 - label) ** 2 < (6 + i % 4) ** 2  # a disc that moves with the class
+        images[i][disc] = [(25 * label) % 256, 200, 255 - 20 * label]
     return images, labels
 
 

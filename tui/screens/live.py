@@ -31,8 +31,8 @@ class DashboardScreen(Screen):
         Binding("left_square_bracket", "cycle_confusion(-1)", "Prev CM", show=False),
         Binding("right_square_bracket", "cycle_confusion(1)", "Next CM", show=False),
         Binding("p", "toggle_normalised", "CM %"),
-        Binding("e", "top_losses", "Top losses"),
-        Binding("x", "fixed_by_transfer", "Fixed by transfer"),
+        Binding("e", "top_losses", "Top losses", show=False),  # named in the confusion title: the footer is full
+        Binding("x", "fixed_by_transfer", "Fixed by transfer", show=False),
     ]
 
     def __init__(self, state: RunState | None = None, **kwargs) -> None:

@@ -82,7 +82,7 @@ class ConfusionView(Vertical):
         title.update(Text.assemble(
             (self.selected, STRATEGY_STYLES.get(self.selected, "")),
             f" test {100 * (s.test_accuracy or 0):.1f}% | ", ("row %" if self.normalised else "counts", "italic"),
-            f" | [ ] {'/'.join(others) if others else 'switch'} | p % | enter images"))
+            f" | [ ] {'/'.join(others) if others else 'switch'} | p % | enter/e/x images"))
         cursor = table.cursor_coordinate
         table.clear(columns=True)
         # A fixed width: an auto width is settled by DataTable after the rows land, and a frame drawn in
