@@ -77,6 +77,10 @@ async def test_top_losses_and_fixed_by_transfer(tmp_path):
         await until(pilot, lambda: isinstance(app.screen, GalleryScreen) and gallery_of(app) is not None)
         recorded = read_predictions(tmp_path / RUN, "finetune")
         assert [i.index for i in gallery_of(app).items] == recorded.top_losses(40).tolist()
+        await pilot.press("z")  # native size: 32 columns x 16 rows of half-blocks a tile
+        view = app.screen.query_one(GalleryView)
+        await until(pilot, lambda: view.size_px == 32)
+        assert len(view.tiles[0].lines) == 16 + 2  # pixels + caption
         await pilot.press("escape")
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, GalleryScreen) and gallery_of(app) is not None)

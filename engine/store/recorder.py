@@ -26,8 +26,16 @@ import time
 from pathlib import Path
 
 from engine.errors import StoreError
-from engine.events import (BatchEnd, Evaluated, Event, RunFinished, RunStarted, StrategyFailed, StrategyFinished,
-                           TestPredictions)
+from engine.events import (
+    BatchEnd,
+    Evaluated,
+    Event,
+    RunFinished,
+    RunStarted,
+    StrategyFailed,
+    StrategyFinished,
+    TestPredictions,
+)
 from engine.state import RunState
 from engine.store import paths
 from engine.store.atomic import atomic_write_bytes, atomic_write_json

@@ -13,8 +13,15 @@ import keras
 from engine.config import ExperimentConfig
 from engine.data.pipeline import make_dataset
 from engine.data.splits import PreparedData
-from engine.events import (BackboneChange, Evaluated, PhaseStarted, Sink, StrategyFinished, StrategyStarted,
-                           TestPredictions)
+from engine.events import (
+    BackboneChange,
+    Evaluated,
+    PhaseStarted,
+    Sink,
+    StrategyFinished,
+    StrategyStarted,
+    TestPredictions,
+)
 from engine.models.backbone import WeightsChoice
 from engine.models.scratch import build_scratch
 from engine.models.transfer import build_finetune, build_frozen

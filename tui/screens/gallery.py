@@ -17,15 +17,16 @@ from textual.widgets import Footer, Header, Label
 
 from engine.analysis.galleries import Gallery
 from engine.errors import UserError
-from tui.widgets.gallery import GalleryView
+from tui.widgets.gallery import TILE_SIZES, GalleryView, Tile, render_tiles
 
 GalleryLoader = Callable[[], Gallery]  # runs in a worker thread; raises UserError (StoreError) with one line
 
 
 class GalleryLoaded(Message):
-    def __init__(self, gallery: Gallery | None, error: str = "") -> None:
+    def __init__(self, gallery: Gallery | None, error: str = "", tiles: list[Tile] | None = None,
+                 size: int = TILE_SIZES[0]) -> None:
         super().__init__()
-        self.gallery, self.error = gallery, error
+        self.gallery, self.error, self.tiles, self.size = gallery, error, tiles or [], size
 
 
 class GalleryScreen(Screen):
@@ -57,11 +58,19 @@ class GalleryScreen(Screen):
         self.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
-    def load(self) -> None:
+    def load(self, gallery: Gallery | None = None, size: int = TILE_SIZES[0]) -> None:
+        """Read the arrays (unless `gallery` is given: a zoom) and draw the tiles, in a thread."""
         try:
-            self.post_message(GalleryLoaded(self.loaders[self.current]()))
+            gallery = gallery or self.loaders[self.current]()
         except UserError as exc:
             self.post_message(GalleryLoaded(None, str(exc)))
+            return
+        try:
+            tiles = render_tiles(gallery, size)
+        except (ValueError, TypeError, OSError) as exc:  # e.g. pixels of an unexpected shape in the file
+            self.post_message(GalleryLoaded(None, f"cannot draw the images: {exc}"))
+            return
+        self.post_message(GalleryLoaded(gallery, tiles=tiles, size=size))
 
     def on_gallery_loaded(self, message: GalleryLoaded) -> None:
         title = self.query_one("#gallery-title", Label)
@@ -76,10 +85,12 @@ class GalleryScreen(Screen):
         title.update(f"{gallery.title}: {gallery.total} images, {shown} | z zoom{switch}")
         notes.update(" | ".join(gallery.notes))
         notes.display = bool(gallery.notes)
-        self.query_one(GalleryView).show(gallery)
+        self.query_one(GalleryView).show(gallery, message.tiles, message.size)
 
     def action_zoom(self) -> None:
-        self.query_one(GalleryView).zoom()
+        view = self.query_one(GalleryView)
+        if view.gallery is not None:
+            self.load(view.gallery, view.next_size())
 
     def action_switch(self) -> None:
         if len(self.loaders) > 1:
