@@ -108,7 +108,7 @@ def runs_export(
     fmt: str = typer.Option("md", "--format", help="md or html."),
     runs_dir: Path | None = RunsDir,
 ) -> None:
-    """Write a report: PNG figures, epochs.csv, confusion-matrix CSVs, and report.md or report.html."""
+    """Write a report: PNG figures, image galleries, epochs.csv, confusion-matrix CSVs, and report.md or .html."""
     from engine.store.reader import load_run
 
     if fmt not in ("md", "html"):
@@ -121,7 +121,7 @@ def runs_export(
 
     target = out or Path("exports") / loaded.listing.run_id
     try:
-        page = export_run(loaded.state, target, fmt)
+        page = export_run(loaded.state, target, fmt, run_dir=loaded.listing.path)
     except OSError as exc:
         raise fail(f"cannot write the report to {target}: {exc.strerror or exc}") from None
     typer.echo(f"report written to {page}")
