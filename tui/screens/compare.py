@@ -1,15 +1,18 @@
-"""Compare runs: validation curves overlaid (colour by run, marker by strategy) and one results table."""
+"""Compare runs: the config keys that differ, validation curves overlaid (colour by run, marker by strategy)
+and one results table."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Footer, Header, Static
 
+from engine.config_diff import config_diff
 from engine.state import RunState
+from tui.config_diff_table import config_diff_table
 from tui.tables import comparison_cells
 from tui.widgets.curves import CurvesPlot, thin
 
@@ -41,6 +44,7 @@ class CompareCurves(CurvesPlot):
 
 
 class CompareScreen(Screen):
+    CSS_PATH = "../styles/compare_diff.tcss"
     BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
 
     def __init__(self, runs: list[tuple[str, RunState]]) -> None:
@@ -51,11 +55,16 @@ class CompareScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         with Vertical(id="compare-body"):
+            with VerticalScroll(id="compare-diff-scroll"):  # many differing keys scroll
+                yield Static(id="compare-diff")
             yield CompareCurves(id="compare-curves")
             yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
+        self.diff = config_diff([state.config for _, state in self.runs])
+        self.query_one("#compare-diff", Static).update(
+            config_diff_table([run_id for run_id, _ in self.runs], self.diff, RUN_COLORS))
         table = self.query_one("#compare-table", DataTable)
         for column in ("run", "data", "strategy", "status", "best val@ep", "test", "params", "time", "img/s"):
             table.add_column(column)
