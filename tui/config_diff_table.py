@@ -9,7 +9,6 @@ from rich.text import Text
 
 from engine.config_diff import show_value
 
-
 RICH_NAMES = {"orange": "dark_orange"}  # plotext's colour names (the curves') that Rich spells differently
 
 

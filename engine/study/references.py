@@ -19,15 +19,16 @@ class Reference:
     label: str  # short, for a legend
     accuracy: float  # test accuracy, 0-1
     source: str  # who published it
+    short: str = ""  # a few characters, for a terminal chart
 
 
 PUBLISHED = (
-    Reference("EfficientNet-B0 fine-tuned", 0.981, "Tan & Le 2019"),
-    Reference("airbench94 from scratch", 0.940, "Jordan 2024"),
+    Reference("EfficientNet-B0 fine-tuned", 0.981, "Tan & Le 2019", "EfficientNet-B0"),
+    Reference("airbench94 from scratch", 0.940, "Jordan 2024", "airbench94"),
 )
 FEW_SHOT = (  # median of >= 5 runs; the data-efficiency study's few-shot points
-    Reference("BiT-M-R50x1, 1 image/class", 0.544, "Kolesnikov et al. 2020"),
-    Reference("BiT-M-R50x1, 5 images/class", 0.833, "Kolesnikov et al. 2020"),
+    Reference("BiT-M-R50x1, 1 image/class", 0.544, "Kolesnikov et al. 2020", "BiT 1/class"),
+    Reference("BiT-M-R50x1, 5 images/class", 0.833, "Kolesnikov et al. 2020", "BiT 5/class"),
 )
 
 

@@ -128,7 +128,7 @@ class StudiesScreen(Screen):
         self.query_one("#study-stats", Static).update(lines)
 
     def action_cycle_bands(self) -> None:
-        self.query_one(StudyBands).cycle()
+        self.query_one(StudyChart).display = not self.query_one(StudyBands).cycle()
 
     def on_study_bands_loaded(self, message: StudyBandsLoaded) -> None:
         """Published reference lines (CIFAR-10 with ImageNet weights only) go on the results chart too."""

@@ -1,6 +1,7 @@
-"""The Studies screen's time line and validation bands: cells done / total with an ETA, and the validation
-curves of one condition as bands over seeds (mean line, min-max band shaded with ░, each seed faint),
-n in the legend. `b` (a screen binding) steps through the conditions.
+"""The Studies screen's time line and validation bands: cells done / total with an ETA (always shown), and
+the validation curves of one condition as bands over seeds (mean line, min-max band shaded with ░, each
+seed faint), n in the legend. `b` (a screen binding) shows the bands in place of the results chart and
+steps through the conditions, then back to the results chart.
 
 Bands, progress and the published reference lines are read in a thread worker (they read the cells'
 runs); the published lines are handed to the results chart (tui/widgets/study_chart.py).
@@ -19,10 +20,8 @@ from textual_plotext import PlotextPlot
 
 from engine.study.bands import Band, validation_bands
 from engine.study.progress import StudyProgress, study_progress
-from engine.study.references import Reference, legend, references_for
+from engine.study.references import Reference, references_for
 from tui.theme import STRATEGY_PLOT_COLORS
-
-SHADE_STEPS = 8  # rows of ░ between min and max at each sampled x
 
 
 class StudyBandsLoaded(Message):
@@ -48,11 +47,12 @@ class BandsPlot(PlotextPlot):
         plt.xlabel("epoch")
         for band in bands:
             color = STRATEGY_PLOT_COLORS.get(band.strategy, "white")
-            if len(band.epochs) > 1 and band.seeds > 1:  # the min-max band, shaded
-                xs = np.linspace(band.epochs[0], band.epochs[-1], 4 * len(band.epochs))
+            if len(band.epochs) > 1 and band.seeds > 1:  # the min-max band, shaded: a ░ per character cell
+                xs = np.linspace(band.epochs[0], band.epochs[-1], max(20, self.size.width))
                 low, high = np.interp(xs, band.epochs, band.low), np.interp(xs, band.epochs, band.high)
+                step = 1 / (2 * max(8, self.size.height))  # half a row of the 0-1 y axis
                 fill = [(x, y) for x, lo, hi in zip(xs, low, high, strict=True)
-                        for y in np.linspace(lo, hi, SHADE_STEPS)]
+                        for y in np.arange(lo, hi + step / 2, step)]
                 plt.scatter([p[0] for p in fill], [p[1] for p in fill], color=color, marker="░")
             for curve in band.per_seed.values():  # each seed, faint
                 points = [(e, v) for e, v in zip(band.epochs, curve, strict=True) if v is not None]
@@ -92,17 +92,26 @@ class StudyBands(Vertical):
             self.condition_index = 0
         self._name, self.bands, self.progress = message.name, message.bands, message.progress
         self.references = message.references
-        line = message.progress.text()
-        if message.references:
-            line += " | published: " + "; ".join(legend(r) for r in message.references)
-        self.query_one("#study-progress", Static).update(line)
+        self.query_one("#study-progress", Static).update(message.progress.text())
         self._draw()
 
-    def cycle(self) -> None:
+    @property
+    def showing(self) -> bool:
+        return self.has_class("-showing")
+
+    def cycle(self) -> bool:
+        """Results chart -> bands of condition 1 -> ... -> last condition -> results chart. Returns whether
+        the bands are shown now."""
         conditions = band_conditions(self.bands)
-        if conditions:
-            self.condition_index = (self.condition_index + 1) % len(conditions)
-            self._draw()
+        if not self.showing:
+            self.condition_index = 0
+            self.add_class("-showing")
+        elif self.condition_index + 1 < len(conditions):
+            self.condition_index += 1
+        else:
+            self.remove_class("-showing")
+        self._draw()
+        return self.showing
 
     def _draw(self) -> None:
         plot = self.query_one(BandsPlot)
@@ -112,5 +121,6 @@ class StudyBands(Vertical):
             return
         condition = conditions[self.condition_index % len(conditions)]
         label = " ".join(f"{k}={v}" for k, v in condition.items()) or "all cells"
+        index = self.condition_index % len(conditions)
         plot.draw([b for b in self.bands if b.condition == condition],
-                  f"validation accuracy over seeds, {label} (b: next of {len(conditions)})")
+                  f"val. accuracy over seeds: {label} (b {index + 1}/{len(conditions)})")

@@ -7,8 +7,9 @@ from engine.study.references import Reference
 
 
 def draw_references(plt, references: list[Reference], positions: int) -> None:
-    """A dotted gray line across x = 0.5 .. positions + 0.5 per reference, its label at the left end."""
+    """A dotted gray line across x = 0.5 .. positions + 0.5 per reference, its label at the right end (the
+    legend holds the top left)."""
     for reference in references:
         plt.plot([0.5, positions + 0.5], [reference.accuracy] * 2, color="gray", marker="·")
-        plt.text(f"{reference.label} {100 * reference.accuracy:.1f}% ({reference.source})", 0.55,
-                 reference.accuracy + 0.015, color="gray")
+        plt.text(f"{reference.short or reference.label} ({reference.source})", positions + 0.45,
+                 reference.accuracy, color="gray", alignment="right")
