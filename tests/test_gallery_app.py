@@ -102,3 +102,23 @@ async def test_an_older_run_says_its_images_are_unavailable(tmp_path):
         await until(pilot, lambda: isinstance(app.screen, GalleryScreen))
         title = app.screen.query_one("#gallery-title", Label)
         await until(pilot, lambda: "unavailable" in str(title.render()))
+
+
+async def test_compare_opens_the_galleries_of_the_run_under_the_cursor(tmp_path):
+    from tui.screens.compare import CompareScreen
+
+    record_run_with_predictions(tmp_path, RUN)
+    other = "20270116-080000-other-0002"
+    record_run_with_predictions(tmp_path, other)
+    app = CifarTuiApp(tmp_path)
+    async with app.run_test(size=(140, 45)) as pilot:
+        app.push_screen(CompareScreen([(r, load_run(tmp_path, r).state) for r in (RUN, other)]))
+        await pilot.pause(0.2)
+        table = app.screen.query_one("#compare-table", DataTable)
+        table.focus()
+        table.move_cursor(row=4)  # the second run's frozen row
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, GalleryScreen) and gallery_of(app) is not None)
+        assert app.screen.sub_title == f"{other}: frozen top losses"
+        recorded = read_predictions(tmp_path / other, "frozen")
+        assert [i.index for i in gallery_of(app).items] == recorded.top_losses(40).tolist()

@@ -45,7 +45,11 @@ class CompareCurves(CurvesPlot):
 
 class CompareScreen(Screen):
     CSS_PATH = "../styles/compare_diff.tcss"
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("e", "top_losses", "Top losses"),
+        Binding("x", "fixed_by_transfer", "Fixed by transfer"),
+    ]
 
     def __init__(self, runs: list[tuple[str, RunState]]) -> None:
         super().__init__()
@@ -68,10 +72,31 @@ class CompareScreen(Screen):
         table = self.query_one("#compare-table", DataTable)
         for column in ("run", "data", "strategy", "status", "best val@ep", "test", "params", "time", "img/s"):
             table.add_column(column)
+        self.rows: list[tuple[str, RunState, str]] = []  # (run, its state, strategy) of each table row
         for index, (run_id, state) in enumerate(self.runs):
             color = RUN_COLORS[index % len(RUN_COLORS)]
             for name, s in state.strategies.items():
+                self.rows.append((run_id, state, name))
                 table.add_row(Text(run_id, style=color), state.dataset.get("name", ""), name,
                               *comparison_cells(s.summary()))
         self.call_after_refresh(self.query_one(CompareCurves).draw_runs, self.runs)
 
+
+    # --- galleries of the run under the cursor (tui/screens/gallery.py) ----------------------------------
+    def _cursor_row(self) -> tuple[str, RunState, str] | None:
+        table = self.query_one("#compare-table", DataTable)
+        return self.rows[table.cursor_row] if self.rows and 0 <= table.cursor_row < len(self.rows) else None
+
+    def action_top_losses(self) -> None:
+        from tui.screens.gallery_open import open_run_gallery
+
+        row = self._cursor_row()
+        if row is not None:
+            open_run_gallery(self.app, row[1], "top_losses", row[2])
+
+    def action_fixed_by_transfer(self) -> None:
+        from tui.screens.gallery_open import open_run_gallery
+
+        row = self._cursor_row()
+        if row is not None:
+            open_run_gallery(self.app, row[1], "fixed_by_transfer")
