@@ -14,16 +14,26 @@ from typing import Any
 
 from engine.errors import ConfigError
 
-STRATEGIES = ("scratch", "frozen", "finetune")
+DEFAULT_STRATEGIES = ("scratch", "frozen", "finetune")
+# "probe": a logistic-regression linear probe of the frozen features (issue #18), off unless chosen
+STRATEGIES = (*DEFAULT_STRATEGIES, "probe")
 DATASETS = ("cifar10", "digits")
 # EfficientNetB0 downsamples 32x: below 32 px its last feature map would be empty.
 MIN_EFFICIENTNET_SIZE = 32
+# Upper bounds, so that a typo is refused in one line before TensorFlow loads instead of failing deep inside
+# numpy or TensorFlow after a run folder was written. Seeds: numpy accepts 0..2**32-1 and the engine adds
+# small offsets (epoch reseeding on resume, split seeds), so the seed itself stops at 2**31-1.
+MAX_SEED = 2**31 - 1
+MAX_EPOCHS = 10_000
+MAX_BATCH_SIZE = 65_536
+MAX_IMAGE_SIZE = 1024  # CIFAR's 32 px upsampled 32x; beyond, one batch no longer fits any GPU
+MAX_STEPS_PER_EXECUTION = 10_000
 
 
 @dataclass
 class ExperimentConfig:
     # --- what to run --------------------------------------------------------------------------------
-    strategies: tuple[str, ...] = STRATEGIES  # run in this order, one after the other
+    strategies: tuple[str, ...] = DEFAULT_STRATEGIES  # run in this order; add "probe" for the linear probe
     preset: str = "custom"  # the preset these values came from (recorded, not used for logic)
     name: str = ""  # optional human name; becomes part of the run id (letters, digits, . _ - only)
     seed: int = 0  # seeds the split, the subsets, shuffling, augmentation and weight init
@@ -44,7 +54,9 @@ class ExperimentConfig:
     # --- optimisation -------------------------------------------------------------------------------
     batch_size: int = 64
     scratch_epochs: int = 20
-    scratch_lr: float = 1e-3  # Adam
+    scratch_lr: float = 1e-3  # Adam's peak rate for the scratch CNN
+    scratch_schedule: str = "cosine"  # "cosine": linear warm-up then cosine decay over the phase; "constant"
+    transfer_schedule: str = "constant"  # frozen/finetune phases: "constant" (the Keras guide's) or "cosine"
     frozen_epochs: int = 5
     frozen_lr: float = 1e-3  # Adam, head only
     head_epochs: int = 2  # fine-tune phase 1: train the new head on the frozen backbone
@@ -61,7 +73,10 @@ class ExperimentConfig:
     input_scaling: str = "raw"  # "raw": [0,255] into EfficientNet (right); "unit": /255 first (mistake)
     bn_mode: str = "inference"  # "inference": backbone BN frozen (right); "train": BN updates (mistake)
     select_on: str = "val"  # "val": model selection on a split of train (right); "test": on the test set (leak)
-    scratch_model: str = "cnn"  # "cnn": ours (GAP head); "notebook": Flatten into Dense(128), as the notebook
+    scratch_model: str = "cnn"  # "cnn": ours (GAP head); "notebook": Flatten into Dense(128), as the notebook;
+    #                             "airbench": airbench94's net and recipe (Jordan 2024), a strong baseline
+    airbench_epochs: int = 10  # airbench's own epoch count (the reference: 9.9), replaces scratch_epochs
+    airbench_batch_size: int = 1024  # airbench's batch; smaller only for tiny data sets
 
     # --- analysis -----------------------------------------------------------------------------------
     finetune_analysis: bool = True  # after fine-tuning: per-block weight change and CKA vs the start
@@ -120,7 +135,7 @@ class ExperimentConfig:
         from engine.store.ids import validate_name  # local: keeps this module dependency-free
 
         if not self.strategies:
-            raise ConfigError("choose at least one strategy (scratch, frozen, finetune)")
+            raise ConfigError(f"choose at least one strategy ({', '.join(STRATEGIES)})")
         for s in self.strategies:
             if s not in STRATEGIES:
                 raise ConfigError(f"unknown strategy {s!r}: choose from {', '.join(STRATEGIES)}")
@@ -129,27 +144,27 @@ class ExperimentConfig:
         if self.dataset not in DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r}: choose from {', '.join(DATASETS)}")
         validate_name(self.name)
-        _check_int(self.seed, "seed", minimum=0)
+        _check_int(self.seed, "seed", minimum=0, maximum=MAX_SEED)
         _check_fraction(self.val_fraction, "val fraction", allow_zero=False, allow_one=False)
         _check_fraction(self.train_fraction, "train fraction", allow_zero=False, allow_one=True)
         if self.train_per_class is not None:
             _check_int(self.train_per_class, "train images per class", minimum=2)
         if self.test_limit is not None:
             _check_int(self.test_limit, "test limit", minimum=10)
-        _check_int(self.batch_size, "batch size", minimum=1)
-        _check_int(self.scratch_image_size, "scratch image size", minimum=8)
+        _check_int(self.batch_size, "batch size", minimum=1, maximum=MAX_BATCH_SIZE)
+        _check_int(self.scratch_image_size, "scratch image size", minimum=8, maximum=MAX_IMAGE_SIZE)
         if any(s != "scratch" for s in self.strategies):
             _check_int(self.transfer_image_size, "image size", minimum=MIN_EFFICIENTNET_SIZE,
-                       why=" (EfficientNetB0's minimum)")
+                       maximum=MAX_IMAGE_SIZE, why=" (EfficientNetB0's minimum)")
         for knob in ("scratch_epochs", "frozen_epochs", "finetune_epochs"):
-            _check_int(getattr(self, knob), knob.replace("_", " "), minimum=1)
-        _check_int(self.head_epochs, "head epochs", minimum=0)
+            _check_int(getattr(self, knob), knob.replace("_", " "), minimum=1, maximum=MAX_EPOCHS)
+        _check_int(self.head_epochs, "head epochs", minimum=0, maximum=MAX_EPOCHS)
         for knob in ("scratch_lr", "frozen_lr", "head_lr", "finetune_lr"):
             value = getattr(self, knob)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 < value < 1:
+            if not _is_number(value) or not 0 < value < 1:
                 raise ConfigError(f"{knob.replace('_', ' ')} must be in (0, 1), got {value!r}")
         _check_int(self.unfreeze_blocks, "unfreeze blocks", minimum=0, maximum=7)
-        if not 0 <= self.dropout < 1:
+        if not _is_number(self.dropout) or not 0 <= self.dropout < 1:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if not isinstance(self.weights, str) or not self.weights.strip():
             raise ConfigError("weights must be 'imagenet', 'none' or a path to a weights file")
@@ -159,15 +174,27 @@ class ExperimentConfig:
             raise ConfigError(f"precision must be auto, float32 or mixed, got {self.precision!r}")
         if self.bn_mode not in ("inference", "train"):
             raise ConfigError(f"bn mode must be 'inference' or 'train', got {self.bn_mode!r}")
-        _check_int(self.steps_per_execution, "steps per execution", minimum=1)
+        _check_int(self.steps_per_execution, "steps per execution", minimum=1, maximum=MAX_STEPS_PER_EXECUTION)
         from engine.training.distribute import validate_spec  # local: no TensorFlow at import
 
         validate_spec(self.gpus)
         if self.select_on not in ("val", "test"):
             raise ConfigError(f"select on must be 'val' or 'test', got {self.select_on!r}")
-        if self.scratch_model not in ("cnn", "notebook"):
-            raise ConfigError(f"scratch model must be 'cnn' or 'notebook', got {self.scratch_model!r}")
+        if self.scratch_model not in ("cnn", "notebook", "airbench"):
+            raise ConfigError(f"scratch model must be 'cnn', 'notebook' or 'airbench', got {self.scratch_model!r}")
+        for knob in ("scratch_schedule", "transfer_schedule"):
+            if getattr(self, knob) not in ("cosine", "constant"):
+                raise ConfigError(f"{knob.replace('_', ' ')} must be 'cosine' or 'constant', "
+                                  f"got {getattr(self, knob)!r}")
+        _check_int(self.airbench_epochs, "airbench epochs", minimum=1)
+        _check_int(self.airbench_batch_size, "airbench batch size", minimum=1)
+        if self.scratch_model == "airbench" and self.scratch_image_size != 32:
+            raise ConfigError("the airbench model is built for 32-px input: leave scratch image size at 32")
         return self
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _check_int(value: Any, what: str, minimum: int, maximum: int | None = None, why: str = "") -> None:

@@ -25,3 +25,16 @@ class WeightsError(UserError):
 
 class StoreError(UserError):
     """The runs folder cannot be written or a run cannot be read."""
+
+
+class DiskError(StoreError):
+    """A write failed after the run started (a full disk, an unplugged drive): the run is recorded as failed
+    if anything can still be written, its last committed checkpoint is intact, and it can be resumed once
+    the disk is fixed. Exit code 74 (EX_IOERR in sysexits.h): 2 means bad input with nothing written."""
+
+    exit_code = 74
+
+
+class CheckpointDamaged(UserError):
+    """A checkpoint file of a stopped run cannot be read (truncated, overwritten): the resume is refused,
+    naming the file and the remedy (delete the strategy's checkpoint folder to restart it from epoch 1)."""

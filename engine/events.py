@@ -62,6 +62,7 @@ class StrategyStarted(Event):
     steps_per_epoch: int
     total_params: int
     weights: str  # what the backbone was initialised from, in words
+    recipe: str = ""  # one line: model, optimiser and schedule, epochs, augmentation, TTA (issue #18)
 
 
 @dataclass
@@ -116,6 +117,7 @@ class Evaluated(Event):
     confusion_matrix: list[list[int]]  # rows: true class, columns: predicted
     precision: list[float]
     recall: list[float]
+    evaluation: str = ""  # how the test set was seen when not plainly, e.g. test-time augmentation
 
 
 @dataclass
@@ -147,7 +149,7 @@ class BackboneChange(Event):
     strategy: str
     blocks: list[str]  # stem, block1..block7, top
     weight_change: list[float]  # ||W - W0|| / ||W0||
-    cka: list[float]  # linear CKA of the block's activations, before vs after
+    cka: list[float]  # debiased linear CKA (unbiased HSIC) of the block's activations, before vs after
     images: int  # test images the activations were taken on
     reference: str  # what "before" was (ImageNet weights, or random init), in words
 

@@ -12,6 +12,7 @@ import html
 import json
 from pathlib import Path
 
+from engine.analysis.binomial import accuracy_se, accuracy_text
 from engine.state import RunState
 
 STRATEGY_COLORS = {"scratch": "#1f9bcf", "frozen": "#ff8700", "finetune": "#c2185b"}
@@ -73,10 +74,13 @@ def plot_test_accuracy(state: RunState, path: Path) -> None:
     names = [n for n, s in state.strategies.items() if s.test_accuracy is not None]
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     values = [state.strategies[n].test_accuracy for n in names]
-    bars = ax.bar(names, values, color=[STRATEGY_COLORS.get(n, "grey") for n in names])
-    for bar, value in zip(bars, values, strict=True):
-        ax.text(bar.get_x() + bar.get_width() / 2, value + 0.01, f"{100 * value:.1f}%", ha="center")
-    ax.set(ylabel="test accuracy", ylim=(0, 1), title="Test accuracy (best validation epoch)")
+    n_test = state.dataset.get("test")
+    errors = [accuracy_se(v, n_test or 0) or 0.0 for v in values]
+    bars = ax.bar(names, values, yerr=errors, capsize=6, color=[STRATEGY_COLORS.get(n, "grey") for n in names])
+    for bar, value, error in zip(bars, values, errors, strict=True):
+        ax.text(bar.get_x() + bar.get_width() / 2, value + error + 0.01, accuracy_text(value, n_test), ha="center")
+    ax.set(ylabel="test accuracy", ylim=(0, 1),
+           title=f"Test accuracy (best validation epoch), ± binomial SE on {n_test or '?'} test images")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -153,11 +157,27 @@ def _rows(state: RunState) -> list[list[str]]:
         return "-" if v is None else f"{100 * v:.1f}%"
 
     return [[n, s.status, f"{pct(s.best_val_accuracy)} (epoch {s.best_epoch})" if s.best_epoch else "-",
-             pct(s.test_accuracy), f"{s.trainable_params:,} / {s.total_params:,}",
+             accuracy_text(s.test_accuracy, state.dataset.get("test")), f"{s.trainable_params:,} / {s.total_params:,}",
              "-" if s.seconds is None else f"{s.seconds:.0f}s"] for n, s in state.strategies.items()]
 
 
-HEADER = ["strategy", "status", "best validation", "test accuracy", "trainable / total params", "time"]
+HEADER = ["strategy", "status", "best validation", "test accuracy ± binomial SE", "trainable / total params",
+          "time"]
+
+
+def _method_notes(state: RunState) -> list[str]:
+    """How the numbers were computed, for a reader of the report."""
+    notes = [f"Test accuracy ± its binomial standard error sqrt(p (1 - p) / n) on the n = "
+             f"{state.dataset.get('test', '?')} test images: the sampling error of one number on one test set "
+             f"(a study's spread over seeds adds training noise)."]
+    if any(s.backbone_change for s in state.strategies.values()):
+        notes.append("Fine-tuning analysis: relative weight change ||W - W0|| / ||W0|| per block over the trained "
+                     "parameters only (kernels, biases, BatchNorm gamma/beta; not BatchNorm moving statistics or "
+                     "the input Normalization constants); debiased linear CKA between the block's activations "
+                     "before and after, computed with the unbiased HSIC estimator (Song et al. 2012; as in "
+                     "Nguyen, Raghu & Kornblith 2021), which plain linear CKA's bias towards 1 at few images and "
+                     "many features does not affect.")
+    return notes
 
 
 def _markdown(state: RunState, figures: list[str], notes: list[str] = ()) -> str:
@@ -168,6 +188,7 @@ def _markdown(state: RunState, figures: list[str], notes: list[str] = ()) -> str
     lines += ["| " + " | ".join(row) + " |" for row in _rows(state)]
     lines += [""] + [f"![{f}]({f})" for f in figures]
     lines += [f"\n{n}" for n in notes]
+    lines += [line for note in _method_notes(state) for line in ("", note)]
     lines += ["", "Data: `epochs.csv`, `confusion_<strategy>.csv`, `per_class.csv`, `backbone_change.csv`.",
               "", "## Configuration", "", "```json",
               json.dumps(state.config, indent=2), "```", ""]
@@ -182,6 +203,7 @@ def _html(state: RunState, figures: list[str], notes: list[str] = ()) -> str:
     body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in _rows(state))
     images = "".join(f'<p><img src="{e(f)}" alt="{e(f)}"></p>' for f in figures)
     images += "".join(f"<p>{e(n)}</p>" for n in notes)
+    images += "".join(f"<p>{e(n)}</p>" for n in _method_notes(state))
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>cifar-tui run {e(state.run_id)}</title></head>"
             f"<body><h1>cifar-tui run {e(state.run_id)}</h1><ul>{facts}</ul><table border='1'><tr>{head}</tr>"
             f"{body}</table>{images}<p>Data: epochs.csv, confusion_&lt;strategy&gt;.csv</p><h2>Configuration</h2>"

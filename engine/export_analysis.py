@@ -41,16 +41,18 @@ def export_analysis(state: RunState, out_dir: Path) -> list[str]:
     if change:
         with open(out_dir / "backbone_change.csv", "w", newline="") as f:
             writer = csv.writer(f)
-            writer.writerow(["block", "relative_weight_change", "linear_cka"])
+            writer.writerow(["block", "relative_weight_change", "debiased_linear_cka"])
             for row in zip(change["blocks"], change["weight_change"], change["cka"], strict=True):
                 writer.writerow(row)
         plt = _pyplot()
         fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), dpi=120)
         blocks = change["blocks"]
         left.bar(blocks, [w or 0 for w in change["weight_change"]], color="#c2185b")
-        left.set(ylabel="||W - W0|| / ||W0||", title="Relative weight change per block")
-        right.bar(blocks, [c or 0 for c in change["cka"]], color="#1f9bcf")
-        right.set(ylabel="linear CKA", ylim=(0, 1.05), title="CKA, before vs after fine-tuning")
+        left.set(ylabel="||W - W0|| / ||W0||", title="Relative weight change (trained parameters)")
+        cka = [c or 0 for c in change["cka"]]
+        right.bar(blocks, cka, color="#1f9bcf")
+        right.set(ylabel="debiased linear CKA", ylim=(min(0.0, *cka), 1.05),  # unbiased HSIC: can dip below 0
+                  title="Debiased linear CKA, before vs after")
         for ax in (left, right):
             ax.tick_params(axis="x", rotation=45, labelsize=8)
         fig.suptitle(f"What fine-tuning changed (vs {change['reference']}; {change['images']} test images)",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.config import ExperimentConfig
-from engine.errors import ConfigError, StoreError, UserError
+from engine.errors import CheckpointDamaged, ConfigError, StoreError, UserError
 from engine.events import LogMessage, RunFinished, RunResumed, RunStarted, Sink, StrategyFailed
 from engine.state import RunState
 
@@ -40,18 +40,57 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
         state.apply(event)
         sink(event)
 
+    def report(text: str) -> None:  # download progress: the app's log panel, the CLI's stderr
+        emit(LogMessage(level="progress", message=text))
+
     started = time.perf_counter()
     try:
         config.validate()
         if config.tensorboard and importlib.util.find_spec("tensorboard") is None:
             raise ConfigError("--tensorboard needs the tensorboard package: pip install tensorboard==2.21.0 "
                               "(or `pip install -e .[tensorboard]`)")
-        data, weights, environment, strategy = _prepare(config)
+        weights = check_inputs(config, report)  # before TensorFlow loads: a wrong file is refused in seconds
+        data, environment, strategy = _prepare(config, report)
     except UserError as exc:
         if resume is None:  # a resume that cannot start leaves the stopped run as it was, resumable
             emit(RunFinished(status="failed", seconds=time.perf_counter() - started, error=str(exc)))
         raise
 
+    prior = resume.prior_seconds if resume is not None else 0.0
+    try:
+        failed = _run_strategies(config, data, weights, environment, strategy, emit, stop_event, run_id,
+                                 tensorboard_dir, checkpoint_root, resume)
+    except (StoreError, CheckpointDamaged) as exc:
+        # A write failed mid-run (a full disk) or a checkpoint turned out damaged while loading: the run stops
+        # here. Record why, if anything can still be written (the failed save has removed its partial
+        # files, which frees what it took), so the run never stays "running"; its last committed
+        # checkpoints are intact and `cifar-tui resume` continues from them.
+        _record_stop(emit, str(exc), prior + time.perf_counter() - started)
+        raise
+
+    # A stop asked for by the user is "cancelled"; one forced from outside (SIGTERM, SSH hang-up) carries
+    # a reason and is "interrupted".
+    reason = getattr(stop_event, "reason", "")
+    if stop_event.is_set():
+        status, error = ("interrupted", reason) if reason else ("cancelled", "")
+    else:
+        status, error = ("failed", "a strategy failed") if failed else ("finished", "")
+    emit(RunFinished(status=status, seconds=prior + time.perf_counter() - started, error=error))
+    return state.summary()
+
+
+def _record_stop(emit, reason: str, seconds: float) -> None:
+    for event in (LogMessage(level="error", message=reason),
+                  RunFinished(status="interrupted", seconds=seconds, error=reason)):
+        try:
+            emit(event)
+        except StoreError:
+            pass  # what cannot be written: the listing shows the run interrupted once its writer is gone
+
+
+def _run_strategies(config, data, weights, environment, strategy, emit, stop_event, run_id, tensorboard_dir,
+                    checkpoint_root, resume) -> bool:
+    """Announce the run (or its resumption), train each strategy in turn; True if one failed."""
     notices = data.notices + ([weights.notice] if weights and weights.notice else [])
     if environment["precision"] == "mixed" and environment["device"] == "CPU":
         notices.append("MIXED PRECISION ON A CPU: float16 is emulated there and slower than float32")
@@ -83,7 +122,7 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
                            tensorboard_dir / name if tensorboard_dir is not None else None,
                            checkpoint_root / name if checkpoint_root is not None else None,
                            resume.checkpoints[name] if resume is not None else None, strategy)
-        except (StoreError, KeyboardInterrupt):
+        except (StoreError, CheckpointDamaged, KeyboardInterrupt):
             raise
         except TrainingFailed as exc:
             failed = True
@@ -92,34 +131,33 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
             failed = True
             emit(LogMessage(level="error", message=traceback.format_exc(limit=8)))
             emit(StrategyFailed(strategy=name, error=f"{type(exc).__name__}: {exc}".splitlines()[0]))
-
-    # A stop asked for by the user is "cancelled"; one forced from outside (SIGTERM, SSH hang-up) carries
-    # a reason and is "interrupted".
-    reason = getattr(stop_event, "reason", "")
-    if stop_event.is_set():
-        status, error = ("interrupted", reason) if reason else ("cancelled", "")
-    else:
-        status, error = ("failed", "a strategy failed") if failed else ("finished", "")
-    prior = resume.prior_seconds if resume is not None else 0.0
-    emit(RunFinished(status=status, seconds=prior + time.perf_counter() - started, error=error))
-    return state.summary()
+    return failed
 
 
-def _prepare(config: ExperimentConfig):
-    """Data, weights and environment, resolved before anything is recorded."""
+def check_inputs(config: ExperimentConfig, report=lambda _text: None):
+    """The checks that need no TensorFlow: the data folder (or Keras' cached archive) and the weights file.
+    Returns the resolved WeightsChoice (None when no strategy needs a backbone); raises UserError."""
+    from engine.data.sources import locate_cifar10
+    from engine.models.backbone import resolve_weights
+
+    if config.dataset == "cifar10" and (config.data_dir or not config.allow_fallback):
+        locate_cifar10(config.data_dir)
+    needs_backbone = any(s != "scratch" for s in config.strategies)
+    return resolve_weights(config.weights, config.allow_fallback, report) if needs_backbone else None
+
+
+def _prepare(config: ExperimentConfig, report):
+    """Data and environment, resolved before anything is recorded."""
     from engine.allocator import keep_freed_memory
     from engine.data.splits import prepare_data
     from engine.environment import describe_environment
-    from engine.models.backbone import resolve_weights
     from engine.training.distribute import describe, make_strategy
 
     allocator = keep_freed_memory()  # before the data and the first batches are allocated
     strategy = make_strategy(config.gpus)  # first: splitting a CPU must precede TensorFlow's start
-    data = prepare_data(config)
-    needs_backbone = any(s != "scratch" for s in config.strategies)
-    weights = resolve_weights(config.weights, config.allow_fallback) if needs_backbone else None
+    data = prepare_data(config, report)
     environment = describe_environment(config.precision)
     environment["replicas"] = strategy.num_replicas_in_sync if strategy is not None else 1
     environment["distribution"] = describe(config.gpus) or "single device"
     environment["allocator"] = allocator
-    return data, weights, environment, strategy
+    return data, environment, strategy

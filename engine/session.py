@@ -38,6 +38,7 @@ def record_and_run(config: ExperimentConfig, runs_dir: Path, display: Sink | Non
                    stop_event: threading.Event | None = None, run_id: str | None = None,
                    redirect_native_log: bool = True) -> RunOutcome:
     config.validate()
+    paths.check_runs_dir(runs_dir)  # before TensorFlow loads (run_experiment checks data and weights then too)
     run_id = run_id or new_run_id(config.name)
     recorder = RunRecorder(runs_dir, run_id)
     sink = tee(recorder, display)
@@ -53,11 +54,23 @@ def record_and_run(config: ExperimentConfig, runs_dir: Path, display: Sink | Non
                                      checkpoint_root=recorder.path / "checkpoints" if config.checkpoints else None)
     finally:
         recorder.close()
-        if log is not None and recorder.created and log.stat().st_size:
-            shutil.move(str(log), recorder.path / paths.NATIVE_LOG)
-        elif log is not None:
-            log.unlink(missing_ok=True)
+        if log is not None:
+            _keep_native_log(log, recorder.path / paths.NATIVE_LOG if recorder.created else None)
     return RunOutcome(run_id, recorder.path, summary)
+
+
+def _keep_native_log(log: Path, destination: Path | None) -> None:
+    """Move TensorFlow's log lines into the run folder. On a full disk the move fails: the log then stays in
+    the temporary folder (a half-copied one in the run folder is removed); never a traceback over the
+    run's own one-line error."""
+    if destination is None or not log.stat().st_size:
+        log.unlink(missing_ok=True)
+        return
+    try:
+        shutil.move(str(log), destination)
+    except OSError:
+        with contextlib.suppress(OSError):
+            destination.unlink(missing_ok=True)
 
 
 def resume_and_run(runs_dir: Path, run_ref: str, display: Sink | None = None,

@@ -1,4 +1,5 @@
-"""What fine-tuning changed: linear CKA's properties (hypothesis) and the per-block measures."""
+"""What fine-tuning changed: debiased linear CKA's properties (hypothesis), its agreement with the unbiased
+HSIC of Song et al. (2012), and the per-block measures (trained parameters only)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.analysis.cka import linear_cka
+from engine.analysis.cka import biased_linear_cka, linear_cka
 
 
 def activations(seed, n=64, p=20):
@@ -42,7 +43,55 @@ def test_independent_random_activations_give_a_low_value():
 def test_mismatched_inputs_are_refused_and_constant_is_undefined():
     with pytest.raises(ValueError):
         linear_cka(np.zeros((3, 2)), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="at least 4"):
+        linear_cka(np.zeros((3, 2)), np.zeros((3, 2)))
     assert np.isnan(linear_cka(np.ones((5, 3)), activations(0, n=5, p=3)))
+
+
+def unbiased_hsic(k, l_):
+    """HSIC_1 of Song et al. 2012 (eq. 5), written out independently: K~, L~ are K, L with zero diagonals."""
+    n = len(k)
+    k, l_ = k.copy(), l_.copy()
+    np.fill_diagonal(k, 0)
+    np.fill_diagonal(l_, 0)
+    one = np.ones(n)
+    return (np.trace(k @ l_) + (one @ k @ one) * (one @ l_ @ one) / ((n - 1) * (n - 2))
+            - 2 / (n - 2) * (one @ k @ l_ @ one)) / (n * (n - 3))
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(4, 40), p=st.integers(1, 30), q=st.integers(1, 30))
+def test_cka_is_the_unbiased_hsic_ratio_of_song_et_al(seed, n, p, q):
+    rng = np.random.default_rng(seed)
+    x, y = rng.normal(size=(n, p)), rng.normal(size=(n, q))
+    k, l_ = x @ x.T, y @ y.T
+    expected = unbiased_hsic(k, l_) / np.sqrt(unbiased_hsic(k, k) * unbiased_hsic(l_, l_))
+    assert linear_cka(x, y) == pytest.approx(expected, rel=1e-7, abs=1e-9)
+
+
+def test_few_images_and_many_features_no_longer_look_alike():
+    # 64 images, 2,000 features, two unrelated representations: the plain estimator says ~0.97, the
+    # debiased one ~0 (the analysis runs 256 images with up to 62,720 features per block)
+    a, b = activations(1, n=64, p=2000), activations(2, n=64, p=2000)
+    assert biased_linear_cka(a, b) > 0.9
+    assert abs(linear_cka(a, b)) < 0.1
+
+
+def test_weight_change_counts_only_trained_parameters():
+    from engine.analysis.backbone_change import STATISTICS, TRAINED, snapshot, weight_change
+    from engine.models.backbone import WeightsChoice, build_backbone
+
+    backbone = build_backbone(32, WeightsChoice("none", None, "random init", False))
+    assert {v.name for v in backbone.weights} <= TRAINED | STATISTICS  # nothing is silently dropped
+    start = snapshot(backbone)
+    for v in backbone.weights:  # what BN in training mode and a re-adapted Normalization would move
+        if v.name in STATISTICS:
+            v.assign(np.asarray(v) * 3.0 + 1.0)
+    assert set(weight_change(backbone, start).values()) == {0.0}
+    gamma = next(v for v in backbone.weights if v.path.startswith("block2") and v.name == "gamma")
+    gamma.assign(np.asarray(gamma) * 2.0)  # a trained BN scale: counted
+    changed = weight_change(backbone, start)
+    assert changed["block2"] > 0 and changed["block3"] == 0.0
 
 
 def test_backbone_change_sees_exactly_the_blocks_that_moved():
@@ -67,3 +116,20 @@ def test_backbone_change_sees_exactly_the_blocks_that_moved():
     after = snapshot(backbone)
     assert all(np.array_equal(after[k], np.asarray(v)) for k, v in
                ((v.path, v) for v in backbone.weights))  # the tuned weights are back in place
+
+
+def test_the_start_is_saved_once_and_read_back_on_resume_not_redrawn(tmp_path):
+    from engine.analysis.backbone_change import start_weights
+    from engine.models.backbone import WeightsChoice, build_backbone
+
+    backbone = build_backbone(32, WeightsChoice("none", None, "random init", False))
+    first, label = start_weights(backbone, tmp_path, resumed=False, label="random init", pretrained=False)
+    assert label == "random init" and (tmp_path / "backbone-start.npz").is_file()
+    for v in backbone.weights:  # a resumed build: another random draw
+        v.assign(np.asarray(v) + 1.0)
+    again, label = start_weights(backbone, tmp_path, resumed=True, label="random init", pretrained=False)
+    assert label == "random init"
+    assert all(np.array_equal(a, b) for a, b in zip(again.values(), first.values(), strict=True))
+    redrawn, label = start_weights(backbone, tmp_path / "none", resumed=True, label="random init", pretrained=False)
+    assert "not saved" in label  # an old run without the file says its reference is a re-draw
+    assert not np.array_equal(next(iter(redrawn.values())), next(iter(first.values())))

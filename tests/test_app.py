@@ -65,7 +65,8 @@ async def test_comparison_table_fills_and_confusion_heatmap_counts(tmp_path):
         await until(pilot, lambda: app.live_state.status == "finished")
         await pilot.pause(0.2)
         table = app.screen.query_one(ComparisonTable)
-        assert [cell_text(table, r, 3) for r in range(3)] == ["50.0%", "80.0%", "90.0%"]
+        # ± the binomial standard error on the factory's 40 test images: sqrt(0.5 * 0.5 / 40) = 7.9 points, ...
+        assert [cell_text(table, r, 3) for r in range(3)] == ["50.0±7.9%", "80.0±6.3%", "90.0±4.7%"]
         view = app.screen.query_one(ConfusionView)
         assert view.selected == "finetune"
         cm = view.query_one(DataTable)
@@ -226,7 +227,8 @@ async def test_runs_screen_lists_filters_and_opens_a_run(tmp_path):
         view = app.screen
         await pilot.pause(0.1)
         results = view.query_one(ComparisonTable)
-        assert [cell_text(results, r, 3) for r in range(3)] == ["50.0%", "80.0%", "90.0%"]
+        # ± the binomial standard error on the factory's 40 test images: sqrt(0.5 * 0.5 / 40) = 7.9 points, ...
+        assert [cell_text(results, r, 3) for r in range(3)] == ["50.0±7.9%", "80.0±6.3%", "90.0±4.7%"]
         await pilot.press("escape")
         assert not isinstance(app.screen, RunViewScreen)
 

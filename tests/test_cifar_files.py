@@ -77,9 +77,61 @@ def test_malicious_pickle_does_not_run(tmp_path):
             return (open, (str(marker), "w"))
 
     data = pickle.dumps({b"data": Evil(), b"labels": [0]}, protocol=2)
-    with pytest.raises(DataError, match=r"refusing to load: the file asks to call \w+\.open"):
+    with pytest.raises(DataError, match=r"evil_batch: refusing to load: the file asks for \w+\.open;") as info:
         cf.parse_python_batch(data, "evil_batch")
     assert not marker.exists()
+    assert "malicious" not in str(info.value) and "\n" not in str(info.value)
+
+
+def bare_ndarray_batch(n: int = 10000) -> bytes:
+    """A batch whose data is `numpy.ndarray((n, 3072), 'u1')` called directly: no bytes, n images claimed."""
+    from cifar_writers import _global, _int, _str
+
+    call = _global("numpy", "ndarray") + b"(" + _int(n) + _int(3072) + b"t" + _str(b"u1") + b"\x86" + b"R"
+    labels = b"]" + b"(" + b"".join(_int(i % 10) for i in range(n)) + b"e"
+    return b"\x80\x02}(" + _str(b"data") + call + _str(b"labels") + labels + b"u."
+
+
+def test_an_array_without_its_bytes_is_refused_in_one_line(tmp_path):
+    data = bare_ndarray_batch()
+    assert len(data) < 25_000  # a small file claiming 10,000 images (30 MB of pixels)
+    with pytest.raises(DataError) as info:
+        cf.parse_python_batch(data, "data_batch_1")
+    message = str(info.value)
+    assert message.startswith("data_batch_1: refusing to load: the file asks for numpy.ndarray((10000, 3072), 'u1')")
+    assert "without the array's bytes" in message and "\n" not in message and "malicious" not in message
+
+
+def test_array_bytes_must_fill_the_declared_shape():
+    from numpy._core.numeric import _frombuffer
+
+    class ShortArray:  # what protocol 5 writes for an array, with the bytes of one image where two are declared
+        def __reduce__(self):
+            return (_frombuffer, (bytearray(3072), np.dtype("u1"), (2, 3072), "C"))
+
+    cut = pickle.dumps({b"data": ShortArray(), b"labels": [0, 1]}, protocol=5)
+    with pytest.raises(DataError, match=r"declares shape \(2, 3072\) of uint8 \(6,144 bytes\) but carries 3,072"):
+        cf.parse_python_batch(cut, "f")
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_python3_resaves_with_numpy_integer_labels_load(protocol):
+    images, labels = make_images(6, seed=7)
+    rows = images.transpose(0, 3, 1, 2).reshape(6, -1)
+    data = pickle.dumps({"data": rows, "labels": [np.int64(v) for v in labels], "batch_label": "re-saved"},
+                        protocol=protocol)
+    out, out_labels = cf.parse_python_batch(data, "resaved")
+    np.testing.assert_array_equal(out, images)
+    np.testing.assert_array_equal(out_labels, labels)
+    as_array = pickle.dumps({"data": rows, "labels": np.asarray(labels, np.int32)}, protocol=protocol)
+    np.testing.assert_array_equal(cf.parse_python_batch(as_array, "resaved")[1], labels)
+
+
+def test_object_arrays_are_refused_by_name():
+    data = pickle.dumps({b"data": np.zeros((1, 3072), np.uint8), b"labels": np.array([0], dtype=object)},
+                        protocol=2)
+    with pytest.raises(DataError, match="refusing to load: the file asks for numpy dtype object"):
+        cf.parse_python_batch(data, "f")
 
 
 def test_truncated_pickle_names_file(tmp_path, arrays):

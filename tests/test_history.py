@@ -63,9 +63,11 @@ def test_export_writes_figures_csvs_and_page_with_the_runs_numbers(tmp_path):
     assert per_class[0]["class"] == "airplane" and float(per_class[0]["finetune_accuracy"]) == 0.75  # 3 of 4
     assert float(per_class[0]["finetune-scratch"]) == pytest.approx(0.75 - 0.5)
     change = list(csv.DictReader(open(out / "backbone_change.csv")))
-    assert [r["block"] for r in change][:2] == ["stem", "block1"] and float(change[-1]["linear_cka"]) == 0.5
+    assert [r["block"] for r in change][:2] == ["stem", "block1"] and float(change[-1]["debiased_linear_cka"]) == 0.5
     page = (out / "report.md").read_text()
-    assert "cifar10" in page and "ImageNet (test)" in page and "80.0%" in page and "TensorFlow 2.21.0" in page
+    assert "cifar10" in page and "ImageNet (test)" in page and "80.0 ± 6.3%" in page
+    assert "binomial standard error" in page and "debiased linear CKA" in page and "unbiased HSIC" in page
+    assert "TensorFlow 2.21.0" in page
     assert "<img src=\"accuracy_curves.png\"" in (out / "report.html").read_text()
 
 

@@ -124,7 +124,7 @@ def test_imagenet_style_file_gets_keras_stddev_correction(tmp_path):
 def test_corrupt_or_foreign_weights_files_fail_clearly(tmp_path):
     corrupt = tmp_path / "corrupt.weights.h5"
     corrupt.write_bytes(b"not an hdf5 file at all")
-    with pytest.raises(WeightsError, match="could not be loaded into EfficientNetB0"):
+    with pytest.raises(WeightsError, match="is not EfficientNetB0 notop weights: it is not an HDF5 file"):
         build_backbone(32, resolve_weights(str(corrupt)))
     foreign = tmp_path / "cnn.weights.h5"
     build_scratch(config(), 10).model.save_weights(foreign)
@@ -135,10 +135,12 @@ def test_corrupt_or_foreign_weights_files_fail_clearly(tmp_path):
 
 
 def test_imagenet_weights_offline_fail_clearly_or_fall_back(keras_home, monkeypatch):
-    def offline():
-        raise Exception("URL fetch failure on https://x/efficientnetb0_notop.h5: Name or service not known")
+    from engine.download import DownloadFailed
 
-    monkeypatch.setattr("engine.models.backbone._imagenet_file", offline)
+    def offline(*args, **kwargs):
+        raise DownloadFailed("<urlopen error [Errno -2] Name or service not known>")
+
+    monkeypatch.setattr("engine.models.backbone.download", offline)
     with pytest.raises(WeightsError) as info:
         resolve_weights("imagenet")
     assert "\n" not in str(info.value) and "--weights none" in str(info.value)

@@ -123,9 +123,16 @@ def tiny(cifar_dir, **kw) -> ExperimentConfig:
 
 
 @pytest.mark.slow
-def test_resume_continues_inside_the_finetune_phase(cifar_dir, tmp_path):
+def test_resume_continues_inside_the_finetune_phase(cifar_dir, tmp_path, monkeypatch):
+    import engine.analysis.backbone_change as analysis
+
     stop = threading.Event()
     stop.reason = "test"
+    drawn, compared_with = [], []  # every "before" snapshot taken; the start the analysis measured against
+    snapshot, measure = analysis.snapshot, analysis.backbone_change
+    monkeypatch.setattr(analysis, "snapshot", lambda b: drawn.append(snapshot(b)) or drawn[-1])
+    monkeypatch.setattr(analysis, "backbone_change",
+                        lambda b, start, *a: compared_with.append(start) or measure(b, start, *a))
 
     def stop_after_finetune_epoch_2(event):
         if isinstance(event, ev.EpochEnd) and event.strategy == "finetune" and event.epoch == 2:
@@ -152,5 +159,12 @@ def test_resume_continues_inside_the_finetune_phase(cifar_dir, tmp_path):
     assert finetune.phase_starts == [("head", 1), ("finetune", 2)]
     assert loaded.state.strategies["scratch"].status == "finished" and loaded.state.resumes == 1
     assert (first.path / paths.EVENTS_FILE).read_text().count('"type":"run_started"') == 1
+    # --weights none: the analysis' "before" is this run's own random init, saved at the start and read back,
+    # not the resumed build's (seeded with seed + epoch: another draw)
+    assert (first.path / "checkpoints" / "finetune" / "backbone-start.npz").is_file()
+    (own_start,) = drawn
+    (start,) = compared_with
+    assert all(np.array_equal(a, b) for a, b in zip(start.values(), own_start.values(), strict=True))
+    assert "not saved" not in finetune.backbone_change["reference"]
     with pytest.raises(UserError, match="nothing to resume"):
         plan_resume(tmp_path, first.run_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import statistics
 import subprocess
@@ -13,7 +14,7 @@ from engine.errors import ConfigError, StoreError
 from engine.study.record import load_record
 from engine.study.runner import run_study
 from engine.study.spec import load_spec, parse_spec, shipped_studies
-from engine.study.stats import CellResult, aggregate
+from engine.study.stats import CellResult, aggregate, compare_with_reference
 
 TINY = {
     "name": "tiny", "x": "train_fraction",
@@ -82,7 +83,8 @@ def test_statistics_match_a_hand_computation():
     results = [CellResult(i, {"size": size, "seed": seed}, "", f"r{i}", "finished",
                           {"scratch": s, "finetune": f})
                for i, ((size, seed), (s, f)) in enumerate(accs.items())]
-    results.append(CellResult(9, {"size": "b", "seed": 1}, "", "r9", "failed", {"scratch": 0.1}))  # not counted
+    # a run that failed because finetune diverged: its scratch result counts, finetune is "diverged"
+    results.append(CellResult(9, {"size": "b", "seed": 1}, "", "r9", "failed", {"scratch": 0.1}, diverged=["finetune"]))
     a, b = aggregate(results)
     scratch = [0.50, 0.54, 0.49]
     assert a.per_strategy["scratch"].mean == pytest.approx(statistics.fmean(scratch))
@@ -92,12 +94,111 @@ def test_statistics_match_a_hand_computation():
     per_seed = [0.80 - 0.50, 0.83 - 0.54, 0.86 - 0.49]
     assert diff.mean == pytest.approx(statistics.fmean(per_seed))
     assert diff.se == pytest.approx(statistics.stdev(per_seed) / 3 ** 0.5)
-    assert diff.verdict == "exceeds seed spread"
-    assert b.per_strategy["scratch"].n == 1 and b.per_strategy["scratch"].std is None
-    assert b.differences[0].verdict.startswith("n<2")
-    noisy = aggregate([CellResult(i, {"seed": i}, "", "", "finished", {"scratch": s, "finetune": f})
-                       for i, (s, f) in enumerate([(0.5, 0.6), (0.6, 0.5), (0.55, 0.56)])])
-    assert noisy[0].differences[0].verdict == "within seed spread"
+    assert diff.df == 2 and diff.t == pytest.approx(diff.mean / diff.se)
+    assert diff.verdict == "significant at 95%"
+    assert b.per_strategy["scratch"].n == 2 and b.per_strategy["scratch"].mean == pytest.approx(0.35)
+    assert (b.per_strategy["finetune"].n, b.per_strategy["finetune"].diverged) == (1, 1)
+    assert "diverged in 1 of 2 seeds" in b.per_strategy["finetune"].text()
+    (only,) = b.differences  # seed 1 is left out of the pairing (finetune diverged there), and says so
+    assert only.n == 1 and only.excluded == 1 and only.verdict.startswith("n<2")
+    assert "1 diverged seed(s) left out" in only.text()
+
+
+def per_seed_points(points):
+    """Two strategies whose per-seed differences are `points` percentage points."""
+    return aggregate([CellResult(i, {"seed": i}, "", "", "finished", {"scratch": 0.5, "finetune": 0.5 + p / 100})
+                      for i, p in enumerate(points)])[0].differences[0]
+
+
+def test_paired_t_test_at_three_seeds_by_hand():
+    # +1, +2, +3 points: mean 2, sd 1, SE 1/sqrt(3) = 0.577, t = 2 / 0.577 = 3.46 on 2 df; the two-sided 95%
+    # critical value of t(2) is 4.303, so the interval is 2 +- 4.303 * 0.577 = [-0.48, +4.48]: not
+    # significant (the old |mean| > 2 SE rule called it "exceeds seed spread": 2 > 1.15).
+    d = per_seed_points([1, 2, 3])
+    assert (d.n, d.df) == (3, 2) and d.t == pytest.approx(3.464, abs=1e-3)
+    assert 100 * d.ci[0] == pytest.approx(-0.484, abs=1e-3) and 100 * d.ci[1] == pytest.approx(4.484, abs=1e-3)
+    assert d.p == pytest.approx(0.0742, abs=1e-4) and d.verdict == "not significant at 95%"
+    assert "t=3.46" in d.text() and "df=2" in d.text() and "n=3" in d.text()
+    # +1.0, +1.2, +0.9: mean 1.033, sd 0.153, SE 0.088, t = 11.72 > 4.303: significant
+    d = per_seed_points([1.0, 1.2, 0.9])
+    assert d.t == pytest.approx(11.72, abs=0.01) and d.verdict == "significant at 95%"
+    assert 100 * d.ci[0] == pytest.approx(1.0333 - 4.3027 * 0.08819, abs=1e-3)
+    # n < 2: no spread, no test; identical differences: no spread either (t would be x/0)
+    assert per_seed_points([5]).verdict == "n<2: no seed spread, no test"
+    assert per_seed_points([2, 2, 2]).verdict.startswith("same difference in every seed")
+    noisy = per_seed_points([10, -10, 1])
+    assert noisy.verdict == "not significant at 95%"
+
+
+def test_every_condition_is_compared_with_the_reference_per_strategy_paired_by_seed():
+    spec = parse_spec({**TINY, "reference": "0.4", "base": {**TINY["base"], "strategies": ["scratch", "finetune"]},
+                       "axes": {"train_fraction": [0.2, 0.4], "unfreeze": ["all", "top3"], "seed": [0, 1, 2]}})
+    assert spec.reference == 0.4
+    values = {}  # (fraction, unfreeze, seed) -> (scratch, finetune); finetune diverges once at 0.2/top3
+    results = []
+    for cell in spec.cells():
+        k = cell.key
+        scratch = 0.5 + 0.1 * (k["train_fraction"] == 0.4) + 0.01 * k["seed"] ** 2
+        finetune = 0.7 - 0.02 * (k["train_fraction"] == 0.2) + 0.003 * k["seed"]
+        values[tuple(k.values())] = (scratch, finetune)
+        bad = (k["train_fraction"], k["unfreeze"], k["seed"]) == (0.2, "top3", 2)
+        results.append(CellResult(cell.index, k, cell.label, f"r{cell.index}", "failed" if bad else "finished",
+                                  {"scratch": scratch} | ({} if bad else {"finetune": finetune}),
+                                  diverged=["finetune"] if bad else []))
+    comparisons = compare_with_reference(aggregate(results), "train_fraction", spec.reference)
+    assert [(c.strategy, c.label, c.reference) for c in comparisons] == [
+        ("scratch", "train_fraction=0.2 unfreeze=all", "train_fraction=0.4 unfreeze=all"),
+        ("scratch", "train_fraction=0.2 unfreeze=top3", "train_fraction=0.4 unfreeze=top3"),
+        ("finetune", "train_fraction=0.2 unfreeze=all", "train_fraction=0.4 unfreeze=all"),
+        ("finetune", "train_fraction=0.2 unfreeze=top3", "train_fraction=0.4 unfreeze=top3")]
+    scratch_all = comparisons[0].difference
+    assert scratch_all.per_seed == pytest.approx({s: -0.1 for s in range(3)})  # paired: the seed effect cancels
+    assert scratch_all.verdict.startswith("same difference")
+    finetune_top3 = comparisons[3]
+    assert finetune_top3.difference.n == 2 and finetune_top3.difference.excluded == 1
+    assert finetune_top3.summary.diverged_text() == "diverged in 1 of 3 seeds"
+    assert comparisons[2].difference.mean == pytest.approx(-0.02)
+    with pytest.raises(ConfigError, match="reference = '0.3' is not one of train_fraction's values"):
+        parse_spec({**TINY, "reference": "0.3"})
+    with pytest.raises(ConfigError, match="x axis other than seed"):
+        parse_spec({**TINY, "x": "seed", "reference": 0})
+
+
+def test_shipped_studies_name_their_reference():
+    refs = {name: load_spec(name).reference for name in shipped_studies()}
+    assert refs == {"data-efficiency": 1.0, "finetune-lr": 1e-5, "preprocessing-ablation": "correct",
+                    "resolution": 224, "seed-replication": "corrected"}
+
+
+def record_run(runs, run_id, strategies):
+    """A recorded run: strategies maps name -> test accuracy, or an error text for a failed strategy."""
+    from events_factory import run_started, strategy_events
+
+    from engine import events as ev
+    from engine.store.recorder import RunRecorder
+
+    recorder = RunRecorder(runs, run_id)
+    recorder(run_started(run_id, strategies=tuple(strategies)))
+    for name, outcome in strategies.items():
+        if isinstance(outcome, str):
+            recorder(ev.StrategyFailed(strategy=name, error=outcome))
+        else:
+            for e in strategy_events(name, test_acc=outcome):
+                recorder(e)
+    failed = any(isinstance(o, str) for o in strategies.values())
+    recorder(ev.RunFinished(status="failed" if failed else "finished", seconds=1.0))
+    recorder.close()
+
+
+def test_a_diverged_cell_is_kept_unless_retried_and_an_error_is_retried(tmp_path):
+    from engine.study.runner import decide
+
+    nan = "loss became NaN at epoch 2, step 5 of the finetune phase (learning rate 0.001): try a smaller one"
+    record_run(tmp_path, "20270101-000000-a-00000001", {"scratch": 0.6, "finetune": nan})
+    record_run(tmp_path, "20270101-000000-b-00000002", {"scratch": 0.6, "finetune": "OSError: disk on fire"})
+    assert decide(tmp_path, "20270101-000000-a-00000001") == ("skipped", None)
+    assert decide(tmp_path, "20270101-000000-a-00000001", retry_failed=True) == ("new", None)
+    assert decide(tmp_path, "20270101-000000-b-00000002") == ("new", None)  # an error is not a result
 
 
 @pytest.mark.slow
@@ -143,6 +244,18 @@ def test_tiny_study_runs_resumes_without_rerunning_and_aggregates(tmp_path):
         assert condition.per_strategy["scratch"].std == pytest.approx(statistics.stdev(values))
         assert condition.per_strategy["scratch"].n == 2
 
+    # the third cell's strategy is damaged into a divergence: a result, kept; --retry-failed runs it again
+    summary_path = runs / second[2].run_id / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    summary["status"] = "failed"
+    summary["strategies"]["scratch"].update(status="failed", error="loss became NaN at epoch 1, step 2")
+    summary_path.write_text(json.dumps(summary))
+    kept = run_study(spec, runs, redirect_native_log=False)
+    assert [o.action for o in kept] == ["skipped"] * 4 and kept[2].status == "failed"
+    retried = run_study(spec, runs, redirect_native_log=False, retry_failed=True)
+    assert [o.action for o in retried] == ["skipped", "skipped", "new", "skipped"]
+    assert load_record(runs, "tiny").cells[2].run_ids == [second[2].run_id, retried[2].run_id]
+
     changed = parse_spec({**TINY, "axes": {"train_fraction": [0.3], "seed": [0]}})
     with pytest.raises(StoreError, match="another grid"):
         run_study(changed, runs)
@@ -164,3 +277,54 @@ def test_parallel_study_runs_cells_in_child_processes_sharing_the_runs_folder(tm
     assert logs == ["cell-000.log", "cell-001.log"]
     again = run_study_parallel(spec, runs, parallel=2, gpus=[])  # resumable like the sequential runner
     assert [o.action for o in again] == ["skipped", "skipped"]
+
+
+def test_studies_show_json_export_and_dry_run_answer_the_reference_question(tmp_path):
+    from test_study_app import record_study
+    from typer.testing import CliRunner
+
+    from tui.cli import app
+
+    record_study(tmp_path)  # train_fraction 0.1 / 1.0 (reference) x seeds 0-2; finetune diverged once at 1.0
+    runner = CliRunner()
+    shown = runner.invoke(app, ["studies", "show", "demo-study", "--json", "--runs-dir", str(tmp_path)])
+    data = json.loads(shown.output)
+    assert data["reference"] == 1.0 and "ttest_rel" in data["method"]
+    scratch, finetune = data["comparisons"]
+    assert (scratch["strategy"], scratch["label"], scratch["reference"]) == (
+        "scratch", "train_fraction=0.1", "train_fraction=1.0")
+    assert scratch["difference"]["df"] == 1 and scratch["difference"]["mean"] == pytest.approx(-0.29)
+    assert scratch["difference"]["ci95"] == pytest.approx([-0.29 - 12.706 * 0.01, -0.29 + 12.706 * 0.01], abs=1e-4)
+    assert finetune["reference_diverged"] == 1 and finetune["difference"]["excluded_diverged"] == 1
+    reference = data["conditions"][1]["strategies"]["finetune"]
+    assert (reference["n"], reference["diverged"], reference["values"]["1"]) == (1, 1, None)  # JSON null: NaN
+
+    text = runner.invoke(app, ["studies", "show", "demo-study", "--runs-dir", str(tmp_path)]).output
+    assert "Each train_fraction against the reference train_fraction=1.0" in text and "Method:" in text
+    assert "90.0 (n=1); diverged in" in text and "train_fraction=1.0 (reference)" in text
+    flipped = json.loads(runner.invoke(app, ["studies", "show", "demo-study", "--json", "--reference", "0.1",
+                                             "--runs-dir", str(tmp_path)]).output)
+    assert flipped["comparisons"][0]["difference"]["mean"] == pytest.approx(0.29)
+    bad = runner.invoke(app, ["studies", "show", "demo-study", "--reference", "0.5", "--runs-dir", str(tmp_path)])
+    assert bad.exit_code == 2 and "is not one of train_fraction's values (0.1, 1.0)" in bad.output
+
+    out = tmp_path / "report"
+    assert runner.invoke(app, ["studies", "export", "demo-study", "--out", str(out),
+                               "--runs-dir", str(tmp_path)]).exit_code == 0
+    rows = list(csv.DictReader(open(out / "differences.csv")))
+    assert rows[0]["kind"] == "vs reference" and rows[0]["df"] == "1" and float(rows[0]["p"]) < 0.05
+    assert {r["kind"] for r in rows} == {"vs reference", "strategies"}
+    page = (out / "report.md").read_text()
+    assert "significant at 95%" in page and "paired t-test" in page and "| train_fraction=1.0 (reference) |" in page
+
+    from test_study_app import SPEC
+
+    spec_file = tmp_path / "demo.toml"  # the same grid as the recorded study, as a file
+    spec_file.write_text('name = "demo-study"\ntitle = "demo"\nx = "train_fraction"\nreference = "1.0"\n'
+                         '[base]\npreset = "custom"\ndataset = "digits"\nstrategies = ["scratch", "finetune"]\n'
+                         '[axes]\ntrain_fraction = [0.1, 1.0]\nseed = [0, 1, 2]\n')
+    assert parse_spec(SPEC).fingerprint() == load_spec(str(spec_file)).fingerprint()
+    for flags, todo in (([], "keep (a strategy diverged; --retry-failed runs it again)"), (["--retry-failed"], "run")):
+        plan = runner.invoke(app, ["study", str(spec_file), "--dry-run", *flags, "--runs-dir", str(tmp_path)]).output
+        assert f"cell 5/6 train_fraction=1.0 seed=1: {todo}\n" in plan
+        assert "cell 6/6 train_fraction=1.0 seed=2: run" in plan

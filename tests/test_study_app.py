@@ -16,11 +16,12 @@ from tui.app import CifarTuiApp
 from tui.screens.live import RunViewScreen
 from tui.widgets.study_chart import StudyChart
 
-SPEC = {"name": "demo-study", "title": "demo", "x": "train_fraction",
+SPEC = {"name": "demo-study", "title": "demo", "x": "train_fraction", "reference": "1.0",
         "base": {"preset": "custom", "dataset": "digits", "strategies": ["scratch", "finetune"]},
-        "axes": {"train_fraction": [0.1, 1.0], "seed": [0, 1]}}
-# (scratch, finetune) test accuracy per cell, in grid order; the last cell has not run yet
-ACCURACIES = [(0.30, 0.70), (0.34, 0.74), (0.60, 0.90), None]
+        "axes": {"train_fraction": [0.1, 1.0], "seed": [0, 1, 2]}}
+# (scratch, finetune) test accuracy per cell, in grid order; NAN: finetune diverged; the last cell has not run
+NAN = "loss became NaN at epoch 1, step 3 of the finetune phase (learning rate 0.001): try a smaller one"
+ACCURACIES = [(0.30, 0.70), (0.34, 0.74), (0.31, 0.69), (0.60, 0.90), (0.62, NAN), None]
 
 
 def record_study(runs_dir):
@@ -31,9 +32,12 @@ def record_study(runs_dir):
             continue
         run_id = f"20270120-08000{cell.index}-demo-study-00{cell.index}-0000abc{cell.index}"
         recorder = RunRecorder(runs_dir, run_id)
+        diverged = accs[1] == NAN
+        finetune = [ev.StrategyFailed(strategy="finetune", error=NAN)] if diverged else strategy_events(
+            "finetune", test_acc=accs[1])
         for e in [run_started(run_id, strategies=("scratch", "finetune")),
-                  *strategy_events("scratch", test_acc=accs[0]), *strategy_events("finetune", test_acc=accs[1]),
-                  ev.RunFinished(status="finished", seconds=5.0)]:
+                  *strategy_events("scratch", test_acc=accs[0]), *finetune,
+                  ev.RunFinished(status="failed" if diverged else "finished", seconds=5.0)]:
             recorder(e)
         recorder.close()
         cell.run_ids.append(run_id)
@@ -47,19 +51,26 @@ async def test_studies_screen_shows_grid_statistics_and_chart_and_opens_a_cell(t
         await pilot.press("y")
         screen = app.screen
         cells = screen.query_one("#cells-table")
-        await until(pilot, lambda: cells.row_count == 4)
-        rows = [[str(cells.get_row_at(r)[c]) for c in range(5)] for r in range(4)]  # cell, status, 2 strategies, run
+        await until(pilot, lambda: cells.row_count == 6)
+        rows = [[str(cells.get_row_at(r)[c]) for c in range(5)] for r in range(6)]  # cell, status, 2 strategies, run
         assert rows[0][:4] == ["train_fraction=0.1 seed=0", "finished", "30.0", "70.0"]
-        assert rows[3][1] == "pending" and rows[3][2] == "-"
+        assert rows[4][1:4] == ["failed", "62.0", "NaN"]  # finetune diverged; scratch keeps its number
+        assert rows[5][1] == "pending" and rows[5][2] == "-"
         stats = str(screen.query_one("#study-stats").render())
-        low = statistics.fmean([0.30, 0.34]), statistics.stdev([0.30, 0.34])
-        assert f"{100 * low[0]:.1f} ± {100 * low[1]:.1f} (n=2)" in stats
-        assert "finetune - scratch: +40.0 ± 0.0 pts (n=2" in stats
-        assert "n=1" in stats  # the condition with one finished seed says so
+        low = statistics.fmean([0.30, 0.34, 0.31]), statistics.stdev([0.30, 0.34, 0.31])
+        assert f"{100 * low[0]:.1f} ± {100 * low[1]:.1f} (n=3)" in stats
+        assert "train_fraction=1.0 (reference)" in stats
+        assert "finetune  90.0 (n=1); diverged in 1 of 2 seeds" in stats
+        # against the reference, paired by seed (seeds 0 and 1): -30 and -28 points; mean -29, SE 1, t(1) = -29;
+        # t(1)'s 95% critical value is 12.71: -29 +- 12.71 = [-41.7, -16.3]
+        assert ("scratch: train_fraction=0.1 - train_fraction=1.0: -29.0 pts, 95% CI [-41.7, -16.3] "
+                "(n=2, df=1, t=-29.00, p=0.022): significant at 95%") in stats
+        assert ("finetune: train_fraction=0.1 - train_fraction=1.0: -20.0 pts (n=1): n<2: no seed spread, no test; "
+                "1 diverged seed(s) left out") in stats
         chart = screen.query_one(StudyChart).render().plain
         assert "scratch" in chart and "finetune" in chart
         cells.focus()
-        cells.move_cursor(row=2)
+        cells.move_cursor(row=3)
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, RunViewScreen))
         assert app.screen.dashboard.state.strategies["finetune"].test_accuracy == pytest.approx(0.90)
@@ -71,7 +82,7 @@ def test_studies_screen_snapshot(snap_compare, tmp_path):
     async def settle(pilot):
         await pilot.press("y")
         cells = pilot.app.screen.query_one("#cells-table")
-        await until(pilot, lambda: cells.row_count == 4)
+        await until(pilot, lambda: cells.row_count == 6)
         await pilot.pause(0.3)
 
     assert snap_compare(CifarTuiApp(tmp_path), terminal_size=(120, 36), run_before=settle)
@@ -90,7 +101,7 @@ async def test_a_cell_whose_run_cannot_be_read_is_a_notification_not_a_crash(tmp
     async with app.run_test(size=(140, 45)) as pilot:
         await pilot.press("y")
         cells = app.screen.query_one("#cells-table")
-        await until(pilot, lambda: cells.row_count == 4)
+        await until(pilot, lambda: cells.row_count == 6)
         cells.focus()
         cells.move_cursor(row=0)
         await pilot.press("enter")

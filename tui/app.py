@@ -6,7 +6,9 @@ The engine runs in a thread worker and reaches the UI only through `post_message
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +33,7 @@ from tui.screens.studies import StudiesScreen
 
 ERROR_KINDS = {DataError: "data", WeightsError: "weights", ConfigError: "config", StoreError: "store"}
 QUIT_GRACE_S = 120.0  # give a stopping run this long to finish its batch before quitting anyway
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # from outside: `kill`, a closed SSH session
 
 
 def record_in_store(config: ExperimentConfig, runs_dir: Path, sink, stop_event, run_id: str) -> None:
@@ -78,9 +81,52 @@ class CifarTuiApp(App):
         self._engine_busy = threading.Event()
         self.live_screen_ref: LiveScreen | None = None  # set by the Live screen when it mounts
         self._quit_when_stopped = False
+        self._exit_code = 0  # 128 + the signal once SIGTERM / SIGHUP asked the app to stop
+        self.pending_signals: list[int] = []  # signals that came before the event loop could take them
+        self._handles_signals = False
+
+    # --- signals from outside ------------------------------------------------------------------------------
+    def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGHUP stop training at the next batch, record the run interrupted with the signal
+        named, and exit 128 + signal through Textual's normal shutdown, which restores the terminal (leaves the
+        alternate screen, turns mouse reporting off, shows the cursor). Until the event loop runs, a signal is
+        only noted (`launch_app` installs this before `run`); `on_mount` hands it over."""
+        def early(signum, _frame):
+            self.pending_signals.append(signum)
+
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, early)
+        self._handles_signals = True
+
+    def _take_signals_in_loop(self) -> None:
+        if not self._handles_signals:
+            return  # tests drive the app in-process: the host's handlers stay as they are
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, self.stop_by_signal, signum)
+        for signum in self.pending_signals:
+            self.stop_by_signal(signum)
+        self.pending_signals.clear()
+
+    def stop_by_signal(self, signum: int) -> None:
+        """Stop as SIGTERM / SIGHUP ask: at once when idle, after the current batch when training; a second
+        signal exits at once (the run then shows `interrupted` once its writer is gone)."""
+        name = signal.Signals(signum).name
+        if self._exit_code:
+            self.exit(return_code=self._exit_code)
+            return
+        self._exit_code = 128 + signum
+        if not self.is_training or self.training is None:
+            self.exit(return_code=self._exit_code)
+            return
+        self._quit_when_stopped = True
+        self.training.cancelled_event.reason = f"stopped by {name}"  # read by the engine: "interrupted"
+        self.action_cancel_run()
+        self.set_timer(QUIT_GRACE_S, lambda: self.exit(return_code=self._exit_code))
 
     # --- lifecycle ------------------------------------------------------------------------------------
     def on_mount(self) -> None:
+        self._take_signals_in_loop()
         if self.native_log is not None:
             self.live_state.log.append(("info", f"TensorFlow's own log lines go to {self.native_log}"))
         if self.start_config is not None:
@@ -185,7 +231,7 @@ class CifarTuiApp(App):
             if stop:
                 self._quit_when_stopped = True
                 self.action_cancel_run()
-                self.set_timer(QUIT_GRACE_S, self.exit)
+                self.set_timer(QUIT_GRACE_S, lambda: self.exit(return_code=self._exit_code))
 
         self.push_screen(ConfirmQuit(), answered)
 
@@ -230,7 +276,7 @@ class CifarTuiApp(App):
             severity = {"finished": "information", "cancelled": "warning"}.get(message.event.status, "error")
             self.notify(f"run {message.event.status}", severity=severity)
             if self._quit_when_stopped:
-                self.exit()
+                self.exit(return_code=self._exit_code)
 
     def on_batch_progress(self, message: BatchProgress) -> None:
         self.on_engine_event(message)
@@ -243,7 +289,7 @@ class CifarTuiApp(App):
         self.live_state.log.append(("error", message.message))
         self._refresh_live(None)
         if self._quit_when_stopped:
-            self.exit()
+            self.exit(return_code=self._exit_code)
             return
         self.push_screen(StartFailed(message.message, message.kind), self._way_out)
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import typer
 
-EXIT_STRATEGY_FAILED, EXIT_BAD_INPUT = 1, 2
+EXIT_STRATEGY_FAILED, EXIT_BAD_INPUT = 1, 2  # and 74 (engine.errors.DiskError): a write failed mid-run
 EXIT_BY_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
@@ -66,6 +66,9 @@ def execute(start: Callable, plain: bool | None, json_out: bool) -> None:
             raise fail(str(exc), exc.exit_code) from None
     display.close()
     print_outcome(outcome, json_out)
+    for name, strategy in outcome.summary.get("strategies", {}).items():
+        if strategy.get("status") == "failed":  # on stderr too: a script sees why without parsing the table
+            typer.echo(f"cifar-tui: {name} failed: {strategy.get('error') or 'see the run log'}", err=True)
     if received:
         raise typer.Exit(EXIT_BY_SIGNAL.get(received[0], 130))
     if outcome.summary["status"] == "failed":

@@ -53,6 +53,15 @@ def milestone_line(e: ev.Event) -> str | None:
     return None
 
 
+def report_download(event: ev.Event) -> bool:
+    """Download progress (a `progress` log line) goes to stderr, even before the run starts: with --json
+    stdout carries the JSON alone, and a 170 MB download must not look like a hang."""
+    if isinstance(event, ev.LogMessage) and event.level == "progress":
+        print(event.message, file=sys.stderr, flush=True)
+        return True
+    return False
+
+
 class PlainProgress:
     """One line per epoch and milestone, flushed, for logs and batch jobs."""
 
@@ -67,7 +76,7 @@ class PlainProgress:
 
     def __call__(self, event: ev.Event) -> None:
         self.started = self.started or isinstance(event, ev.RunStarted)
-        if not self.started:
+        if report_download(event) or not self.started:
             return  # a run refused before it started: the CLI prints the one-line error
         line = milestone_line(event)
         if line is not None:
@@ -94,7 +103,7 @@ class RichProgress:
 
     def __call__(self, event: ev.Event) -> None:
         self.started = self.started or isinstance(event, ev.RunStarted)
-        if not self.started:
+        if report_download(event) or not self.started:
             return
         line = milestone_line(event)
         if line is not None and not isinstance(event, ev.StrategyStarted):

@@ -38,6 +38,8 @@ def cell_line(outcome, total: int) -> str:
     accs = "  ".join(f"{n} {100 * s['test_accuracy']:.1f}%" for n, s in (outcome.summary or {}).get(
         "strategies", {}).items() if s.get("test_accuracy") is not None)
     verb = {"skipped": "already done", "resumed": "resumed", "new": "ran"}[outcome.action]
+    if outcome.action == "skipped" and outcome.status == "failed":
+        verb = "kept (a strategy diverged: a result; --retry-failed runs it again)"
     return (f"cell {outcome.cell.index + 1}/{total} {outcome.cell.label}: {verb}, {outcome.status} "
             f"(run {outcome.run_id})  {accs}").rstrip()
 
@@ -50,11 +52,14 @@ def study(
     name: str | None = typer.Option(None, "--name", help="Study id (default: the spec's name)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the cells and what would happen; run nothing."),
     parallel: int = typer.Option(1, "--parallel", help="Cells at once, one process each (one per GPU)."),
+    retry_failed: bool = typer.Option(False, "--retry-failed",
+                                      help="Run cells again whose strategy diverged (NaN loss); by default a "
+                                           "divergence is kept as the cell's result."),
     plain: bool | None = typer.Option(None, "--plain/--rich", help="Plain lines (default when not a TTY)."),
     runs_dir: Path | None = RunsDir,
 ) -> None:
     """Run a study grid headless, or continue it: finished cells are skipped, stopped ones resumed."""
-    from engine.study.runner import cell_status, open_record
+    from engine.study.runner import cell_status, decide, open_record
     from engine.study.spec import load_spec
 
     folder = resolve_runs_dir(runs_dir)
@@ -76,14 +81,17 @@ def study(
     cells = spec.cells()
     if dry_run:
         for cell in cells:
-            status = cell_status(folder, record.cells[cell.index].run_id)
-            todo = {"finished": "skip (finished)", "cancelled": "resume", "interrupted": "resume"}.get(status, "run")
+            run_id = record.cells[cell.index].run_id
+            action, _ = decide(folder, run_id, retry_failed)
+            todo = {"resume": "resume", "new": "run"}.get(action, "skip (finished)")
+            if action == "skipped" and cell_status(folder, run_id) == "failed":
+                todo = "keep (a strategy diverged; --retry-failed runs it again)"
             typer.echo(f"cell {cell.index + 1}/{len(cells)} {cell.label}: {todo}")
         return
-    run_cells(spec, folder, plain, parallel)
+    run_cells(spec, folder, plain, parallel, retry_failed)
 
 
-def run_cells(spec, folder: Path, plain: bool | None, parallel: int = 1) -> None:
+def run_cells(spec, folder: Path, plain: bool | None, parallel: int = 1, retry_failed: bool = False) -> None:
     from engine.study.parallel import run_study_parallel
     from engine.study.runner import run_study
     from tui.cli_progress import progress_sink
@@ -112,9 +120,11 @@ def run_cells(spec, folder: Path, plain: bool | None, parallel: int = 1) -> None
     with stop_on_signals() as (stop_event, received):
         try:
             if parallel > 1:
-                outcomes = run_study_parallel(spec, folder, parallel, stop_event, on_cell=on_cell)
+                outcomes = run_study_parallel(spec, folder, parallel, stop_event, on_cell=on_cell,
+                                              retry_failed=retry_failed)
             else:
-                outcomes = run_study(spec, folder, stop_event, display=display, on_cell=on_cell)
+                outcomes = run_study(spec, folder, stop_event, display=display, on_cell=on_cell,
+                                     retry_failed=retry_failed)
         except UserError as exc:
             while displays:
                 displays.pop().close()
@@ -123,24 +133,28 @@ def run_cells(spec, folder: Path, plain: bool | None, parallel: int = 1) -> None
     if received:
         typer.echo(f"study stopped; continue it with: cifar-tui study {spec.source or spec.name}", err=True)
         raise typer.Exit(EXIT_BY_SIGNAL.get(received[0], 130))
-    if any(o.status == "failed" for o in outcomes):
+    if any(o.status == "failed" and o.action != "skipped" for o in outcomes):  # a kept divergence is old news
         raise typer.Exit(EXIT_STRATEGY_FAILED)
 
 
-def load_study(folder: Path, name: str):
+def load_study(folder: Path, name: str, reference: str | None = None):
+    """(record, cell results, conditions); `reference` overrides the record's reference condition."""
     from engine.study.record import load_record
+    from engine.study.spec import reference_value
     from engine.study.stats import aggregate, cell_results
 
     record = load_record(folder, name)
     if record is None:
         raise UserError(f"no study {name!r} in {folder} (see `cifar-tui studies list`)")
+    if reference is not None:
+        record.reference = reference_value(name, record.x, record.axes.get(record.x, []), reference)
     results = cell_results(record, folder)
     return record, results, aggregate(results)
 
 
-def load_study_or_fail(folder: Path, name: str):
+def load_study_or_fail(folder: Path, name: str, reference: str | None = None):
     try:
-        return load_study(folder, name)
+        return load_study(folder, name, reference)
     except UserError as exc:
         raise fail(str(exc)) from None
 
@@ -148,13 +162,15 @@ def load_study_or_fail(folder: Path, name: str):
 def print_study(record, results, conditions) -> None:
     from rich.console import Console
 
+    from engine.study.report import statistics_lines
     from tui.tables import study_table
 
     console = Console()
     console.print(study_table(record, results, conditions))
-    for condition in conditions:
-        for diff in condition.differences:
-            console.print(f"  {condition.label}: {diff.text()}", markup=False, highlight=False)
+    for kind, text in statistics_lines(record, conditions):
+        style = {"head": "bold", "yes": "green", "note": "dim"}.get(kind, "")
+        console.print(text if kind in ("head", "note") else f"  {text}", style=style, markup=False,
+                      highlight=False)
 
 
 @app.command("study-cell", hidden=True)
@@ -197,14 +213,19 @@ def studies_list(runs_dir: Path | None = RunsDir) -> None:
         typer.echo(f"{record.name:<28} {done:>3}/{len(results):<3} cells finished  {record.title}")
 
 
+REFERENCE_HELP = "Compare with this value of the study's x axis instead of the spec's reference."
+
+
 @studies_app.command("show")
 def studies_show(
     name: str = typer.Argument(..., metavar="STUDY"),
-    json_out: bool = typer.Option(False, "--json", help="Cells, per-condition mean/std/n and differences."),
+    json_out: bool = typer.Option(False, "--json", help="Cells, per-condition mean/std/n and paired t-tests."),
+    reference: str | None = typer.Option(None, "--reference", help=REFERENCE_HELP),
     runs_dir: Path | None = RunsDir,
 ) -> None:
-    """A study's cells and its statistics: mean ± std (n) per strategy and condition, paired differences."""
-    record, results, conditions = load_study_or_fail(resolve_runs_dir(runs_dir), name)
+    """A study's cells and statistics: mean ± std (n) per strategy and condition; each condition against the
+    reference and each strategy against the others, paired by seed (t-test, 95% interval)."""
+    record, results, conditions = load_study_or_fail(resolve_runs_dir(runs_dir), name, reference)
     if json_out:
         from engine.study.report import study_json
 
@@ -217,11 +238,12 @@ def studies_show(
 def studies_export(
     name: str = typer.Argument(..., metavar="STUDY"),
     out: Path | None = typer.Option(None, "--out", help="Folder for the report (default: exports/STUDY)."),
+    reference: str | None = typer.Option(None, "--reference", help=REFERENCE_HELP),
     runs_dir: Path | None = RunsDir,
 ) -> None:
     """Write the study's results chart (error bars over seeds, published reference lines), its validation
-    curves as bands over seeds, cells.csv, summary.csv and report.md."""
-    record, results, conditions = load_study_or_fail(resolve_runs_dir(runs_dir), name)
+    curves as bands over seeds, cells.csv, summary.csv, differences.csv and report.md."""
+    record, results, conditions = load_study_or_fail(resolve_runs_dir(runs_dir), name, reference)
     from engine.study.report import export_study
 
     target = out or Path("exports") / f"study-{name}"

@@ -35,9 +35,12 @@ def launch_app(runs_dir: Path, start: ExperimentConfig | None = None, watch: str
         return 0
 
     from tui.app import CifarTuiApp
+    from tui.input_guard import guard_terminal_input
 
+    guard_terminal_input()
     log = native_log_path()
     with native_stderr_to(log):
         app = CifarTuiApp(runs_dir, start=start, native_log=log, watch=watch)
+        app.install_signal_handlers()  # before anything else can take time (TensorFlow loads in a worker)
         app.run()
     return app.return_code or 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich import box
 from rich.table import Table
 
+from engine.analysis.binomial import accuracy_text
 from engine.state import RunState
 
 
@@ -25,26 +26,34 @@ def short_count(n: int) -> str:
     return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e3 else str(n)
 
 
-COMPARISON_COLUMNS = ("strategy", "status", "best val@ep", "test", "params train/all", "time", "img/s")
+COMPARISON_COLUMNS = ("strategy", "status", "best val@ep", "test±SE", "params tr/all", "time", "img/s")
 
 
-def comparison_cells(s: dict) -> list[str]:
-    """One strategy's row of the comparison, from its summary (shared by the CLI and the app)."""
+def test_images(summary: dict) -> int | None:
+    """How many test images a run's accuracies were measured on (its data set's test split)."""
+    return (summary.get("dataset") or {}).get("test")
+
+
+def comparison_cells(s: dict, n_test: int | None = None) -> list[str]:
+    """One strategy's row of the comparison, from its summary (shared by the CLI and the app). The test
+    accuracy carries its binomial standard error on the `n_test` test images (engine.analysis.binomial)."""
     best = "-" if s.get("best_val_accuracy") is None else f"{pct(s['best_val_accuracy'])}@{s.get('best_epoch')}"
     total, trainable = s.get("total_params") or 0, s.get("trainable_params") or 0
     params = f"{short_count(trainable)}/{short_count(total)}" if total else "-"
     rate = s.get("images_per_s")
-    return [s.get("status", ""), best, pct(s.get("test_accuracy")), params,
+    return [s.get("status", ""), best, accuracy_text(s.get("test_accuracy"), n_test, compact=True), params,
             duration(s.get("seconds")) if s.get("seconds") is not None else "-", "-" if not rate else f"{rate:.0f}"]
 
 
 def comparison_table(summary: dict, title: str | None = None) -> Table:
     """Strategy, best val acc @ epoch, test acc, params, time, img/s: the study's result (fits 80 columns)."""
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     for column in COMPARISON_COLUMNS:
         table.add_column(column, justify="left" if column in ("strategy", "status") else "right", no_wrap=True)
     for name, s in summary.get("strategies", {}).items():
-        table.add_row(name, *comparison_cells(s))
+        table.add_row(name, *comparison_cells(s, test_images(summary)))
+    if any(s.get("test_accuracy") is not None for s in summary.get("strategies", {}).values()):
+        table.caption = f"test ± binomial standard error on {test_images(summary) or '?'} test images"
     return table
 
 
@@ -94,11 +103,11 @@ def compare_table(summaries: list[dict]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, caption="data set per run: " + ", ".join(
         f"{(s.get('dataset') or {}).get('name', '?')}" for s in summaries))
     table.add_column("run", no_wrap=True, min_width=26)
-    for column in ("strategy", "best val@ep", "test", "time"):
+    for column in ("strategy", "best val@ep", "test±SE", "time"):
         table.add_column(column, justify="left" if column == "strategy" else "right", no_wrap=True)
     for summary in summaries:
         for name, s in summary.get("strategies", {}).items():
-            status, best, test, _params, took, _rate = comparison_cells(s)
+            status, best, test, _params, took, _rate = comparison_cells(s, test_images(summary))
             table.add_row(summary.get("run_id", ""), name, best, test if status == "finished" else status, took)
     return table
 
@@ -110,10 +119,13 @@ def study_table(record, results, conditions) -> Table:
         strategies += [n for n in c.per_strategy if n not in strategies]
     done = sum(r.status == "finished" for r in results)
     table = Table(title=f"study {record.name}: {record.title} ({done}/{len(results)} cells finished)",
-                  title_justify="left", box=box.SIMPLE_HEAD)
+                  caption="test accuracy %: mean ± std over seeds (n seeds)", title_justify="left",
+                  box=box.SIMPLE_HEAD)
     table.add_column("condition", no_wrap=True)
     for name in strategies:
-        table.add_column(f"{name} test % (mean ± std, n)", justify="right", no_wrap=True)
+        table.add_column(name, justify="right")  # wraps: "diverged in k of n seeds" may follow the numbers
     for c in conditions:
-        table.add_row(c.label, *[c.per_strategy[n].text() if n in c.per_strategy else "-" for n in strategies])
+        reference = record.reference is not None and c.key.get(record.x) == record.reference
+        table.add_row(c.label + (" (reference)" if reference else ""),
+                      *[c.per_strategy[n].text() if n in c.per_strategy else "-" for n in strategies])
     return table

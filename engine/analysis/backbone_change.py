@@ -1,12 +1,17 @@
 """What fine-tuning changed in the backbone, block by block.
 
 Two measures per block of EfficientNetB0 (stem, blocks 1-7, top), each against the backbone as it was
-before training (ImageNet weights, or the random init when a run had none):
-- relative weight change ||W - W0|| / ||W0|| over the block's variables (BatchNorm statistics included:
-  they do not move when BN stays in inference mode, which is part of the point);
-- linear CKA between the block's output activations before and after, on a fixed batch of test images
-  (the same images for both). Activations are average-pooled to at most 8x8 positions first, which keeps
-  the cost small at 224 px.
+before training (ImageNet weights, or the run's own random init when it had none):
+- relative weight change ||W - W0|| / ||W0|| over the block's trained parameters only: convolution and
+  depthwise kernels, biases, BatchNorm scale (gamma) and offset (beta). BatchNorm moving statistics and the
+  input Normalization constants are not parameters the optimizer trains; counted in, their (unchanging,
+  large) norms diluted the ratio;
+- debiased linear CKA (unbiased HSIC; see `engine.analysis.cka`) between the block's output activations
+  before and after, on a fixed batch of test images (the same images for both). Activations are
+  average-pooled to at most 8x8 positions first, which keeps the cost small at 224 px.
+The "before" weights are saved once into the strategy's checkpoint folder when it starts (`save_start`)
+and read back on a resume: a resumed run's fresh build is seeded differently (seed + epoch), so with
+`--weights none` it would be another random draw, not this run's start.
 Low-level blocks that barely move and high-level blocks that move more is the usual picture: fine-tuning
 adapts the later, more task-specific features most.
 """
@@ -14,21 +19,72 @@ adapts the later, more task-specific features most.
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 
 import keras
 import numpy as np
 
-from engine.analysis.cka import linear_cka
+from engine.analysis.cka import MIN_INPUTS, linear_cka
 from engine.data.pipeline import resize_batch
 from engine.models.backbone import block_index
+from engine.training.checkpoint_files import BACKBONE_START_FILE
 
 ANALYSIS_IMAGES = 256
 MAX_GRID = 8
 BLOCK_NAMES = ["stem"] + [f"block{i}" for i in range(1, 8)] + ["top"]
+# Keras variable names. Trained by the optimizer: kernels (Conv2D, DepthwiseConv2D, Dense), biases,
+# BatchNorm gamma/beta. Statistics, never trained: BatchNorm moving_mean/moving_variance, Normalization
+# mean/variance/count. (A variable's `trainable` flag cannot tell them apart: freezing a layer clears it.)
+TRAINED = frozenset({"kernel", "bias", "gamma", "beta"})
+STATISTICS = frozenset({"moving_mean", "moving_variance", "mean", "variance", "count"})
 
 
 def snapshot(backbone) -> dict[str, np.ndarray]:
     return {v.path: np.array(keras.ops.convert_to_numpy(v)) for v in backbone.weights}
+
+
+def save_start(folder: Path, start: dict[str, np.ndarray]) -> None:
+    """Write the backbone's starting weights once (atomically) into a strategy's checkpoint folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".{BACKBONE_START_FILE}.tmp"
+    with open(temporary, "wb") as f:
+        np.savez(f, names=np.array(list(start)), **{f"v{i}": a for i, a in enumerate(start.values())})
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temporary, folder / BACKBONE_START_FILE)
+
+
+def load_start(folder: Path, backbone) -> dict[str, np.ndarray] | None:
+    """The starting weights `save_start` wrote, or None when missing, unreadable or for another network."""
+    try:
+        with np.load(folder / BACKBONE_START_FILE) as saved:
+            arrays = [saved[f"v{i}"] for i in range(len(saved["names"]))]
+    except (OSError, ValueError, KeyError):
+        return None
+    # Matched by position, like model.get_weights(): auto-named layers (rescaling, normalization) get
+    # another name suffix when a process builds the network a second time, so paths can differ.
+    variables = backbone.weights
+    if len(arrays) != len(variables) or any(a.shape != tuple(v.shape) for a, v in zip(arrays, variables,
+                                                                                        strict=True)):
+        return None
+    return {v.path: a for v, a in zip(variables, arrays, strict=True)}
+
+
+def start_weights(backbone, folder: Path | None, resumed: bool, label: str,
+                  pretrained: bool = True) -> tuple[dict[str, np.ndarray], str]:
+    """The "before" weights and their label: saved at the start (into `folder`), read back when `resumed`.
+    Pretrained weights load the same either way; a random init without its file is labelled as a re-draw."""
+    if resumed and folder is not None:
+        saved = load_start(folder, backbone)
+        if saved is not None:
+            return saved, label
+        if not pretrained:
+            label += " (the run's start was not saved: a re-drawn init)"
+    start = snapshot(backbone)
+    if folder is not None and not resumed:
+        save_start(folder, start)
+    return start, label
 
 
 def _pool(a: np.ndarray) -> np.ndarray:
@@ -52,11 +108,12 @@ def _block_outputs(backbone) -> list[tuple[str, str]]:
 
 
 def weight_change(backbone, start: dict[str, np.ndarray]) -> dict[str, float]:
+    """Block -> ||W - W0|| / ||W0|| over the block's trained parameters (TRAINED), statistics left out."""
     sums: dict[str, list[float]] = {}
     for layer in backbone.layers:
         for v in layer.weights:
             before = start.get(v.path)
-            if before is None:
+            if before is None or v.name not in TRAINED:
                 continue
             now = np.array(keras.ops.convert_to_numpy(v), dtype=np.float64)
             acc = sums.setdefault(BLOCK_NAMES[block_index(layer.name)], [0.0, 0.0])
@@ -79,7 +136,8 @@ def _activations(extractor, images: np.ndarray, size: int, divide: bool, batch: 
 
 def backbone_change(backbone, start: dict[str, np.ndarray], images: np.ndarray, size: int,
                     input_scaling: str) -> dict:
-    """Per-block weight change and CKA (after vs `start`) on `images` (uint8, native size)."""
+    """Per-block relative weight change (trained parameters) and debiased linear CKA, after vs `start`, on
+    `images` (uint8, native size; CKA needs at least 4, else NaN)."""
     blocks = _block_outputs(backbone)
     extractor = keras.Model(backbone.inputs, [backbone.get_layer(layer).output for _, layer in blocks])
     divide = input_scaling == "unit"  # what the backbone really saw during training
@@ -97,6 +155,7 @@ def backbone_change(backbone, start: dict[str, np.ndarray], images: np.ndarray, 
     return {
         "blocks": names,
         "weight_change": [changes.get(n, math.nan) for n in names],
-        "cka": [linear_cka(b, a) for b, a in zip(before, after, strict=True)],
+        "cka": [linear_cka(b, a) if len(images) >= MIN_INPUTS else math.nan
+                for b, a in zip(before, after, strict=True)],
         "images": len(images),
     }

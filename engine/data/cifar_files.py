@@ -1,19 +1,20 @@
 """Readers for the genuine CIFAR-10 file formats, written so that a file can never run code.
 
 The python version (`cifar-10-batches-py/`) is a set of pickles written by Python 2 with numpy 1.x.
-`pickle.load` would execute whatever a file asks for, so we unpickle with a whitelist of exactly the
-globals a genuine file names. The binary version (`cifar-10-batches-bin/`) is 3073-byte records: one
-label byte, then 1024 red, 1024 green and 1024 blue bytes, row-major. Both decode to uint8 (N, 32, 32, 3)
-images and int64 labels; every problem names the file.
+`pickle.load` would execute whatever a file asks for, so we unpickle with an allowlist of the globals
+that rebuild numeric arrays and numbers (what the genuine files and honest Python 3 re-saves name), each
+replaced by a checked version: an array must carry exactly the bytes its shape declares. The binary
+version (`cifar-10-batches-bin/`) is 3073-byte records: one label byte, then 1024 red, 1024 green and 1024
+blue bytes, row-major. Both decode to uint8 (N, 32, 32, 3) images and int64 labels; every problem names
+the file.
 """
 
 from __future__ import annotations
 
-import codecs
 import io
 import pickle
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
@@ -34,38 +35,106 @@ try:  # numpy 2 moved the module; genuine files name the numpy 1 path
 except ImportError:  # pragma: no cover - numpy 1
     from numpy.core.multiarray import _reconstruct  # type: ignore[no-redef]
 
-# Exactly what a CIFAR-10 pickle needs. Python-3-written pickles of bytes use _codecs.encode.
+NUMERIC_KINDS = "biuf"  # bool, signed and unsigned integers, floats: never objects, strings or records
+
+
+class _Refused(Exception):
+    """What a file asked for that a data file never needs; the message completes '<file>: refusing to load: '."""
+
+
+def _numeric_dtype(spec: Any) -> np.dtype:
+    if not isinstance(spec, (str, bytes, np.dtype)):
+        raise _Refused(f"the file asks for a numpy dtype built from {type(spec).__name__}; only plain numeric "
+                       "dtypes are read")
+    dtype = np.dtype(spec.decode("latin-1") if isinstance(spec, bytes) else spec)
+    if dtype.kind not in NUMERIC_KINDS or dtype.fields is not None:
+        raise _Refused(f"the file asks for numpy dtype {dtype}; only numeric arrays are read")
+    return dtype
+
+
+class _NdarrayClass:
+    """Stands for `numpy.ndarray` in a pickle. Genuine files only pass it to `_reconstruct`, then fill the
+    array from bytes they carry; calling it directly makes an array of uninitialised memory."""
+
+    def __call__(self, *args, **kwargs):
+        call = ", ".join(repr(a.decode("latin-1") if isinstance(a, bytes) else a) for a in args)[:60]
+        raise _Refused(f"the file asks for numpy.ndarray({call}) without the array's bytes (an array must "
+                       "carry its bytes)")
+
+
+_NDARRAY = _NdarrayClass()
+
+
+def _safe_reconstruct(cls, shape, dtype_code):
+    """numpy's `_reconstruct`, always empty: the array's shape and bytes come from its pickled state, where
+    numpy checks that the bytes fill the shape exactly."""
+    if cls is not _NDARRAY:
+        raise _Refused("the file asks numpy to rebuild something that is not a plain array")
+    return _reconstruct(np.ndarray, (0,), b"b")
+
+
+def _safe_frombuffer(buffer, dtype, shape, order="C"):
+    """What a protocol-5 pickle (Python 3.8+) calls to rebuild an array from in-band bytes."""
+    if not isinstance(buffer, (bytes, bytearray)):
+        raise _Refused("the file asks for an array without its bytes in the file")
+    dtype = _numeric_dtype(dtype)
+    count = int(np.prod(shape, dtype=np.int64))
+    if count * dtype.itemsize != len(buffer):
+        raise _Refused(f"an array declares shape {tuple(shape)} of {dtype} ({count * dtype.itemsize:,} bytes) "
+                       f"but carries {len(buffer):,} bytes")
+    return np.frombuffer(buffer, dtype=dtype).reshape(shape, order=order)
+
+
+def _safe_scalar(dtype, data=None):
+    """A numpy number (labels re-saved as numpy integers): its dtype and exactly its bytes."""
+    dtype = _numeric_dtype(dtype)
+    if not isinstance(data, bytes) or len(data) != dtype.itemsize:
+        raise _Refused(f"a numpy {dtype} number does not carry its {dtype.itemsize} bytes")
+    return np.frombuffer(data, dtype=dtype)[0]
+
+
+def _safe_dtype(spec, align=False, copy=False):
+    return np.dtype(_numeric_dtype(spec), bool(align), bool(copy))
+
+
+def _latin1_encode(text, encoding="latin1"):
+    """Python 3 pickles bytes with protocol <= 2 as `_codecs.encode(str, 'latin1')`."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise _Refused(f"the file asks _codecs.encode for {encoding!r}; only latin1 bytes are read")
+    return text.encode("latin-1")
+
+
+# Only what rebuilds numeric arrays, numbers and bytes: what Python 2 / numpy 1 wrote (the genuine files),
+# and what Python 3 / numpy 1 or 2 write when re-saving them (protocol 2 to 5).
 _ALLOWED: dict[tuple[str, str], Any] = {
-    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-    ("_codecs", "encode"): codecs.encode,
+    **{(m, "_reconstruct"): _safe_reconstruct for m in ("numpy.core.multiarray", "numpy._core.multiarray")},
+    **{(m, "scalar"): _safe_scalar for m in ("numpy.core.multiarray", "numpy._core.multiarray")},
+    **{(m, "_frombuffer"): _safe_frombuffer for m in ("numpy.core.numeric", "numpy._core.numeric")},
+    ("numpy", "ndarray"): _NDARRAY,
+    ("numpy", "dtype"): _safe_dtype,
+    ("_codecs", "encode"): _latin1_encode,
 }
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, file: BinaryIO, label: str):
-        super().__init__(file, encoding="bytes")
-        self._label = label
-
     def find_class(self, module: str, name: str) -> Any:
         try:
             return _ALLOWED[(module, name)]
         except KeyError:
-            raise DataError(
-                f"{self._label}: refusing to load: the file asks to call {module}.{name}, which a genuine "
-                "CIFAR-10 file never does (it may be malicious)"
-            ) from None
+            raise _Refused(f"the file asks for {module}.{name}; a CIFAR-10 batch only needs numpy arrays and "
+                           "numbers, and nothing else is run while reading a data file") from None
 
 
 def unpickle(data: bytes, label: str) -> dict[bytes, Any]:
-    """Safely unpickle one CIFAR-10 python-format file's bytes into its dict (keys are bytes)."""
+    """Safely unpickle one CIFAR-10 python-format file's bytes into its dict (keys are bytes or str).
+
+    Raises DataError naming the file: for what it asks for beyond numeric arrays and numbers, for an array
+    whose bytes do not fill its declared shape, or for a file that is not a readable pickle."""
     try:
-        obj = _RestrictedUnpickler(io.BytesIO(data), label).load()
-    except DataError:
-        raise
-    except Exception as exc:  # truncated, corrupt, not a pickle at all
+        obj = _RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()
+    except _Refused as exc:
+        raise DataError(f"{label}: refusing to load: {exc}") from None
+    except Exception as exc:  # truncated, corrupt, not a pickle at all, bytes that do not fill a shape
         raise DataError(f"{label}: not a readable CIFAR-10 batch file ({type(exc).__name__}: {exc})") from None
     if not isinstance(obj, dict):
         raise DataError(f"{label}: not a CIFAR-10 batch file (expected a dict, found {type(obj).__name__})")

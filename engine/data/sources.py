@@ -3,15 +3,15 @@ or scikit-learn's bundled digits.
 
 CIFAR-10 is looked for in this order: `--data-dir` (an extracted `cifar-10-batches-py/`, the
 `cifar-10-python.tar.gz`, or an extracted `cifar-10-batches-bin/`, or a folder holding one of them), then
-Keras' cache under `$KERAS_HOME` (default `~/.keras`, both the Keras 3 and the Keras 2 layouts), then
-Keras' own download into that cache. Archives are read in memory, never extracted, and every file goes
-through the restricted readers of `cifar_files`.
+Keras' cache under `$KERAS_HOME` (default `~/.keras`, both the Keras 3 and the Keras 2 layouts: extracted
+folders, then the cached archive, checksum-verified), then a download into that cache (`engine.download`:
+verified, and never over or instead of a file that is there). Archives are read in memory, never
+extracted, and every file goes through the restricted readers of `cifar_files`.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from engine.data import cifar_files as cf
+from engine.download import download, matches
 from engine.errors import DataError
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -47,8 +48,19 @@ def keras_home() -> Path:
     return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
 
 
-def load_cifar10(data_dir: str | None, download: Callable[[], Path] | None = None) -> RawDataset:
-    """Find and read CIFAR-10; `download` (default: Keras' get_file) is tried only when nothing is local."""
+def cached_archives() -> list[Path]:
+    """Where Keras keeps the downloaded archive: Keras 3 (`..._archive`), then Keras 2 (`.tar.gz`)."""
+    cache = keras_home() / "datasets"
+    return [cache / "cifar-10-batches-py-target_archive", cache / "cifar-10-batches-py.tar.gz"]
+
+
+def locate_cifar10(data_dir: str | None) -> Callable[[], RawDataset] | None:
+    """The reader of the local CIFAR-10 to use, or None when nothing is local (a download is needed).
+
+    Cheap (no file is read in full, except a cached archive's checksum), so it runs before TensorFlow
+    loads. Raises DataError for a `--data-dir` that is missing or holds no CIFAR-10, and for a cached
+    archive that does not match Keras' release checksum (it is never replaced or removed).
+    """
     if data_dir:
         path = Path(data_dir).expanduser()
         if not path.exists():
@@ -59,35 +71,43 @@ def load_cifar10(data_dir: str | None, download: Callable[[], Path] | None = Non
                 f"--data-dir {path} holds no CIFAR-10 (looked for cifar-10-batches-py/, "
                 f"cifar-10-python.tar.gz, cifar-10-batches-bin/); {HOW_TO_FIX}"
             )
-        return found()
+        return found
     cache = keras_home() / "datasets"
-    candidates = [cache / "cifar-10-batches-py-target" / "cifar-10-batches-py", cache / "cifar-10-batches-py"]
-    for candidate in candidates:
+    for candidate in (cache / "cifar-10-batches-py-target" / "cifar-10-batches-py", cache / "cifar-10-batches-py"):
         if (candidate / cf.TEST_FILE).is_file():
-            return read_python_folder(candidate)
+            return lambda folder=candidate: read_python_folder(folder)
+    for archive in cached_archives():
+        if archive.is_file():
+            if not matches(archive, CIFAR10_SHA256, "sha256"):
+                raise DataError(
+                    f"{archive} does not match Keras' release checksum of cifar-10-python.tar.gz (sha256 "
+                    f"{CIFAR10_SHA256[:12]}...); it was left as it is. fix: delete it to download it again, "
+                    "or pass --data-dir with your own copy")
+            return lambda path=archive: read_tar_gz(path)
+    return None
+
+
+def load_cifar10(data_dir: str | None, download: Callable[[], Path] | None = None,
+                 report: Callable[[str], None] = lambda _text: None) -> RawDataset:
+    """Find and read CIFAR-10; `download` (default: a verified download into Keras' cache) is tried only
+    when nothing is local. `report` receives download progress, one line at a time."""
+    found = locate_cifar10(data_dir)
+    if found is not None:
+        return found()
     try:
-        folder = (download or _keras_download)()
+        archive = (download or (lambda: _download_archive(report)))()
     except DataError:
         raise
-    except Exception as exc:  # URL fetch failure, hash mismatch, disk errors
-        looked = ", ".join(str(c) for c in candidates)
+    except Exception as exc:  # DownloadFailed: network, checksum, disk
+        cache = keras_home() / "datasets"
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        raise DataError(f"CIFAR-10 is not in {looked} and the download failed ({reason}); {HOW_TO_FIX}") from None
-    return read_python_folder(folder)
+        raise DataError(f"CIFAR-10 is not in {cache} and the download failed ({reason}); {HOW_TO_FIX}") from None
+    return read_tar_gz(archive) if Path(archive).is_file() else read_python_folder(Path(archive))
 
 
-def _keras_download() -> Path:
-    """Keras' own download, same file name, hash and cache folder as keras.datasets.cifar10.load_data."""
-    from keras.utils import get_file
-
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(30)  # never hang on a network that drops packets
-    try:
-        path = get_file(fname="cifar-10-batches-py-target", origin=CIFAR10_URL, extract=True,
-                        file_hash=CIFAR10_SHA256)
-    finally:
-        socket.setdefaulttimeout(previous)
-    return Path(path) / "cifar-10-batches-py"
+def _download_archive(report: Callable[[str], None]) -> Path:
+    """The release archive, downloaded where Keras 3 keeps it (so Keras finds it too); read in memory."""
+    return download(CIFAR10_URL, cached_archives()[0], CIFAR10_SHA256, "sha256", report)
 
 
 def _find_in(path: Path) -> Callable[[], RawDataset] | None:

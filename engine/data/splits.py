@@ -91,15 +91,16 @@ def split(raw: RawDataset, config: ExperimentConfig, notices: list[str] | None =
     )
 
 
-def prepare_data(config: ExperimentConfig) -> PreparedData:
-    """Load the configured data set and split it. Falls back to digits only if `allow_fallback`."""
+def prepare_data(config: ExperimentConfig, report=lambda _text: None) -> PreparedData:
+    """Load the configured data set and split it. Falls back to digits only if `allow_fallback`.
+    `report` receives download progress lines, if CIFAR-10 has to be downloaded."""
     notices: list[str] = []
     substituted_for = ""
     if config.dataset == "digits":
         raw = load_digits()
     else:
         try:
-            raw = load_cifar10(config.data_dir)
+            raw = load_cifar10(config.data_dir, report=report)
         except DataError as exc:
             if not config.allow_fallback or config.data_dir:
                 raise

@@ -1,9 +1,10 @@
 """EfficientNetB0 backbone and where its weights come from.
 
-`--weights imagenet` takes `efficientnetb0_notop.h5` from Keras' cache (`$KERAS_HOME/models/`) or lets
-Keras download it there; `--weights PATH` loads a local notop weights file; `--weights none` keeps the
-random initialisation. All pretrained files go through one loader, so the path the tests exercise with
-saved files is the path real runs take.
+`--weights imagenet` takes `efficientnetb0_notop.h5` from Keras' cache (`$KERAS_HOME/models/`) when its
+checksum is the release's, or downloads it there when nothing is there (never over a user's file);
+`--weights PATH` loads a local notop weights file; `--weights none` keeps the random initialisation.
+All pretrained files go through one loader, so the path the tests exercise with saved files is the path
+real runs take.
 
 One subtlety: Keras' EfficientNet, when built with `weights="imagenet"`, inserts an extra
 `Rescaling(1/sqrt(stddev))` after its `Normalization` layer, because the published weights file stores
@@ -14,13 +15,16 @@ Normalization variance when, and only when, the loaded variance is the uncorrect
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from engine.data.sources import keras_home
+from engine.download import download, matches
 from engine.errors import WeightsError
+from engine.models.weights_file import check_efficientnetb0_notop
 
 WEIGHTS_FILE = "efficientnetb0_notop.h5"
 WEIGHTS_URL = "https://storage.googleapis.com/keras-applications/" + WEIGHTS_FILE
@@ -41,45 +45,61 @@ class WeightsChoice:
                 "pretrained": self.pretrained, "notice": self.notice}
 
 
-def resolve_weights(requested: str, allow_fallback: bool = False) -> WeightsChoice:
-    """Decide which weights file a transfer strategy loads; fail clearly if it cannot be had."""
+def resolve_weights(requested: str, allow_fallback: bool = False,
+                    report: Callable[[str], None] = lambda _text: None) -> WeightsChoice:
+    """Decide which weights file a transfer strategy loads; fail clearly if it cannot be had.
+
+    No TensorFlow: a local file's structure is checked with h5py (`weights_file`), Keras' cached release
+    file by its checksum, so a wrong file is refused before a run starts. `report` receives download
+    progress lines.
+    """
     spec = requested.strip()
     if spec.lower() == "none":
         return WeightsChoice(spec, None, "random init (NO pretrained weights)", pretrained=False)
     if spec.lower() == "imagenet":
         try:
-            path = _imagenet_file()
-        except Exception as exc:
-            cached = keras_home() / "models" / WEIGHTS_FILE
+            path = _imagenet_file(report)
+        except WeightsError as exc:
+            if not allow_fallback:
+                raise
+            message = str(exc)
+        except Exception as exc:  # DownloadFailed: offline, HTTP error, checksum, disk
+            cached = imagenet_cache_path()
             reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             message = (f"ImageNet weights for EfficientNetB0 are not in {cached} and the download failed "
                        f"({reason}); fix: copy {WEIGHTS_FILE} there, pass --weights PATH, "
                        "or --weights none to train from random init")
             if not allow_fallback:
                 raise WeightsError(message) from None
-            return WeightsChoice(spec, None, "random init (NO pretrained weights)", pretrained=False,
-                                 notice=f"RANDOM INIT USED INSTEAD OF IMAGENET WEIGHTS: {message}")
-        return WeightsChoice(spec, path, f"ImageNet ({path})", pretrained=True)
+        else:
+            return WeightsChoice(spec, path, f"ImageNet ({path})", pretrained=True)
+        return WeightsChoice(spec, None, "random init (NO pretrained weights)", pretrained=False,
+                             notice=f"RANDOM INIT USED INSTEAD OF IMAGENET WEIGHTS: {message}")
     path = Path(spec).expanduser()
     if not path.is_file():
         raise WeightsError(f"weights file {path} does not exist (or pass --weights imagenet / none)")
     if not path.name.endswith((".h5", ".hdf5")):
         raise WeightsError(f"weights file {path} must be an .h5 or .weights.h5 file")
+    check_efficientnetb0_notop(path)
     return WeightsChoice(spec, str(path), f"local file {path}", pretrained=True)
 
 
-def _imagenet_file() -> str:
-    """Keras' cached copy, or Keras' download into the cache (same name, hash and folder as Keras)."""
-    import socket
+def imagenet_cache_path() -> Path:
+    return keras_home() / "models" / WEIGHTS_FILE
 
-    from keras.utils import get_file
 
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(30)
-    try:
-        return get_file(WEIGHTS_FILE, WEIGHTS_URL, cache_subdir="models", file_hash=WEIGHTS_MD5)
-    finally:
-        socket.setdefaulttimeout(previous)
+def _imagenet_file(report: Callable[[str], None]) -> str:
+    """Keras' cached copy if it is the release file, or a verified download into the cache (same name and
+    folder as Keras). A cached file that does not match is refused, never replaced or removed."""
+    cached = imagenet_cache_path()
+    if cached.exists():
+        if not matches(cached, WEIGHTS_MD5, "md5"):
+            raise WeightsError(
+                f"{cached} does not match Keras' release checksum of {WEIGHTS_FILE} (md5 {WEIGHTS_MD5}); it was "
+                "left as it is. fix: delete it to download it again, or pass --weights PATH (your own "
+                "EfficientNetB0 notop file) or --weights none")
+        return str(cached)
+    return str(download(WEIGHTS_URL, cached, WEIGHTS_MD5, "md5", report))
 
 
 def build_backbone(image_size: int, weights: WeightsChoice):

@@ -11,7 +11,8 @@ import keras
 from keras import layers
 
 from engine.config import ExperimentConfig
-from engine.models.phases import Phase, StrategyModel
+from engine.models.phases import Phase, Recipe, StrategyModel
+from engine.training.schedules import scratch_learning_rate
 
 
 def scratch_cnn(image_size: int, num_classes: int, dropout: float) -> keras.Model:
@@ -49,7 +50,18 @@ def notebook_cnn(image_size: int, num_classes: int, dropout: float) -> keras.Mod
 
 
 def build_scratch(config: ExperimentConfig, num_classes: int, weights=None) -> StrategyModel:
+    if config.scratch_model == "airbench":
+        from engine.models.airbench_strategy import build_airbench  # local: its recipe imports tf.data
+
+        return build_airbench(config, num_classes)
     builder = notebook_cnn if config.scratch_model == "notebook" else scratch_cnn
     model = builder(config.scratch_image_size, num_classes, config.dropout)
     phase = Phase("train", config.scratch_epochs, config.scratch_lr, prepare=lambda: None)
-    return StrategyModel(model, [phase], weights_label="random init (trained from scratch)")
+    schedule = "warm-up + cosine" if config.scratch_schedule == "cosine" else "constant lr"
+    recipe = Recipe(
+        description=f"{model.name}, Adam {config.scratch_lr:g} ({schedule}), {config.scratch_epochs} epochs, "
+                    f"augmentation {'on' if config.augment else 'off'}",
+        optimizer=lambda peak, steps: keras.optimizers.Adam(
+            learning_rate=scratch_learning_rate(config.scratch_schedule, peak, 1, steps)),
+    )
+    return StrategyModel(model, [phase], weights_label="random init (trained from scratch)", recipe=recipe)

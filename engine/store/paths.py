@@ -18,3 +18,21 @@ def resolve_runs_dir(flag: str | os.PathLike | None = None) -> Path:
         return Path(flag).expanduser()
     env = os.environ.get("CIFAR_TUI_RUNS")
     return Path(env).expanduser() if env else Path("runs")
+
+
+def check_runs_dir(runs_dir: Path) -> None:
+    """Raise StoreError (one line) when no run folder can be made in `runs_dir`; writes nothing.
+
+    Runs before TensorFlow loads, so a mistyped `--runs-dir` is refused in a second, not after the data
+    set is read. (Creating the folder itself can still fail later, say on a full disk: the recorder reports
+    that.)"""
+    from engine.errors import StoreError
+
+    path = Path(runs_dir)
+    if path.exists() and not path.is_dir():
+        raise StoreError(f"runs folder {path} is a file, not a folder (see --runs-dir / $CIFAR_TUI_RUNS)")
+    existing = next((p for p in (path, *path.absolute().parents) if p.exists()), None)
+    if existing is None or not existing.is_dir():
+        raise StoreError(f"cannot create runs folder {path}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise StoreError(f"cannot create a run in {path}: {existing} is not writable (Permission denied)")

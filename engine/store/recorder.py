@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from engine.errors import StoreError
+from engine.errors import DiskError, StoreError
 from engine.events import (
     BatchEnd,
     Evaluated,
@@ -94,13 +94,28 @@ class RunRecorder:
             from engine.store.predictions import write_predictions
 
             self._guard(write_predictions, self.path, event.strategy, event.arrays)
+        if isinstance(event, RunFinished):
+            self._finish(event)
+            return
         self._guard(self._append, event)
         if isinstance(event, Evaluated):
             self._guard(self._write_strategy_files, event)
-        if isinstance(event, (RunStarted, StrategyFinished, StrategyFailed, RunFinished)):
+        if isinstance(event, (RunStarted, StrategyFinished, StrategyFailed)):
             self._guard(atomic_write_json, self.path / paths.SUMMARY_FILE, self._summary())
-        if isinstance(event, RunFinished):
-            self.close()
+
+    def _finish(self, event: RunFinished) -> None:
+        """The last record. The summary is what `runs list` shows, so it is written even when the log line
+        cannot be (a full disk): a run must never stay `running` because its end could not be logged."""
+        failure: OSError | None = None
+        for write in (lambda: self._append(event),
+                      lambda: atomic_write_json(self.path / paths.SUMMARY_FILE, self._summary())):
+            try:
+                write()
+            except OSError as exc:
+                failure = failure or exc
+        self.close()
+        if failure is not None:
+            raise self._disk_error(failure)
 
     def close(self) -> None:
         self._stop_heartbeat.set()
@@ -136,7 +151,11 @@ class RunRecorder:
         try:
             fn(*args)
         except OSError as exc:
-            raise StoreError(f"cannot write run {self.run_id} in {self.runs_dir}: {exc.strerror or exc}") from None
+            raise self._disk_error(exc) from None
+
+    def _disk_error(self, exc: OSError) -> DiskError:
+        where = exc.filename or self.path
+        return DiskError(f"cannot write {where} (run {self.run_id}): {exc.strerror or exc}")
 
     def _create(self, event: RunStarted) -> None:
         try:
@@ -162,10 +181,14 @@ class RunRecorder:
         with self._lock:
             if self._events is None:
                 return
-            self._events.write(event.to_json() + "\n")
-            self._events.flush()
-            if not isinstance(event, BatchEnd):
-                os.fsync(self._events.fileno())
+            try:
+                self._events.write(event.to_json() + "\n")
+                self._events.flush()
+                if not isinstance(event, BatchEnd):
+                    os.fsync(self._events.fileno())
+            except OSError as exc:
+                exc.filename = exc.filename or str(self.path / paths.EVENTS_FILE)
+                raise
 
     def _summary(self) -> dict:
         return {"format_version": paths.FORMAT_VERSION, **self.state.summary()}

@@ -50,7 +50,7 @@ def child_command(config_file: Path | None, run_id: str, runs_dir: Path) -> list
 
 def run_study_parallel(spec: StudySpec, runs_dir: Path, parallel: int, stop_event: threading.Event | None = None,
                        on_cell: Callable[[CellOutcome], None] | None = None,
-                       gpus: list[str] | None = None) -> list[CellOutcome]:
+                       gpus: list[str] | None = None, retry_failed: bool = False) -> list[CellOutcome]:
     stop_event = stop_event or threading.Event()
     runs_dir = Path(runs_dir)
     record = open_record(spec, runs_dir)
@@ -66,9 +66,10 @@ def run_study_parallel(spec: StudySpec, runs_dir: Path, parallel: int, stop_even
         save_record(runs_dir, record)
         queue: list[tuple[Cell, str]] = []
         for cell in spec.cells():
-            action, _ = decide(runs_dir, record.cells[cell.index].run_id)
+            run_id = record.cells[cell.index].run_id
+            action, _ = decide(runs_dir, run_id, retry_failed)
             if action == "skipped":
-                outcome = CellOutcome(cell, record.cells[cell.index].run_id, "skipped", "finished")
+                outcome = CellOutcome(cell, run_id, "skipped", cell_status(runs_dir, run_id))
                 outcomes.append(outcome)
                 if on_cell is not None:
                     on_cell(outcome)

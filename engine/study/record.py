@@ -46,11 +46,12 @@ class StudyRecord:
     axes: dict[str, list[Any]]
     cells: list[CellRecord]
     created: float = field(default_factory=time.time)
+    reference: Any = None  # the spec's reference value of x (statistics compare the other conditions with it)
 
     def to_dict(self) -> dict[str, Any]:
         return {"format_version": RECORD_VERSION, "name": self.name, "title": self.title, "x": self.x,
                 "fingerprint": self.fingerprint, "source": self.source, "axes": self.axes,
-                "created": self.created,
+                "created": self.created, "reference": self.reference,
                 "cells": [{"index": c.index, "key": c.key, "label": c.label, "run_ids": c.run_ids}
                           for c in self.cells]}
 
@@ -61,7 +62,8 @@ class StudyRecord:
             raise StoreError(f"study {data.get('name')} was written by a newer cifar-tui (format {version})")
         cells = [CellRecord(c["index"], c["key"], c["label"], list(c.get("run_ids", []))) for c in data["cells"]]
         return cls(data["name"], data.get("title", data["name"]), data.get("x", "seed"), data["fingerprint"],
-                   data.get("source", ""), data.get("axes", {}), cells, data.get("created", 0.0))
+                   data.get("source", ""), data.get("axes", {}), cells, data.get("created", 0.0),
+                   data.get("reference"))
 
 
 def study_dir(runs_dir: Path, name: str) -> Path:
@@ -70,7 +72,7 @@ def study_dir(runs_dir: Path, name: str) -> Path:
 
 def new_record(spec: StudySpec) -> StudyRecord:
     return StudyRecord(spec.name, spec.title, spec.x, spec.fingerprint(), spec.source, spec.axes,
-                       [CellRecord(c.index, c.key, c.label) for c in spec.cells()])
+                       [CellRecord(c.index, c.key, c.label) for c in spec.cells()], reference=spec.reference)
 
 
 def load_record(runs_dir: Path, name: str) -> StudyRecord | None:

@@ -1,33 +1,74 @@
 """A study's results as JSON and as a report: the results chart with error bars, CSVs, report.md.
 
-The chart is the study's answer: test accuracy against the study's x axis (training-set fraction, input
-size, learning rate, variant), one line per strategy (and per other non-seed axis), mean over seeds with
-error bars of one standard deviation, n in the legend.
+The chart shows test accuracy against the study's x axis (training-set fraction, input size, learning
+rate, variant), one line per strategy (and per other non-seed axis), mean over seeds with error bars of
+one standard deviation, n in the legend. The answer to the study's question is in the comparisons: each
+condition against the spec's reference condition, per strategy, paired by seed with a t-test and its 95%
+interval (see `engine.study.stats`); the same lines serve `studies show`, the app and report.md.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 from typing import Any
 
 from engine.export import STRATEGY_COLORS, _pyplot
 from engine.study.record import StudyRecord
-from engine.study.stats import CellResult, Condition
+from engine.study.stats import CellResult, Comparison, Condition, compare_with_reference
+
+METHOD = ("paired by seed; two-sided paired t-test (Student's t, df = n - 1, scipy.stats.ttest_rel); "
+          "95% CI = t-based interval of the mean per-seed difference; 'significant at 95%' means p < 0.05 "
+          "(the interval excludes 0); n < 2 seeds: no spread, no test; seeds where a side diverged "
+          "(NaN loss) are left out of the pairing and counted")
+
+
+def comparisons(record: StudyRecord, conditions: list[Condition]) -> list[Comparison]:
+    return compare_with_reference(conditions, record.x, record.reference)
+
+
+def reference_heading(record: StudyRecord) -> str:
+    if record.reference is None:
+        return (f"No reference condition: add reference = \"...\" (one of {record.x}'s values) to the spec "
+                f"and run the study again (finished cells are skipped) to compare conditions")
+    return f"Each {record.x} against the reference {record.x}={record.reference}, per strategy"
+
+
+def statistics_lines(record: StudyRecord, conditions: list[Condition]) -> list[tuple[str, str]]:
+    """(kind, text) lines: "head" headings, "yes"/"no" differences by verdict, "note"; shared by the CLI,
+    the app and report.md so they cannot disagree."""
+    lines: list[tuple[str, str]] = [("head", reference_heading(record))]
+    for c in comparisons(record, conditions):
+        lines.append(("yes" if c.difference is not None and c.difference.significant else "no", c.text()))
+    between = [(c, d) for c in conditions for d in c.differences]
+    if between:
+        lines.append(("head", "Strategies within each condition"))
+        lines += [("yes" if d.significant else "no", f"{c.label}: {d.text()}") for c, d in between]
+    lines.append(("note", f"Method: {METHOD}."))
+    return lines
+
+
+def _finite(values: dict) -> dict:
+    """JSON has no NaN: a diverged seed is null."""
+    return {str(k): (v if math.isfinite(v) else None) for k, v in values.items()}
 
 
 def study_json(record: StudyRecord, results: list[CellResult], conditions: list[Condition]) -> dict[str, Any]:
     return {
         "name": record.name, "title": record.title, "x": record.x, "axes": record.axes,
+        "reference": record.reference, "method": METHOD,
         "cells": [{"index": r.index, "key": r.key, "run_id": r.run_id, "status": r.status,
-                   "test_accuracy": r.test_accuracy, "notices": r.notices} for r in results],
+                   "test_accuracy": r.test_accuracy, "diverged": r.diverged, "notices": r.notices}
+                  for r in results],
         "conditions": [{
             "key": c.key,
-            "strategies": {n: {"mean": s.mean, "std": s.std, "n": s.n, "values": c.values[n]}
+            "strategies": {n: {"mean": s.mean, "std": s.std, "n": s.n, "diverged": s.diverged,
+                               "values": _finite(c.values[n])}
                            for n, s in c.per_strategy.items()},
-            "differences": [{"a": d.a, "b": d.b, "mean": d.mean, "se": d.se, "n": d.n, "verdict": d.verdict}
-                            for d in c.differences],
+            "differences": [d.to_dict() for d in c.differences],
         } for c in conditions],
+        "comparisons": [c.to_dict() for c in comparisons(record, conditions)],
     }
 
 
@@ -77,6 +118,20 @@ def plot_study(record: StudyRecord, conditions: list[Condition], path: Path, ref
     plt.close(fig)
 
 
+def write_differences_csv(record: StudyRecord, conditions: list[Condition], path: Path) -> None:
+    """Every paired difference: against the reference (per strategy), then between strategies (per condition)."""
+    rows = [("vs reference", c.strategy, c.difference) for c in comparisons(record, conditions)
+            if c.difference is not None]
+    rows += [("strategies", c.label, d) for c in conditions for d in c.differences]
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["kind", "within", "a", "b", "mean", "ci95_low", "ci95_high", "n", "df", "t", "p",
+                         "verdict", "diverged_seeds_left_out"])
+        for kind, within, d in rows:
+            writer.writerow([kind, within, d.a, d.b, d.mean, *(d.ci or ("", "")), d.n,
+                             *("" if v is None else v for v in (d.df, d.t, d.p)), d.verdict, d.excluded])
+
+
 def export_study(record: StudyRecord, results: list[CellResult], conditions: list[Condition], out: Path,
                  runs_dir: Path | None = None) -> Path:
     """With `runs_dir` (where the cells' runs are) the report adds the validation bands over seeds and the
@@ -91,20 +146,22 @@ def export_study(record: StudyRecord, results: list[CellResult], conditions: lis
     plot_study(record, conditions, out / "results.png", references)
     bands = runs_dir is not None and plot_bands(record.title, validation_bands(results, runs_dir),
                                                 out / "validation_bands.png")
-    strategies = sorted({n for r in results for n in r.test_accuracy})
+    strategies = sorted({n for r in results for n in [*r.test_accuracy, *r.diverged]})
     with open(out / "cells.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["cell", *record.axes, "run_id", "status", *[f"{n}_test_accuracy" for n in strategies]])
         for r in results:
             writer.writerow([r.index + 1, *[r.key.get(a) for a in record.axes], r.run_id, r.status,
-                             *[r.test_accuracy.get(n, "") for n in strategies]])
+                             *[r.test_accuracy.get(n, "diverged" if n in r.diverged else "") for n in strategies]])
     non_seed = [a for a in record.axes if a != "seed"]
     with open(out / "summary.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow([*non_seed, "strategy", "mean", "std", "n"])
+        writer.writerow([*non_seed, "strategy", "mean", "std", "n", "diverged"])
         for c in conditions:
             for n, s in c.per_strategy.items():
-                writer.writerow([*[c.key.get(a) for a in non_seed], n, s.mean, "" if s.std is None else s.std, s.n])
+                writer.writerow([*[c.key.get(a) for a in non_seed], n, s.mean, "" if s.std is None else s.std, s.n,
+                                 s.diverged])
+    write_differences_csv(record, conditions, out / "differences.csv")
     lines = [f"# Study {record.name}: {record.title}", "",
              f"{sum(r.status == 'finished' for r in results)} of {len(results)} cells finished. "
              f"Axes: " + ", ".join(f"{k} = {v}" for k, v in record.axes.items()) + ".", "",
@@ -115,15 +172,19 @@ def export_study(record: StudyRecord, results: list[CellResult], conditions: lis
     header = ["condition", *strategies]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for c in conditions:
-        lines.append("| " + " | ".join([c.label, *[c.per_strategy[n].text() if n in c.per_strategy else "-"
-                                                     for n in strategies]]) + " |")
-    lines += ["", "## Differences (paired by seed; 'exceeds seed spread' means |mean| > 2 standard errors)", ""]
-    lines += [f"- {c.label}: {d.text()}" for c in conditions for d in c.differences] or ["- none yet"]
+        label = c.label + (" (reference)" if record.reference is not None and c.key.get(record.x) == record.reference
+                           else "")
+        lines.append("| " + " | ".join([label, *[c.per_strategy[n].text() if n in c.per_strategy else "-"
+                                                 for n in strategies]]) + " |")
+    for kind, text in statistics_lines(record, conditions):
+        lines += ["", f"## {text}", ""] if kind == "head" else ["", text] if kind == "note" else [f"- {text}"]
     notices = sorted({n for r in results for n in r.notices})
     if notices:
         lines += ["", "## Notices (substitutions, deliberate mistakes)", "", *[f"- {n}" for n in notices]]
-    lines += ["", "Cells and their runs: cells.csv; per-condition statistics: summary.csv. Open any run with "
-              "`cifar-tui runs show RUN`."]
+    lines += ["", "Each run's own test accuracy also has a sampling error on its test set (binomial standard "
+              "error, shown by `cifar-tui runs show RUN`); the seed-to-seed spread above includes it.",
+              "", "Cells and their runs: cells.csv; per-condition statistics: summary.csv; every paired difference "
+              "with its t, df, p and interval: differences.csv. Open any run with `cifar-tui runs show RUN`."]
     page = out / "report.md"
     page.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return page

@@ -1,7 +1,9 @@
 """`run_study`: every cell of a study as a normal recorded run, resumable.
 
 Running a study again continues it: finished cells are skipped, cancelled or interrupted ones resume from
-their last epoch checkpoint (in the same run), failed ones and cells that never ran get a new run. The
+their last epoch checkpoint (in the same run), failed ones and cells that never ran get a new run. A cell
+whose run failed only because a strategy diverged (NaN loss) is a result and is kept: `retry_failed`
+gives it a new run (the diverged attempt stays in the cell's history). The
 study record is written before each cell starts, so a crash mid-cell still links the run to its cell.
 """
 
@@ -25,7 +27,7 @@ from engine.study.spec import Cell, StudySpec
 class CellOutcome:
     cell: Cell
     run_id: str
-    action: str  # "skipped" (finished before), "resumed", "new"
+    action: str  # "skipped" (finished before, or a diverged result kept), "resumed", "new"
     status: str  # the run's status afterwards
     summary: dict | None = None
 
@@ -37,6 +39,7 @@ def open_record(spec: StudySpec, runs_dir: Path) -> StudyRecord:
     if record.fingerprint != spec.fingerprint():
         raise StoreError(f"study {spec.name} already exists in {runs_dir} with another grid or base config; "
                          f"give this one another name (--name) or delete {study_dir(runs_dir, spec.name)}")
+    record.reference = spec.reference  # not part of the grid: a spec may name (or change) it later
     return record
 
 
@@ -46,13 +49,22 @@ def cell_status(runs_dir: Path, run_id: str) -> str:
     return read_listing(Path(runs_dir) / run_id).status
 
 
-def decide(runs_dir: Path, run_id: str):
-    """What a cell needs: ("skipped", None) when finished, ("resume", plan) when stopped and resumable,
-    ("new", None) otherwise."""
+def only_diverged(runs_dir: Path, run_id: str) -> bool:
+    """A failed run whose every strategy either finished or diverged: a result, not an error to retry."""
+    from engine.study.stats import diverged
+
+    strategies = read_listing(Path(runs_dir) / run_id).strategies.values()
+    return any(diverged(s) for s in strategies) and all(diverged(s) or s.get("status") == "finished"
+                                                        for s in strategies)
+
+
+def decide(runs_dir: Path, run_id: str, retry_failed: bool = False):
+    """What a cell needs: ("skipped", None) when finished (or diverged, unless `retry_failed`), ("resume",
+    plan) when stopped and resumable, ("new", None) otherwise."""
     from engine.resume import plan_resume
 
     status = cell_status(runs_dir, run_id)
-    if status == "finished":
+    if status == "finished" or (status == "failed" and not retry_failed and only_diverged(runs_dir, run_id)):
         return "skipped", None
     if status in ("cancelled", "interrupted"):
         try:
@@ -65,8 +77,9 @@ def decide(runs_dir: Path, run_id: str):
 def run_study(spec: StudySpec, runs_dir: Path, stop_event: threading.Event | None = None,
               display: Callable[[Cell], Sink | None] | None = None,
               on_cell: Callable[[CellOutcome], None] | None = None,
-              redirect_native_log: bool = True) -> list[CellOutcome]:
-    """Run (or continue) the study; returns one outcome per cell reached. UserErrors stop the study."""
+              redirect_native_log: bool = True, retry_failed: bool = False) -> list[CellOutcome]:
+    """Run (or continue) the study; returns one outcome per cell reached. UserErrors stop the study.
+    With `retry_failed`, cells kept as diverged results get a new run too."""
     from engine.session import record_and_run, resume_and_run
 
     stop_event = stop_event or threading.Event()
@@ -82,10 +95,10 @@ def run_study(spec: StudySpec, runs_dir: Path, stop_event: threading.Event | Non
             if stop_event.is_set():
                 break
             entry = record.cells[cell.index]
-            action, plan = decide(runs_dir, entry.run_id)
+            action, plan = decide(runs_dir, entry.run_id, retry_failed)
             sink = display(cell) if display is not None else None
             if action == "skipped":
-                outcome = CellOutcome(cell, entry.run_id, "skipped", "finished")
+                outcome = CellOutcome(cell, entry.run_id, "skipped", cell_status(runs_dir, entry.run_id))
             elif action == "resume":
                 result = resume_and_run(runs_dir, entry.run_id, display=sink, stop_event=stop_event,
                                         redirect_native_log=redirect_native_log, plan=plan)

@@ -3,6 +3,7 @@
     name = "data-efficiency"               # the study's id in the runs folder (letters, digits, . _ -)
     title = "Test accuracy vs training-set size"
     x = "train_fraction"                   # the results chart's x axis: one of the axes
+    reference = "1.0"                      # the condition the others are compared with: a value of x
     [base]                                 # a preset plus any config knobs, for every cell
     preset = "paper"
     strategies = ["scratch", "frozen", "finetune"]
@@ -13,7 +14,10 @@
     input_scaling = "unit"
 
 Axis and base keys are `ExperimentConfig` fields, plus the aliases below. The seed axis is what
-statistics average over; every other axis is a condition.
+statistics average over; every other axis is a condition. `reference` (optional) names the condition
+the study's question is asked against (the correct pipeline, the default learning rate, the full data
+set): for each strategy, every other value of x is compared with it, paired by seed, the other axes held
+equal (see `engine.study.stats`). It may be written as the value or as its text ("1e-5" for 1e-05).
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ class StudySpec:
     axes: dict[str, list[Any]]
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = ""  # where it was read from
+    reference: Any = None  # a value of the x axis: the condition the others are compared with
 
     def cells(self) -> list[Cell]:
         out = []
@@ -116,7 +121,7 @@ def knob(key: str, value: Any) -> dict[str, Any]:
 
 
 def parse_spec(data: dict[str, Any], source: str = "", overrides: dict[str, Any] | None = None) -> StudySpec:
-    known = {"name", "title", "x", "base", "axes", "variants", "description"}
+    known = {"name", "title", "x", "reference", "base", "axes", "variants", "description"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{source or 'study'}: unknown key(s) {', '.join(unknown)} "
@@ -155,6 +160,7 @@ def parse_spec(data: dict[str, Any], source: str = "", overrides: dict[str, Any]
     x = data.get("x", next((a for a in axes if a != "seed"), "seed"))
     if x not in axes:
         raise ConfigError(f"study {name}: x = {x!r} is not one of its axes ({', '.join(axes)})")
+    reference = reference_value(name, x, axes[x], data["reference"]) if "reference" in data else None
     size = 1
     for values in axes.values():
         size *= len(values)
@@ -168,9 +174,31 @@ def parse_spec(data: dict[str, Any], source: str = "", overrides: dict[str, Any]
     spec = StudySpec(name=name, title=str(data.get("title", name)), x=x,
                      base={k2: v2 for k, v in base.items() for k2, v2 in
                            (knob(k, v).items() if k != "preset" else [("preset", v)])},
-                     axes=axes, variants=resolved_variants, source=source)
+                     axes=axes, variants=resolved_variants, source=source, reference=reference)
     spec.cells()  # every cell's config is checked now, before anything runs
     return spec
+
+
+def reference_value(study: str, x: str, values: list[Any], wanted: Any) -> Any:
+    """The x-axis value `wanted` names: equal to it, or equal as a number or as text ("1e-5" is 1e-05)."""
+    if x == "seed":
+        raise ConfigError(f"study {study}: a reference needs an x axis other than seed (seeds are repeats)")
+
+    def same(value: Any) -> bool:
+        if value == wanted or str(value) == str(wanted):
+            return True
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and isinstance(wanted, str):
+            try:
+                return float(wanted) == value
+            except ValueError:
+                return False
+        return False
+
+    matches = [v for v in values if same(v)]
+    if len(matches) != 1:
+        raise ConfigError(f"study {study}: reference = {wanted!r} is not one of {x}'s values "
+                          f"({', '.join(map(str, values))})")
+    return matches[0]
 
 
 def shipped_studies() -> list[str]:

@@ -5,6 +5,7 @@ Layout, in the run folder:
     checkpoints/<strategy>/epoch-0003.weights.npz    model weights after the last finished epoch
     checkpoints/<strategy>/epoch-0003.optimizer.npz  the optimizer's variables (moments, step counter)
     checkpoints/<strategy>/best-0002.weights.npz     weights of the best validation epoch so far
+    checkpoints/<strategy>/backbone-start.npz        the backbone before training (fine-tuning analysis)
 
 The writing side is `engine.training.checkpoints.Checkpointer`.
 """
@@ -12,12 +13,14 @@ The writing side is `engine.training.checkpoints.Checkpointer`.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import UserError
+from engine.errors import CheckpointDamaged
 
 STATE_FILE = "state.json"
+BACKBONE_START_FILE = "backbone-start.npz"  # written once at the start; epoch saves keep it
 CHECKPOINT_VERSION = 1
 
 
@@ -43,7 +46,8 @@ def checkpoint_dir(run_path: Path, strategy: str) -> Path:
 
 
 def load_checkpoint(folder: Path) -> Checkpoint | None:
-    """The last committed checkpoint in `folder`, or None if there is none. Raises UserError when damaged."""
+    """The last committed checkpoint in `folder`, or None if there is none. Raises CheckpointDamaged when
+    state.json or a file it names is missing, truncated or corrupt (every array file is read in full)."""
     path = Path(folder) / STATE_FILE
     if not path.exists():
         return None
@@ -53,9 +57,32 @@ def load_checkpoint(folder: Path) -> Checkpoint | None:
             raise ValueError("unknown checkpoint version")
         checkpoint = Checkpoint(**data)
     except (OSError, ValueError, TypeError, AttributeError) as exc:
-        raise UserError(f"checkpoint {path} is damaged ({exc}); delete that folder to restart "
-                        f"the strategy from its first epoch") from None
-    for name in checkpoint.folder_files() - {STATE_FILE}:
-        if not (Path(folder) / name).is_file():
-            raise UserError(f"checkpoint {path} names {name}, which is missing")
+        raise CheckpointDamaged(damaged_message(path, exc)) from None
+    for name in sorted(checkpoint.folder_files() - {STATE_FILE}):
+        file = Path(folder) / name
+        if not file.is_file():
+            raise CheckpointDamaged(damaged_message(path, f"it names {name}, which is missing"))
+        verify_arrays_file(file)
     return checkpoint
+
+
+def verify_arrays_file(path: Path) -> None:
+    """Read every array's bytes (zip CRC-checked) so that a truncated or overwritten checkpoint file is found
+    when a resume is planned, before anything is appended to the run. Raises CheckpointDamaged."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+            if bad is not None:
+                raise ValueError(f"member {bad} fails its CRC check")
+            if not archive.namelist():
+                raise ValueError("it holds no arrays")
+    except Exception as exc:  # BadZipFile (truncated), zlib.error, EOFError, OSError, ValueError
+        raise CheckpointDamaged(damaged_message(path, exc)) from None
+
+
+def damaged_message(path: Path, reason: object) -> str:
+    """One line: which file, why, and what to do (the strategy's folder is `path.parent`)."""
+    why = reason if isinstance(reason, str) else f"{type(reason).__name__}: {reason}".splitlines()[0][:160]
+    folder = Path(path).parent
+    return (f"checkpoint file {path} is damaged ({why}); fix: delete {folder} to restart "
+            f"the {folder.name} strategy from its first epoch (the run's other strategies are kept), then resume")

@@ -20,27 +20,38 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from engine.errors import StoreError, UserError
+from engine.errors import CheckpointDamaged, DiskError
 from engine.store.atomic import atomic_write_json
-from engine.training.checkpoint_files import CHECKPOINT_VERSION, STATE_FILE, Checkpoint, load_checkpoint
+from engine.training.checkpoint_files import (
+    BACKBONE_START_FILE,
+    CHECKPOINT_VERSION,
+    STATE_FILE,
+    Checkpoint,
+    damaged_message,
+    load_checkpoint,
+)
 
 __all__ = ["Checkpoint", "Checkpointer", "load_checkpoint", "optimizer_arrays", "read_arrays", "restore_optimizer",
            "restore_weights"]
 
 
 def write_arrays(path: Path, arrays) -> None:
-    with open(path, "wb") as f:
-        np.savez(f, **{f"v{i}": np.asarray(a) for i, a in enumerate(arrays)})
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with open(path, "wb") as f:
+            np.savez(f, **{f"v{i}": np.asarray(a) for i, a in enumerate(arrays)})
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        exc.filename = exc.filename or str(path)  # the one-line error names the file
+        raise
 
 
 def read_arrays(path: Path) -> list[np.ndarray]:
     try:
         with np.load(path) as saved:
             return [saved[f"v{i}"] for i in range(len(saved.files))]
-    except (OSError, ValueError, KeyError) as exc:
-        raise UserError(f"checkpoint file {path} is unreadable ({exc})") from None
+    except Exception as exc:  # BadZipFile, zlib.error, EOFError, OSError, ValueError: a damaged file
+        raise CheckpointDamaged(damaged_message(Path(path), exc)) from None
 
 
 def restore_weights(model, path: Path) -> None:
@@ -48,7 +59,7 @@ def restore_weights(model, path: Path) -> None:
     try:
         model.set_weights(arrays)
     except ValueError as exc:
-        raise UserError(f"checkpoint {path} does not fit this model: {exc}") from None
+        raise CheckpointDamaged(damaged_message(path, f"it does not fit this model: {exc}")) from None
 
 
 def optimizer_arrays(optimizer) -> list[np.ndarray]:
@@ -64,8 +75,8 @@ def restore_optimizer(model, path: Path) -> None:
     variables = optimizer.variables
     shapes = [tuple(v.shape) for v in variables]
     if len(arrays) != len(variables) or any(a.shape != s for a, s in zip(arrays, shapes, strict=False)):
-        raise UserError(f"optimizer checkpoint {path} does not fit this model ({len(arrays)} arrays for "
-                        f"{len(variables)} variables)")
+        raise CheckpointDamaged(damaged_message(path, f"it does not fit this model's optimizer ({len(arrays)} "
+                                                      f"arrays for {len(variables)} variables)"))
     for variable, value in zip(variables, arrays, strict=True):
         variable.assign(value)
 
@@ -94,8 +105,9 @@ class Checkpointer(keras.callbacks.Callback):
         try:
             self.save(epoch + 1)
         except OSError as exc:  # a full disk, say: stop the run clearly; the previous checkpoint is intact
-            raise StoreError(f"cannot write the epoch {epoch + 1} checkpoint in {self.folder}: "
-                             f"{exc.strerror or exc}") from None
+            where = exc.filename or self.folder
+            raise DiskError(f"cannot write the epoch {epoch + 1} checkpoint {where}: {exc.strerror or exc}; "
+                            f"the epoch {self.last.epoch if self.last else 0} checkpoint is intact") from None
 
     def save(self, epoch: int) -> Checkpoint:
         # Plain arrays in uncompressed .npz files, in `model.get_weights()` order: ~15x faster to write than
@@ -103,20 +115,30 @@ class Checkpointer(keras.callbacks.Callback):
         self.folder.mkdir(parents=True, exist_ok=True)
         weights = f"epoch-{epoch:04d}.weights.npz"
         optimizer = f"epoch-{epoch:04d}.optimizer.npz"
-        write_arrays(self.folder / weights, self.model.get_weights())
-        write_arrays(self.folder / optimizer, optimizer_arrays(self.model.optimizer))
         best_file = self.last.best_file if self.last else ""
         if self.best.best_epoch == epoch and self.best.best_weights is not None:  # a new best: this epoch
             best_file = f"best-{epoch:04d}.weights.npz"
-            write_arrays(self.folder / best_file, self.best.best_weights)
         checkpoint = Checkpoint(
             strategy=self.strategy, epoch=epoch, phase=self.phase, learning_rate=float(self.learning_rate),
             best_epoch=self.best.best_epoch,
             best_val_accuracy=self.best.best_accuracy if math.isfinite(self.best.best_accuracy) else -1.0,
             seed=self.seed, weights_file=weights, optimizer_file=optimizer, best_file=best_file)
-        atomic_write_json(self.folder / STATE_FILE, {"version": CHECKPOINT_VERSION, **asdict(checkpoint)})
+        committed = self.last.folder_files() if self.last else set()
+        try:
+            write_arrays(self.folder / weights, self.model.get_weights())
+            write_arrays(self.folder / optimizer, optimizer_arrays(self.model.optimizer))
+            if best_file not in committed and best_file:
+                write_arrays(self.folder / best_file, self.best.best_weights)
+            atomic_write_json(self.folder / STATE_FILE, {"version": CHECKPOINT_VERSION, **asdict(checkpoint)})
+        except BaseException:
+            # Never leave half-written files behind (they would hold the space a full disk needs to record
+            # the failure); the previous state.json still names only complete files.
+            for name in checkpoint.folder_files() - committed - {STATE_FILE}:
+                (self.folder / name).unlink(missing_ok=True)
+            raise
         self.last = checkpoint
         for stale in self.folder.iterdir():  # only after the commit: files the new state no longer names
-            if stale.name not in checkpoint.folder_files() and not stale.name.startswith(".state.json."):
+            if (stale.name not in checkpoint.folder_files() | {BACKBONE_START_FILE}
+                    and not stale.name.startswith(".state.json.")):
                 stale.unlink(missing_ok=True)
         return checkpoint

@@ -29,6 +29,7 @@ from engine.training.callbacks import BestEpoch, EventEmitter, StopOnRequest
 from engine.training.checkpoint_files import Checkpoint
 from engine.training.checkpoints import Checkpointer, read_arrays, restore_optimizer, restore_weights
 from engine.training.evaluate import test_metrics
+from engine.training.schedules import WarmupCosine
 
 BUILDERS = {"scratch": build_scratch, "frozen": build_frozen, "finetune": build_finetune}
 
@@ -51,6 +52,10 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     after that checkpoint's epoch, with its weights, optimizer state and best epoch. With a tf.distribute
     `distribution`, the model is built and compiled in its scope and each replica takes `batch_size`.
     """
+    if name == "probe":  # no fit: a logistic regression on extracted features (not checkpointed)
+        from engine.training.probe import train_probe
+
+        return train_probe(config, data, weights, sink, stop_event)
     started = time.perf_counter()
     done = resume.epoch if resume else 0
     # A resumed strategy cannot replay the random stream of the epochs it skips; it reseeds with the epoch,
@@ -64,28 +69,36 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
         return distribution.scope() if distribution is not None else contextlib.nullcontext()
 
     replicas = distribution.num_replicas_in_sync if distribution is not None else 1
-    batch_size = config.batch_size * replicas  # the global batch: batch_size per replica
     lr_factor = replicas if config.scale_lr else 1  # linear scaling rule
     try:
         with scope():
             built = BUILDERS[name](config, num_classes, weights)
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
-    model = built.model
+    model, recipe = built.model, built.recipe
+    batch_size = (recipe.batch_size or config.batch_size) * replicas  # the global batch: per replica x N
     size = config.image_size_for(name)
     analyse = name == "finetune" and config.finetune_analysis and built.backbone is not None
-    if analyse:  # the backbone before any training (and before a resumed checkpoint is loaded)
-        from engine.analysis.backbone_change import snapshot
+    if analyse:  # the backbone before any training: saved now, read back (not re-drawn) on a resume
+        from engine.analysis.backbone_change import start_weights
 
-        start_weights = snapshot(built.backbone)
+        before, reference = start_weights(built.backbone, checkpoint_dir, resume is not None, built.weights_label,
+                                          bool(weights and weights.pretrained))
 
-    train_ds = make_dataset(data.x_train, data.y_train, batch_size, size, training=True,
-                            augment=config.augment, seed=config.seed + done)
-    val_ds = make_dataset(data.x_val, data.y_val, batch_size, size, training=False)
-    steps = math.ceil(len(data.y_train) / batch_size)
+    if recipe.init_from_data is not None and resume is None:  # data-dependent init (airbench's whitening)
+        recipe.init_from_data(data.x_train)
     total_epochs = sum(p.epochs for p in built.phases)
+    if recipe.train_dataset is not None:  # a recipe with its own augmentation (one dataset over all epochs)
+        train_ds, steps = recipe.train_dataset(data.x_train, data.y_train, batch_size, config.seed, done,
+                                               total_epochs)
+    else:
+        train_ds = make_dataset(data.x_train, data.y_train, batch_size, size, training=True,
+                                augment=config.augment, seed=config.seed + done)
+        steps = math.ceil(len(data.y_train) / batch_size)
+    val_ds = make_dataset(data.x_val, data.y_val, batch_size, size, training=False)
     sink(StrategyStarted(strategy=name, image_size=size, epochs=total_epochs, steps_per_epoch=steps,
-                         total_params=model.count_params(), weights=built.weights_label))
+                         total_params=model.count_params(), weights=built.weights_label,
+                         recipe=recipe.description))
 
     best = BestEpoch(stop_event)
     stopper = StopOnRequest(stop_event)
@@ -103,10 +116,12 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
             epoch += phase.epochs
             continue
         phase.prepare()  # freeze / unfreeze, then compile: trainable flags take effect at compile time
+        peak, phase_steps = phase.learning_rate * lr_factor, phase.epochs * steps
         with scope():
             model.compile(
-                optimizer=keras.optimizers.Adam(learning_rate=phase.learning_rate * lr_factor),
-                loss="sparse_categorical_crossentropy",
+                optimizer=(recipe.optimizer(peak, phase_steps) if recipe.optimizer is not None
+                           else keras.optimizers.Adam(learning_rate=phase_learning_rate(config, peak, phase_steps))),
+                loss=recipe.loss,
                 metrics=["accuracy"],
                 jit_compile=config.jit,
                 run_eagerly=config.run_eagerly,
@@ -125,13 +140,15 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
         if saver is not None:
             saver.start_phase(phase.name, phase.learning_rate * lr_factor, emitter)
             checkpointing = [saver]
+        recipe_callbacks = recipe.callbacks(phase_steps) if recipe.callbacks is not None else []
         model.fit(
             train_ds,
             validation_data=val_ds,
             initial_epoch=max(epoch, done),
             epochs=epoch + phase.epochs,
+            steps_per_epoch=steps if recipe.train_dataset is not None else None,  # one dataset, all epochs
             # best before the checkpointer (it saves the verdict); stopper last: it sees a sink's stop
-            callbacks=[emitter, best, *checkpointing, *extra, stopper],
+            callbacks=[emitter, best, *recipe_callbacks, *checkpointing, *extra, stopper],
             shuffle=False,  # the tf.data pipeline shuffles (and reshuffles each epoch) itself
             verbose=0,
         )
@@ -150,14 +167,15 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     # Model selection happened on the validation split; now, and only now, the test set.
     best.restore(model)
     test_ds = make_dataset(data.x_test, data.y_test, batch_size, size, training=False)
-    probabilities = model.predict(test_ds, verbose=0, callbacks=[stopper])
+    tester = recipe.test_model(model) if recipe.test_model is not None else model
+    probabilities = tester.predict(test_ds, verbose=0, callbacks=[stopper])
     if stop_event.is_set() or len(probabilities) != len(data.y_test):
         sink(StrategyFinished(strategy=name, status="cancelled", seconds=time.perf_counter() - started,
                               trainable_params=trainable, total_params=model.count_params()))
         return "cancelled"
     metrics = test_metrics(probabilities, data.y_test, num_classes)
     sink(Evaluated(strategy=name, best_epoch=best.best_epoch, best_val_accuracy=best.best_accuracy,
-                   class_names=list(data.class_names), **metrics))
+                   class_names=list(data.class_names), evaluation=recipe.evaluation, **metrics))
     from engine.analysis.predictions import prediction_arrays
 
     arrays = prediction_arrays(probabilities, data.y_test, data.x_test)
@@ -166,9 +184,14 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     if analyse and not stop_event.is_set():
         from engine.analysis.backbone_change import ANALYSIS_IMAGES, backbone_change
 
-        change = backbone_change(built.backbone, start_weights, data.x_test[:ANALYSIS_IMAGES], size,
+        change = backbone_change(built.backbone, before, data.x_test[:ANALYSIS_IMAGES], size,
                                  config.input_scaling)
-        sink(BackboneChange(strategy=name, reference=built.weights_label, **change))
+        sink(BackboneChange(strategy=name, reference=reference, **change))
     sink(StrategyFinished(strategy=name, status="finished", seconds=time.perf_counter() - started,
                           trainable_params=trainable, total_params=model.count_params()))
     return "finished"
+
+
+def phase_learning_rate(config: ExperimentConfig, peak: float, steps: int):
+    """The transfer strategies' Adam rate: constant (the Keras guide's recipe) unless a schedule is chosen."""
+    return WarmupCosine(peak, steps) if config.transfer_schedule == "cosine" else peak

@@ -70,7 +70,7 @@ class CompareScreen(Screen):
         self.query_one("#compare-diff", Static).update(
             config_diff_table([run_id for run_id, _ in self.runs], self.diff, RUN_COLORS))
         table = self.query_one("#compare-table", DataTable)
-        for column in ("run", "data", "strategy", "status", "best val@ep", "test", "params", "time", "img/s"):
+        for column in ("run", "data", "strategy", "status", "best val@ep", "test±SE", "params", "time", "img/s"):
             table.add_column(column)
         self.rows: list[tuple[str, RunState, str]] = []  # (run, its state, strategy) of each table row
         for index, (run_id, state) in enumerate(self.runs):
@@ -78,7 +78,7 @@ class CompareScreen(Screen):
             for name, s in state.strategies.items():
                 self.rows.append((run_id, state, name))
                 table.add_row(Text(run_id, style=color), state.dataset.get("name", ""), name,
-                              *comparison_cells(s.summary()))
+                              *comparison_cells(s.summary(), state.dataset.get("test")))
         self.call_after_refresh(self.query_one(CompareCurves).draw_runs, self.runs)
 
 

@@ -10,12 +10,13 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from engine.study.record import list_studies
+from engine.study.report import statistics_lines
 from engine.study.stats import aggregate, cell_results
 from tui.screens.runs import RunLoaded, load_in_worker, show_loaded_run
 from tui.theme import STATUS_STYLES
@@ -56,7 +57,8 @@ class StudiesScreen(Screen):
             with Vertical(id="studies-right"):
                 yield StudyChart(id="study-chart")
                 yield StudyBands(id="study-bands")
-                yield Static(id="study-stats")
+                with VerticalScroll(id="study-stats-box"):  # comparisons outgrow the box: scroll them
+                    yield Static(id="study-stats")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -110,7 +112,8 @@ class StudiesScreen(Screen):
         cells.clear(columns=True)  # the study's own strategies as columns
         cells.add_columns("cell", "status", *[f"{n} %" for n in strategies], "run")
         for r in results:
-            accs = [f"{100 * r.test_accuracy[n]:.1f}" if n in r.test_accuracy else "-" for n in strategies]
+            accs = [f"{100 * r.test_accuracy[n]:.1f}" if n in r.test_accuracy else "NaN" if n in r.diverged else "-"
+                    for n in strategies]
             cells.add_row(r.label, Text(r.status, style=STATUS_STYLES.get(r.status, "")), *accs, r.run_id or "-",
                           key=str(r.index))
         if results:
@@ -119,12 +122,13 @@ class StudiesScreen(Screen):
         self.query_one(StudyBands).show(record, results, self.app.runs_dir)
         lines = Text()
         for c in conditions:
-            lines.append(f"{c.label}\n", style="bold")
+            reference = record.reference is not None and c.key.get(record.x) == record.reference
+            lines.append(f"{c.label}{' (reference)' if reference else ''}\n", style="bold")
             for name, s in c.per_strategy.items():
                 lines.append(f"  {name:<9} {s.text()}\n")
-            for d in c.differences:
-                style = "green" if d.verdict == "exceeds seed spread" else "dim"
-                lines.append(f"  {d.text()}\n", style=style)
+        for kind, text in statistics_lines(record, conditions):  # the same lines as `studies show`
+            style = {"head": "bold", "yes": "green", "no": "", "note": "dim"}[kind]
+            lines.append(f"{text}\n" if kind in ("head", "note") else f"  {text}\n", style=style)
         self.query_one("#study-stats", Static).update(lines)
 
     def action_cycle_bands(self) -> None:

@@ -1,5 +1,6 @@
 """Below the comparison table: per-class accuracy (where transfer helps most) and what fine-tuning changed
-in each backbone block (relative weight change and CKA against the start), as text bar charts."""
+in each backbone block (relative weight change of the trained parameters and debiased linear CKA against
+the start), as text bar charts."""
 
 from __future__ import annotations
 
@@ -50,8 +51,8 @@ def backbone_change_text(state: RunState) -> Text | None:
         return None
     finite = [w for w in change["weight_change"] if w is not None and math.isfinite(w)]
     scale = max(finite) if finite and max(finite) > 0 else 1.0
-    out = Text(f"what fine-tuning changed, per block (vs {change['reference']}; CKA on {change['images']} "
-               f"test images)\n", style="bold")
+    out = Text(f"what fine-tuning changed, per block (vs {change['reference']}; debiased linear CKA on "
+               f"{change['images']} test images)\n", style="bold")
     out.append(f"{'block':<7} {'weight change':<{BAR_WIDTH + 7}} CKA before/after\n", style="dim")
     for block, w, c in zip(change["blocks"], change["weight_change"], change["cka"], strict=True):
         w = math.nan if w is None else w
@@ -60,7 +61,7 @@ def backbone_change_text(state: RunState) -> Text | None:
         out.append(f"{bar(w, scale):<{BAR_WIDTH}}", style="magenta")
         out.append(f" {w:5.3f}  " if math.isfinite(w) else "   -   ")
         out.append(f"{bar(c, 1.0, 12):<12}", style="cyan")
-        out.append(f" {c:4.2f}\n" if math.isfinite(c) else "  -\n")
+        out.append(f" {c:5.2f}\n" if math.isfinite(c) else "  -\n")  # debiased CKA can dip below 0
     return out
 
 

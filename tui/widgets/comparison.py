@@ -20,7 +20,7 @@ class ComparisonTable(DataTable):
     def show(self, state: RunState) -> None:
         self.clear()
         for name, s in state.strategies.items():
-            status, *rest = comparison_cells(s.summary())
+            status, *rest = comparison_cells(s.summary(), state.dataset.get("test"))
             test = Text(rest[1], style="bold" if s.test_accuracy is not None else "")
             self.add_row(Text(name, style=STRATEGY_STYLES.get(name, "")),
                          Text(status, style=STATUS_STYLES.get(status, "")), rest[0], test, *rest[2:], key=name)

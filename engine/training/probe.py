@@ -1,0 +1,129 @@
+"""The `probe` strategy: fixed ImageNet features measured with the published linear-probe protocol.
+
+Kornblith, Shlens & Le, "Do Better ImageNet Models Transfer Better?" (CVPR 2019), Section 3: an
+L2-regularised multinomial logistic regression (L-BFGS) on the frozen network's penultimate (pooled)
+features, its regularisation strength chosen on a validation split, then one evaluation on the test set.
+Unlike `frozen` (a softmax head trained with Adam, dropout and augmentation for a few epochs), nothing here
+depends on a training schedule, so it says how good the features themselves are.
+
+Each point of the regularisation grid is reported as one "epoch" (EpochEnd, validation accuracy), so
+curves, tables, exports and studies treat the probe like the other strategies. It is not checkpointed: a
+resumed run repeats it (its cost is one feature extraction).
+
+Shapes: images (N, 32, 32, 3) uint8 -> resized to the transfer size -> pooled features (N, 1280) float32.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import keras
+import numpy as np
+from keras import layers
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from engine.config import ExperimentConfig
+from engine.data.pipeline import make_dataset
+from engine.data.splits import PreparedData
+from engine.events import EpochEnd, Evaluated, LogMessage, PhaseStarted, Sink, StrategyFinished, StrategyStarted
+from engine.models.backbone import WeightsChoice, build_backbone
+from engine.training.evaluate import test_metrics
+
+# C = 1 / (L2 strength x N): 9 log-spaced values, from strong to weak regularisation (Kornblith et al.
+# search 45 values over 1e-6..1e5; 9 cover the useful range of standardised features at a fraction of the cost)
+C_GRID = tuple(float(c) for c in np.logspace(-4, 4, 9))
+MAX_ITER = 1000
+
+
+def feature_extractor(config: ExperimentConfig, weights: WeightsChoice) -> keras.Model:
+    """Pixels in [0, 255] (or /255, the ablation) -> the backbone in inference mode -> average pooling."""
+    size = config.transfer_image_size
+    backbone = build_backbone(size, weights)
+    backbone.trainable = False
+    inputs = keras.Input(shape=(size, size, 3), name="pixels_0_255")
+    x = layers.Rescaling(1.0 / 255, name="mistake_divide_by_255")(inputs) if config.input_scaling == "unit" \
+        else inputs
+    x = backbone(x, training=False)
+    return keras.Model(inputs, layers.GlobalAveragePooling2D(name="avg_pool")(x), name="probe_features")
+
+
+def _features(model: keras.Model, x: np.ndarray, config: ExperimentConfig) -> np.ndarray:
+    ds = make_dataset(x, np.zeros(len(x), np.int32), config.batch_size, config.transfer_image_size,
+                      training=False)
+    return np.asarray(model.predict(ds.map(lambda images, _labels: images), verbose=0), dtype=np.float64)
+
+
+def train_probe(config: ExperimentConfig, data: PreparedData, weights: WeightsChoice, sink: Sink,
+                stop_event: threading.Event) -> str:
+    """Extract features, fit one logistic regression per C, keep the best on validation, test it once.
+
+    Returns "finished" or "cancelled" (checked between grid points)."""
+    started = time.perf_counter()
+    num_classes = len(data.class_names)
+    extractor = feature_extractor(config, weights)
+    head_params = (extractor.output_shape[-1] + 1) * num_classes
+    sink(StrategyStarted(
+        strategy="probe", image_size=config.transfer_image_size, epochs=len(C_GRID), steps_per_epoch=1,
+        total_params=extractor.count_params() + head_params, weights=weights.label,
+        recipe=f"logistic regression (L-BFGS) on standardised pooled features, L2 chosen on validation from "
+               f"{len(C_GRID)} values (Kornblith et al. 2019)"))
+    sink(PhaseStarted(strategy="probe", phase="train", first_epoch=1, epochs=len(C_GRID),
+                      learning_rate=math.nan, trainable_params=head_params))
+
+    def cancelled() -> str:
+        sink(StrategyFinished(strategy="probe", status="cancelled", seconds=time.perf_counter() - started,
+                              trainable_params=head_params, total_params=extractor.count_params() + head_params))
+        return "cancelled"
+
+    extracting = time.perf_counter()
+    train, val = _features(extractor, data.x_train, config), _features(extractor, data.x_val, config)
+    sink(LogMessage(level="info", message=f"probe: features of {len(train) + len(val):,} images in "
+                                          f"{time.perf_counter() - extracting:.1f} s"))
+    scaler = StandardScaler().fit(train)  # statistics of the training split only
+    train, val = scaler.transform(train), scaler.transform(val)
+    best: tuple[float, int, LogisticRegression] | None = None
+    classes = np.arange(num_classes)
+    for index, c in enumerate(C_GRID, start=1):
+        if stop_event.is_set():
+            return cancelled()
+        fit_start = time.perf_counter()
+        # One BLAS thread: OpenBLAS threads that spin-wait slow L-BFGS 10-20x (measured) when another
+        # process shares the cores (two study cells, two test workers); alone it costs little.
+        with threadpool_limits(1):
+            model = LogisticRegression(C=c, max_iter=MAX_ITER).fit(train, data.y_train)
+        train_p, val_p = _full(model, train, num_classes), _full(model, val, num_classes)
+        val_accuracy = float((val_p.argmax(1) == data.y_val).mean())
+        seconds = time.perf_counter() - fit_start
+        sink(EpochEnd(strategy="probe", phase="train", epoch=index, epochs=len(C_GRID),
+                      loss=float(log_loss(data.y_train, train_p, labels=classes)),
+                      accuracy=float((train_p.argmax(1) == data.y_train).mean()),
+                      val_loss=float(log_loss(data.y_val, val_p, labels=classes)), val_accuracy=val_accuracy,
+                      learning_rate=math.nan, seconds=seconds, images_per_s=len(train) / max(seconds, 1e-9)))
+        sink(LogMessage(level="info", message=f"probe: C={c:g} validation accuracy {val_accuracy:.4f}"))
+        if best is None or val_accuracy > best[0]:  # ties keep the stronger regularisation (smaller C)
+            best = (val_accuracy, index, model)
+    if stop_event.is_set():
+        return cancelled()
+
+    # Model selection happened on the validation split; now, and only now, the test set.
+    val_accuracy, index, model = best
+    test = scaler.transform(_features(extractor, data.x_test, config))
+    metrics = test_metrics(_full(model, test, num_classes), data.y_test, num_classes)
+    sink(Evaluated(strategy="probe", best_epoch=index, best_val_accuracy=val_accuracy,
+                   class_names=list(data.class_names), **metrics))
+    sink(LogMessage(level="info", message=f"probe: chose C={C_GRID[index - 1]:g} on validation"))
+    sink(StrategyFinished(strategy="probe", status="finished", seconds=time.perf_counter() - started,
+                          trainable_params=head_params, total_params=extractor.count_params() + head_params))
+    return "finished"
+
+
+def _full(model: LogisticRegression, features: np.ndarray, num_classes: int) -> np.ndarray:
+    """Class probabilities (N, num_classes), zero for classes absent from the training labels."""
+    out = np.zeros((len(features), num_classes))
+    out[:, model.classes_] = model.predict_proba(features)
+    return out

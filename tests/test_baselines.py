@@ -1,0 +1,187 @@
+"""Issue #18: the scratch CNN's learning-rate schedule and the airbench94 recipe, part by part."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from cifar_writers import write_python_folder
+
+from engine import events as ev
+from engine.config import ExperimentConfig
+from engine.errors import ConfigError
+from engine.runner import run_experiment
+
+
+def learnable(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Images whose class is their colour (plus noise): learnable, and unchanged in kind by flips and shifts."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 10
+    colours = np.array([[(40 * c) % 256, (90 * c + 30) % 256, (170 * c + 60) % 256] for c in range(10)], float)
+    images = colours[labels][:, None, None, :] + rng.normal(0, 40, size=(n, 32, 32, 3))
+    return np.clip(images, 0, 255).astype(np.uint8), labels
+
+
+@pytest.fixture
+def learnable_dir(tmp_path):
+    return write_python_folder(tmp_path / "cifar-10-batches-py", learnable(400, 1), learnable(100, 2))
+
+
+def _values(schedule, steps: int) -> np.ndarray:
+    return np.array([float(schedule(s)) for s in range(steps)])
+
+
+def test_warmup_cosine_rises_then_decays_to_near_zero():
+    from engine.training.schedules import WarmupCosine
+
+    lr = _values(WarmupCosine(1e-3, 100), 100)
+    peak = int(np.argmax(lr))
+    assert lr[0] == pytest.approx(0.2e-3) and peak == 4 and lr[peak] == pytest.approx(1e-3)  # 5% of the steps
+    assert np.all(np.diff(lr[:peak + 1]) > 0) and np.all(np.diff(lr[peak:]) <= 1e-12)
+    assert lr[-1] == pytest.approx(1e-5, rel=0.05)  # 1% of the peak at the last step
+    assert lr[52] == pytest.approx(0.5e-3 * 1.01, rel=0.05)  # half way down the cosine: half the peak
+
+
+def test_triangular_is_airbench_schedule():
+    from engine.training.schedules import Triangular
+
+    lr = _values(Triangular(2.0, 100), 101)
+    assert lr[0] == pytest.approx(0.4) and lr[23] == pytest.approx(2.0) and lr[100] == pytest.approx(0.14)
+    assert np.all(np.diff(lr[:24]) > 0) and np.all(np.diff(lr[23:]) < 0)
+
+
+def test_whitening_layer_decorrelates_its_input_patches():
+    import keras
+
+    from engine.models.airbench import airbench_net, init_whitening
+
+    rng = np.random.default_rng(0)
+    # smooth images: neighbouring pixels and channels strongly correlated, as in natural images
+    coarse = rng.normal(128, 60, size=(64, 8, 8, 1)) + rng.normal(0, 10, size=(64, 8, 8, 3))
+    images = np.clip(np.repeat(np.repeat(coarse, 4, axis=1), 4, axis=2), 0, 255).astype(np.uint8)
+    model = airbench_net(10)
+    whiten = keras.Model(model.inputs, model.get_layer("whiten").output)
+    def correlation(x):  # of second moments, uncentred: what the whitening is computed from
+        moments = x.T @ x / len(x)
+        scale = np.sqrt(np.diag(moments))
+        return moments / scale[:, None] / scale[None, :]
+
+    before = correlation(np.array(whiten(images.astype("float32")), dtype=np.float64).reshape(-1, 24)[:, :12])
+    init_whitening(model, images)
+    out = np.array(whiten(images.astype("float32")), dtype=np.float64).reshape(-1, 24)
+    positive, negative = out[:, :12], out[:, 12:]
+    assert np.abs(correlation(positive) - np.eye(12)).max() < 0.01  # decorrelated components
+    assert np.abs(before - np.eye(12)).max() > 0.3  # a random init decorrelates nothing
+    np.testing.assert_allclose(negative, -positive, rtol=1e-5, atol=1e-5)  # each filter and its negative
+
+
+def test_dirac_init_passes_the_input_through():
+    from engine.models.airbench import Dirac
+
+    kernel = np.array(Dirac()((3, 3, 4, 6)))
+    for i in range(4):
+        expected = np.zeros((3, 3, 4))
+        expected[1, 1, i] = 1.0
+        np.testing.assert_array_equal(kernel[:, :, :, i], expected)
+    assert np.abs(kernel[:, :, :, 4:]).sum() > 0  # the filters beyond the inputs keep a random init
+
+
+def test_tta_averages_mirrored_and_shifted_views():
+    import keras
+
+    from engine.models.airbench import airbench_net
+    from engine.training.airbench_recipe import tta_model
+
+    model = airbench_net(10)
+    images = np.random.default_rng(1).integers(0, 256, size=(3, 32, 32, 3)).astype("float32")
+    logits = keras.Model(model.inputs, model.get_layer("logits").output)
+
+    def mirror(x):
+        return 0.5 * np.array(logits(x)) + 0.5 * np.array(logits(x[:, :, ::-1, :].copy()))
+
+    padded = np.pad(images, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="reflect")
+    shifted = 0.5 * (mirror(padded[:, :32, :32].copy()) + mirror(padded[:, 2:, 2:].copy()))
+    combined = 0.5 * mirror(images) + 0.5 * shifted
+    expected = np.exp(combined) / np.exp(combined).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(np.array(tta_model(model)(images)), expected, rtol=1e-4, atol=1e-6)
+
+
+def test_alternating_flip_shows_each_image_both_ways_in_two_epochs():
+    from engine.training.airbench_recipe import train_dataset
+
+    images, labels = learnable(20, 3)
+    images[:, :, :16] = 0  # left half black: a mirrored image is told apart from the original
+    labels = np.arange(20)
+    ds, steps = train_dataset(images, labels, batch_size=8, seed=5, first_epoch=0, epochs=2, translate_px=0)
+    seen: dict[int, list[bool]] = {i: [] for i in range(20)}
+    for batch, batch_labels in ds.take(2 * steps):
+        for image, label in zip(np.array(batch), np.array(batch_labels), strict=True):
+            seen[int(label)].append(bool(np.array_equal(image, images[label, :, ::-1].astype("float32"))))
+    assert all(sorted(flips) == [False, True] for flips in seen.values())
+    assert 4 <= sum(flips[0] for flips in seen.values()) <= 16  # the first epoch's mirrors are random
+
+
+def test_schedules_and_models_are_validated():
+    with pytest.raises(ConfigError, match="scratch schedule"):
+        ExperimentConfig(scratch_schedule="linear").validate()
+    with pytest.raises(ConfigError, match="32-px"):
+        ExperimentConfig(scratch_model="airbench", scratch_image_size=64).validate()
+    ExperimentConfig(scratch_model="airbench").validate()
+
+
+def test_scratch_schedule_choice_reaches_the_optimizer():
+    from engine.models.scratch import build_scratch
+    from engine.training.schedules import WarmupCosine
+
+    constant = build_scratch(ExperimentConfig(scratch_schedule="constant"), 10).recipe
+    cosine = build_scratch(ExperimentConfig(), 10).recipe
+    assert float(constant.optimizer(1e-3, 100).learning_rate) == pytest.approx(1e-3)
+    schedule = cosine.optimizer(1e-3, 100)._learning_rate
+    assert isinstance(schedule, WarmupCosine) and schedule.total_steps == 100
+    assert "cosine" in cosine.description and "constant" in constant.description
+
+
+@pytest.mark.slow
+def test_scratch_cnn_schedule_is_recorded_per_epoch(learnable_dir):
+    config = ExperimentConfig(strategies=("scratch",), data_dir=str(learnable_dir), weights="none",
+                              scratch_epochs=3, batch_size=64, test_limit=100, checkpoints=False)
+    events: list[ev.Event] = []
+    run_experiment(config, events.append, threading.Event())
+    rates = [e.learning_rate for e in events if isinstance(e, ev.EpochEnd)]
+    assert rates[0] > rates[1] > rates[2] and rates[2] < 2e-4  # decayed towards 1% of the peak 1e-3
+    started = next(e for e in events if isinstance(e, ev.StrategyStarted))
+    assert "cosine" in started.recipe
+
+
+@pytest.mark.slow
+def test_airbench_learns_and_its_test_set_is_seen_under_tta(learnable_dir):
+    config = ExperimentConfig(strategies=("scratch",), scratch_model="airbench", airbench_batch_size=64,
+                              airbench_epochs=3, data_dir=str(learnable_dir), weights="none", test_limit=100,
+                              checkpoints=False)
+    events: list[ev.Event] = []
+    run_experiment(config, events.append, threading.Event())
+    evaluated = next(e for e in events if isinstance(e, ev.Evaluated))
+    assert evaluated.test_accuracy > 0.5  # chance is 0.1
+    assert "test-time augmentation" in evaluated.evaluation
+    started = next(e for e in events if isinstance(e, ev.StrategyStarted))
+    assert "airbench94" in started.recipe and "TTA" in started.recipe
+
+
+@pytest.mark.slow
+def test_probe_picks_the_best_validation_c_and_beats_chance(learnable_dir):
+    from engine.training.probe import C_GRID
+
+    config = ExperimentConfig(strategies=("probe",), data_dir=str(learnable_dir), weights="none",
+                              transfer_image_size=32, test_limit=100, checkpoints=False)
+    events: list[ev.Event] = []
+    summary = run_experiment(config, events.append, threading.Event())
+    epochs = [e for e in events if isinstance(e, ev.EpochEnd)]
+    assert [e.epoch for e in epochs] == list(range(1, len(C_GRID) + 1))
+    evaluated = next(e for e in events if isinstance(e, ev.Evaluated))
+    accuracies = [e.val_accuracy for e in epochs]
+    assert evaluated.best_epoch == int(np.argmax(accuracies)) + 1  # the first of the best, smallest C
+    assert evaluated.best_val_accuracy == max(accuracies)
+    assert evaluated.test_accuracy > 0.3  # chance is 0.1
+    assert summary["status"] == "finished"
+    assert "Kornblith" in next(e for e in events if isinstance(e, ev.StrategyStarted)).recipe
