@@ -308,3 +308,45 @@ def screen_figures(size: dict) -> dict:
             return {"plot_redraw_ms": statistics.median(timings), "event_to_screen_s": statistics.median(delays)}
 
     return asyncio.run(measure())
+
+
+def gallery_first_paint_s(size: dict) -> float:
+    """Seconds from opening a confusion cell's gallery of 24 CIFAR-sized images (reading the run's
+    predictions.npz in a worker, drawing the half-block tiles) to its first frame; median of 5, at 140x45."""
+    from functools import partial
+
+    from engine.analysis.galleries import cell_gallery
+    from engine.analysis.predictions import prediction_arrays
+    from engine.store.predictions import write_predictions
+    from tui.app import CifarTuiApp
+    from tui.screens.gallery import GalleryScreen
+    from tui.widgets.gallery import GalleryView
+
+    images, labels = _images(10_000)  # a full test set: the file read is part of the paint
+    probabilities = np.full((len(labels), 10), 0.01, np.float32)
+    probabilities[np.arange(len(labels)), labels] = 0.91
+    cell = np.flatnonzero(labels == 3)[:24]  # 24 cats taken for dogs
+    probabilities[cell] = 0.01
+    probabilities[cell, 5] = 0.91
+    run_dir = Path(tempfile.mkdtemp()) / "bench-run"
+    write_predictions(run_dir, "scratch", prediction_arrays(probabilities, labels, images))
+    names = [str(i) for i in range(10)]
+
+    async def measure() -> float:
+        app = CifarTuiApp(Path(tempfile.mkdtemp()))
+        timings = []
+        async with app.run_test(size=(140, 45)) as pilot:
+            for _ in range(5):
+                started = time.perf_counter()
+                screen = GalleryScreen("bench", partial(cell_gallery, run_dir, "scratch", 3, 5, names))
+                app.push_screen(screen)
+                while screen.query(GalleryView).first(GalleryView).gallery is None if screen.is_mounted else True:
+                    await asyncio.sleep(0.001)
+                await pilot.pause()  # the frame with the tiles
+                timings.append(time.perf_counter() - started)
+                assert len(screen.query_one(GalleryView).gallery.items) == 24
+                app.pop_screen()
+                await pilot.pause()
+        return statistics.median(timings)
+
+    return asyncio.run(measure())

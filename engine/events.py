@@ -121,6 +121,27 @@ class Evaluated(Event):
 
 
 @dataclass
+class TestPredictions(Event):
+    """Per-image test results of one strategy, emitted right after its `Evaluated`.
+
+    The arrays (see `engine.analysis.predictions.prediction_arrays`: predicted class and class
+    probabilities of every test image, plus the few uint8 test images the galleries can show) travel in
+    memory only: the run store writes them to `strategies/<name>/predictions.npz`; the JSON line keeps
+    only their sizes, so the log stays small and a replayed log knows the file exists.
+    """
+
+    type: ClassVar[str] = "test_predictions"
+    strategy: str
+    count: int  # test images predicted
+    stored_images: int  # of which the pixels were kept for galleries
+    arrays: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "time": self.time, "strategy": self.strategy, "count": self.count,
+                "stored_images": self.stored_images}
+
+
+@dataclass
 class BackboneChange(Event):
     """What fine-tuning changed, per backbone block, against the backbone before training."""
 
@@ -167,8 +188,8 @@ class RunFinished(Event):
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
-    for cls in (RunStarted, RunResumed, StrategyStarted, PhaseStarted, BatchEnd, EpochEnd, Evaluated, BackboneChange,
-                StrategyFinished, StrategyFailed, LogMessage, RunFinished)
+    for cls in (RunStarted, RunResumed, StrategyStarted, PhaseStarted, BatchEnd, EpochEnd, Evaluated, TestPredictions,
+                BackboneChange, StrategyFinished, StrategyFailed, LogMessage, RunFinished)
 }
 
 

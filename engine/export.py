@@ -109,8 +109,9 @@ def plot_confusion(state: RunState, name: str, path: Path) -> None:
     plt.close(fig)
 
 
-def export_run(state: RunState, out_dir: Path, fmt: str = "md") -> Path:
-    """Write the report into `out_dir`; return the page's path."""
+def export_run(state: RunState, out_dir: Path, fmt: str = "md", run_dir: Path | None = None) -> Path:
+    """Write the report into `out_dir`; return the page's path. With the run's folder `run_dir`, the
+    report also gets the image galleries of its per-image predictions (engine/export_gallery.py)."""
     if fmt not in ("md", "html"):
         raise ValueError("format must be md or html")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -128,8 +129,14 @@ def export_run(state: RunState, out_dir: Path, fmt: str = "md") -> Path:
     from engine.export_analysis import export_analysis
 
     figures += export_analysis(state, out_dir)
+    from engine.export_gallery import export_galleries
+
+    gallery_figures, unavailable = export_galleries(state, run_dir, out_dir)
+    figures += gallery_figures
+    notes = [f"Galleries unavailable: {reason}" for reason in unavailable]
     page = out_dir / f"report.{fmt}"
-    page.write_text(_markdown(state, figures) if fmt == "md" else _html(state, figures), encoding="utf-8")
+    page.write_text(_markdown(state, figures, notes) if fmt == "md" else _html(state, figures, notes),
+                    encoding="utf-8")
     return page
 
 
@@ -173,13 +180,14 @@ def _method_notes(state: RunState) -> list[str]:
     return notes
 
 
-def _markdown(state: RunState, figures: list[str]) -> str:
+def _markdown(state: RunState, figures: list[str], notes: list[str] = ()) -> str:
     lines = [f"# cifar-tui run {state.run_id}", ""]
     lines += [f"- **{k}**: {v}" for k, v in _facts(state)]
     lines += [f"- **NOTICE**: {n}" for n in state.notices]
     lines += ["", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(row) + " |" for row in _rows(state)]
     lines += [""] + [f"![{f}]({f})" for f in figures]
+    lines += [f"\n{n}" for n in notes]
     lines += [line for note in _method_notes(state) for line in ("", note)]
     lines += ["", "Data: `epochs.csv`, `confusion_<strategy>.csv`, `per_class.csv`, `backbone_change.csv`.",
               "", "## Configuration", "", "```json",
@@ -187,13 +195,14 @@ def _markdown(state: RunState, figures: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _html(state: RunState, figures: list[str]) -> str:
+def _html(state: RunState, figures: list[str], notes: list[str] = ()) -> str:
     e = html.escape
     facts = "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in _facts(state))
     facts += "".join(f"<li><b>NOTICE</b>: {e(n)}</li>" for n in state.notices)
     head = "".join(f"<th>{e(h)}</th>" for h in HEADER)
     body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in _rows(state))
     images = "".join(f'<p><img src="{e(f)}" alt="{e(f)}"></p>' for f in figures)
+    images += "".join(f"<p>{e(n)}</p>" for n in notes)
     images += "".join(f"<p>{e(n)}</p>" for n in _method_notes(state))
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>cifar-tui run {e(state.run_id)}</title></head>"
             f"<body><h1>cifar-tui run {e(state.run_id)}</h1><ul>{facts}</ul><table border='1'><tr>{head}</tr>"

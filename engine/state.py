@@ -41,6 +41,7 @@ class StrategyState:
     error: str = ""
     backbone_change: dict[str, Any] | None = None  # blocks, weight_change, cka, images, reference
     started_at: float | None = None
+    predictions: int = 0  # test images with per-image predictions on file (0: none, e.g. an older run)
 
     def summary(self) -> dict[str, Any]:
         keys = ("status", "image_size", "epoch", "epochs", "weights", "trainable_params", "total_params",
@@ -136,6 +137,8 @@ class RunState:
             s.confusion_matrix, s.precision, s.recall = e.confusion_matrix, e.precision, e.recall
             if e.class_names and not self.dataset.get("class_names"):
                 self.dataset["class_names"] = e.class_names
+        elif isinstance(e, ev.TestPredictions):
+            self.strategy(e.strategy).predictions = e.count
         elif isinstance(e, ev.BackboneChange):
             self.strategy(e.strategy).backbone_change = {
                 "blocks": e.blocks, "weight_change": e.weight_change, "cka": e.cka, "images": e.images,

@@ -13,7 +13,12 @@ from engine.errors import ConfigError, DataError
 from engine.runner import run_experiment
 from engine.session import record_and_run
 from engine.store import paths
+from engine.store.predictions import read_predictions
 from engine.store.reader import list_runs
+
+
+def cm_rows(csv_rows: list[str]) -> list[list[int]]:
+    return [[int(v) for v in r.split(",")[1:]] for r in csv_rows]
 
 
 def tiny(cifar_dir, **kw) -> ExperimentConfig:
@@ -32,7 +37,8 @@ def test_all_three_strategies_end_to_end(cifar_dir, tmp_path):
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
     for name in ("scratch", "frozen", "finetune"):
         mine = [e.type for e in seen if getattr(e, "strategy", None) == name and e.type != "batch_end"]
-        analysis = ["backbone_change"] if name == "finetune" else []  # what fine-tuning changed, per block
+        # per-image predictions, then what fine-tuning changed, per block
+        analysis = ["test_predictions", "backbone_change"] if name == "finetune" else ["test_predictions"]
         assert mine[0] == "strategy_started" and mine[-2 - len(analysis):] == ["evaluated", *analysis,
                                                                                "strategy_finished"]
         # the test set is touched after the last epoch of the strategy, never before
@@ -49,6 +55,9 @@ def test_all_three_strategies_end_to_end(cifar_dir, tmp_path):
         assert 0 <= cm["test_accuracy"] <= 1
         rows = (folder / "strategies" / name / "confusion_matrix.csv").read_text().splitlines()[1:]
         assert sum(int(v) for r in rows for v in r.split(",")[1:]) == 20  # == test count
+        recorded = read_predictions(folder, name)  # the per-image arrays agree with the matrix
+        assert len(recorded) == 20
+        assert [[len(recorded.cell(t, p)) for p in range(10)] for t in range(10)] == cm_rows(rows)
     stored = [json.loads(line)["type"] for line in (folder / paths.EVENTS_FILE).read_text().splitlines()]
     assert [k for k in stored if k != "batch_end"] == kinds
     assert list_runs(tmp_path / "runs")[0].status == "finished"

@@ -40,7 +40,10 @@ def test_shipped_studies_parse_and_expand():
     assert {(c.config.finetune_lr, c.config.unfreeze_blocks) for c in lr} == {
         (lr_, u) for lr_ in (1e-5, 1e-4, 1e-3) for u in (0, 3)}
     quick = load_spec("data-efficiency", {"preset": "quick"}).cells()[0].config
-    assert quick.train_fraction == 0.01 and quick.train_per_class is None  # the axis replaces per-class
+    assert quick.train_fraction == 0.0002 and quick.train_per_class is None  # the axis replaces per-class
+    # few-shot points: 1, 5 and 10 of CIFAR-10's 5,000 training images per class; BiT's 128 px
+    assert {0.0002, 0.001, 0.002} <= set(load_spec("data-efficiency").axes["train_fraction"])
+    assert 128 in load_spec("resolution").axes["image_size"]
 
 
 @pytest.mark.parametrize("change,message", [

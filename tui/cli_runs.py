@@ -83,7 +83,9 @@ def runs_compare(
     runs_dir: Path | None = RunsDir,
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """One table of the results of several runs, strategy by strategy."""
+    """The config keys that differ between several runs, then one table of their results, strategy by
+    strategy. With --json each run carries `config_diff`: its values of the differing keys."""
+    from engine.config_diff import config_diff
     from engine.store.reader import load_run
 
     try:
@@ -91,14 +93,20 @@ def runs_compare(
     except UserError as exc:
         raise fail(str(exc)) from None
     summaries = [run.state.summary() | {"status": run.listing.status} for run in loaded]
+    diff = config_diff([run.state.config for run in loaded])
+    for index, summary in enumerate(summaries):
+        summary["config_diff"] = {key: values[index] for key, values in diff.items()}
     if json_out:
         typer.echo(json.dumps(summaries, indent=2, default=str))
         return
     from rich.console import Console
 
+    from tui.config_diff_table import config_diff_table
     from tui.tables import compare_table
 
-    Console().print(compare_table(summaries))
+    console = Console()
+    console.print(config_diff_table([s["run_id"] for s in summaries], diff))
+    console.print(compare_table(summaries))
 
 
 @runs_app.command("export")
@@ -108,7 +116,7 @@ def runs_export(
     fmt: str = typer.Option("md", "--format", help="md or html."),
     runs_dir: Path | None = RunsDir,
 ) -> None:
-    """Write a report: PNG figures, epochs.csv, confusion-matrix CSVs, and report.md or report.html."""
+    """Write a report: PNG figures, image galleries, epochs.csv, confusion-matrix CSVs, and report.md or .html."""
     from engine.store.reader import load_run
 
     if fmt not in ("md", "html"):
@@ -121,7 +129,7 @@ def runs_export(
 
     target = out or Path("exports") / loaded.listing.run_id
     try:
-        page = export_run(loaded.state, target, fmt)
+        page = export_run(loaded.state, target, fmt, run_dir=loaded.listing.path)
     except OSError as exc:
         raise fail(f"cannot write the report to {target}: {exc.strerror or exc}") from None
     typer.echo(f"report written to {page}")

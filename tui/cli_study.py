@@ -280,14 +280,14 @@ def studies_export(
     reference: str | None = typer.Option(None, "--reference", help=REFERENCE_HELP),
     runs_dir: Path | None = RunsDir,
 ) -> None:
-    """Write the study's results chart (error bars over seeds), cells.csv, summary.csv, differences.csv and
-    report.md."""
+    """Write the study's results chart (error bars over seeds, published reference lines), its validation
+    curves as bands over seeds, cells.csv, summary.csv, differences.csv and report.md."""
     record, results, conditions = load_study_or_fail(resolve_runs_dir(runs_dir), name, reference)
     from engine.study.report import export_study
 
     target = out or Path("exports") / f"study-{name}"
     try:
-        page = export_study(record, results, conditions, target)
+        page = export_study(record, results, conditions, target, runs_dir=resolve_runs_dir(runs_dir))
     except OSError as exc:
         raise fail(f"cannot write the report to {target}: {exc.strerror or exc}") from None
     typer.echo(f"report written to {page}")

@@ -6,7 +6,8 @@ Layout of a run folder:
                          (batch events thinned to about one a second per strategy)
     summary.json         the folded state (RunState.summary), rewritten atomically at each milestone
     writer.json          pid, host and a heartbeat every few seconds while the writer lives
-    strategies/<name>/   confusion_matrix.csv and metrics.json once the strategy is evaluated
+    strategies/<name>/   confusion_matrix.csv and metrics.json once the strategy is evaluated, and
+                         predictions.npz (per-image predictions, the galleries' pixels)
     tensorflow.log       TensorFlow's own log lines (CLI runs)
 
 The folder is created when the run really starts (`run_started`), so a run refused for bad input leaves
@@ -25,7 +26,16 @@ import time
 from pathlib import Path
 
 from engine.errors import DiskError, StoreError
-from engine.events import BatchEnd, Evaluated, Event, RunFinished, RunStarted, StrategyFailed, StrategyFinished
+from engine.events import (
+    BatchEnd,
+    Evaluated,
+    Event,
+    RunFinished,
+    RunStarted,
+    StrategyFailed,
+    StrategyFinished,
+    TestPredictions,
+)
 from engine.state import RunState
 from engine.store import paths
 from engine.store.atomic import atomic_write_bytes, atomic_write_json
@@ -79,6 +89,11 @@ class RunRecorder:
         self.state.apply(event)
         if isinstance(event, BatchEnd) and not self._keep_batch(event):
             return
+        if isinstance(event, TestPredictions) and event.arrays is not None:
+            # the arrays first: the log line says they exist
+            from engine.store.predictions import write_predictions
+
+            self._guard(write_predictions, self.path, event.strategy, event.arrays)
         if isinstance(event, RunFinished):
             self._finish(event)
             return

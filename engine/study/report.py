@@ -92,7 +92,7 @@ def n_label(points: list[tuple[Any, float, float, int]]) -> str:
     return f"n={low}" if low == high else f"n={low}-{high}"
 
 
-def plot_study(record: StudyRecord, conditions: list[Condition], path: Path) -> None:
+def plot_study(record: StudyRecord, conditions: list[Condition], path: Path, references: list = ()) -> None:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
     axis_values = record.axes.get(record.x, ["all"])
@@ -102,6 +102,9 @@ def plot_study(record: StudyRecord, conditions: list[Condition], path: Path) -> 
         xs = [p[0] if numeric else axis_values.index(p[0]) for p in points]
         ax.errorbar(xs, [p[1] for p in points], yerr=[p[2] for p in points], marker="o", capsize=4,
                     label=f"{label} ({n_label(points)})", color=STRATEGY_COLORS.get(label.split()[0]))
+    from engine.study.bands_plot import draw_reference_lines
+
+    draw_reference_lines(ax, list(references))  # published results: CIFAR-10 with ImageNet weights only
     if log:
         ax.set_xscale("log")
     if not numeric:
@@ -129,10 +132,20 @@ def write_differences_csv(record: StudyRecord, conditions: list[Condition], path
                              *("" if v is None else v for v in (d.df, d.t, d.p)), d.verdict, d.excluded])
 
 
-def export_study(record: StudyRecord, results: list[CellResult], conditions: list[Condition], out: Path) -> Path:
+def export_study(record: StudyRecord, results: list[CellResult], conditions: list[Condition], out: Path,
+                 runs_dir: Path | None = None) -> Path:
+    """With `runs_dir` (where the cells' runs are) the report adds the validation bands over seeds and the
+    published reference lines (engine/study/bands.py, references.py)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    plot_study(record, conditions, out / "results.png")
+    from engine.study.bands import validation_bands
+    from engine.study.bands_plot import plot_bands
+    from engine.study.references import references_for
+
+    references = references_for(record.x, results, runs_dir) if runs_dir is not None else []
+    plot_study(record, conditions, out / "results.png", references)
+    bands = runs_dir is not None and plot_bands(record.title, validation_bands(results, runs_dir),
+                                                out / "validation_bands.png")
     strategies = sorted({n for r in results for n in [*r.test_accuracy, *r.diverged]})
     with open(out / "cells.csv", "w", newline="") as f:
         writer = csv.writer(f)
@@ -152,7 +165,10 @@ def export_study(record: StudyRecord, results: list[CellResult], conditions: lis
     lines = [f"# Study {record.name}: {record.title}", "",
              f"{sum(r.status == 'finished' for r in results)} of {len(results)} cells finished. "
              f"Axes: " + ", ".join(f"{k} = {v}" for k, v in record.axes.items()) + ".", "",
-             "![results](results.png)", "", "## Test accuracy, mean ± std over seeds (n)", ""]
+             "![results](results.png)", ""]
+    if bands:
+        lines += ["![validation curves over seeds](validation_bands.png)", ""]
+    lines += ["## Test accuracy, mean ± std over seeds (n)", ""]
     header = ["condition", *strategies]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for c in conditions:

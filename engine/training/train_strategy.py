@@ -13,7 +13,15 @@ import keras
 from engine.config import ExperimentConfig
 from engine.data.pipeline import make_dataset
 from engine.data.splits import PreparedData
-from engine.events import BackboneChange, Evaluated, PhaseStarted, Sink, StrategyFinished, StrategyStarted
+from engine.events import (
+    BackboneChange,
+    Evaluated,
+    PhaseStarted,
+    Sink,
+    StrategyFinished,
+    StrategyStarted,
+    TestPredictions,
+)
 from engine.models.backbone import WeightsChoice
 from engine.models.scratch import build_scratch
 from engine.models.transfer import build_finetune, build_frozen
@@ -168,6 +176,11 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     metrics = test_metrics(probabilities, data.y_test, num_classes)
     sink(Evaluated(strategy=name, best_epoch=best.best_epoch, best_val_accuracy=best.best_accuracy,
                    class_names=list(data.class_names), evaluation=recipe.evaluation, **metrics))
+    from engine.analysis.predictions import prediction_arrays
+
+    arrays = prediction_arrays(probabilities, data.y_test, data.x_test)
+    sink(TestPredictions(strategy=name, count=len(data.y_test), stored_images=len(arrays["image_index"]),
+                         arrays=arrays))
     if analyse and not stop_event.is_set():
         from engine.analysis.backbone_change import ANALYSIS_IMAGES, backbone_change
 

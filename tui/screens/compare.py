@@ -1,15 +1,18 @@
-"""Compare runs: validation curves overlaid (colour by run, marker by strategy) and one results table."""
+"""Compare runs: the config keys that differ, validation curves overlaid (colour by run, marker by strategy)
+and one results table."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Footer, Header, Static
 
+from engine.config_diff import config_diff
 from engine.state import RunState
+from tui.config_diff_table import config_diff_table
 from tui.tables import comparison_cells
 from tui.widgets.curves import CurvesPlot, thin
 
@@ -41,7 +44,12 @@ class CompareCurves(CurvesPlot):
 
 
 class CompareScreen(Screen):
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+    CSS_PATH = "../styles/compare_diff.tcss"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("e", "top_losses", "Top losses"),
+        Binding("x", "fixed_by_transfer", "Fixed by transfer"),
+    ]
 
     def __init__(self, runs: list[tuple[str, RunState]]) -> None:
         super().__init__()
@@ -51,18 +59,44 @@ class CompareScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         with Vertical(id="compare-body"):
+            with VerticalScroll(id="compare-diff-scroll"):  # many differing keys scroll
+                yield Static(id="compare-diff")
             yield CompareCurves(id="compare-curves")
             yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
+        self.diff = config_diff([state.config for _, state in self.runs])
+        self.query_one("#compare-diff", Static).update(
+            config_diff_table([run_id for run_id, _ in self.runs], self.diff, RUN_COLORS))
         table = self.query_one("#compare-table", DataTable)
         for column in ("run", "data", "strategy", "status", "best val@ep", "test±SE", "params", "time", "img/s"):
             table.add_column(column)
+        self.rows: list[tuple[str, RunState, str]] = []  # (run, its state, strategy) of each table row
         for index, (run_id, state) in enumerate(self.runs):
             color = RUN_COLORS[index % len(RUN_COLORS)]
             for name, s in state.strategies.items():
+                self.rows.append((run_id, state, name))
                 table.add_row(Text(run_id, style=color), state.dataset.get("name", ""), name,
                               *comparison_cells(s.summary(), state.dataset.get("test")))
         self.call_after_refresh(self.query_one(CompareCurves).draw_runs, self.runs)
 
+
+    # --- galleries of the run under the cursor (tui/screens/gallery.py) ----------------------------------
+    def _cursor_row(self) -> tuple[str, RunState, str] | None:
+        table = self.query_one("#compare-table", DataTable)
+        return self.rows[table.cursor_row] if self.rows and 0 <= table.cursor_row < len(self.rows) else None
+
+    def action_top_losses(self) -> None:
+        from tui.screens.gallery_open import open_run_gallery
+
+        row = self._cursor_row()
+        if row is not None:
+            open_run_gallery(self.app, row[1], "top_losses", row[2])
+
+    def action_fixed_by_transfer(self) -> None:
+        from tui.screens.gallery_open import open_run_gallery
+
+        row = self._cursor_row()
+        if row is not None:
+            open_run_gallery(self.app, row[1], "fixed_by_transfer")

@@ -13,6 +13,7 @@ from textual.widgets import Button, Footer, Header
 
 from engine import events as ev
 from engine.state import RunState
+from tui.screens.gallery_open import open_cell_gallery, open_fixed_by_transfer, open_top_losses
 from tui.widgets.confusion import ConfusionView
 from tui.widgets.curves import CurvesPlot
 from tui.widgets.dashboard import PANELS, Dashboard
@@ -30,6 +31,8 @@ class DashboardScreen(Screen):
         Binding("left_square_bracket", "cycle_confusion(-1)", "Prev CM", show=False),
         Binding("right_square_bracket", "cycle_confusion(1)", "Next CM", show=False),
         Binding("p", "toggle_normalised", "CM %"),
+        Binding("e", "top_losses", "Top losses", show=False),  # named in the confusion title: the footer is full
+        Binding("x", "fixed_by_transfer", "Fixed by transfer", show=False),
     ]
 
     def __init__(self, state: RunState | None = None, **kwargs) -> None:
@@ -68,6 +71,16 @@ class DashboardScreen(Screen):
 
     def action_toggle_normalised(self) -> None:
         self.query_one(ConfusionView).toggle_normalised()
+
+    # --- galleries (tui/screens/gallery.py): the images behind the confusion matrix --------------------
+    def on_confusion_view_cell_chosen(self, message: ConfusionView.CellChosen) -> None:
+        open_cell_gallery(self, message.strategy, message.true, message.predicted)
+
+    def action_top_losses(self) -> None:
+        open_top_losses(self, self.query_one(ConfusionView).selected)
+
+    def action_fixed_by_transfer(self) -> None:
+        open_fixed_by_transfer(self)
 
 
 class LiveScreen(DashboardScreen):

@@ -20,6 +20,7 @@ from engine.study.report import statistics_lines
 from engine.study.stats import aggregate, cell_results
 from tui.screens.runs import RunLoaded, load_in_worker, show_loaded_run
 from tui.theme import STATUS_STYLES
+from tui.widgets.study_bands import StudyBands, StudyBandsLoaded
 from tui.widgets.study_chart import StudyChart
 
 RELOAD_S = 3.0
@@ -34,11 +35,13 @@ class StudiesLoaded(Message):
 
 
 class StudiesScreen(Screen):
+    CSS_PATH = "../styles/study_bands.tcss"
     BINDINGS = [
         Binding("enter", "open_cell", "Open run", show=True),
         Binding("f5", "reload", "Reload"),
         Binding("l", "app.switch_mode('live')", "Live"),
         Binding("r", "app.switch_mode('runs')", "Runs"),
+        Binding("b", "cycle_bands", "Bands"),
     ]
 
     def __init__(self) -> None:
@@ -55,6 +58,7 @@ class StudiesScreen(Screen):
                 yield DataTable(id="cells-table", cursor_type="row", zebra_stripes=True)
             with Vertical(id="studies-right"):
                 yield StudyChart(id="study-chart")
+                yield StudyBands(id="study-bands")
                 with VerticalScroll(id="study-stats-box"):  # comparisons outgrow the box: scroll them
                     yield Static(id="study-stats")
         yield Footer()
@@ -123,6 +127,7 @@ class StudiesScreen(Screen):
         if results:
             cells.move_cursor(row=min(cursor, len(results) - 1))
         self.query_one(StudyChart).draw(record, conditions)
+        self.query_one(StudyBands).show(record, results, self.app.runs_dir)
         lines = Text()
         for c in conditions:
             reference = record.reference is not None and c.key.get(record.x) == record.reference
@@ -133,6 +138,17 @@ class StudiesScreen(Screen):
             style = {"head": "bold", "yes": "green", "no": "", "note": "dim"}[kind]
             lines.append(f"{text}\n" if kind in ("head", "note") else f"  {text}\n", style=style)
         self.query_one("#study-stats", Static).update(lines)
+
+    def action_cycle_bands(self) -> None:
+        self.query_one(StudyChart).display = not self.query_one(StudyBands).cycle()
+
+    def on_study_bands_loaded(self, message: StudyBandsLoaded) -> None:
+        """Published reference lines (CIFAR-10 with ImageNet weights only) go on the results chart too."""
+        chart = self.query_one(StudyChart)
+        if chart.references != message.references and self.current() is not None:
+            chart.references = message.references
+            record, _, conditions = self.current()
+            chart.draw(record, conditions)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "cells-table":

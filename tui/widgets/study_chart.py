@@ -7,9 +7,12 @@ from textual_plotext import PlotextPlot
 
 from engine.study.report import chart_series, n_label
 from tui.theme import STRATEGY_PLOT_COLORS
+from tui.widgets.study_references import draw_references
 
 
 class StudyChart(PlotextPlot):
+    references: list = []  # published results (engine/study/references.py), set by the Studies screen
+
     def draw(self, record, conditions) -> None:
         plt = self.plt
         plt.clear_data()
@@ -30,6 +33,7 @@ class StudyChart(PlotextPlot):
             plt.plot(xs, [p[1] for p in points], color=color, label=f"{label} ({n_label(points)})", marker="braille")
             plt.error(xs, [p[1] for p in points], yerr=[p[2] for p in points], color=color)
             any_points = True
+        draw_references(plt, self.references, len(positions))
         plt.xlim(0.5, len(positions) + 0.5)  # room for the error bars at both ends
         plt.xticks(positions, [str(v) if not numeric else f"{v:g}" for v in axis_values])
         if any_points:

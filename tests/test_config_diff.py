@@ -1,0 +1,74 @@
+"""Config diffs: exactly the keys that differ, in `runs compare` (table and --json) and the Compare screen."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from events_factory import full_run
+from rich.console import Console
+from textual.widgets import Static
+from typer.testing import CliRunner
+
+from engine import events as ev
+from engine.config_diff import MISSING, config_diff
+from engine.store.reader import load_run
+from engine.store.recorder import RunRecorder
+from tui.app import CifarTuiApp
+from tui.cli import app as cli
+
+runner = CliRunner()
+BASE = {"strategies": ["scratch", "frozen", "finetune"], "name": "demo", "preset": "quick", "seed": 0,
+        "learning_rate": 0.001, "augment": True}
+RUNS = {"20270115-080000-alpha-0001": BASE,
+        "20270116-080000-beta-0002": BASE | {"seed": 1, "learning_rate": 0.0003}}
+
+
+def record(runs_dir, runs=RUNS):
+    for run_id, config in runs.items():
+        recorder = RunRecorder(runs_dir, run_id)
+        for event in full_run(run_id):
+            if isinstance(event, ev.RunStarted):
+                event.config = dict(config)
+            recorder(event)
+        recorder.close()
+
+
+def test_config_diff_keeps_exactly_the_differing_keys():
+    a = {"seed": 0, "lr": 1e-3, "mix": {"on": True, "alpha": 0.2}, "same": [1, 2]}
+    b = {"seed": 0, "lr": 3e-4, "mix": {"on": True, "alpha": 0.4}, "same": [1, 2], "new": "x"}
+    assert config_diff([a, b]) == {"lr": [1e-3, 3e-4], "mix.alpha": [0.2, 0.4], "new": [MISSING, "x"]}
+    assert config_diff([a, dict(a)]) == {} and config_diff([a]) == {}
+
+
+def test_runs_compare_prints_and_carries_the_diff(tmp_path):
+    record(tmp_path)
+    result = runner.invoke(cli, ["runs", "compare", "alpha", "beta", "--runs-dir", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [d["config_diff"] for d in data] == [{"seed": 0, "learning_rate": 0.001},
+                                                {"seed": 1, "learning_rate": 0.0003}]
+    text = runner.invoke(cli, ["runs", "compare", "alpha", "beta", "--runs-dir", str(tmp_path)]).output
+    diff_part = text.split("run ")[0]  # the diff table comes before the results table
+    assert "learning_rate" in diff_part and "0.0003" in diff_part and "seed" in diff_part
+    assert "augment" not in text and "preset" not in text  # equal keys are not shown
+
+
+async def test_compare_screen_shows_the_differing_keys_above_the_results(tmp_path):
+    from tui.screens.compare import CompareScreen
+
+    record(tmp_path)
+    app = CifarTuiApp(tmp_path)
+    async with app.run_test(size=(140, 45)) as pilot:
+        app.push_screen(CompareScreen([(run_id, load_run(tmp_path, run_id).state) for run_id in RUNS]))
+        await pilot.pause(0.3)
+        screen = app.screen
+        table = screen.query_one("#compare-diff", Static).content
+        console = Console(file=io.StringIO(), width=120)
+        console.print(table)
+        shown = console.file.getvalue()
+        body = shown.split("─")[-1]  # the rows, after the header's rule
+        keys = [line.split()[0] for line in body.splitlines() if line.strip()]
+        assert keys == ["seed", "learning_rate"] == list(screen.diff)
+        assert "alpha-0001" in shown and "0.0003" in shown
+        assert screen.query_one("#compare-diff-scroll").region.y < screen.query_one("#compare-table").region.y

@@ -1,0 +1,98 @@
+"""The gallery screen: a confusion cell's images, a strategy's top losses, or what transfer fixed.
+
+The arrays are read (and the gallery chosen) in a thread worker; the screen draws the result. A run
+without per-image predictions (recorded before they existed) says so in place of the images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Label
+
+from engine.analysis.galleries import Gallery
+from engine.errors import UserError
+from tui.widgets.gallery import TILE_SIZES, GalleryView, Tile, render_tiles
+
+GalleryLoader = Callable[[], Gallery]  # runs in a worker thread; raises UserError (StoreError) with one line
+
+
+class GalleryLoaded(Message):
+    def __init__(self, gallery: Gallery | None, error: str = "", tiles: list[Tile] | None = None,
+                 size: int = TILE_SIZES[0]) -> None:
+        super().__init__()
+        self.gallery, self.error, self.tiles, self.size = gallery, error, tiles or [], size
+
+
+class GalleryScreen(Screen):
+    """`loader` makes the gallery; `alternate`, if given, is a second one that `v` switches to (the
+    reverse direction of fixed by transfer)."""
+
+    CSS_PATH = "../styles/gallery.tcss"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("z", "zoom", "Zoom"),
+        Binding("v", "switch", "Other way", show=False),
+    ]
+
+    def __init__(self, title: str, loader: GalleryLoader, alternate: GalleryLoader | None = None) -> None:
+        super().__init__()
+        self.sub_title = title
+        self.loaders = [loader] + ([alternate] if alternate else [])
+        self.current = 0
+        self.gallery: Gallery | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        yield Label("reading the run's predictions…", id="gallery-title")
+        yield Label("", id="gallery-notes")
+        yield GalleryView(id="gallery")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load(self, gallery: Gallery | None = None, size: int = TILE_SIZES[0]) -> None:
+        """Read the arrays (unless `gallery` is given: a zoom) and draw the tiles, in a thread."""
+        try:
+            gallery = gallery or self.loaders[self.current]()
+        except UserError as exc:
+            self.post_message(GalleryLoaded(None, str(exc)))
+            return
+        try:
+            tiles = render_tiles(gallery, size)
+        except (ValueError, TypeError, OSError) as exc:  # e.g. pixels of an unexpected shape in the file
+            self.post_message(GalleryLoaded(None, f"cannot draw the images: {exc}"))
+            return
+        self.post_message(GalleryLoaded(gallery, tiles=tiles, size=size))
+
+    def on_gallery_loaded(self, message: GalleryLoaded) -> None:
+        title = self.query_one("#gallery-title", Label)
+        notes = self.query_one("#gallery-notes", Label)
+        if message.gallery is None:
+            title.update(f"images unavailable: {message.error}")
+            notes.update("")
+            return
+        gallery = self.gallery = message.gallery
+        shown = f"{len(gallery.items)} shown" if len(gallery.items) < gallery.total else "all shown"
+        switch = " | v: the other way" if len(self.loaders) > 1 else ""
+        title.update(f"{gallery.title}: {gallery.total} images, {shown} | z zoom{switch}")
+        notes.update(" | ".join(gallery.notes))
+        notes.display = bool(gallery.notes)
+        self.query_one(GalleryView).show(gallery, message.tiles, message.size)
+
+    def action_zoom(self) -> None:
+        view = self.query_one(GalleryView)
+        if view.gallery is not None:
+            self.load(view.gallery, view.next_size())
+
+    def action_switch(self) -> None:
+        if len(self.loaders) > 1:
+            self.current = 1 - self.current
+            self.load()

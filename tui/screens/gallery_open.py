@@ -1,0 +1,70 @@
+"""Opening galleries from a run's dashboard (live or from history): which run folder, which loader."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+from engine.analysis.galleries import cell_gallery, top_losses_gallery, transfer_gallery
+from tui.screens.gallery import GalleryScreen
+
+
+def _run(screen) -> tuple[Path, list[str], list[str]] | None:
+    """The dashboard's run folder, class names and finished strategies; None (with a notice) if none."""
+    return _run_of(screen.app, screen.dashboard.state)
+
+
+def _run_of(app, state) -> tuple[Path, list[str], list[str]] | None:
+    if not state.run_id:
+        app.notify("no run to show images of yet", severity="warning")
+        return None
+    names = list(state.dataset.get("class_names") or [])
+    finished = [n for n, s in state.strategies.items() if s.confusion_matrix is not None]
+    if not names or not finished:
+        app.notify("no strategy has been tested yet", severity="warning")
+        return None
+    return Path(app.runs_dir) / state.run_id, names, finished
+
+
+def open_run_gallery(app, state, kind: str, strategy: str | None = None) -> None:
+    """From a screen without a dashboard (Compare): `kind` is "top_losses" or "fixed_by_transfer"."""
+    found = _run_of(app, state)
+    if found is None:
+        return
+    run_dir, names, finished = found
+    if kind == "top_losses":
+        strategy = strategy if strategy in finished else finished[-1]
+        app.push_screen(GalleryScreen(f"{state.run_id}: {strategy} top losses",
+                                      partial(top_losses_gallery, run_dir, strategy, names)))
+    else:
+        app.push_screen(GalleryScreen(f"{state.run_id}: fixed by transfer",
+                                      partial(transfer_gallery, run_dir, finished, names),
+                                      partial(transfer_gallery, run_dir, finished, names, reverse=True)))
+
+
+def open_cell_gallery(screen, strategy: str, true: int, predicted: int) -> None:
+    found = _run(screen)
+    if found is not None:
+        run_dir, names, _ = found
+        screen.app.push_screen(GalleryScreen(
+            f"{screen.dashboard.state.run_id}: {strategy} {names[true]} → {names[predicted]}",
+            partial(cell_gallery, run_dir, strategy, true, predicted, names)))
+
+
+def open_top_losses(screen, strategy: str | None) -> None:
+    found = _run(screen)
+    if found is not None:
+        run_dir, names, finished = found
+        strategy = strategy if strategy in finished else finished[-1]
+        screen.app.push_screen(GalleryScreen(f"{screen.dashboard.state.run_id}: {strategy} top losses",
+                                             partial(top_losses_gallery, run_dir, strategy, names)))
+
+
+def open_fixed_by_transfer(screen) -> None:
+    found = _run(screen)
+    if found is not None:
+        run_dir, names, finished = found
+        screen.app.push_screen(GalleryScreen(
+            f"{screen.dashboard.state.run_id}: fixed by transfer",
+            partial(transfer_gallery, run_dir, finished, names),
+            partial(transfer_gallery, run_dir, finished, names, reverse=True)))
