@@ -118,3 +118,43 @@ def test_reconciliation_submits_only_cells_neither_finished_nor_in_slurms_queue(
     assert after[3].run_ids == record.cells[3].run_ids  # its run never started: the same id, not a new one
     assert after[4].run_ids[0] == record.cells[4].run_id and len(after[4].run_ids) == 2  # nothing to resume in it
     assert after[2].node == "n7" and (after[1].state, after[3].state) == ("queued", "queued")
+
+
+def test_a_diverged_cell_is_kept_on_slurm_unless_retried(tmp_path, monkeypatch):
+    """Issue #13 on the cluster path: a strategy whose loss became NaN is a result; --retry-failed reruns it."""
+    from types import SimpleNamespace
+
+    from events_factory import run_started
+
+    from engine import events as ev
+    from engine.store.recorder import RunRecorder
+    from engine.study.record import new_record, save_record
+    from engine.study.spec import parse_spec
+
+    monkeypatch.setenv(slurm.LOCAL_OK_ENV, "1")
+    spec = parse_spec({"name": "nan", "x": "seed", "axes": {"seed": [0]},
+                       "base": {"preset": "custom", "dataset": "digits", "strategies": ["scratch"]}})
+    record = new_record(spec)
+    run_id = "20270101-000000-nan-000-0000abcd"
+    record.cells[0].run_ids.append(run_id)
+    record.cells[0].job_id = "9_0"
+    recorder = RunRecorder(tmp_path, run_id)
+    for e in [run_started(run_id, strategies=("scratch",)),
+              ev.StrategyFailed(strategy="scratch", error="loss became NaN at epoch 2, step 3"),
+              ev.RunFinished(status="failed", seconds=5.0, error="a strategy failed")]:
+        recorder(e)
+    recorder.close()
+    save_record(tmp_path, record)
+    monkeypatch.setattr(slurm, "slurm_queue", lambda: {})
+    submitted = []
+
+    def fake_submit(study, folder, runs_dir, options, todo):
+        submitted.extend(cell.index for cell, _, _ in todo)
+        return [SimpleNamespace(job_id=f"10_{i}", paths=SimpleNamespace(stdout=folder / "log.out"))
+                for i in range(len(todo))]
+
+    monkeypatch.setattr(slurm, "_submit", fake_submit)
+    assert [s.action for s in slurm.submit_study(spec, tmp_path, SlurmOptions())] == ["kept"]
+    assert submitted == []
+    assert [s.action for s in slurm.submit_study(spec, tmp_path, SlurmOptions(), retry_failed=True)] == ["new"]
+    assert submitted == [0]

@@ -33,13 +33,13 @@ def state_line(state, total: int) -> str:
     return f"cell {state.index + 1}/{total} {state.label}: {word}  {where}".rstrip()
 
 
-def run_on_slurm(spec, folder: Path, flags: dict, wait: bool) -> None:
+def run_on_slurm(spec, folder: Path, flags: dict, wait: bool, retry_failed: bool = False) -> None:
     """Submit (or reconcile and resubmit) the study's cells; with `wait`, follow them to the end."""
     from engine.study.slurm import SlurmOptions, follow_study, submit_study
 
     try:
         options = SlurmOptions.from_sources(spec.slurm, flags)
-        submitted = submit_study(spec, folder, options)
+        submitted = submit_study(spec, folder, options, retry_failed)
     except UserError as exc:
         raise fail(str(exc), exc.exit_code) from None
     total = len(submitted)

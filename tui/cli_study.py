@@ -109,7 +109,7 @@ def study(
             raise fail(str(exc)) from None
         run_on_slurm(spec, folder, {"partition": partition, "time": time_min, "mem_gb": mem_gb, "account": account,
                                     "gpus_per_task": gpus_per_task, "cpus_per_task": cpus_per_task,
-                                    "max_parallel": max_parallel, "sbatch": extra}, wait)
+                                    "max_parallel": max_parallel, "sbatch": extra}, wait, retry_failed)
         return
     from tui.cli_slurm import refuse_local_while_on_slurm
 

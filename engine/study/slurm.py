@@ -202,9 +202,11 @@ class Submitted:
     job_id: str = ""
 
 
-def submit_study(spec: StudySpec, runs_dir: Path, options: SlurmOptions) -> list[Submitted]:
+def submit_study(spec: StudySpec, runs_dir: Path, options: SlurmOptions,
+                 retry_failed: bool = False) -> list[Submitted]:
     """Reconcile the study with Slurm, then submit every cell that is neither finished nor queued/running
-    as one job array. Raises UserError (one line) when Slurm cannot be asked or refuses the array."""
+    (nor a diverged result, unless `retry_failed`) as one job array. Raises UserError (one line) when Slurm
+    cannot be asked or refuses the array."""
     from engine.study.runner import decide, open_record
 
     runs_dir = Path(runs_dir)
@@ -225,7 +227,10 @@ def submit_study(spec: StudySpec, runs_dir: Path, options: SlurmOptions) -> list
                 out.append(Submitted(cell.index, cell.label, state.run_id, "kept", state.state, state.job_id))
                 continue
             entry = record.cells[cell.index]
-            action, _ = decide(runs_dir, entry.run_id)
+            action, _ = decide(runs_dir, entry.run_id, retry_failed)
+            if action == "skipped":  # a diverged result is kept, as in a local study (issue #13)
+                out.append(Submitted(cell.index, cell.label, entry.run_id, "kept", state.state, state.job_id))
+                continue
             if action == "new":
                 if not entry.run_id or (runs_dir / entry.run_id).exists():  # never reuse a run that exists
                     from engine.store.ids import new_run_id
