@@ -324,7 +324,7 @@ async def test_compare_two_marked_runs(tmp_path):
         await pilot.pause(0.2)
         results = app.screen.query_one("#compare-table", DataTable)
         assert results.row_count == 6
-        assert [cell_text(results, r, 5) for r in (2, 5)] == ["90.0%", "90.0%"]
+        assert [cell_text(results, r, 5) for r in (2, 5)] == ["90.0±4.7%", "90.0±4.7%"]  # binomial SE, 40 images
         assert "alpha-0001 scratch" in app.screen.query_one(CompareCurves).render().plain
 
 

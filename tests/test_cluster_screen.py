@@ -11,9 +11,9 @@ from tui.app import CifarTuiApp
 
 
 async def test_studies_screen_shows_each_cells_slurm_state_and_job(tmp_path, monkeypatch):
-    record_study(tmp_path)  # 3 finished cells and one that has not run
+    record_study(tmp_path)  # 4 finished cells, one whose finetune diverged and one that has not run
     record = load_record(tmp_path, "demo-study")
-    record.cells[2].job_id, record.cells[3].job_id = "41_0", "41_1"
+    record.cells[2].job_id, record.cells[5].job_id = "41_0", "41_1"
     save_record(tmp_path, record)
     (tmp_path / record.cells[2].run_id).rename(tmp_path / "moved")  # cell 3's run is not there yet
     monkeypatch.setattr(cell_status, "slurm_queue", lambda: {"41_0": ("RUNNING", "gpu07"), "41_1": ("PENDING", "")})
@@ -21,7 +21,7 @@ async def test_studies_screen_shows_each_cells_slurm_state_and_job(tmp_path, mon
     async with app.run_test(size=(150, 45)) as pilot:
         await pilot.press("y")
         cells = app.screen.query_one("#cells-table")
-        await until(pilot, lambda: cells.row_count == 4 and len(cells.columns) == 6)
-        rows = [[str(cells.get_row_at(r)[c]) for c in range(6)] for r in range(4)]
-        assert [row[1] for row in rows] == ["finished", "finished", "running", "queued"]
-        assert rows[2][5] == "41_0 gpu07" and rows[3][5] == "41_1" and rows[0][5] == "-"
+        await until(pilot, lambda: cells.row_count == 6 and len(cells.columns) == 6)
+        rows = [[str(cells.get_row_at(r)[c]) for c in range(6)] for r in range(6)]
+        assert [row[1] for row in rows] == ["finished", "finished", "running", "finished", "failed", "queued"]
+        assert rows[2][5] == "41_0 gpu07" and rows[5][5] == "41_1" and rows[0][5] == "-"

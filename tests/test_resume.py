@@ -151,7 +151,7 @@ def test_resume_continues_inside_the_finetune_phase(cifar_dir, tmp_path, monkeyp
     assert second.summary["status"] == "finished" and second.path == first.path
     kinds = [e.type for e in seen if e.type not in ("batch_end", "log")]
     assert kinds == ["run_resumed", "strategy_started", "phase_started", "epoch_end", "evaluated",
-                     "backbone_change", "strategy_finished", "run_finished"]
+                     "test_predictions", "backbone_change", "strategy_finished", "run_finished"]
     assert [(e.phase, e.first_epoch) for e in seen if isinstance(e, ev.PhaseStarted)] == [("finetune", 2)]
     loaded = load_run(tmp_path, first.run_id)
     finetune = loaded.state.strategies["finetune"]
