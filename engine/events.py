@@ -62,6 +62,7 @@ class StrategyStarted(Event):
     steps_per_epoch: int
     total_params: int
     weights: str  # what the backbone was initialised from, in words
+    epoch_budget: str = ""  # epochs per phase, "+"-joined ("5+5": head, then unfrozen); "" in older logs
 
 
 @dataclass

@@ -52,6 +52,8 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
             emit(RunFinished(status="failed", seconds=time.perf_counter() - started, error=str(exc)))
         raise
 
+    if config.augment == "auto":  # recorded as what ran: the data set's own augmentation
+        config = config.replace(augment=data.augmentation)
     notices = data.notices + ([weights.notice] if weights and weights.notice else [])
     if environment["precision"] == "mixed" and environment["device"] == "CPU":
         notices.append("MIXED PRECISION ON A CPU: float16 is emulated there and slower than float32")
@@ -72,6 +74,7 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
     from engine.training.train_strategy import TrainingFailed, train_strategy
 
     resolved = config.replace(precision=environment["precision"])  # "auto" decided once, for every strategy
+    trained: dict = {}  # strategy -> tested weights (finetune_from = "frozen" continues frozen's model)
     failed = False
     for name in config.strategies:
         if stop_event.is_set():
@@ -82,7 +85,7 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
             train_strategy(name, resolved, data, weights, emit, stop_event,
                            tensorboard_dir / name if tensorboard_dir is not None else None,
                            checkpoint_root / name if checkpoint_root is not None else None,
-                           resume.checkpoints[name] if resume is not None else None, strategy)
+                           resume.checkpoints[name] if resume is not None else None, strategy, trained)
         except (StoreError, KeyboardInterrupt):
             raise
         except TrainingFailed as exc:

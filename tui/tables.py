@@ -25,7 +25,7 @@ def short_count(n: int) -> str:
     return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e3 else str(n)
 
 
-COMPARISON_COLUMNS = ("strategy", "status", "best val@ep", "test", "params train/all", "time", "img/s")
+COMPARISON_COLUMNS = ("strategy", "status", "best val@ep", "test", "epochs", "params train/all", "time", "img/s")
 
 
 def comparison_cells(s: dict) -> list[str]:
@@ -34,7 +34,9 @@ def comparison_cells(s: dict) -> list[str]:
     total, trainable = s.get("total_params") or 0, s.get("trainable_params") or 0
     params = f"{short_count(trainable)}/{short_count(total)}" if total else "-"
     rate = s.get("images_per_s")
-    return [s.get("status", ""), best, pct(s.get("test_accuracy")), params,
+    # The epoch budget ("5+5": head, then unfrozen) so that strategies are compared at equal head epochs.
+    budget = s.get("epoch_budget") or (str(s["epochs"]) if s.get("epochs") else "-")
+    return [s.get("status", ""), best, pct(s.get("test_accuracy")), budget, params,
             duration(s.get("seconds")) if s.get("seconds") is not None else "-", "-" if not rate else f"{rate:.0f}"]
 
 
@@ -98,7 +100,7 @@ def compare_table(summaries: list[dict]) -> Table:
         table.add_column(column, justify="left" if column == "strategy" else "right", no_wrap=True)
     for summary in summaries:
         for name, s in summary.get("strategies", {}).items():
-            status, best, test, _params, took, _rate = comparison_cells(s)
+            status, best, test, _budget, _params, took, _rate = comparison_cells(s)
             table.add_row(summary.get("run_id", ""), name, best, test if status == "finished" else status, took)
     return table
 

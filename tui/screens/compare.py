@@ -57,7 +57,8 @@ class CompareScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#compare-table", DataTable)
-        for column in ("run", "data", "strategy", "status", "best val@ep", "test", "params", "time", "img/s"):
+        for column in ("run", "data", "strategy", "status", "best val@ep", "test", "epochs", "params", "time",
+                       "img/s"):
             table.add_column(column)
         for index, (run_id, state) in enumerate(self.runs):
             color = RUN_COLORS[index % len(RUN_COLORS)]
