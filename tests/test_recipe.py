@@ -1,0 +1,76 @@
+"""The recipe is what the study says: mistakes labelled only where they change something, no-op knobs
+refused, fair epoch budgets, per-data-set augmentation, reproducible runs, a real random-init baseline."""
+
+from __future__ import annotations
+
+import pytest
+from learnable_data import learnable_cifar
+
+from engine import events as ev
+from engine.config import ExperimentConfig
+from engine.errors import ConfigError
+from engine.presets import preset_config
+from engine.runner import run_experiment
+
+
+def test_a_mistake_is_labelled_only_on_the_strategies_it_changes():
+    bn = ExperimentConfig(bn_mode="train")
+    assert bn.mistakes("frozen") == [] and bn.mistakes("scratch") == []
+    assert bn.mistakes("finetune") == ["BatchNorm updating its statistics while fine-tuning"]
+    assert bn.mistakes() == ["BatchNorm updating its statistics while fine-tuning (finetune)"]
+    unit = ExperimentConfig(input_scaling="unit")
+    assert unit.mistakes("scratch") == [] and unit.mistakes("frozen") == unit.mistakes("finetune") != []
+
+
+@pytest.mark.parametrize("knobs,message", [
+    (dict(strategies=("frozen",), bn_mode="train"), "bn mode 'train' has no effect on frozen"),
+    (dict(strategies=("scratch", "frozen"), bn_mode="train"), "it changes only finetune"),
+    (dict(strategies=("finetune",), bn_mode="train", weights="none"), "no effect with --weights none"),
+    (dict(strategies=("scratch",), input_scaling="unit"), "input scaling 'unit' has no effect"),
+    (dict(strategies=("frozen",), scratch_model="notebook"), "scratch model 'notebook' has no effect"),
+    (dict(strategies=("finetune",), finetune_from="frozen"), "needs both frozen and finetune"),
+    (dict(strategies=("finetune", "frozen"), finetune_from="frozen"), "needs frozen to run before finetune"),
+    (dict(strategies=("scratch",), head_units=256), "have no effect"),
+    (dict(augment="mirror"), "augment must be one of"),
+    (dict(keep="first"), "keep must be 'best' or 'last'"),
+])
+def test_knobs_without_effect_on_the_chosen_strategies_are_refused_in_one_line(knobs, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        ExperimentConfig(**knobs).validate()
+    assert "\n" not in str(info.value)
+
+
+def test_presets_give_both_transfer_strategies_the_same_head_epochs():
+    for name in ("quick", "paper"):
+        config = preset_config(name)
+        assert config.head_epochs == config.frozen_epochs, name
+
+
+def test_augment_switch_maps_to_the_data_sets_declaration():
+    assert ExperimentConfig(augment=True).augment == "auto"
+    assert ExperimentConfig(augment=False).augment == "none"
+    assert ExperimentConfig.from_dict({"augment": True}).augment == "auto"  # a config.json before this change
+
+
+def _epochs(events):
+    return [(e.strategy, e.loss, e.accuracy, e.val_loss, e.val_accuracy) for e in events if isinstance(e, ev.EpochEnd)]
+
+
+def test_same_seed_same_metrics_and_the_augmentation_is_recorded(tmp_path):
+    data = learnable_cifar(tmp_path / "data", n_train=200, n_test=50)
+    config = ExperimentConfig(data_dir=str(data), strategies=("scratch",), scratch_epochs=1, batch_size=32,
+                              seed=5, checkpoints=False)
+    first, second = [], []
+    run_experiment(config, first.append)
+    run_experiment(config, second.append)
+    assert _epochs(first) and _epochs(first) == _epochs(second)
+    started = next(e for e in first if isinstance(e, ev.RunStarted))
+    assert started.config["augment"] == "flip+translate" and started.dataset["augmentation"] == "flip+translate"
+
+
+def test_digits_are_never_flipped(tmp_path):
+    seen = []
+    run_experiment(ExperimentConfig(dataset="digits", strategies=("scratch",), scratch_epochs=1, batch_size=64,
+                                    train_per_class=10, test_limit=20, run_eagerly=True), seen.append)
+    started = next(e for e in seen if isinstance(e, ev.RunStarted))
+    assert started.config["augment"] == "translate"
