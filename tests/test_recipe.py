@@ -82,21 +82,23 @@ def _run(config):
     return seen
 
 
-def test_random_init_transfer_learns_well_above_chance(tmp_path):
-    """Measured before the fix: loss 2.303 (chance) for both; BatchNorm at its initial statistics passed
-    ~no signal. Now frozen = random features (AdaBN statistics), finetune trains BatchNorm normally."""
+@pytest.mark.slow
+def test_random_features_control_learns_well_above_chance(tmp_path):
+    """Measured before the fix: loss 2.303 (chance) for frozen and finetune from random init; BatchNorm at its
+    initial statistics passed ~no signal. Frozen is now a random-features control (AdaBN statistics). The
+    finetune side (BatchNorm trains) is tested in test_models; its learning is measured in the README."""
     data = learnable_cifar(tmp_path / "data", n_train=200, n_test=100)
-    config = ExperimentConfig(data_dir=str(data), weights="none", strategies=("frozen", "finetune"),
-                              transfer_image_size=32, batch_size=60, frozen_epochs=4, head_epochs=0,
-                              finetune_epochs=4, finetune_lr=1e-3, checkpoints=False, finetune_analysis=False,
-                              run_eagerly=True)
+    config = ExperimentConfig(data_dir=str(data), weights="none", strategies=("frozen",), transfer_image_size=32,
+                              batch_size=20, frozen_epochs=6, checkpoints=False)
     seen = _run(config)
     tested = {e.strategy: e.test_accuracy for e in seen if isinstance(e, ev.Evaluated)}
-    assert tested["frozen"] >= 0.3 and tested["finetune"] >= 0.3, tested  # chance: 0.1
-    labels = {e.strategy: e.weights for e in seen if isinstance(e, ev.StrategyStarted)}
-    assert labels["frozen"].startswith("random features") and "NO pretrained" in labels["finetune"]
+    assert tested["frozen"] >= 0.3, tested  # chance: 0.1
+    started = next(e for e in seen if isinstance(e, ev.StrategyStarted))
+    assert started.weights.startswith("random features") and "NO pretrained" in started.weights
+    assert any("estimated on 180 training images" in e.message for e in seen if isinstance(e, ev.LogMessage))
 
 
+@pytest.mark.slow
 def test_finetune_from_frozen_continues_the_frozen_model_and_keeps_the_last_epoch(tmp_path):
     from cifar_writers import tiny_cifar
 
