@@ -25,7 +25,7 @@ def short_count(n: int) -> str:
     return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e3 else str(n)
 
 
-COMPARISON_COLUMNS = ("strategy", "status", "best val@ep", "test", "epochs", "params train/all", "time", "img/s")
+COMPARISON_COLUMNS = ("strategy", "status", "best val@ep", "test", "epochs", "params", "time", "img/s")  # params: trainable/all
 
 
 def comparison_cells(s: dict) -> list[str]:
@@ -42,7 +42,7 @@ def comparison_cells(s: dict) -> list[str]:
 
 def comparison_table(summary: dict, title: str | None = None) -> Table:
     """Strategy, best val acc @ epoch, test acc, params, time, img/s: the study's result (fits 80 columns)."""
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False)
     for column in COMPARISON_COLUMNS:
         table.add_column(column, justify="left" if column in ("strategy", "status") else "right", no_wrap=True)
     for name, s in summary.get("strategies", {}).items():
