@@ -25,7 +25,8 @@ def short_count(n: int) -> str:
     return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e3 else str(n)
 
 
-COMPARISON_COLUMNS = ("strategy", "status", "best val@ep", "test", "epochs", "params", "time", "img/s")  # params: trainable/all
+# "epochs": the budget per phase ("5+5": head, then unfrozen); "params": trainable/all
+COMPARISON_COLUMNS = ("strategy", "status", "best val@ep", "test", "epochs", "params", "time", "img/s")
 
 
 def comparison_cells(s: dict) -> list[str]:
