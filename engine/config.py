@@ -63,6 +63,9 @@ class ExperimentConfig:
     finetune_from: str = ""  # "": finetune builds its own head (phase 1); "frozen": it continues the frozen
     #                          strategy's trained model (the notebook's way), head_epochs unused
     keep: str = "best"  # weights tested at the end: "best" validation epoch, or the "last" epoch (the notebook)
+    finetune_patience: int = 0  # >0: finetune's unfrozen phase stops once the validation loss has not improved
+    #                             for this many epochs and restores its lowest-loss weights (Keras'
+    #                             EarlyStopping, as TL_EfficientNet_1.ipynb); 0: off
 
     # --- pretrained weights -------------------------------------------------------------------------
     weights: str = "imagenet"  # "imagenet" (Keras cache, then download), a path to a notop file, "none"
@@ -139,6 +142,8 @@ class ExperimentConfig:
             out.append("finetune from 'frozen' needs both frozen and finetune among the strategies")
         elif self.finetune_from == "frozen" and self.strategies.index("frozen") > self.strategies.index("finetune"):
             out.append("finetune from 'frozen' needs frozen to run before finetune")
+        if self.finetune_patience and "finetune" not in chosen:
+            out.append("finetune patience has no effect: it changes only finetune")
         if (self.stochastic_depth or self.head_units) and not transfer:
             out.append("stochastic depth and head units have no effect: they change only frozen and finetune")
         return out
@@ -226,6 +231,7 @@ class ExperimentConfig:
             raise ConfigError(f"stochastic depth must be true or false, got {self.stochastic_depth!r}")
         if self.finetune_from not in ("", "frozen"):
             raise ConfigError(f"finetune from must be '' or 'frozen', got {self.finetune_from!r}")
+        _check_int(self.finetune_patience, "finetune patience", minimum=0)
         if self.keep not in ("best", "last"):
             raise ConfigError(f"keep must be 'best' or 'last', got {self.keep!r}")
         problems = self.no_effect()

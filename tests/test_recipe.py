@@ -31,6 +31,7 @@ def test_a_mistake_is_labelled_only_on_the_strategies_it_changes():
     (dict(strategies=("finetune",), finetune_from="frozen"), "needs both frozen and finetune"),
     (dict(strategies=("finetune", "frozen"), finetune_from="frozen"), "needs frozen to run before finetune"),
     (dict(strategies=("scratch",), head_units=256), "have no effect"),
+    (dict(strategies=("frozen",), finetune_patience=2), "finetune patience has no effect"),
     (dict(augment="mirror"), "augment must be one of"),
     (dict(keep="first"), "keep must be 'best' or 'last'"),
 ])
@@ -117,3 +118,22 @@ def test_finetune_from_frozen_continues_the_frozen_model_and_keeps_the_last_epoc
     val = {e.strategy: e.val_loss for e in seen if isinstance(e, ev.EpochEnd)}
     # at lr 1e-9 the continued model is frozen's model: same validation loss (a new head would differ)
     assert val["finetune"] == pytest.approx(val["frozen"], abs=1e-4)
+
+
+@pytest.mark.slow
+def test_finetune_patience_stops_early_and_keeps_the_lowest_validation_loss(tmp_path):
+    from cifar_writers import tiny_cifar
+
+    from engine.models.backbone import build_backbone, resolve_weights
+
+    weights = tmp_path / "backbone.weights.h5"
+    build_backbone(32, resolve_weights("none")).save_weights(weights)
+    config = ExperimentConfig(data_dir=str(tiny_cifar(tmp_path / "data")), weights=str(weights),
+                              strategies=("finetune",), transfer_image_size=32, batch_size=45, head_epochs=0,
+                              finetune_epochs=6, finetune_lr=0.5, finetune_patience=1, keep="last",
+                              checkpoints=False, finetune_analysis=False, run_eagerly=True)
+    seen = _run(config)
+    losses = [e.val_loss for e in seen if isinstance(e, ev.EpochEnd)]
+    tested = next(e for e in seen if isinstance(e, ev.Evaluated))
+    assert len(losses) < 6  # random labels and a step this large: the validation loss soon stops improving
+    assert tested.best_epoch == 1 + losses.index(min(losses))

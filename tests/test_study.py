@@ -45,6 +45,7 @@ def test_shipped_studies_parse_and_expand():
     assert notebook.frozen_epochs == notebook.scratch_epochs == 5 and notebook.finetune_epochs == 3
     v2 = variants["notebook-v2"]
     assert (v2.dropout, v2.finetune_lr, v2.finetune_epochs, v2.head_epochs) == (0.4, 1e-6, 15, 0)
+    assert (v2.finetune_patience, v2.keep, v2.finetune_from) == (2, "last", "")
     lr = load_spec("finetune-lr").cells()
     assert {(c.config.finetune_lr, c.config.unfreeze_blocks) for c in lr} == {
         (lr_, u) for lr_ in (1e-5, 1e-4, 1e-3) for u in (0, 3)}

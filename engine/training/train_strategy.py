@@ -112,7 +112,7 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
                          resume.best_epoch, resume.best_val_accuracy)
         restore_weights(model, checkpoint_dir / resume.weights_file)
     epoch = 0
-    last_val_accuracy = None
+    last_val_accuracy, last_epoch = None, 0  # the weights the model holds after training: "last" keeps them
     for phase in built.phases:
         if stop_event.is_set():
             break
@@ -142,13 +142,17 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
         if saver is not None:
             saver.start_phase(phase.name, phase.learning_rate * lr_factor, emitter)
             checkpointing = [saver]
+        stopping = None
+        if phase.name == "finetune" and config.finetune_patience:
+            stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.finetune_patience,
+                                                     restore_best_weights=True)
         history = model.fit(
             train_ds,
             validation_data=val_ds,
             initial_epoch=max(epoch, done),
             epochs=epoch + phase.epochs,
             # best before the checkpointer (it saves the verdict); stopper last: it sees a sink's stop
-            callbacks=[emitter, best, *checkpointing, *extra, stopper],
+            callbacks=[emitter, best, *checkpointing, *extra, *([stopping] if stopping else []), stopper],
             shuffle=False,  # the tf.data pipeline shuffles (and reshuffles each epoch) itself
             verbose=0,
         )
@@ -156,7 +160,12 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
             at_epoch, at_step = emitter.nan_at
             raise TrainingFailed(f"loss became NaN at epoch {at_epoch}, step {at_step} of the {phase.name} "
                                  f"phase (learning rate {phase.learning_rate:g}): try a smaller learning rate")
-        last_val_accuracy = (history.history.get("val_accuracy") or [last_val_accuracy])[-1]
+        accuracies = history.history.get("val_accuracy") or [last_val_accuracy]
+        last_val_accuracy, last_epoch = accuracies[-1], epoch + phase.epochs
+        if stopping is not None and stopping.best_epoch is not None:  # weights of the lowest loss restored
+            index = stopping.best_epoch - max(epoch, done)
+            if 0 <= index < len(accuracies):
+                last_val_accuracy, last_epoch = accuracies[index], stopping.best_epoch + 1
         epoch += phase.epochs
 
     trainable = count_params(model.trainable_weights)
@@ -169,8 +178,8 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     tested_epoch, tested_val_accuracy = best.best_epoch, best.best_accuracy
     if config.keep == "best":
         best.restore(model)
-    else:  # the notebook's way: the weights after the last epoch
-        tested_epoch = total_epochs
+    else:  # the notebook's way: the weights the training ended with (the last epoch, or early stopping's best)
+        tested_epoch = last_epoch or total_epochs
         tested_val_accuracy = last_val_accuracy if last_val_accuracy is not None else math.nan
     test_ds = make_dataset(data.x_test, data.y_test, batch_size, size, training=False)
     probabilities = model.predict(test_ds, verbose=0, callbacks=[stopper])
