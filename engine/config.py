@@ -28,6 +28,7 @@ MAX_EPOCHS = 10_000
 MAX_BATCH_SIZE = 65_536
 MAX_IMAGE_SIZE = 1024  # CIFAR's 32 px upsampled 32x; beyond, one batch no longer fits any GPU
 MAX_STEPS_PER_EXECUTION = 10_000
+AUGMENTS = ("auto", "flip+translate", "translate", "none")
 
 
 @dataclass
@@ -45,7 +46,10 @@ class ExperimentConfig:
     train_fraction: float = 1.0  # stratified share of the training set to use, in (0, 1]
     train_per_class: int | None = None  # or: this many training images per class (overrides fraction)
     test_limit: int | None = None  # evaluate on a stratified subset of the test set (quick runs only)
-    augment: bool = True  # random flip + translation of training batches (never of val/test)
+    # Training batches only (never val/test). "auto": the data set's own declaration (CIFAR-10: integer
+    # translation by up to 4 px (pad and crop) + horizontal flip; digits: translation only, a mirrored digit
+    # is another symbol). Or "flip+translate", "translate", "none". True/False mean "auto"/"none".
+    augment: str = "auto"
 
     # --- input sizes --------------------------------------------------------------------------------
     scratch_image_size: int = 32  # a from-scratch CNN belongs at CIFAR's native resolution
@@ -64,7 +68,16 @@ class ExperimentConfig:
     finetune_epochs: int = 5  # fine-tune phase 2: backbone unfrozen, end to end
     finetune_lr: float = 1e-5  # very small, so the pretrained features are adapted, not forgotten
     unfreeze_blocks: int = 0  # phase 2 unfreezes the top N of EfficientNet's 7 blocks; 0 = all of them
-    dropout: float = 0.2  # before the classifier of every strategy
+    dropout: float = 0.2  # before the classifier of our scratch CNN and of the transfer head
+    head_units: int = 0  # transfer head: 0 = pooling straight into the classifier; N = a Dense(N, relu) first
+    stochastic_depth: bool = False  # EfficientNet's drop-connect (rate 0.2) active in training; off: the
+    #                                 backbone is a fixed feature extractor (frozen) or adapted gently (finetune)
+    finetune_from: str = ""  # "": finetune builds its own head (phase 1); "frozen": it continues the frozen
+    #                          strategy's trained model (the notebook's way), head_epochs unused
+    keep: str = "best"  # weights tested at the end: "best" validation epoch, or the "last" epoch (the notebook)
+    finetune_patience: int = 0  # >0: finetune's unfrozen phase stops once the validation loss has not improved
+    #                             for this many epochs and restores its lowest-loss weights (Keras'
+    #                             EarlyStopping, as TL_EfficientNet_1.ipynb); 0: off
 
     # --- pretrained weights -------------------------------------------------------------------------
     weights: str = "imagenet"  # "imagenet" (Keras cache, then download), a path to a notop file, "none"
@@ -97,18 +110,62 @@ class ExperimentConfig:
     def image_size_for(self, strategy: str) -> int:
         return self.scratch_image_size if strategy == "scratch" else self.transfer_image_size
 
-    def mistakes(self) -> list[str]:
-        """Deliberate deviations from the correct recipe, in words, for labels on every screen."""
-        out = []
-        if self.input_scaling == "unit":
-            out.append("input divided by 255 before EfficientNet (double rescaling)")
-        if self.bn_mode == "train":
-            out.append("BatchNorm in training mode while fine-tuning")
+    def mistakes(self, strategy: str | None = None) -> list[str]:
+        """Deliberate deviations from the correct recipe, in words, for labels on every screen.
+
+        With `strategy`, only those that change that strategy; without, those that change any chosen
+        strategy, each followed by the strategies it changes, e.g. "... (finetune)".
+        """
+        if strategy is None:
+            out: dict[str, list[str]] = {}
+            for name in self.strategies:
+                for mistake in self.mistakes(name):
+                    out.setdefault(mistake, []).append(name)
+            return [f"{m} ({', '.join(names)})" for m, names in out.items()]
+        out_one = []
+        transfer = strategy in ("frozen", "finetune")
+        if self.input_scaling == "unit" and transfer:
+            out_one.append("input divided by 255 before EfficientNet (double rescaling)")
+        # Keras 3 BatchNorm runs in inference mode whenever the layer is not trainable, so "train" only
+        # changes a backbone that is unfrozen: finetune's second phase, and only over pretrained statistics.
+        if self.bn_mode == "train" and strategy == "finetune" and self.weights.strip().lower() != "none":
+            out_one.append("BatchNorm updating its statistics while fine-tuning")
         if self.select_on == "test":
-            out.append("the test set used as validation data (model selection on test: optimistic)")
-        if self.scratch_model == "notebook" and "scratch" in self.strategies:
-            out.append(f"the notebook's scratch CNN (Flatten into Dense(128)) at {self.scratch_image_size} px")
+            out_one.append("the test set used as validation data" + (
+                " (model selection on test: optimistic)" if self.keep == "best" else
+                " (reported each epoch; the last epoch is tested)"))
+        if self.scratch_model == "notebook" and strategy == "scratch":
+            out_one.append(f"the notebook's scratch CNN (Flatten into Dense(128)) at {self.scratch_image_size} px")
+        return out_one
+
+    def no_effect(self) -> list[str]:
+        """Knobs set away from the recipe that change none of the chosen strategies, one sentence each."""
+        chosen = set(self.strategies)
+        transfer = chosen & {"frozen", "finetune"}
+        out = []
+        if self.input_scaling == "unit" and not transfer:
+            out.append("input scaling 'unit' has no effect: it changes only frozen and finetune")
+        if self.bn_mode == "train" and "finetune" not in chosen:
+            out.append("bn mode 'train' has no effect on frozen or scratch (a frozen backbone's BatchNorm "
+                       "never updates in Keras 3): it changes only finetune")
+        elif self.bn_mode == "train" and self.weights.strip().lower() == "none":
+            out.append("bn mode 'train' has no effect with --weights none: BatchNorm trains normally from "
+                       "random init")
+        if self.scratch_model == "notebook" and "scratch" not in chosen:
+            out.append("scratch model 'notebook' has no effect: it changes only scratch")
+        if self.finetune_from == "frozen" and not {"frozen", "finetune"} <= chosen:
+            out.append("finetune from 'frozen' needs both frozen and finetune among the strategies")
+        elif self.finetune_from == "frozen" and self.strategies.index("frozen") > self.strategies.index("finetune"):
+            out.append("finetune from 'frozen' needs frozen to run before finetune")
+        if self.finetune_patience and "finetune" not in chosen:
+            out.append("finetune patience has no effect: it changes only finetune")
+        if (self.stochastic_depth or self.head_units) and not transfer:
+            out.append("stochastic depth and head units have no effect: they change only frozen and finetune")
         return out
+
+    def __post_init__(self) -> None:
+        if isinstance(self.augment, bool):  # the --augment/--no-augment switch, and configs before 12/2026
+            self.augment = "auto" if self.augment else "none"
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -190,6 +247,19 @@ class ExperimentConfig:
         _check_int(self.airbench_batch_size, "airbench batch size", minimum=1)
         if self.scratch_model == "airbench" and self.scratch_image_size != 32:
             raise ConfigError("the airbench model is built for 32-px input: leave scratch image size at 32")
+        if self.augment not in AUGMENTS:
+            raise ConfigError(f"augment must be one of {', '.join(AUGMENTS)}, got {self.augment!r}")
+        _check_int(self.head_units, "head units", minimum=0)
+        if not isinstance(self.stochastic_depth, bool):
+            raise ConfigError(f"stochastic depth must be true or false, got {self.stochastic_depth!r}")
+        if self.finetune_from not in ("", "frozen"):
+            raise ConfigError(f"finetune from must be '' or 'frozen', got {self.finetune_from!r}")
+        _check_int(self.finetune_patience, "finetune patience", minimum=0)
+        if self.keep not in ("best", "last"):
+            raise ConfigError(f"keep must be 'best' or 'last', got {self.keep!r}")
+        problems = self.no_effect()
+        if problems:
+            raise ConfigError(problems[0])
         return self
 
 

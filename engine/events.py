@@ -63,6 +63,7 @@ class StrategyStarted(Event):
     total_params: int
     weights: str  # what the backbone was initialised from, in words
     recipe: str = ""  # one line: model, optimiser and schedule, epochs, augmentation, TTA (issue #18)
+    epoch_budget: str = ""  # epochs per phase, "+"-joined ("5+5": head, then unfrozen); "" in older logs
 
 
 @dataclass

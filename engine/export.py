@@ -146,6 +146,7 @@ def _facts(state: RunState) -> list[tuple[str, str]]:
         ("run", state.run_id), ("status", state.status),
         ("data set", f"{d.get('name')} from {d.get('source')} ({d.get('train')} train / {d.get('val')} validation"
                      f" / {d.get('test')} test)"),
+        ("augmentation", str(state.config.get("augment", d.get("augmentation", "-")))),
         ("weights", str(w.get("label", "n/a"))),
         ("versions", f"TensorFlow {env.get('tensorflow')}, Keras {env.get('keras')}, Python {env.get('python')}"),
         ("device", str(env.get("device", "-"))),
@@ -157,12 +158,13 @@ def _rows(state: RunState) -> list[list[str]]:
         return "-" if v is None else f"{100 * v:.1f}%"
 
     return [[n, s.status, f"{pct(s.best_val_accuracy)} (epoch {s.best_epoch})" if s.best_epoch else "-",
-             accuracy_text(s.test_accuracy, state.dataset.get("test")), f"{s.trainable_params:,} / {s.total_params:,}",
+             accuracy_text(s.test_accuracy, state.dataset.get("test")), s.epoch_budget or str(s.epochs or "-"),
+             f"{s.trainable_params:,} / {s.total_params:,}",
              "-" if s.seconds is None else f"{s.seconds:.0f}s"] for n, s in state.strategies.items()]
 
 
-HEADER = ["strategy", "status", "best validation", "test accuracy ± binomial SE", "trainable / total params",
-          "time"]
+HEADER = ["strategy", "status", "best validation", "test accuracy ± binomial SE", "epochs",
+          "trainable / total params", "time"]
 
 
 def _method_notes(state: RunState) -> list[str]:

@@ -2,7 +2,9 @@
 
 `quick` is sized for a 2-core CPU with no GPU (see the measured costs in the README): a stratified subset
 of a few thousand images, EfficientNet at 64 px, a few epochs. `paper` is the full study: all 50,000
-training images, EfficientNet at 224 px, epoch counts comparable to the study this tool replaces.
+training images, EfficientNet at 224 px, epoch counts comparable to the study this tool replaces. In both,
+finetune's head warm-up trains as many epochs as the frozen strategy's head, so the two transfer
+strategies differ only by the unfrozen phase.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         batch_size=64,
         scratch_epochs=6,
         frozen_epochs=2,
-        head_epochs=1,
+        head_epochs=2,  # = frozen_epochs: finetune minus frozen is then the unfreezing, not extra head epochs
         finetune_epochs=2,
         finetune_lr=1e-4,  # a short schedule on few images needs a slightly larger step than 1e-5
     ),
@@ -29,7 +31,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         batch_size=64,
         scratch_epochs=20,
         frozen_epochs=5,
-        head_epochs=2,
+        head_epochs=5,  # = frozen_epochs (see quick)
         finetune_epochs=5,
         finetune_lr=1e-5,
     ),

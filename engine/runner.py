@@ -91,6 +91,8 @@ def _record_stop(emit, reason: str, seconds: float) -> None:
 def _run_strategies(config, data, weights, environment, strategy, emit, stop_event, run_id, tensorboard_dir,
                     checkpoint_root, resume) -> bool:
     """Announce the run (or its resumption), train each strategy in turn; True if one failed."""
+    if config.augment == "auto":  # recorded as what ran: the data set's own augmentation
+        config = config.replace(augment=data.augmentation)
     notices = data.notices + ([weights.notice] if weights and weights.notice else [])
     if environment["precision"] == "mixed" and environment["device"] == "CPU":
         notices.append("MIXED PRECISION ON A CPU: float16 is emulated there and slower than float32")
@@ -111,6 +113,7 @@ def _run_strategies(config, data, weights, environment, strategy, emit, stop_eve
     from engine.training.train_strategy import TrainingFailed, train_strategy
 
     resolved = config.replace(precision=environment["precision"])  # "auto" decided once, for every strategy
+    trained: dict = {}  # strategy -> tested weights (finetune_from = "frozen" continues frozen's model)
     failed = False
     for name in config.strategies:
         if stop_event.is_set():
@@ -121,7 +124,7 @@ def _run_strategies(config, data, weights, environment, strategy, emit, stop_eve
             train_strategy(name, resolved, data, weights, emit, stop_event,
                            tensorboard_dir / name if tensorboard_dir is not None else None,
                            checkpoint_root / name if checkpoint_root is not None else None,
-                           resume.checkpoints[name] if resume is not None else None, strategy)
+                           resume.checkpoints[name] if resume is not None else None, strategy, trained)
         except (StoreError, CheckpointDamaged, KeyboardInterrupt):
             raise
         except TrainingFailed as exc:

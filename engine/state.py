@@ -26,6 +26,7 @@ class StrategyState:
     batch_accuracy: float | None = None
     images_per_s: float | None = None
     weights: str = ""
+    epoch_budget: str = ""  # epochs per phase ("5+5"), as the strategy started
     trainable_params: int = 0
     total_params: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)  # one dict per EpochEnd
@@ -44,7 +45,8 @@ class StrategyState:
     predictions: int = 0  # test images with per-image predictions on file (0: none, e.g. an older run)
 
     def summary(self) -> dict[str, Any]:
-        keys = ("status", "image_size", "epoch", "epochs", "weights", "trainable_params", "total_params",
+        keys = ("status", "image_size", "epoch", "epochs", "epoch_budget", "weights", "trainable_params",
+                "total_params",
                 "best_epoch", "best_val_accuracy", "test_accuracy", "test_loss", "seconds", "error")
         out = {k: getattr(self, k) for k in keys}
         out["images_per_s"] = self.train_images_per_s()
@@ -113,6 +115,7 @@ class RunState:
             s = self.strategy(e.strategy)
             s.status, s.image_size, s.epochs, s.steps = "running", e.image_size, e.epochs, e.steps_per_epoch
             s.total_params, s.weights, s.started_at = e.total_params, e.weights, e.time
+            s.epoch_budget = e.epoch_budget
             self.current = e.strategy
         elif isinstance(e, ev.PhaseStarted):
             s = self.strategy(e.strategy)

@@ -10,10 +10,20 @@ import pytest
 from engine.config import ExperimentConfig
 from engine.errors import WeightsError
 from engine.models.backbone import IMAGENET_STDDEV_RGB, build_backbone, resolve_weights
+from engine.models.phases import estimate_bn_statistics
 from engine.models.scratch import build_scratch
 from engine.models.transfer import build_finetune, build_frozen
 
 RANDOM = resolve_weights("none")
+
+
+@pytest.fixture(scope="module")
+def pretrained(tmp_path_factory):
+    """A 'pretrained' backbone: a random one saved to a file and loaded back (no ImageNet offline). What
+    matters here is the path: loaded weights are pretrained, so BatchNorm statistics are protected."""
+    path = tmp_path_factory.mktemp("weights") / "backbone.weights.h5"
+    build_backbone(32, RANDOM).save_weights(path)
+    return resolve_weights(str(path))
 
 
 def config(**kw) -> ExperimentConfig:
@@ -47,8 +57,8 @@ def changed(before, after_weights):
     return [k for k in before if not np.array_equal(before[k], after[k])]
 
 
-def test_frozen_training_leaves_every_backbone_weight_and_bn_statistic_unchanged():
-    built = build_frozen(config(), 10, RANDOM)
+def test_frozen_training_leaves_every_backbone_weight_and_bn_statistic_unchanged(pretrained):
+    built = build_frozen(config(), 10, pretrained)
     before = snapshot(built.backbone.weights)
     head_before = snapshot(built.model.get_layer("predictions").weights)
     fit_phase(built.model, built.phases[0], lr=1e-2)
@@ -56,8 +66,8 @@ def test_frozen_training_leaves_every_backbone_weight_and_bn_statistic_unchanged
     assert changed(head_before, built.model.get_layer("predictions").weights)  # the head did learn
 
 
-def test_finetune_changes_backbone_weights_but_not_bn_moving_statistics():
-    built = build_finetune(config(head_epochs=1), 10, RANDOM)
+def test_finetune_changes_backbone_weights_but_not_bn_moving_statistics(pretrained):
+    built = build_finetune(config(head_epochs=1), 10, pretrained)
     assert [p.name for p in built.phases] == ["head", "finetune"]
     stats_before = bn_stats(built.backbone)
     kernels_before = {w.path: np.array(w) for w in built.backbone.weights if "kernel" in w.path}
@@ -66,15 +76,15 @@ def test_finetune_changes_backbone_weights_but_not_bn_moving_statistics():
     assert changed(stats_before, [w for w in built.backbone.weights if w.path in stats_before]) == []
 
 
-def test_bn_train_mode_ablation_really_updates_bn_statistics():
-    built = build_finetune(config(head_epochs=1, bn_mode="train"), 10, RANDOM)
+def test_bn_train_mode_ablation_really_updates_bn_statistics(pretrained):
+    built = build_finetune(config(head_epochs=1, bn_mode="train"), 10, pretrained)
     stats_before = bn_stats(built.backbone)
     fit_phase(built.model, built.phases[1], lr=1e-3)
     assert changed(stats_before, [w for w in built.backbone.weights if w.path in stats_before])
 
 
-def test_unfreeze_top_blocks_only():
-    built = build_finetune(config(unfreeze_blocks=2), 10, RANDOM)
+def test_unfreeze_top_blocks_only(pretrained):
+    built = build_finetune(config(unfreeze_blocks=2), 10, pretrained)
     built.phases[1].prepare()
     trainable = {layer.name for layer in built.backbone.layers if layer.trainable and layer.weights}
     assert any(n.startswith("block7") for n in trainable) and any(n.startswith("block6") for n in trainable)
@@ -84,6 +94,34 @@ def test_unfreeze_top_blocks_only():
 
 def features(model):
     return keras.Model(model.inputs, model.get_layer("avg_pool").output)
+
+
+@pytest.mark.parametrize("strategy", ["frozen", "finetune"])
+def test_backbone_runs_in_inference_mode_whatever_flag_fit_passes(pretrained, strategy):
+    """keras#20285: fit()'s training=True used to reach the backbone, whose stochastic depth then dropped
+    residual branches at random: two calls on one batch gave different features."""
+    builder = build_frozen if strategy == "frozen" else build_finetune
+    built = builder(config(head_epochs=1), 10, pretrained)
+    built.phases[-1].prepare()  # frozen: its one phase; finetune: the unfrozen phase 2
+    x, _ = batch(8)
+    first = features(built.model)(x, training=True).numpy()
+    second = features(built.model)(x, training=True).numpy()
+    np.testing.assert_array_equal(first, second)
+
+
+def test_random_init_finetune_trains_batchnorm_and_estimates_statistics_first():
+    built = build_finetune(config(head_epochs=1), 10, RANDOM)
+    assert built.estimate_bn and "NO pretrained weights" in built.weights_label
+    x, _ = batch(64)
+    before = np.abs(features(built.model)(x).numpy()).mean()
+    estimate_bn_statistics(built.backbone, [x])
+    after = np.abs(features(built.model)(x).numpy()).mean()
+    assert before < 1e-3 < 0.05 < after  # initial statistics pass ~no signal; estimated ones do
+    stats_before = bn_stats(built.backbone)
+    fit_phase(built.model, built.phases[1], lr=1e-3)
+    assert changed(stats_before, [w for w in built.backbone.weights if w.path in stats_before])
+    assert any(isinstance(layer, keras.layers.BatchNormalization) and layer.trainable
+               for layer in built.backbone.layers)
 
 
 @pytest.mark.parametrize("scaling,divisor", [("raw", 1.0), ("unit", 255.0)])
@@ -154,6 +192,13 @@ def test_notebook_scratch_cnn_is_the_24m_parameter_flatten_model_at_224():
     ours = build_scratch(ExperimentConfig(), 10).model
     assert 23_000_000 < notebook.count_params() < 25_000_000  # Flatten of 54x54x64 into Dense(128)
     assert any(isinstance(layer, keras.layers.Flatten) for layer in notebook.layers)
+    assert not any(isinstance(layer, keras.layers.Dropout) for layer in notebook.layers)  # its cell 2 has none
     assert ours.count_params() < 400_000
     labels = ExperimentConfig(scratch_model="notebook", scratch_image_size=224).mistakes()
-    assert labels == ["the notebook's scratch CNN (Flatten into Dense(128)) at 224 px"]
+    assert labels == ["the notebook's scratch CNN (Flatten into Dense(128)) at 224 px (scratch)"]
+
+
+def test_notebook_head_is_dense_256_relu_without_dropout(pretrained):
+    model = build_frozen(config(head_units=256), 10, pretrained).model
+    dense = model.get_layer("head_dense")
+    assert dense.units == 256 and dense.activation.__name__ == "relu"

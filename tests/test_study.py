@@ -33,9 +33,20 @@ def test_shipped_studies_parse_and_expand():
     assert (by_variant["correct"].input_scaling, by_variant["correct"].bn_mode) == ("raw", "inference")
     assert by_variant["divided-by-255"].input_scaling == "unit" and by_variant["bn-train"].bn_mode == "train"
     assert by_variant["correct"].mistakes() == [] and len(by_variant["both-mistakes"].mistakes()) == 2
-    notebook = next(c.config for c in load_spec("seed-replication").cells() if c.key["variant"] == "notebook")
+    # BatchNorm in training mode changes only finetune's unfrozen phase: no frozen cell runs under it
+    assert {c.config.strategies for c in ablation if c.config.bn_mode == "train"} == {("finetune",)}
+    for cell in (c for name in shipped_studies() for c in load_spec(name).cells()):
+        assert cell.config.no_effect() == []  # validation refuses such cells; this says why none exist
+    variants = {c.key["variant"]: c.config for c in load_spec("seed-replication").cells() if c.key["seed"] == 0}
+    notebook = variants["notebook"]
     assert (notebook.scratch_model, notebook.scratch_image_size, notebook.select_on) == ("notebook", 224, "test")
-    assert notebook.finetune_epochs == notebook.frozen_epochs == notebook.scratch_epochs == 5
+    assert (notebook.batch_size, notebook.head_units, notebook.dropout, notebook.augment) == (32, 256, 0.0, "none")
+    assert (notebook.finetune_from, notebook.keep, notebook.bn_mode, notebook.finetune_lr) == (
+        "frozen", "last", "train", 1e-5)
+    assert notebook.frozen_epochs == notebook.scratch_epochs == 5 and notebook.finetune_epochs == 3
+    v2 = variants["notebook-v2"]
+    assert (v2.dropout, v2.finetune_lr, v2.finetune_epochs, v2.head_epochs) == (0.4, 1e-6, 15, 0)
+    assert (v2.finetune_patience, v2.keep, v2.finetune_from) == (2, "last", "")
     lr = load_spec("finetune-lr").cells()
     assert {(c.config.finetune_lr, c.config.unfreeze_blocks) for c in lr} == {
         (lr_, u) for lr_ in (1e-5, 1e-4, 1e-3) for u in (0, 3)}

@@ -30,7 +30,8 @@ def milestone_line(e: ev.Event) -> str | None:
     if isinstance(e, ev.RunStarted):
         d, w = e.dataset, e.weights
         return (f"run {e.run_id}: dataset {d.get('name')} ({d.get('train')} train / {d.get('val')} val / "
-                f"{d.get('test')} test) from {d.get('source')}; weights: {w.get('label')}; "
+                f"{d.get('test')} test) from {d.get('source')}; augmentation {e.config.get('augment', '-')}; "
+                f"weights: {w.get('label')}; "
                 f"device {e.environment.get('device')} ({e.environment.get('precision', 'float32')})")
     if isinstance(e, ev.StrategyStarted):
         return (f"{e.strategy:<9} started: {e.image_size}px, {e.epochs} epochs x {e.steps_per_epoch} steps, "

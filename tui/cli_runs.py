@@ -62,8 +62,9 @@ def runs_show(
     console = Console()
     d = summary["dataset"]
     console.print(f"run {loaded.listing.run_id}: {summary['status']}; dataset {d.get('name')} "
-                  f"({d.get('train')}/{d.get('val')}/{d.get('test')} train/val/test); "
-                  f"weights: {summary['weights'].get('label', '-')}", markup=False, highlight=False)
+                  f"({d.get('train')}/{d.get('val')}/{d.get('test')} train/val/test; augmentation "
+                  f"{summary['config'].get('augment', '-')}); weights: {summary['weights'].get('label', '-')}",
+                  markup=False, highlight=False)
     console.print(comparison_table(summary))
     console.print(epochs_table(loaded.state))
     from tui.widgets.analysis import backbone_change_text, per_class_table

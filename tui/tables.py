@@ -26,7 +26,8 @@ def short_count(n: int) -> str:
     return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e3 else str(n)
 
 
-COMPARISON_COLUMNS = ("strategy", "status", "best val@ep", "test±SE", "params tr/all", "time", "img/s")
+# "epochs": the budget per phase ("5+5": head, then unfrozen); "params": trainable/all
+COMPARISON_COLUMNS = ("strategy", "status", "best val@ep", "test±SE", "epochs", "params", "time", "img/s")
 
 
 def test_images(summary: dict) -> int | None:
@@ -41,13 +42,15 @@ def comparison_cells(s: dict, n_test: int | None = None) -> list[str]:
     total, trainable = s.get("total_params") or 0, s.get("trainable_params") or 0
     params = f"{short_count(trainable)}/{short_count(total)}" if total else "-"
     rate = s.get("images_per_s")
-    return [s.get("status", ""), best, accuracy_text(s.get("test_accuracy"), n_test, compact=True), params,
+    # The epoch budget ("5+5": head, then unfrozen) so that strategies are compared at equal head epochs.
+    budget = s.get("epoch_budget") or (str(s["epochs"]) if s.get("epochs") else "-")
+    return [s.get("status", ""), best, accuracy_text(s.get("test_accuracy"), n_test, compact=True), budget, params,
             duration(s.get("seconds")) if s.get("seconds") is not None else "-", "-" if not rate else f"{rate:.0f}"]
 
 
 def comparison_table(summary: dict, title: str | None = None) -> Table:
     """Strategy, best val acc @ epoch, test acc, params, time, img/s: the study's result (fits 80 columns)."""
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False)
     for column in COMPARISON_COLUMNS:
         table.add_column(column, justify="left" if column in ("strategy", "status") else "right", no_wrap=True)
     for name, s in summary.get("strategies", {}).items():
@@ -107,7 +110,7 @@ def compare_table(summaries: list[dict]) -> Table:
         table.add_column(column, justify="left" if column == "strategy" else "right", no_wrap=True)
     for summary in summaries:
         for name, s in summary.get("strategies", {}).items():
-            status, best, test, _params, took, _rate = comparison_cells(s, test_images(summary))
+            status, best, test, _budget, _params, took, _rate = comparison_cells(s, test_images(summary))
             table.add_row(summary.get("run_id", ""), name, best, test if status == "finished" else status, took)
     return table
 

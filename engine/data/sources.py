@@ -42,6 +42,9 @@ class RawDataset:
     y_train: np.ndarray  # int64 (N,)
     x_test: np.ndarray
     y_test: np.ndarray
+    # The training augmentation that respects the data's invariances (engine/data/pipeline.AUGMENTATIONS),
+    # used when the config says augment = "auto".
+    augmentation: str = "flip+translate"
 
 
 def keras_home() -> Path:
@@ -178,8 +181,9 @@ def _assemble(fmt, source, read, parse, train_files, test_file, class_names, lab
     names = class_names()
     if len(names) != 10:
         raise DataError(f"{source}: the class-name file lists {len(names)} names, expected 10")
+    # Natural images: horizontal flips and small translations keep the class (the standard CIFAR recipe).
     return RawDataset(
-        name="cifar10", source=f"{source} ({fmt} format)", class_names=list(names),
+        name="cifar10", source=f"{source} ({fmt} format)", class_names=list(names), augmentation="flip+translate",
         x_train=np.concatenate([p[0] for p in parts]), y_train=np.concatenate([p[1] for p in parts]),
         x_test=x_test, y_test=y_test,
     )
@@ -207,6 +211,7 @@ def load_digits() -> RawDataset:
     labels = digits.target.astype(np.int64)
     x_train, x_test, y_train, y_test = train_test_split(images, labels, test_size=0.2, stratify=labels,
                                                         random_state=0)
+    # No flips: a mirrored digit is another symbol (or none). Translation by up to 4 px is one source pixel.
     return RawDataset(name="digits", source="scikit-learn bundled digits (8x8, upscaled to 32x32)",
                       class_names=[str(i) for i in range(10)],
-                      x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+                      x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, augmentation="translate")

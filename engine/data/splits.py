@@ -29,12 +29,13 @@ class PreparedData:
     y_test: np.ndarray
     notices: list[str] = field(default_factory=list)  # e.g. "digits used instead of CIFAR-10 because ..."
     substituted_for: str = ""  # the data set that was asked for, when another one is used instead
+    augmentation: str = "none"  # the training augmentation the run uses (config.augment, "auto" resolved)
 
     def describe(self) -> dict:
         return {
             "name": self.name, "source": self.source, "class_names": self.class_names,
             "train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test),
-            "substituted_for": self.substituted_for, "notices": self.notices,
+            "substituted_for": self.substituted_for, "notices": self.notices, "augmentation": self.augmentation,
         }
 
 
@@ -61,6 +62,7 @@ def per_class_take(y: np.ndarray, per_class: int, seed: int) -> np.ndarray:
 def split(raw: RawDataset, config: ExperimentConfig, notices: list[str] | None = None,
           substituted_for: str = "") -> PreparedData:
     seed = config.seed
+    augmentation = raw.augmentation if config.augment == "auto" else config.augment
     if config.train_per_class is not None:
         keep = per_class_take(raw.y_train, config.train_per_class, seed)
     else:
@@ -74,7 +76,7 @@ def split(raw: RawDataset, config: ExperimentConfig, notices: list[str] | None =
         return PreparedData(
             name=raw.name, source=raw.source, class_names=raw.class_names, x_train=x, y_train=y,
             x_val=x_test, y_val=y_test, x_test=x_test, y_test=y_test, notices=list(notices or []),
-            substituted_for=substituted_for)
+            substituted_for=substituted_for, augmentation=augmentation)
 
     n_val = max(1, round(len(y) * config.val_fraction))
     if len(y) - n_val < 1:
@@ -87,7 +89,7 @@ def split(raw: RawDataset, config: ExperimentConfig, notices: list[str] | None =
         name=raw.name, source=raw.source, class_names=raw.class_names,
         x_train=x[train_mask], y_train=y[train_mask], x_val=x[val_idx], y_val=y[val_idx],
         x_test=x_test, y_test=y_test, notices=list(notices or []),
-        substituted_for=substituted_for,
+        substituted_for=substituted_for, augmentation=augmentation,
     )
 
 

@@ -33,9 +33,10 @@ def scratch_cnn(image_size: int, num_classes: int, dropout: float) -> keras.Mode
     return keras.Model(inputs, outputs, name="scratch_cnn")
 
 
-def notebook_cnn(image_size: int, num_classes: int, dropout: float) -> keras.Model:
+def notebook_cnn(image_size: int, num_classes: int, dropout: float = 0.0) -> keras.Model:
     """The widely copied notebook's CNN, for the seed-replication study only: two conv + pool stages, then
-    Flatten into Dense(128). At 224 px the Flatten has 54x54x64 = 186,624 features: ~24M parameters."""
+    Flatten into Dense(128), no dropout (its cell 2). At 224 px the Flatten has 54x54x64 = 186,624 features:
+    ~24M parameters. `dropout` is not used: the notebook has none."""
     inputs = keras.Input(shape=(image_size, image_size, 3), name="pixels_0_255")
     x = layers.Rescaling(1.0 / 255)(inputs)
     x = layers.Conv2D(32, 3, activation="relu")(x)
@@ -44,7 +45,6 @@ def notebook_cnn(image_size: int, num_classes: int, dropout: float) -> keras.Mod
     x = layers.MaxPooling2D()(x)
     x = layers.Flatten()(x)
     x = layers.Dense(128, activation="relu")(x)
-    x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="notebook_cnn")
 
@@ -60,7 +60,7 @@ def build_scratch(config: ExperimentConfig, num_classes: int, weights=None) -> S
     schedule = "warm-up + cosine" if config.scratch_schedule == "cosine" else "constant lr"
     recipe = Recipe(
         description=f"{model.name}, Adam {config.scratch_lr:g} ({schedule}), {config.scratch_epochs} epochs, "
-                    f"augmentation {'on' if config.augment else 'off'}",
+                    f"augmentation {config.augment}",
         optimizer=lambda peak, steps: keras.optimizers.Adam(
             learning_rate=scratch_learning_rate(config.scratch_schedule, peak, 1, steps)),
     )

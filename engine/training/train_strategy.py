@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from engine.config import ExperimentConfig
 from engine.data.pipeline import make_dataset
@@ -16,6 +17,7 @@ from engine.data.splits import PreparedData
 from engine.events import (
     BackboneChange,
     Evaluated,
+    LogMessage,
     PhaseStarted,
     Sink,
     StrategyFinished,
@@ -23,15 +25,21 @@ from engine.events import (
     TestPredictions,
 )
 from engine.models.backbone import WeightsChoice
+from engine.models.phases import estimate_bn_statistics
 from engine.models.scratch import build_scratch
 from engine.models.transfer import build_finetune, build_frozen
 from engine.training.callbacks import BestEpoch, EventEmitter, StopOnRequest
-from engine.training.checkpoint_files import Checkpoint
+from engine.training.checkpoint_files import Checkpoint, load_checkpoint
 from engine.training.checkpoints import Checkpointer, read_arrays, restore_optimizer, restore_weights
 from engine.training.evaluate import test_metrics
 from engine.training.schedules import WarmupCosine
 
 BUILDERS = {"scratch": build_scratch, "frozen": build_frozen, "finetune": build_finetune}
+# Training images whose BatchNorm statistics a random-init backbone starts from, in one batch: the
+# statistics of one batch make inference on it reproduce the training-mode pass exactly, where averaging
+# several batches' statistics leaves a mismatch that 16 blocks amplify (measured: pooled features up to
+# 97 instead of 27, a head loss of 3.4 instead of 2.6 at the start).
+BN_ESTIMATE_IMAGES = 256
 
 
 class TrainingFailed(Exception):
@@ -45,12 +53,14 @@ def count_params(weights) -> int:
 def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weights: WeightsChoice | None,
                    sink: Sink, stop_event: threading.Event, tensorboard_dir: Path | None = None,
                    checkpoint_dir: Path | None = None, resume: Checkpoint | None = None,
-                   distribution=None) -> str:
+                   distribution=None, trained: dict[str, list[np.ndarray]] | None = None) -> str:
     """Returns "finished" or "cancelled"; raises TrainingFailed on a NaN loss.
 
     With `checkpoint_dir`, every finished epoch is checkpointed there; with `resume`, training continues
     after that checkpoint's epoch, with its weights, optimizer state and best epoch. With a tf.distribute
     `distribution`, the model is built and compiled in its scope and each replica takes `batch_size`.
+    `trained` maps strategy -> the weights it was tested with; a finished strategy adds its own, and
+    finetune with `finetune_from="frozen"` starts from frozen's (or, after a resume, its checkpoint's).
     """
     if name == "probe":  # no fit: a logistic regression on extracted features (not checkpointed)
         from engine.training.probe import train_probe
@@ -78,6 +88,17 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     model, recipe = built.model, built.recipe
     batch_size = (recipe.batch_size or config.batch_size) * replicas  # the global batch: per replica x N
     size = config.image_size_for(name)
+    if name == "finetune" and config.finetune_from == "frozen" and resume is None:
+        model.set_weights(_frozen_weights(config, trained, checkpoint_dir))
+    elif built.estimate_bn and resume is None:  # random init: BatchNorm statistics from training batches
+        order = np.random.default_rng(config.seed).permutation(len(data.y_train))[:BN_ESTIMATE_IMAGES]
+        # Augmented as in training: the head trains on augmented batches, which must meet the statistics.
+        batches = (b for b, _ in make_dataset(data.x_train[order], data.y_train[order], BN_ESTIMATE_IMAGES,
+                                               size, training=True, augment=data.augmentation, seed=config.seed))
+        with scope():
+            seen = estimate_bn_statistics(built.backbone, batches)
+        sink(LogMessage(level="info", message=f"{name}: BatchNorm statistics of the random-init backbone "
+                                              f"estimated on {seen} training images (AdaBN, no gradient step)"))
     analyse = name == "finetune" and config.finetune_analysis and built.backbone is not None
     if analyse:  # the backbone before any training: saved now, read back (not re-drawn) on a resume
         from engine.analysis.backbone_change import start_weights
@@ -93,12 +114,16 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
                                                total_epochs)
     else:
         train_ds = make_dataset(data.x_train, data.y_train, batch_size, size, training=True,
-                                augment=config.augment, seed=config.seed + done)
+                                augment=data.augmentation, seed=config.seed + done)
         steps = math.ceil(len(data.y_train) / batch_size)
     val_ds = make_dataset(data.x_val, data.y_val, batch_size, size, training=False)
+    budget = "+".join(str(p.epochs) for p in built.phases)
+    if name == "finetune":  # head epochs first, then unfrozen; from frozen, the head epochs were frozen's
+        head = config.frozen_epochs if config.finetune_from == "frozen" else config.head_epochs
+        budget = f"{head}+{config.finetune_epochs}"
     sink(StrategyStarted(strategy=name, image_size=size, epochs=total_epochs, steps_per_epoch=steps,
                          total_params=model.count_params(), weights=built.weights_label,
-                         recipe=recipe.description))
+                         recipe=recipe.description, epoch_budget=budget))
 
     best = BestEpoch(stop_event)
     stopper = StopOnRequest(stop_event)
@@ -109,6 +134,7 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
                          resume.best_epoch, resume.best_val_accuracy)
         restore_weights(model, checkpoint_dir / resume.weights_file)
     epoch = 0
+    last_val_accuracy, last_epoch = None, 0  # the weights the model holds after training: "last" keeps them
     for phase in built.phases:
         if stop_event.is_set():
             break
@@ -141,14 +167,19 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
             saver.start_phase(phase.name, phase.learning_rate * lr_factor, emitter)
             checkpointing = [saver]
         recipe_callbacks = recipe.callbacks(phase_steps) if recipe.callbacks is not None else []
-        model.fit(
+        stopping = None
+        if phase.name == "finetune" and config.finetune_patience:
+            stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.finetune_patience,
+                                                     restore_best_weights=True)
+        history = model.fit(
             train_ds,
             validation_data=val_ds,
             initial_epoch=max(epoch, done),
             epochs=epoch + phase.epochs,
             steps_per_epoch=steps if recipe.train_dataset is not None else None,  # one dataset, all epochs
             # best before the checkpointer (it saves the verdict); stopper last: it sees a sink's stop
-            callbacks=[emitter, best, *recipe_callbacks, *checkpointing, *extra, stopper],
+            callbacks=[emitter, best, *recipe_callbacks, *checkpointing, *extra, *([stopping] if stopping else []),
+                       stopper],
             shuffle=False,  # the tf.data pipeline shuffles (and reshuffles each epoch) itself
             verbose=0,
         )
@@ -156,6 +187,12 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
             at_epoch, at_step = emitter.nan_at
             raise TrainingFailed(f"loss became NaN at epoch {at_epoch}, step {at_step} of the {phase.name} "
                                  f"phase (learning rate {phase.learning_rate:g}): try a smaller learning rate")
+        accuracies = history.history.get("val_accuracy") or [last_val_accuracy]
+        last_val_accuracy, last_epoch = accuracies[-1], epoch + phase.epochs
+        if stopping is not None and stopping.best_epoch is not None:  # weights of the lowest loss restored
+            index = stopping.best_epoch - max(epoch, done)
+            if 0 <= index < len(accuracies):
+                last_val_accuracy, last_epoch = accuracies[index], stopping.best_epoch + 1
         epoch += phase.epochs
 
     trainable = count_params(model.trainable_weights)
@@ -165,7 +202,12 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
         return "cancelled"
 
     # Model selection happened on the validation split; now, and only now, the test set.
-    best.restore(model)
+    tested_epoch, tested_val_accuracy = best.best_epoch, best.best_accuracy
+    if config.keep == "best":
+        best.restore(model)
+    else:  # the notebook's way: the weights the training ended with (the last epoch, or early stopping's best)
+        tested_epoch = last_epoch or total_epochs
+        tested_val_accuracy = last_val_accuracy if last_val_accuracy is not None else math.nan
     test_ds = make_dataset(data.x_test, data.y_test, batch_size, size, training=False)
     tester = recipe.test_model(model) if recipe.test_model is not None else model
     probabilities = tester.predict(test_ds, verbose=0, callbacks=[stopper])
@@ -174,13 +216,15 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
                               trainable_params=trainable, total_params=model.count_params()))
         return "cancelled"
     metrics = test_metrics(probabilities, data.y_test, num_classes)
-    sink(Evaluated(strategy=name, best_epoch=best.best_epoch, best_val_accuracy=best.best_accuracy,
+    sink(Evaluated(strategy=name, best_epoch=tested_epoch, best_val_accuracy=tested_val_accuracy,
                    class_names=list(data.class_names), evaluation=recipe.evaluation, **metrics))
     from engine.analysis.predictions import prediction_arrays
 
     arrays = prediction_arrays(probabilities, data.y_test, data.x_test)
     sink(TestPredictions(strategy=name, count=len(data.y_test), stored_images=len(arrays["image_index"]),
                          arrays=arrays))
+    if trained is not None:
+        trained[name] = model.get_weights()
     if analyse and not stop_event.is_set():
         from engine.analysis.backbone_change import ANALYSIS_IMAGES, backbone_change
 
@@ -190,6 +234,18 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     sink(StrategyFinished(strategy=name, status="finished", seconds=time.perf_counter() - started,
                           trainable_params=trainable, total_params=model.count_params()))
     return "finished"
+
+
+def _frozen_weights(config: ExperimentConfig, trained: dict | None, checkpoint_dir: Path | None) -> list:
+    """The weights the frozen strategy was tested with: from this process, or from its checkpoint."""
+    if trained and "frozen" in trained:
+        return trained["frozen"]
+    saved = load_checkpoint(checkpoint_dir.parent / "frozen") if checkpoint_dir is not None else None
+    if saved is not None:
+        file = saved.best_file if config.keep == "best" and saved.best_file else saved.weights_file
+        return read_arrays(checkpoint_dir.parent / "frozen" / file)
+    raise TrainingFailed("finetune continues the frozen strategy's trained model (finetune_from = frozen), "
+                         "but frozen did not finish in this run")
 
 
 def phase_learning_rate(config: ExperimentConfig, peak: float, steps: int):

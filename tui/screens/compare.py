@@ -70,7 +70,8 @@ class CompareScreen(Screen):
         self.query_one("#compare-diff", Static).update(
             config_diff_table([run_id for run_id, _ in self.runs], self.diff, RUN_COLORS))
         table = self.query_one("#compare-table", DataTable)
-        for column in ("run", "data", "strategy", "status", "best val@ep", "test±SE", "params", "time", "img/s"):
+        for column in ("run", "data", "strategy", "status", "best val@ep", "test±SE", "epochs", "params", "time",
+                       "img/s"):
             table.add_column(column)
         self.rows: list[tuple[str, RunState, str]] = []  # (run, its state, strategy) of each table row
         for index, (run_id, state) in enumerate(self.runs):

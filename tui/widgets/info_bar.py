@@ -26,7 +26,8 @@ def info_text(state: RunState) -> Text:
         Text.assemble((state.status, STATUS_STYLES.get(state.status, ""))),
         Text.assemble(("run ", "dim"), (state.run_id or "-", "bold")),
         Text.assemble(("data ", "dim"), (dataset.upper() if substitute else dataset, "bold red" if substitute else
-                                         "bold"), (sizes, "dim")),
+                                         "bold"), (sizes, "dim"),
+                      (f" aug {state.config['augment']}" if state.config.get("augment") else "", "dim")),
         Text.assemble(("weights ", "dim"), (weights_label, "bold" if pretrained else "bold red")),
         Text.assemble(("device ", "dim"), str(state.environment.get("device", "-")),
                       (f" {state.environment['precision']}" if state.environment.get("precision") else "", "dim"),
