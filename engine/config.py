@@ -79,6 +79,11 @@ class ExperimentConfig:
     #                             for this many epochs and restores its lowest-loss weights (Keras'
     #                             EarlyStopping, as TL_EfficientNet_1.ipynb); 0: off
 
+    frozen_features: str = "cached"  # "cached": while the backbone is frozen (frozen, finetune's head phase,
+    #                                  probe) its pooled features are extracted once (cached under the runs
+    #                                  folder) and the head trains on them: flips kept, translation dropped;
+    #                                  "live": the backbone runs on every augmented batch (the old path)
+
     # --- pretrained weights -------------------------------------------------------------------------
     weights: str = "imagenet"  # "imagenet" (Keras cache, then download), a path to a notop file, "none"
 
@@ -255,6 +260,8 @@ class ExperimentConfig:
         if self.finetune_from not in ("", "frozen"):
             raise ConfigError(f"finetune from must be '' or 'frozen', got {self.finetune_from!r}")
         _check_int(self.finetune_patience, "finetune patience", minimum=0)
+        if self.frozen_features not in ("cached", "live"):
+            raise ConfigError(f"frozen features must be 'cached' or 'live', got {self.frozen_features!r}")
         if self.keep not in ("best", "last"):
             raise ConfigError(f"keep must be 'best' or 'last', got {self.keep!r}")
         problems = self.no_effect()

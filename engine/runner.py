@@ -24,14 +24,15 @@ if TYPE_CHECKING:
 
 def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.Event | None = None,
                    run_id: str = "", tensorboard_dir: Path | None = None, checkpoint_root: Path | None = None,
-                   resume: ResumePlan | None = None) -> dict:
+                   resume: ResumePlan | None = None, feature_cache_dir: Path | None = None) -> dict:
     """Run the configured strategies and return the run's summary (see `RunState.summary`).
 
     Raises `UserError` (after emitting a failed `RunFinished`) when the config, data or weights are
     unusable; a strategy that fails (NaN loss, unexpected error) is recorded and the next one runs.
     With `checkpoint_root` each strategy checkpoints every epoch into `checkpoint_root/<strategy>`; with
     `resume` (and the same root) a stopped run continues: finished strategies are skipped, stopped ones
-    go on from their checkpoint, and the events continue the run's log.
+    go on from their checkpoint, and the events continue the run's log. Frozen-backbone features are
+    cached in `feature_cache_dir` (shared by runs; None: in memory, for this run's strategies only).
     """
     stop_event = stop_event or threading.Event()
     state = resume.state if resume is not None else RunState()
@@ -59,7 +60,7 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
     prior = resume.prior_seconds if resume is not None else 0.0
     try:
         failed = _run_strategies(config, data, weights, environment, strategy, emit, stop_event, run_id,
-                                 tensorboard_dir, checkpoint_root, resume)
+                                 tensorboard_dir, checkpoint_root, resume, feature_cache_dir)
     except (StoreError, CheckpointDamaged) as exc:
         # A write failed mid-run (a full disk) or a checkpoint turned out damaged while loading: the run stops
         # here. Record why, if anything can still be written (the failed save has removed its partial
@@ -89,7 +90,7 @@ def _record_stop(emit, reason: str, seconds: float) -> None:
 
 
 def _run_strategies(config, data, weights, environment, strategy, emit, stop_event, run_id, tensorboard_dir,
-                    checkpoint_root, resume) -> bool:
+                    checkpoint_root, resume, feature_cache_dir=None) -> bool:
     """Announce the run (or its resumption), train each strategy in turn; True if one failed."""
     if config.augment == "auto":  # recorded as what ran: the data set's own augmentation
         config = config.replace(augment=data.augmentation)
@@ -114,6 +115,11 @@ def _run_strategies(config, data, weights, environment, strategy, emit, stop_eve
 
     resolved = config.replace(precision=environment["precision"])  # "auto" decided once, for every strategy
     trained: dict = {}  # strategy -> tested weights (finetune_from = "frozen" continues frozen's model)
+    features = None
+    if config.frozen_features == "cached" and any(s in ("frozen", "finetune", "probe") for s in config.strategies):
+        from engine.training.feature_cache import FeatureCache
+
+        features = FeatureCache(feature_cache_dir, emit)
     failed = False
     for name in config.strategies:
         if stop_event.is_set():
@@ -124,7 +130,8 @@ def _run_strategies(config, data, weights, environment, strategy, emit, stop_eve
             train_strategy(name, resolved, data, weights, emit, stop_event,
                            tensorboard_dir / name if tensorboard_dir is not None else None,
                            checkpoint_root / name if checkpoint_root is not None else None,
-                           resume.checkpoints[name] if resume is not None else None, strategy, trained)
+                           resume.checkpoints[name] if resume is not None else None, strategy, trained,
+                           features=features)
         except (StoreError, CheckpointDamaged, KeyboardInterrupt):
             raise
         except TrainingFailed as exc:

@@ -21,6 +21,7 @@ from engine.native_stderr import native_stderr_to
 from engine.runner import run_experiment
 from engine.store import paths
 from engine.store.ids import new_run_id
+from engine.store.feature_files import cache_root
 from engine.store.recorder import RunRecorder
 
 if TYPE_CHECKING:
@@ -51,7 +52,8 @@ def record_and_run(config: ExperimentConfig, runs_dir: Path, display: Sink | Non
     try:
         with native_stderr_to(log) if log is not None else contextlib.nullcontext():
             summary = run_experiment(config, sink, stop_event, run_id=run_id, tensorboard_dir=tensorboard,
-                                     checkpoint_root=recorder.path / "checkpoints" if config.checkpoints else None)
+                                     checkpoint_root=recorder.path / "checkpoints" if config.checkpoints else None,
+                                     feature_cache_dir=cache_root(runs_dir))
     finally:
         recorder.close()
         if log is not None:
@@ -88,7 +90,8 @@ def resume_and_run(runs_dir: Path, run_ref: str, display: Sink | None = None,
     try:
         with native_stderr_to(log) if log is not None else contextlib.nullcontext():
             summary = run_experiment(config, sink, stop_event, run_id=plan.run_id, tensorboard_dir=tensorboard,
-                                     checkpoint_root=recorder.path / "checkpoints", resume=plan)
+                                     checkpoint_root=recorder.path / "checkpoints", resume=plan,
+                                     feature_cache_dir=cache_root(plan.path.parent))
     finally:
         recorder.close()
     return RunOutcome(plan.run_id, recorder.path, summary)

@@ -92,6 +92,9 @@ def run(
                                          "rates x N (default on)."),
     steps_per_execution: int | None = typer.Option(None, "--steps-per-execution", help="Batches per compiled "
                                                    "call (small models on GPUs)."),
+    frozen_features: str | None = typer.Option(None, "--frozen-features", help="cached (default: the frozen "
+                                               "backbone's features extracted once, flips kept, translation "
+                                               "dropped) or live (backbone on every augmented batch)."),
     eager: bool | None = typer.Option(None, "--eager", hidden=True),
     tensorboard: bool | None = typer.Option(None, "--tensorboard", help="Also write TensorBoard scalars into "
                                             "the run folder (tensorboard/<strategy>)."),
@@ -112,7 +115,7 @@ def run(
             augment=augment, input_scaling=input_scaling, bn_mode=bn_mode, jit=jit, eager=eager,
             tensorboard=tensorboard, precision=precision, offline_fallback=offline_fallback, select_on=select_on,
             scratch_model=scratch_model, scratch_image_size=scratch_image_size, checkpoints=checkpoints, gpus=gpus,
-            scale_lr=scale_lr, steps_per_execution=steps_per_execution)
+            scale_lr=scale_lr, steps_per_execution=steps_per_execution, frozen_features=frozen_features)
     except UserError as exc:
         raise fail(str(exc)) from None
 
@@ -144,6 +147,7 @@ def resume(
 
 import tui.cli_runs  # noqa: E402,F401  (registers the `runs` and `watch` commands)
 import tui.cli_study  # noqa: E402,F401  (registers `study` and `studies`)
+import tui.cli_cache  # noqa: E402,F401  (registers `cache list|clear`)
 
 
 def main(argv: list[str] | None = None) -> None:

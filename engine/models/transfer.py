@@ -141,3 +141,14 @@ def build_finetune(config: ExperimentConfig, num_classes: int, weights: WeightsC
         label += f"; continues the frozen strategy's trained model ({config.frozen_epochs} head epochs)"
     return StrategyModel(model, [p for p in phases if p.epochs > 0], label, backbone,
                          estimate_bn=not weights.pretrained and config.finetune_from != "frozen")
+
+
+def head_model(model) -> keras.Model:
+    """The layers after `avg_pool` of a `transfer_model` model, as a model of their own on pooled features
+    (B, D): the same layer objects, so fitting it trains the full model's head (feature caching)."""
+    pooled = model.get_layer("avg_pool")
+    features = keras.Input(shape=tuple(pooled.output.shape[1:]), name="pooled_features")
+    x = features
+    for layer in model.layers[model.layers.index(pooled) + 1:]:
+        x = layer(x)
+    return keras.Model(features, x, name="transfer_head")

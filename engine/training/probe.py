@@ -59,10 +59,11 @@ def _features(model: keras.Model, x: np.ndarray, config: ExperimentConfig) -> np
 
 
 def train_probe(config: ExperimentConfig, data: PreparedData, weights: WeightsChoice, sink: Sink,
-                stop_event: threading.Event) -> str:
+                stop_event: threading.Event, cache=None) -> str:
     """Extract features, fit one logistic regression per C, keep the best on validation, test it once.
 
-    Returns "finished" or "cancelled" (checked between grid points)."""
+    With `cache` (a `FeatureCache`, `frozen_features="cached"`), features come from it and new ones go
+    into it. Returns "finished" or "cancelled" (checked between grid points)."""
     started = time.perf_counter()
     num_classes = len(data.class_names)
     extractor = feature_extractor(config, weights)
@@ -81,7 +82,9 @@ def train_probe(config: ExperimentConfig, data: PreparedData, weights: WeightsCh
         return "cancelled"
 
     extracting = time.perf_counter()
-    train, val = _features(extractor, data.x_train, config), _features(extractor, data.x_val, config)
+    features = _cached_features(extractor, config, cache, sink) if cache is not None else \
+        (lambda x: _features(extractor, x, config))
+    train, val = features(data.x_train), features(data.x_val)
     sink(LogMessage(level="info", message=f"probe: features of {len(train) + len(val):,} images in "
                                           f"{time.perf_counter() - extracting:.1f} s"))
     scaler = StandardScaler().fit(train)  # statistics of the training split only
@@ -112,7 +115,7 @@ def train_probe(config: ExperimentConfig, data: PreparedData, weights: WeightsCh
 
     # Model selection happened on the validation split; now, and only now, the test set.
     val_accuracy, index, model = best
-    test = scaler.transform(_features(extractor, data.x_test, config))
+    test = scaler.transform(features(data.x_test))
     metrics = test_metrics(_full(model, test, num_classes), data.y_test, num_classes)
     sink(Evaluated(strategy="probe", best_epoch=index, best_val_accuracy=val_accuracy,
                    class_names=list(data.class_names), **metrics))
@@ -120,6 +123,20 @@ def train_probe(config: ExperimentConfig, data: PreparedData, weights: WeightsCh
     sink(StrategyFinished(strategy="probe", status="finished", seconds=time.perf_counter() - started,
                           trainable_params=head_params, total_params=extractor.count_params() + head_params))
     return "finished"
+
+
+def _cached_features(extractor: keras.Model, config: ExperimentConfig, cache, sink: Sink):
+    """x -> (N, D) float64 features through the cache (keyed by the extractor's backbone weights)."""
+    from engine.training.feature_cache import weights_digest
+
+    digest = weights_digest(_backbone(extractor))
+    return lambda x: np.asarray(cache.features(
+        extractor, digest, x, image_size=config.transfer_image_size, input_scaling=config.input_scaling,
+        precision="float32", mirrored=False, batch_size=config.batch_size, label="probe"), dtype=np.float64)
+
+
+def _backbone(extractor: keras.Model):
+    return next(layer for layer in extractor.layers if isinstance(layer, keras.Model))
 
 
 def _full(model: LogisticRegression, features: np.ndarray, num_classes: int) -> np.ndarray:

@@ -53,7 +53,8 @@ def count_params(weights) -> int:
 def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weights: WeightsChoice | None,
                    sink: Sink, stop_event: threading.Event, tensorboard_dir: Path | None = None,
                    checkpoint_dir: Path | None = None, resume: Checkpoint | None = None,
-                   distribution=None, trained: dict[str, list[np.ndarray]] | None = None) -> str:
+                   distribution=None, trained: dict[str, list[np.ndarray]] | None = None,
+                   features=None) -> str:
     """Returns "finished" or "cancelled"; raises TrainingFailed on a NaN loss.
 
     With `checkpoint_dir`, every finished epoch is checkpointed there; with `resume`, training continues
@@ -61,11 +62,13 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     `distribution`, the model is built and compiled in its scope and each replica takes `batch_size`.
     `trained` maps strategy -> the weights it was tested with; a finished strategy adds its own, and
     finetune with `finetune_from="frozen"` starts from frozen's (or, after a resume, its checkpoint's).
+    `features` (an `engine.training.feature_cache.FeatureCache`): with `frozen_features="cached"`, the
+    frozen-backbone phase trains the head on cached pooled features (see that module).
     """
     if name == "probe":  # no fit: a logistic regression on extracted features (not checkpointed)
         from engine.training.probe import train_probe
 
-        return train_probe(config, data, weights, sink, stop_event)
+        return train_probe(config, data, weights, sink, stop_event, features)
     started = time.perf_counter()
     done = resume.epoch if resume else 0
     # A resumed strategy cannot replay the random stream of the epochs it skips; it reseeds with the epoch,
@@ -125,6 +128,8 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
                          total_params=model.count_params(), weights=built.weights_label,
                          recipe=recipe.description, epoch_budget=budget))
 
+    cached_phase = _cached_phase(name, config, built, features)
+    head_data = None  # (head model, training features, validation features), made when that phase starts
     best = BestEpoch(stop_event)
     stopper = StopOnRequest(stop_event)
     extra = [keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir))] if tensorboard_dir is not None else []
@@ -142,9 +147,18 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
             epoch += phase.epochs
             continue
         phase.prepare()  # freeze / unfreeze, then compile: trainable flags take effect at compile time
+        fit_model, fit_train, fit_val = model, train_ds, val_ds
+        if phase.name == cached_phase:  # the backbone is frozen: fit the head on its cached features
+            from engine.training.feature_cache import cached_head_data
+
+            if head_data is None:
+                with scope():
+                    head_data = cached_head_data(model, built.backbone, data, features, config, name, size,
+                                                 batch_size, config.seed + done, sink)
+            fit_model, fit_train, fit_val = head_data
         peak, phase_steps = phase.learning_rate * lr_factor, phase.epochs * steps
         with scope():
-            model.compile(
+            fit_model.compile(
                 optimizer=(recipe.optimizer(peak, phase_steps) if recipe.optimizer is not None
                            else keras.optimizers.Adam(learning_rate=phase_learning_rate(config, peak, phase_steps))),
                 loss=recipe.loss,
@@ -155,7 +169,7 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
             )
         if resume is not None and epoch < done:  # interrupted inside this phase: its optimizer continues
             with scope():
-                restore_optimizer(model, checkpoint_dir / resume.optimizer_file)
+                restore_optimizer(fit_model, checkpoint_dir / resume.optimizer_file)
         sink(PhaseStarted(strategy=name, phase=phase.name, first_epoch=epoch + 1, epochs=phase.epochs,
                           learning_rate=phase.learning_rate * lr_factor,
                           trainable_params=count_params(model.trainable_weights)))
@@ -171,9 +185,13 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
         if phase.name == "finetune" and config.finetune_patience:
             stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.finetune_patience,
                                                      restore_best_weights=True)
-        history = model.fit(
-            train_ds,
-            validation_data=val_ds,
+        from engine.training.feature_cache import ModelView, pin_model
+
+        for callback in (best, *checkpointing):  # they keep whole models, whichever part is fitted
+            pin_model(callback, ModelView(model, fit_model))
+        history = fit_model.fit(
+            fit_train,
+            validation_data=fit_val,
             initial_epoch=max(epoch, done),
             epochs=epoch + phase.epochs,
             steps_per_epoch=steps if recipe.train_dataset is not None else None,  # one dataset, all epochs
@@ -251,3 +269,12 @@ def _frozen_weights(config: ExperimentConfig, trained: dict | None, checkpoint_d
 def phase_learning_rate(config: ExperimentConfig, peak: float, steps: int):
     """The transfer strategies' Adam rate: constant (the Keras guide's recipe) unless a schedule is chosen."""
     return WarmupCosine(peak, steps) if config.transfer_schedule == "cosine" else peak
+
+
+def _cached_phase(name: str, config: ExperimentConfig, built, features) -> str | None:
+    """The phase whose head trains on cached features, or None (live): only a frozen backbone in inference
+    mode (no stochastic depth) with the shared pipeline has features that depend on the image alone."""
+    if (features is None or config.frozen_features != "cached" or built.backbone is None
+            or built.recipe.train_dataset is not None or config.stochastic_depth):
+        return None
+    return {"frozen": "train", "finetune": "head"}.get(name)

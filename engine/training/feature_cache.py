@@ -1,0 +1,198 @@
+"""Train a frozen backbone's head on cached pooled features (`frozen_features = "cached"`).
+
+While the backbone is frozen (the `frozen` strategy, finetune's head phase, the probe) it runs in inference
+mode, so its pooled features are a function of the image alone: extracting them once and training the head
+on them gives the same model as running the backbone every epoch, minus augmentation that changes pixels
+inside the network's view. Flip is kept exactly: each training image is cached twice (as is, and mirrored at
+its native size, as the pipeline mirrors) and every epoch picks one of the two views per image with
+probability 1/2. Translation is dropped (a translated copy is another image; caching all 81 offsets would
+cost 81 extractions). Validation uses the cached as-is view; the test set still goes through the full model.
+
+The key (see `engine/store/feature_files.py` for the files) is everything the features depend on: a
+SHA-256 of all the backbone's weights as built (pretrained file, or random init plus its AdaBN estimate, so
+a different weights file or seed never matches), the input size, the input scaling, the compute precision,
+the view and the feature width; rows are looked up by image content. Before a cached row is trusted, a few
+of them are computed again and compared (a cache written by another Keras/TensorFlow build, or by a bug, is
+refused, removed and rebuilt).
+
+Shapes: images (N, 32, 32, 3) uint8 -> features (N, D) float32 (D = 1280 for EfficientNetB0).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from engine.data.pipeline import make_dataset
+from engine.events import LogMessage, Sink
+from engine.store.feature_files import KeyFolder, image_digests
+
+SPOT_CHECK_ROWS = 4  # cached rows recomputed before a key folder is trusted
+# Tolerance of the spot check, relative to the features' scale: re-running the same network differs by
+# float rounding (threads, kernels), a foreign or stale cache by far more.
+SPOT_CHECK_RTOL = 1e-2
+
+
+def weights_digest(model) -> str:
+    """SHA-256 (hex) of every weight array of `model` (trainable or not, in order)."""
+    h = hashlib.sha256()
+    for w in model.weights:
+        h.update(np.ascontiguousarray(keras.ops.convert_to_numpy(w)).tobytes())
+    return h.hexdigest()
+
+
+def pooled_extractor(model) -> keras.Model:
+    """The transfer model up to its `avg_pool` layer (the backbone called in inference mode by predict)."""
+    return keras.Model(model.inputs, model.get_layer("avg_pool").output, name="pooled_features")
+
+
+class FeatureCache:
+    """Pooled features per image content, shared by a run's strategies (in memory) and by runs (on disk
+    under `root`, None: memory only). `sink` receives one LogMessage per lookup saying what was reused."""
+
+    def __init__(self, root: Path | None, sink: Sink):
+        self.root, self.sink = (Path(root) if root is not None else None), sink
+        self._tables: dict[str, dict[bytes, np.ndarray]] = {}
+        self._folders: dict[str, KeyFolder] = {}
+        self._checked: set[str] = set()
+
+    def features(self, extractor: keras.Model, backbone_digest: str, x: np.ndarray, *, image_size: int,
+                 input_scaling: str, precision: str, mirrored: bool, batch_size: int, label: str) -> np.ndarray:
+        """(N, D) float32 features of `x` (uint8 (N, h, w, 3)), as is or mirrored left-right."""
+        width = int(extractor.output_shape[-1])
+        key = {"backbone": backbone_digest, "image_size": image_size, "input_scaling": input_scaling,
+               "precision": precision,
+               "view": "mirrored" if mirrored else "as-is", "width": width, "keras": keras.__version__}
+        folder = KeyFolder(self.root, key) if self.root is not None else None
+        ident = folder.path.name if folder is not None else str(sorted(key.items()))
+        table = self._tables.get(ident)
+        if table is None:
+            table = {}
+            if folder is not None:
+                for shard in folder.load():
+                    table.update(zip(shard.digests.tolist(), shard.features, strict=True))
+                for reason in folder.refused:
+                    self.sink(LogMessage(level="warning", message=f"feature cache: refused {reason}; rebuilt"))
+            self._tables[ident] = table
+        view = x[:, :, ::-1] if mirrored else x
+        digests = image_digests(view)
+        hits = [i for i, d in enumerate(digests.tolist()) if d in table]
+        if hits and ident not in self._checked:
+            table = self._spot_check(extractor, view, digests, hits, table, ident, batch_size, image_size, folder)
+            hits = [i for i, d in enumerate(digests.tolist()) if d in table]
+        self._checked.add(ident)
+        missing = np.setdiff1d(np.arange(len(x)), hits)
+        started = time.perf_counter()
+        if len(missing):
+            rows = extract(extractor, view[missing], batch_size, image_size)
+            table.update(zip(digests[missing].tolist(), rows, strict=True))
+            if folder is not None:
+                folder.add(digests[missing], rows)
+        self.sink(LogMessage(level="info", message=(
+            f"{label}: features of {len(hits):,} images from cache, {len(missing):,} extracted"
+            f"{f' in {time.perf_counter() - started:.1f} s' if len(missing) else ''} "
+            f"({key['view']}, {image_size} px, key {ident[:12] if folder is not None else 'in memory'})")))
+        return np.stack([table[d] for d in digests.tolist()]) if len(x) else np.zeros((0, width), np.float32)
+
+    def _spot_check(self, extractor, view, digests, hits, table, ident, batch_size, image_size, folder):
+        sample = np.asarray(hits[:SPOT_CHECK_ROWS])
+        fresh = extract(extractor, view[sample], batch_size, image_size)
+        cached = np.stack([table[d] for d in digests[sample].tolist()])
+        scale = max(float(np.abs(fresh).max()), 1e-6)
+        if np.abs(fresh - cached).max() <= SPOT_CHECK_RTOL * scale:
+            return table
+        self.sink(LogMessage(level="warning", message=(
+            f"feature cache: cached features of {ident[:12]} differ from this network's "
+            f"(max difference {np.abs(fresh - cached).max():.3g}); refused, removed and extracted again")))
+        if folder is not None:
+            import shutil
+
+            shutil.rmtree(folder.path, ignore_errors=True)
+        self._tables[ident] = {}
+        return self._tables[ident]
+
+
+def extract(extractor: keras.Model, x: np.ndarray, batch_size: int, image_size: int) -> np.ndarray:
+    """uint8 (N, h, w, 3) -> (N, D) float32, through the evaluation pipeline (batched bilinear resize)."""
+    ds = make_dataset(x, np.zeros(len(x), np.int32), batch_size, image_size, training=False)
+    out = extractor.predict(ds.map(lambda images, _labels: images), verbose=0)
+    return np.asarray(out, dtype=np.float32)
+
+
+def feature_dataset(plain: np.ndarray, y: np.ndarray, batch_size: int, training: bool = False,
+                    mirrored: np.ndarray | None = None, seed: int = 0) -> tf.data.Dataset:
+    """Batches of (features (B, D) float32, labels (B,) int32). Training: shuffled each epoch and, with
+    `mirrored`, each image's view drawn afresh each epoch (mirrored with probability 1/2), seeded."""
+    features = tf.constant(plain)
+    other = tf.constant(mirrored) if mirrored is not None and training else None
+    labels = tf.constant(y.astype(np.int32))
+    ds = tf.data.Dataset.range(len(plain))
+    if training:
+        ds = ds.shuffle(len(plain), seed=seed, reshuffle_each_iteration=True)
+    ds = tf.data.Dataset.zip(ds.batch(batch_size),
+                             tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True).batch(2))
+
+    def load(idx, batch_seed):
+        batch = tf.gather(features, idx)
+        if other is not None:
+            flip = tf.random.stateless_uniform(tf.shape(idx), tf.cast(batch_seed, tf.int64)) < 0.5
+            batch = tf.where(flip[:, None], tf.gather(other, idx), batch)
+        return batch, tf.gather(labels, idx)
+
+    return ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+class ModelView:
+    """What the best-epoch tracker and the checkpointer see while only the head is fitted: the full
+    model's weights (so best weights and checkpoints are whole models, as in a live run) and the fitted
+    model's optimizer and flags."""
+
+    def __init__(self, full, fitted):
+        object.__setattr__(self, "_full", full)
+        object.__setattr__(self, "_fitted", fitted)
+
+    def get_weights(self):
+        return self._full.get_weights()
+
+    def set_weights(self, weights):
+        self._full.set_weights(weights)
+
+    def __getattr__(self, name):
+        return getattr(self._fitted, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._fitted, name, value)
+
+
+def pin_model(callback, view) -> None:
+    """Make `fit` hand `callback` the `view` instead of the model being fitted."""
+    callback.set_model = lambda _model: setattr(callback, "_model", view)
+
+
+def cached_head_data(model, backbone, data, cache: FeatureCache, config, strategy: str, image_size: int,
+                     batch_size: int, seed: int, sink: Sink):
+    """(head model, training dataset, validation dataset) for a frozen-backbone phase on cached features.
+    `model`/`backbone`: a `transfer_model` model and its backbone (BatchNorm statistics final)."""
+    from engine.data.pipeline import AUGMENTATIONS
+    from engine.models.transfer import head_model
+
+    extractor = pooled_extractor(model)
+    digest = weights_digest(backbone)
+    augmentation = AUGMENTATIONS[data.augmentation]
+    common = dict(image_size=image_size, input_scaling=config.input_scaling, precision=config.precision,
+                  batch_size=batch_size, label=strategy)
+    plain = cache.features(extractor, digest, data.x_train, mirrored=False, **common)
+    mirrored = cache.features(extractor, digest, data.x_train, mirrored=True, **common) \
+        if augmentation["flip"] else None
+    val = cache.features(extractor, digest, data.x_val, mirrored=False, **common)
+    if augmentation["shift"]:
+        sink(LogMessage(level="info", message=f"{strategy}: head trained on cached features: flips kept (two "
+                                              "views per image), translation dropped (--frozen-features live "
+                                              "keeps it)"))
+    return (head_model(model), feature_dataset(plain, data.y_train, batch_size, True, mirrored, seed),
+            feature_dataset(val, data.y_val, batch_size))

@@ -1,0 +1,64 @@
+"""`cifar-tui cache list|clear`: the frozen-backbone feature cache under the runs folder (no TensorFlow)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from engine.store.paths import resolve_runs_dir
+from tui.cli import RunsDir, app, fail
+
+cache_app = typer.Typer(help="The feature cache of frozen-backbone training (runs/.cache/features).",
+                        no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+def _describe(key: dict | None) -> str:
+    if not key:
+        return "unreadable (clear it)"
+    return (f"{key.get('view', '?')}, {key.get('image_size', '?')} px, scaling {key.get('input_scaling', '?')}, "
+            f"{key.get('precision', '?')}, backbone {str(key.get('backbone', '?'))[:12]}")
+
+
+@cache_app.command("list")
+def cache_list(runs_dir: Path | None = RunsDir) -> None:
+    """One line per cached extraction: id, images, size, last written, what it is."""
+    from engine.store.feature_files import cache_root, list_entries
+
+    folder = resolve_runs_dir(runs_dir)
+    entries = list_entries(folder)
+    if not entries:
+        typer.echo(f"no cached features in {cache_root(folder)}")
+        return
+    typer.echo(f"{'id':<20}  {'images':>8}  {'MB':>8}  {'written':<16}  features")
+    for e in entries:
+        written = time.strftime("%Y-%m-%d %H:%M", time.localtime(e["modified"]))
+        typer.echo(f"{e['id']:<20}  {e['images']:>8,}  {e['megabytes']:>8.1f}  {written:<16}  {_describe(e['key'])}")
+    typer.echo(f"{len(entries)} cached extraction(s), {sum(e['megabytes'] for e in entries):.1f} MB in "
+               f"{cache_root(folder)}")
+
+
+@cache_app.command("clear")
+def cache_clear(
+    ids: list[str] = typer.Argument(None, metavar="[ID]...", help="Only these ids (see `cache list`)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Remove without asking."),
+    runs_dir: Path | None = RunsDir,
+) -> None:
+    """Remove cached features (all, or the given ids); the next run extracts them again."""
+    from engine.store.feature_files import cache_root, clear, list_entries
+
+    folder = resolve_runs_dir(runs_dir)
+    present = {e["id"] for e in list_entries(folder)}
+    unknown = [i for i in ids or [] if i not in present]
+    if unknown:
+        raise fail(f"no cached features with id {', '.join(unknown)} in {cache_root(folder)} (see `cache list`)")
+    if not present:
+        typer.echo(f"no cached features in {cache_root(folder)}")
+        return
+    count = len(ids) if ids else len(present)
+    if not yes and not typer.confirm(f"remove {count} cached extraction(s) from {cache_root(folder)}?"):
+        raise typer.Exit(1)
+    removed = clear(folder, ids or None)
+    typer.echo(f"removed {len(removed)} cached extraction(s)")
