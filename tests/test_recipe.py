@@ -90,13 +90,14 @@ def test_random_features_control_learns_well_above_chance(tmp_path):
     finetune side (BatchNorm trains) is tested in test_models; its learning is measured in the README."""
     data = learnable_cifar(tmp_path / "data", n_train=200, n_test=100)
     config = ExperimentConfig(data_dir=str(data), weights="none", strategies=("frozen",), transfer_image_size=32,
-                              batch_size=20, frozen_epochs=6, checkpoints=False)
+                              batch_size=20, frozen_epochs=6, checkpoints=False, frozen_features="live")
     seen = _run(config)
     tested = {e.strategy: e.test_accuracy for e in seen if isinstance(e, ev.Evaluated)}
     assert tested["frozen"] >= 0.3, tested  # chance: 0.1
     started = next(e for e in seen if isinstance(e, ev.StrategyStarted))
     assert started.weights.startswith("random features") and "NO pretrained" in started.weights
     assert any("estimated on 180 training images" in e.message for e in seen if isinstance(e, ev.LogMessage))
+    assert not any("from cache" in e.message for e in seen if isinstance(e, ev.LogMessage))  # live: no cache
 
 
 @pytest.mark.slow

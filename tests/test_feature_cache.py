@@ -1,0 +1,207 @@
+"""The frozen-backbone feature cache (#14): keying, checks on load, atomic writes, flip views, the head it
+trains being the full model's head, reuse across runs, `cifar-tui cache list|clear`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.store.feature_files import KeyFolder, cache_root, list_entries
+
+BACKBONE = "a" * 64
+
+
+def _images(n: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    """A tiny stand-in for the pooled backbone: (B, 32, 32, 3) -> (B, 6), not mirror-symmetric."""
+    import keras
+
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(6, 3, kernel_initializer=keras.initializers.RandomNormal(seed=1))(inputs)
+    return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
+
+
+class Logged(list):
+    def __call__(self, event):
+        self.append(event.message)
+
+
+def _features(extractor, root, x, logged, backbone=BACKBONE, size=32, scaling="raw", mirrored=False):
+    from engine.training.feature_cache import FeatureCache
+
+    return FeatureCache(root, logged).features(extractor, backbone, x, image_size=size, input_scaling=scaling,
+                                               precision="float32", mirrored=mirrored, batch_size=8, label="t")
+
+
+def _direct(extractor, x):
+    from engine.training.feature_cache import extract
+
+    return extract(extractor, x, 8, 32)
+
+
+def test_hit_and_miss_by_weights_size_scaling_and_images(extractor, tmp_path):
+    x = _images(12, 0)
+    first = Logged()
+    got = _features(extractor, tmp_path, x, first)
+    assert np.allclose(got, _direct(extractor, x), atol=1e-5) and "0 images from cache, 12 extracted" in first[0]
+    again = Logged()
+    assert np.array_equal(_features(extractor, tmp_path, x, again), got)  # a new process-level cache: disk
+    assert "12 images from cache, 0 extracted" in again[0]
+    for change in (dict(backbone="b" * 64), dict(size=48), dict(scaling="unit")):
+        logged = Logged()
+        _features(extractor, tmp_path, x, logged, **change)
+        assert "0 images from cache" in logged[0], change
+    other = _images(12, 1)  # another subset of images: never someone else's rows
+    logged = Logged()
+    assert np.allclose(_features(extractor, tmp_path, np.concatenate([x[:4], other]), logged)[4:],
+                       _direct(extractor, other), atol=1e-5)
+    assert "4 images from cache, 12 extracted" in logged[0]
+
+
+def test_flip_view_is_the_mirrored_image_exactly(extractor, tmp_path):
+    x = _images(10, 2)
+    mirrored = _features(extractor, tmp_path, x, Logged(), mirrored=True)
+    assert np.allclose(mirrored, _direct(extractor, x[:, :, ::-1]), atol=1e-5)
+    assert not np.allclose(mirrored, _direct(extractor, x), atol=1e-3)
+
+
+def test_each_epoch_draws_one_view_per_image():
+    from engine.training.feature_cache import feature_dataset
+
+    n = 64
+    plain = np.arange(n, dtype=np.float32)[:, None].repeat(3, 1)
+    mirrored = -plain - 1
+    ds = feature_dataset(plain, np.arange(n), 16, training=True, mirrored=mirrored, seed=3)
+    epochs = [np.concatenate([f.numpy()[:, 0] for f, _ in ds]) for _ in range(2)]
+    for rows in epochs:
+        index = np.where(rows >= 0, rows, -rows - 1).astype(int)
+        assert sorted(index) == list(range(n))  # every image once, in one of its two views
+        assert 10 < (rows < 0).sum() < 54  # about half mirrored
+    assert not np.array_equal(epochs[0], epochs[1])
+    val = np.concatenate([f.numpy()[:, 0] for f, _ in feature_dataset(plain, np.arange(n), 16)])
+    assert np.array_equal(val, np.arange(n))  # validation: in order, as is
+
+
+def test_corrupted_or_foreign_cache_is_refused_and_rebuilt(extractor, tmp_path):
+    x = _images(8, 3)
+    _features(extractor, tmp_path, x, Logged())
+    shard = next(tmp_path.glob("*/shard-*.npz"))
+    shard.write_bytes(shard.read_bytes()[:-20] + b"\0" * 20)  # damaged
+    logged = Logged()
+    assert np.allclose(_features(extractor, tmp_path, x, logged), _direct(extractor, x), atol=1e-5)
+    assert any("refused" in m and "damaged" in m for m in logged) and "0 images from cache" in logged[-1]
+    # foreign rows under the right key and a valid name (another network's features): the spot check
+    key_folder = next(tmp_path.iterdir())
+    for old in key_folder.glob("shard-*.npz"):
+        old.unlink()
+    from engine.store.feature_files import image_digests
+
+    folder = KeyFolder(tmp_path, __import__("json").loads((key_folder / "meta.json").read_text())["key"])
+    folder.add(image_digests(x), _direct(extractor, x) + 5.0)
+    logged = Logged()
+    assert np.allclose(_features(extractor, tmp_path, x, logged), _direct(extractor, x), atol=1e-5)
+    assert any("differ from this network" in m for m in logged)
+    # a meta.json describing other features
+    meta = key_folder / "meta.json"
+    meta.write_text(meta.read_text().replace('"raw"', '"unit"'))
+    logged = Logged()
+    _features(extractor, tmp_path, x, logged)
+    assert any("does not describe" in m for m in logged) and "0 images from cache" in logged[-1]
+
+
+def test_a_failed_write_leaves_no_shard(tmp_path, monkeypatch):
+    import engine.store.atomic as atomic
+
+    folder = KeyFolder(tmp_path, {"view": "as-is", "width": 2})
+
+    def broken(*_args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, "replace", broken)
+    with pytest.raises(OSError):
+        folder.add(np.array([b"x" * 16], dtype="S16"), np.zeros((1, 2), np.float32))
+    assert not list(folder.path.glob("shard-*")) and not [p for p in folder.path.iterdir() if ".tmp" in p.name]
+
+
+def test_cache_list_and_clear_without_tensorflow(tmp_path):
+    runs = tmp_path / "runs"
+    for view in ("as-is", "mirrored"):
+        KeyFolder(cache_root(runs), {"view": view, "image_size": 32, "width": 2}).add(
+            np.array([b"a" * 16, b"b" * 16], dtype="S16"), np.ones((2, 2), np.float32))
+    code = ("import sys\nfrom tui.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n"
+            "    print('EXIT', e.code)\nprint('HEAVY', [m for m in ('tensorflow', 'keras') if m in sys.modules])")
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-c", code, "cache", *args, "--runs-dir", str(runs)],
+                              capture_output=True, text=True, timeout=60, env={**os.environ})
+
+    listed = cli("list")
+    assert "HEAVY []" in listed.stdout and "2 cached extraction(s)" in listed.stdout, listed.stdout + listed.stderr
+    assert "mirrored, 32 px" in listed.stdout and listed.stdout.count("       2  ") == 2
+    first = list_entries(runs)[0]["id"]
+    wrong = cli("clear", "nope", "--yes")
+    assert "EXIT 2" in wrong.stdout and "no cached features with id nope" in wrong.stderr
+    assert "removed 1" in cli("clear", first, "--yes").stdout and len(list_entries(runs)) == 1
+    assert "removed 1" in cli("clear", "--yes").stdout and list_entries(runs) == []
+    assert "no cached features" in cli("list").stdout
+
+
+def test_the_head_fitted_on_features_is_the_full_models_head(tmp_path):
+    """What the cached path fits must be the full model's own layers: the full model on images then
+    predicts what the fitted head predicts on the extracted features."""
+    import keras
+
+    from engine.config import ExperimentConfig
+    from engine.models.backbone import resolve_weights
+    from engine.models.transfer import build_frozen, head_model
+    from engine.training.feature_cache import extract, pooled_extractor
+
+    keras.utils.set_random_seed(0)
+    built = build_frozen(ExperimentConfig(transfer_image_size=32, head_units=8), 10, resolve_weights("none"))
+    x, y = _images(16, 4), np.arange(16) % 10
+    features = extract(pooled_extractor(built.model), x, 8, 32)
+    head = head_model(built.model)
+    head.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
+    before = built.model.get_weights()
+    head.fit(features, y, epochs=2, verbose=0)
+    assert not all(np.array_equal(a, b) for a, b in zip(before, built.model.get_weights(), strict=True))
+    assert np.allclose(built.model.predict(x.astype(np.float32), verbose=0), head.predict(features, verbose=0),
+                       atol=1e-5)
+
+
+@pytest.mark.slow
+def test_cached_frozen_learns_and_a_second_run_reuses_the_features(tmp_path):
+    """Live frozen learning on the same data: test_recipe's random-features test (frozen_features=live)."""
+    from learnable_data import learnable_cifar
+
+    from engine import events as ev
+    from engine.config import ExperimentConfig
+    from engine.session import record_and_run
+
+    data = learnable_cifar(tmp_path / "data", n_train=200, n_test=100)
+    results = {}
+    for label in ("first", "second"):
+        seen: list = []
+        config = ExperimentConfig(data_dir=str(data), weights="none", strategies=("frozen",), frozen_features="cached",
+                                  transfer_image_size=32, batch_size=20, frozen_epochs=5)
+        record_and_run(config, tmp_path / "runs", seen.append, redirect_native_log=False)
+        tested = next(e for e in seen if isinstance(e, ev.Evaluated))
+        logs = [e.message for e in seen if isinstance(e, ev.LogMessage)]
+        epochs = [e for e in seen if isinstance(e, ev.EpochEnd)]
+        assert len(epochs) == 5 and all(np.isfinite(e.val_accuracy) for e in epochs)
+        assert (Path(tmp_path / "runs") / next(e.run_id for e in seen if isinstance(e, ev.RunStarted))
+                / "checkpoints" / "frozen" / "state.json").is_file()
+        results[label] = (tested.test_accuracy, logs)
+    assert results["first"][0] >= 0.3, results  # chance: 0.1
+    assert any("0 images from cache, 180 extracted" in m for m in results["first"][1])
+    assert any("frozen: features of 180 images from cache, 0 extracted (mirrored" in m for m in results["second"][1])
+    assert results["second"][0] == results["first"][0]  # the same features, the same seed: the same model
