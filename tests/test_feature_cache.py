@@ -205,3 +205,29 @@ def test_cached_frozen_learns_and_a_second_run_reuses_the_features(tmp_path):
     assert any("0 images from cache, 180 extracted" in m for m in results["first"][1])
     assert any("frozen: features of 180 images from cache, 0 extracted (mirrored" in m for m in results["second"][1])
     assert results["second"][0] == results["first"][0]  # the same features, the same seed: the same model
+
+
+@pytest.mark.slow
+def test_a_run_stopped_in_a_cached_head_phase_resumes_from_its_checkpoint(cifar_dir, tmp_path):
+    import threading
+
+    from engine import events as ev
+    from engine.config import ExperimentConfig
+    from engine.session import record_and_run, resume_and_run
+    from engine.store.reader import load_run
+
+    stop = threading.Event()
+    stop.reason = "test"
+    config = ExperimentConfig(data_dir=str(cifar_dir), weights="none", strategies=("frozen",), batch_size=30,
+                              transfer_image_size=32, frozen_epochs=3, run_eagerly=True)
+    first = record_and_run(config, tmp_path, display=lambda e: isinstance(e, ev.EpochEnd) and stop.set(),
+                           stop_event=stop, redirect_native_log=False)
+    assert first.summary["status"] == "interrupted"
+    seen: list = []
+    second = resume_and_run(tmp_path, first.run_id, display=seen.append, redirect_native_log=False)
+    assert second.summary["status"] == "finished"
+    logs = [e.message for e in seen if isinstance(e, ev.LogMessage)]
+    # the checkpoint's backbone (its AdaBN statistics) is the key: the first run's features are reused
+    assert any("images from cache, 0 extracted (mirrored" in m for m in logs), logs
+    assert [h["epoch"] for h in load_run(tmp_path, first.run_id).state.strategies["frozen"].history] == [1, 2, 3]
+    assert any(isinstance(e, ev.Evaluated) for e in seen)
