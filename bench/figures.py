@@ -22,9 +22,11 @@ import numpy as np
 # effnet_eager (smoke only): the same model and train_on_batch, run eagerly, since tracing EfficientNetB0's
 # training step takes ~45 s on a 2-core machine and a smoke figure is not meant to be read.
 SIZES = {"full": dict(train=1024, repeats=7, effnet_steps=6, effnet_size=224, rss_images=50_000, runs=1000,
-                      pipeline_images=4096, effnet_eager=False),
+                      pipeline_images=4096, effnet_eager=False, frozen_images=2000, frozen_px=96, frozen_epochs=5,
+                      study_cells=5),
          "smoke": dict(train=128, repeats=1, effnet_steps=1, effnet_size=32, rss_images=512, runs=20,
-                       pipeline_images=128, effnet_eager=True)}
+                       pipeline_images=128, effnet_eager=True, frozen_images=100, frozen_px=32, frozen_epochs=1,
+                       study_cells=5)}
 
 
 def alternate(side_a, side_b, repeats: int) -> tuple[float, float, float]:
@@ -350,3 +352,42 @@ def gallery_first_paint_s(size: dict) -> float:
         return statistics.median(timings)
 
     return asyncio.run(measure())
+
+
+def frozen_cached_figures(size: dict) -> dict:
+    """The frozen strategy's wall time (EfficientNetB0 random init with its AdaBN estimate, `frozen_images`
+    images split 80/10/10, `frozen_px` px, `frozen_epochs` epochs, batch 64, through `train_strategy` with
+    its events, checkpoints off), side by side in one process: live (the backbone on every augmented
+    batch) / cached with an empty cache (it pays its extraction: two views of each training image, the
+    validation images) = `frozen_cached_speedup`; live / cached with the features already on disk (another
+    cell of the study extracted them) = `frozen_cached_reuse_speedup`; and a study of `study_cells` such
+    cells: live cost / (one extraction + the rest reusing it) = `frozen_study_speedup`."""
+    import threading
+
+    from engine.config import ExperimentConfig
+    from engine.data.splits import PreparedData
+    from engine.models.backbone import resolve_weights
+    from engine.training.feature_cache import FeatureCache
+    from engine.training.train_strategy import train_strategy
+
+    x, y = _images(size["frozen_images"], seed=3)
+    a, b = int(0.8 * len(x)), int(0.9 * len(x))
+    data = PreparedData("cifar10", "bench", [str(i) for i in range(10)], x[:a], y[:a], x[a:b], y[a:b], x[b:],
+                        y[b:], augmentation="flip+translate")
+    config = ExperimentConfig(weights="none", strategies=("frozen",), transfer_image_size=size["frozen_px"],
+                              frozen_epochs=size["frozen_epochs"], batch_size=64, checkpoints=False,
+                              precision="float32")
+    weights = resolve_weights("none")
+
+    def wall(mode: str, root: Path | None) -> float:
+        start = time.perf_counter()
+        train_strategy("frozen", config.replace(frozen_features=mode), data, weights, lambda _e: None,
+                       threading.Event(), features=FeatureCache(root, lambda _e: None) if mode == "cached" else None)
+        return time.perf_counter() - start
+
+    with tempfile.TemporaryDirectory() as folder:
+        live, cold, warm = wall("live", None), wall("cached", Path(folder)), wall("cached", Path(folder))
+    cells = size["study_cells"]
+    return {"frozen_cached_speedup": live / cold, "frozen_cached_reuse_speedup": live / warm,
+            "frozen_study_speedup": cells * live / (cold + (cells - 1) * warm),
+            "frozen_live_s": live, "frozen_cached_s": cold, "frozen_cached_reused_s": warm}

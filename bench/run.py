@@ -32,6 +32,7 @@ TARGETS = {
     "plot_redraw_ms": (20.0, "max"),
     "event_to_screen_s": (0.5, "max"),
     "gallery_first_paint_s": (0.3, "max"),
+    "frozen_cached_speedup": (3.0, "min"),
 }
 
 
@@ -46,6 +47,7 @@ def measure(size: dict, only: set[str] | None = None) -> dict:
         ("tui_overhead_ratio", lambda: figures.tui_overhead_ratio(size)),
         ("pipeline", lambda: figures.pipeline_figures(size)),
         ("peak_rss_full_cifar_224_mb", lambda: figures.peak_rss_full_cifar_224_mb(size)),
+        ("frozen_cached", lambda: figures.frozen_cached_figures(size)),
     ]
     for name, step in steps:
         if only and name not in only:
@@ -70,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (seconds); figures are not meaningful")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results.json"))
     parser.add_argument("--only", nargs="*", help="measure only these steps (cli, screen, tui_first_frame_s, "
-                        "engine_overhead_ratio, tui_overhead_ratio, pipeline, peak_rss_full_cifar_224_mb) and "
+                        "engine_overhead_ratio, tui_overhead_ratio, pipeline, peak_rss_full_cifar_224_mb, frozen_cached) "
+                        "and "
                         "update the other figures' values from the existing results file")
     args = parser.parse_args(argv)
     size = figures.SIZES["smoke" if args.smoke else "full"]

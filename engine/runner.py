@@ -131,7 +131,7 @@ def _run_strategies(config, data, weights, environment, strategy, emit, stop_eve
                            tensorboard_dir / name if tensorboard_dir is not None else None,
                            checkpoint_root / name if checkpoint_root is not None else None,
                            resume.checkpoints[name] if resume is not None else None, strategy, trained,
-                           features=features)
+                           features)
         except (StoreError, CheckpointDamaged, KeyboardInterrupt):
             raise
         except TrainingFailed as exc:

@@ -28,11 +28,12 @@ def test_shipped_studies_parse_and_expand():
     assert shipped_studies() == ["data-efficiency", "finetune-lr", "preprocessing-ablation", "resolution",
                                  "seed-replication"]
     ablation = load_spec("preprocessing-ablation").cells()
-    assert len(ablation) == 12
+    assert len(ablation) == 15
     by_variant = {c.key["variant"]: c.config for c in ablation if c.key["seed"] == 0}
     assert (by_variant["correct"].input_scaling, by_variant["correct"].bn_mode) == ("raw", "inference")
     assert by_variant["divided-by-255"].input_scaling == "unit" and by_variant["bn-train"].bn_mode == "train"
     assert by_variant["correct"].mistakes() == [] and len(by_variant["both-mistakes"].mistakes()) == 2
+    assert (by_variant["correct"].frozen_features, by_variant["live-features"].frozen_features) == ("cached", "live")
     # BatchNorm in training mode changes only finetune's unfrozen phase: no frozen cell runs under it
     assert {c.config.strategies for c in ablation if c.config.bn_mode == "train"} == {("finetune",)}
     for cell in (c for name in shipped_studies() for c in load_spec(name).cells()):
