@@ -72,9 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (seconds); figures are not meaningful")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results.json"))
     parser.add_argument("--only", nargs="*", help="measure only these steps (cli, screen, tui_first_frame_s, "
-                        "engine_overhead_ratio, tui_overhead_ratio, pipeline, peak_rss_full_cifar_224_mb, frozen_cached) "
-                        "and "
-                        "update the other figures' values from the existing results file")
+                        "engine_overhead_ratio, tui_overhead_ratio, pipeline, peak_rss_full_cifar_224_mb, "
+                        "frozen_cached) and update the other figures' values from the existing results file")
     args = parser.parse_args(argv)
     size = figures.SIZES["smoke" if args.smoke else "full"]
     # Both sides of every ratio run under the allocator setting of the product's training processes

@@ -50,7 +50,8 @@ def plan_resume(runs_dir: Path, run_ref: str) -> ResumePlan:
         raise UserError(f"run {run_dir.name} is {state.status}; only a stopped run can be resumed")
     try:
         stored = json.loads((run_dir / paths.CONFIG_FILE).read_text(encoding="utf-8"))
-        config = ExperimentConfig.from_dict({"frozen_features": "live", **stored["config"]})  # older runs: live.validate()
+        # a run recorded before the feature cache existed ran its frozen head live: it resumes live
+        config = ExperimentConfig.from_dict({"frozen_features": "live", **stored["config"]}).validate()
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise StoreError(f"run {run_dir.name}: its config.json is unreadable ({exc})") from None
     plan = ResumePlan(run_dir.name, run_dir, config, state)

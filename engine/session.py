@@ -20,8 +20,8 @@ from engine.events import Sink, tee
 from engine.native_stderr import native_stderr_to
 from engine.runner import run_experiment
 from engine.store import paths
-from engine.store.ids import new_run_id
 from engine.store.feature_files import cache_root
+from engine.store.ids import new_run_id
 from engine.store.recorder import RunRecorder
 
 if TYPE_CHECKING:

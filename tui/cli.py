@@ -145,9 +145,9 @@ def resume(
                                                        stop_event=stop_event, plan=plan), plain, json_out)
 
 
+import tui.cli_cache  # noqa: E402,F401  (registers `cache list|clear`)
 import tui.cli_runs  # noqa: E402,F401  (registers the `runs` and `watch` commands)
 import tui.cli_study  # noqa: E402,F401  (registers `study` and `studies`)
-import tui.cli_cache  # noqa: E402,F401  (registers `cache list|clear`)
 
 
 def main(argv: list[str] | None = None) -> None:
