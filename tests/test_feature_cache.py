@@ -122,6 +122,7 @@ def test_a_failed_write_leaves_no_shard(tmp_path, monkeypatch):
     import engine.store.atomic as atomic
 
     folder = KeyFolder(tmp_path, {"view": "as-is", "width": 2})
+    kept = folder.add(np.array([b"y" * 16], dtype="S16"), np.ones((1, 2), np.float32))  # and its meta.json
 
     def broken(*_args):
         raise OSError(28, "No space left on device")
@@ -129,7 +130,9 @@ def test_a_failed_write_leaves_no_shard(tmp_path, monkeypatch):
     monkeypatch.setattr(atomic.os, "replace", broken)
     with pytest.raises(OSError):
         folder.add(np.array([b"x" * 16], dtype="S16"), np.zeros((1, 2), np.float32))
-    assert not list(folder.path.glob("shard-*")) and not [p for p in folder.path.iterdir() if ".tmp" in p.name]
+    assert list(folder.path.glob("shard-*")) == [kept]
+    assert not [p for p in folder.path.iterdir() if ".tmp" in p.name]
+    assert len(folder.load()) == 1 and not folder.refused
 
 
 def test_cache_list_and_clear_without_tensorflow(tmp_path):
