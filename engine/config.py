@@ -164,6 +164,8 @@ class ExperimentConfig:
             out.append("finetune from 'frozen' needs frozen to run before finetune")
         if self.finetune_patience and "finetune" not in chosen:
             out.append("finetune patience has no effect: it changes only finetune")
+        if self.frozen_features == "live" and not chosen & {"frozen", "finetune", "probe"}:
+            out.append("frozen features 'live' has no effect: it changes only frozen, finetune and probe")
         if (self.stochastic_depth or self.head_units) and not transfer:
             out.append("stochastic depth and head units have no effect: they change only frozen and finetune")
         return out

@@ -34,6 +34,8 @@ def test_a_mistake_is_labelled_only_on_the_strategies_it_changes():
     (dict(strategies=("frozen",), finetune_patience=2), "finetune patience has no effect"),
     (dict(augment="mirror"), "augment must be one of"),
     (dict(keep="first"), "keep must be 'best' or 'last'"),
+    (dict(frozen_features="disk"), "frozen features must be 'cached' or 'live'"),
+    (dict(strategies=("scratch",), frozen_features="live"), "frozen features 'live' has no effect"),
 ])
 def test_knobs_without_effect_on_the_chosen_strategies_are_refused_in_one_line(knobs, message):
     with pytest.raises(ConfigError, match=message) as info:
