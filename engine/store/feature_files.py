@@ -46,7 +46,7 @@ def key_digest(key: dict) -> str:
 
 def image_digests(x: np.ndarray) -> np.ndarray:
     """uint8 images (N, H, W, C) -> (N,) `S16` content digests (BLAKE2b-128 of each image's bytes)."""
-    flat = np.ascontiguousarray(x).reshape(len(x), -1)
+    flat = np.ascontiguousarray(x).reshape(len(x), int(np.prod(x.shape[1:])))
     return np.array([hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in flat], dtype="S16")
 
 
