@@ -32,18 +32,29 @@ from engine.data.pipeline import make_dataset
 from engine.data.splits import PreparedData
 from engine.events import EpochEnd, Evaluated, LogMessage, PhaseStarted, Sink, StrategyFinished, StrategyStarted
 from engine.models.backbone import WeightsChoice, build_backbone
+from engine.models.phases import estimate_bn_statistics
 from engine.training.evaluate import test_metrics
 
 # C = 1 / (L2 strength x N): 9 log-spaced values, from strong to weak regularisation (Kornblith et al.
 # search 45 values over 1e-6..1e5; 9 cover the useful range of standardised features at a fraction of the cost)
 C_GRID = tuple(float(c) for c in np.logspace(-4, 4, 9))
 MAX_ITER = 1000
+BN_ESTIMATE_IMAGES = 256  # as train_strategy's: one batch of training images for a random-init backbone
 
 
-def feature_extractor(config: ExperimentConfig, weights: WeightsChoice) -> keras.Model:
-    """Pixels in [0, 255] (or /255, the ablation) -> the backbone in inference mode -> average pooling."""
+def feature_extractor(config: ExperimentConfig, weights: WeightsChoice, x_train: np.ndarray) -> keras.Model:
+    """Pixels in [0, 255] (or /255, the ablation) -> the backbone in inference mode -> average pooling.
+
+    With no pretrained weights the backbone's BatchNorm statistics are first estimated on training images
+    (AdaBN), as for the `frozen` strategy's random-features control: at their initial values they pass
+    almost no signal (issue #12)."""
     size = config.transfer_image_size
     backbone = build_backbone(size, weights)
+    if not weights.pretrained:
+        order = np.random.default_rng(config.seed).permutation(len(x_train))[:BN_ESTIMATE_IMAGES]
+        images = make_dataset(x_train[order], np.zeros(len(order), np.int32), BN_ESTIMATE_IMAGES, size,
+                              training=False)
+        estimate_bn_statistics(backbone, (batch for batch, _ in images))
     backbone.trainable = False
     inputs = keras.Input(shape=(size, size, 3), name="pixels_0_255")
     x = layers.Rescaling(1.0 / 255, name="mistake_divide_by_255")(inputs) if config.input_scaling == "unit" \
@@ -65,7 +76,7 @@ def train_probe(config: ExperimentConfig, data: PreparedData, weights: WeightsCh
     Returns "finished" or "cancelled" (checked between grid points)."""
     started = time.perf_counter()
     num_classes = len(data.class_names)
-    extractor = feature_extractor(config, weights)
+    extractor = feature_extractor(config, weights, data.x_train)
     head_params = (extractor.output_shape[-1] + 1) * num_classes
     sink(StrategyStarted(
         strategy="probe", image_size=config.transfer_image_size, epochs=len(C_GRID), steps_per_epoch=1,
