@@ -80,10 +80,31 @@ def study(
             todo = {"finished": "skip (finished)", "cancelled": "resume", "interrupted": "resume"}.get(status, "run")
             typer.echo(f"cell {cell.index + 1}/{len(cells)} {cell.label}: {todo}")
         return
-    run_cells(spec, folder, plain, parallel)
+    again = continue_command(spec_ref, preset, sets, name, runs_dir, parallel)
+    run_cells(spec, folder, plain, parallel, again=again)
 
 
-def run_cells(spec, folder: Path, plain: bool | None, parallel: int = 1) -> None:
+def continue_command(spec_ref: str, preset: str | None, sets: list[str], name: str | None,
+                     runs_dir: Path | None, parallel: int) -> str:
+    """The `study` command line that continues this study when pasted: the spec as the user named it
+    (a shipped study by name, a file by its path) and every option that shapes the cells or finds them."""
+    import shlex
+
+    words = ["cifar-tui", "study", spec_ref]
+    if preset is not None:
+        words += ["--preset", preset]
+    for item in sets:
+        words += ["--set", item]
+    if name is not None:
+        words += ["--name", name]
+    if runs_dir is not None:
+        words += ["--runs-dir", str(runs_dir)]
+    if parallel > 1:
+        words += ["--parallel", str(parallel)]
+    return shlex.join(words)
+
+
+def run_cells(spec, folder: Path, plain: bool | None, parallel: int = 1, again: str | None = None) -> None:
     from engine.study.parallel import run_study_parallel
     from engine.study.runner import run_study
     from tui.cli_progress import progress_sink
@@ -121,7 +142,7 @@ def run_cells(spec, folder: Path, plain: bool | None, parallel: int = 1) -> None
             raise fail(str(exc), exc.exit_code) from None
     print_study(*load_study(folder, spec.name))
     if received:
-        typer.echo(f"study stopped; continue it with: cifar-tui study {spec.source or spec.name}", err=True)
+        typer.echo(f"study stopped; continue it with: {again or 'cifar-tui study ' + spec.name}", err=True)
         raise typer.Exit(EXIT_BY_SIGNAL.get(received[0], 130))
     if any(o.status == "failed" for o in outcomes):
         raise typer.Exit(EXIT_STRATEGY_FAILED)
