@@ -53,3 +53,35 @@ def test_the_continue_line_of_a_stopped_shipped_study_works_when_pasted(tmp_path
     assert pasted[:2] == ["cifar-tui", "study"]
     runner.invoke(app, pasted[1:])
     assert len(studies) == 2 and studies[0] == studies[1]  # the same grid, name and folder
+
+
+def test_a_failed_cells_reason_reaches_the_exported_report(tmp_path):
+    from events_factory import run_started, strategy_events
+
+    from engine import events as ev
+    from engine.store.recorder import RunRecorder
+    from engine.study.record import new_record
+    from engine.study.report import export_study, study_json
+    from engine.study.stats import aggregate, cell_results
+
+    record = new_record(parse_spec(TINY))
+    runs = tmp_path / "runs"
+    for i, cell in enumerate(record.cells):
+        run_id = f"20270115-08000{i}-cell-000{i}"
+        cell.run_ids.append(run_id)
+        recorder = RunRecorder(runs, run_id)
+        recorder(run_started(run_id, strategies=("scratch",)))
+        if i == 1:
+            recorder(ev.StrategyFailed(strategy="scratch", error="loss became NaN at epoch 2"))
+            recorder(ev.RunFinished(status="failed", seconds=1.0, error="scratch failed"))
+        else:
+            for event in strategy_events("scratch"):
+                recorder(event)
+            recorder(ev.RunFinished(status="finished", seconds=1.0))
+        recorder.close()
+    results = cell_results(record, runs)
+    conditions = aggregate(results)
+    page = export_study(record, results, conditions, tmp_path / "report")
+    text = page.read_text()
+    assert f"cell 2 {record.cells[1].label}: failed - scratch: loss became NaN at epoch 2" in text
+    assert study_json(record, results, conditions)["cells"][1]["reason"] == "scratch: loss became NaN at epoch 2"

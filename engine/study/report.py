@@ -20,7 +20,7 @@ def study_json(record: StudyRecord, results: list[CellResult], conditions: list[
     return {
         "name": record.name, "title": record.title, "x": record.x, "axes": record.axes,
         "cells": [{"index": r.index, "key": r.key, "run_id": r.run_id, "status": r.status,
-                   "test_accuracy": r.test_accuracy, "notices": r.notices} for r in results],
+                   "test_accuracy": r.test_accuracy, "notices": r.notices, "reason": r.reason} for r in results],
         "conditions": [{
             "key": c.key,
             "strategies": {n: {"mean": s.mean, "std": s.std, "n": s.n, "values": c.values[n]}
@@ -103,6 +103,11 @@ def export_study(record: StudyRecord, results: list[CellResult], conditions: lis
                                                      for n in strategies]]) + " |")
     lines += ["", "## Differences (paired by seed; 'exceeds seed spread' means |mean| > 2 standard errors)", ""]
     lines += [f"- {c.label}: {d.text()}" for c in conditions for d in c.differences] or ["- none yet"]
+    failed = [r for r in results if r.status in ("failed", "damaged")]
+    if failed:  # the reason travels with the report, not only the app
+        lines += ["", "## Failed cells", "", *[f"- cell {r.index + 1} {r.label}: {r.status}"
+                                              f"{' - ' + r.reason if r.reason else ''} (run {r.run_id})"
+                                              for r in failed]]
     notices = sorted({n for r in results for n in r.notices})
     if notices:
         lines += ["", "## Notices (substitutions, deliberate mistakes)", "", *[f"- {n}" for n in notices]]
