@@ -6,6 +6,7 @@ cancel event as `stop_event`. TensorFlow is imported here, lazily, so that `impo
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import threading
 import time
@@ -34,7 +35,8 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
     go on from their checkpoint, and the events continue the run's log.
     """
     stop_event = stop_event or threading.Event()
-    state = resume.state if resume is not None else RunState()
+    # Our own copy: the recorder folds the same events into the plan's state (one resume, counted once).
+    state = copy.deepcopy(resume.state) if resume is not None else RunState()
 
     def emit(event) -> None:
         state.apply(event)
