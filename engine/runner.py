@@ -94,6 +94,8 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
             failed = True
             emit(LogMessage(level="error", message=traceback.format_exc(limit=8)))
             emit(StrategyFailed(strategy=name, error=f"{type(exc).__name__}: {exc}".splitlines()[0]))
+        finally:
+            release_models()
 
     # A stop asked for by the user is "cancelled"; one forced from outside (SIGTERM, SSH hang-up) carries
     # a reason and is "interrupted".
@@ -105,6 +107,18 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
     prior = resume.prior_seconds if resume is not None else 0.0
     emit(RunFinished(status=status, seconds=prior + time.perf_counter() - started, error=error))
     return state.summary()
+
+
+def release_models() -> None:
+    """Free a finished strategy's model: Keras keeps global state (layer names, compiled functions) across
+    models, so a long process (a study of many cells, an app session of many runs) grew with every model
+    built. Measured with bench/study_memory.py (see the README)."""
+    import gc
+
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
 
 
 def _prepare(config: ExperimentConfig):

@@ -9,11 +9,15 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.filter import Monochrome, NoColor
+from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -26,7 +30,7 @@ from tui.messages import BatchProgress, EngineEvent, RunError, posting_sink
 from tui.screens.dialogs import ConfirmQuit, StartFailed
 from tui.screens.live import LiveScreen
 from tui.screens.new_run import NewRunScreen
-from tui.screens.runs import RunsScreen
+from tui.screens.runs import RunsScreen, error_text
 from tui.screens.studies import StudiesScreen
 
 ERROR_KINDS = {DataError: "data", WeightsError: "weights", ConfigError: "config", StoreError: "store"}
@@ -48,6 +52,41 @@ def resume_in_store(plan, sink, stop_event) -> None:
                    plan=plan)
 
 
+class ResumePlanned(Message):
+    def __init__(self, plan, error: str) -> None:
+        super().__init__()
+        self.plan, self.error = plan, error
+
+
+@dataclass
+class Following:
+    """A run followed on a RunViewScreen: the file reader (used by one worker at a time) and the state."""
+
+    run_id: str
+    follower: Any
+    state: RunState
+    screen: Any
+    busy: threading.Lock = field(default_factory=threading.Lock)
+
+
+class FollowOpened(Message):
+    def __init__(self, run_id: str, follower, state: RunState) -> None:
+        super().__init__()
+        self.run_id, self.follower, self.state = run_id, follower, state
+
+
+class FollowPolled(Message):
+    def __init__(self, follow: Following, events: list, alive: bool) -> None:
+        super().__init__()
+        self.follow, self.events, self.alive = follow, events, alive
+
+
+class FollowFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
 class CifarTuiApp(App):
     CSS_PATH = "styles/app.tcss"
     TITLE = "cifar-tui"
@@ -63,6 +102,10 @@ class CifarTuiApp(App):
                  engine: Callable[..., None] = record_in_store, native_log: Path | None = None,
                  watch: str | None = None, resumer: Callable[..., None] = resume_in_store) -> None:
         super().__init__()
+        if self.no_color:
+            # NO_COLOR: Textual's Monochrome filter turns colours into greys (a curve came out grey 237 on
+            # background 234); NoColor drops colours and keeps bold and reverse, so warnings stay visible.
+            self._filters = [NoColor() if isinstance(f, Monochrome) else f for f in self._filters]
         self.resumer = resumer  # tests pass a scripted one
         self.watch_on_start = watch
         self.runs_dir = Path(runs_dir)
@@ -129,16 +172,29 @@ class CifarTuiApp(App):
         self._refresh_live(None)
 
     def resume_run(self, run_id: str) -> None:
-        """Continue a cancelled or interrupted run (the Runs screen's `u`), shown on the Live screen."""
-        from engine.resume import plan_resume
-
+        """Continue a cancelled or interrupted run (the Runs screen's `u`), shown on the Live screen.
+        The plan (the run's whole log, its checkpoints) is read in a worker, not on the UI thread."""
         if self.is_training:
             self.notify("a run is already in progress: cancel it first (c)", severity="warning")
             return
+        self._plan_resume(run_id)
+
+    @work(thread=True, exclusive=True, group="plan-resume", exit_on_error=False)
+    def _plan_resume(self, run_id: str) -> None:
+        from engine.resume import plan_resume
+
         try:
-            plan = plan_resume(self.runs_dir, run_id)
-        except UserError as exc:
-            self.notify(str(exc), severity="error")
+            self.post_message(ResumePlanned(plan_resume(self.runs_dir, run_id), ""))
+        except Exception as exc:  # UserError, or whatever a damaged folder raises: a notification
+            self.post_message(ResumePlanned(None, error_text(exc, f"cannot resume {run_id}")))
+
+    def on_resume_planned(self, message: ResumePlanned) -> None:
+        plan = message.plan
+        if plan is None:
+            self.notify(message.error, severity="error")
+            return
+        if self.is_training:
+            self.notify("a run is already in progress: cancel it first (c)", severity="warning")
             return
         self.last_config = plan.config
         self.live_run_id = plan.run_id
@@ -198,27 +254,63 @@ class CifarTuiApp(App):
 
     # --- attaching to a run another process writes ------------------------------------------------------
     def watch_run(self, run_id: str) -> None:
-        """Show a recorded run and follow its events file as it grows (`cifar-tui watch`, Runs screen)."""
+        """Show a recorded run and follow its events file as it grows (`cifar-tui watch`, Runs screen).
+        Every read of the file happens in a worker; the UI thread only folds the events it is handed."""
+        self._open_follow(run_id)
+
+    @work(thread=True, group="follow", exit_on_error=False)
+    def _open_follow(self, run_id: str) -> None:
         from engine.store.follow import EventFollower
         from engine.store.paths import EVENTS_FILE
-        from engine.store.reader import writer_alive
+
+        try:
+            follower = EventFollower(self.runs_dir / run_id / EVENTS_FILE)
+            state = RunState.from_events(follower.poll())
+        except Exception as exc:  # a damaged folder: a notification, the app stays up
+            self.post_message(FollowFailed(error_text(exc, f"cannot follow {run_id}")))
+            return
+        self.post_message(FollowOpened(run_id, follower, state))
+
+    def on_follow_failed(self, message: FollowFailed) -> None:
+        self.notify(message.error, severity="error")
+
+    def on_follow_opened(self, message: FollowOpened) -> None:
         from tui.screens.live import RunViewScreen
 
-        folder = self.runs_dir / run_id
-        follower = EventFollower(folder / EVENTS_FILE)
-        state = RunState.from_events(follower.poll())
-        screen = RunViewScreen(state, title=f"{run_id} (following its events file)")
+        screen = RunViewScreen(message.state, title=f"{message.run_id} (following its events file)")
         self.push_screen(screen)
+        screen.follow = Following(message.run_id, message.follower, message.state, screen)
+        screen.set_interval(0.5, lambda: self._poll_follow(screen.follow))
 
-        def follow() -> None:
-            for event in follower.poll():
-                state.apply(event)
-                screen.on_engine(event, state)
-            if state.status in ("running", "pending") and not writer_alive(folder):
-                state.status = "interrupted"  # the writer died without finishing: stale heartbeat or no pid
-                screen.dashboard.show(state)
+    @work(thread=True, group="follow", exit_on_error=False)
+    def _poll_follow(self, follow: Following) -> None:
+        from engine.store.reader import writer_alive
 
-        screen.set_interval(0.5, follow)
+        if not follow.busy.acquire(blocking=False):
+            return  # the previous poll is still reading
+        try:
+            events = follow.follower.poll()
+            alive = writer_alive(self.runs_dir / follow.run_id)
+        except Exception as exc:
+            follow.busy.release()
+            self.post_message(FollowFailed(error_text(exc, f"cannot follow {follow.run_id}")))
+            return
+        self.post_message(FollowPolled(follow, events, alive))
+
+    def on_follow_polled(self, message: FollowPolled) -> None:
+        follow = message.follow
+        try:
+            shown = follow.screen in self.screen_stack  # closed while the poll was reading: fold, draw nothing
+            for event in message.events:
+                follow.state.apply(event)
+                if shown:
+                    follow.screen.on_engine(event, follow.state)
+            if follow.state.status in ("running", "pending") and not message.alive:
+                follow.state.status = "interrupted"  # the writer died without finishing: stale heartbeat, no pid
+                if shown:
+                    follow.screen.dashboard.show(follow.state)
+        finally:
+            follow.busy.release()
 
     # --- events from the worker -------------------------------------------------------------------------
     def on_engine_event(self, message: EngineEvent) -> None:

@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry: every usage error is one line on stderr and exit code 2."""
     from typer._click.exceptions import ClickException  # Typer >= 0.26 vendors its own Click
 
+    from tui.terminal import make_output_safe
+
+    make_output_safe()  # an ASCII-only locale: stand-ins for "…" and "±", never a UnicodeEncodeError
     try:
         code = app(args=argv, standalone_mode=False)
     except ClickException as exc:
