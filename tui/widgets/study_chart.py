@@ -31,8 +31,8 @@ class StudyChart(PlotextPlot):
             color, marker = styles[label]
             ys = [p[1] for p in points]
             plt.plot(xs, ys, color=color, label=f"{marker} {label} ({n_label(points)})", marker="braille")
-            plt.scatter(xs, ys, color=color, marker=marker)  # the series' own marker: apart without colour
             plt.error(xs, ys, yerr=[p[2] for p in points], color=color)
+            plt.scatter(xs, ys, color=color, marker=marker)  # the series' own marker, over the error bar
             any_points = True
         plt.xlim(0.5, len(positions) + 0.5)  # room for the error bars at both ends
         plt.xticks(positions, [str(v) if not numeric else f"{v:g}" for v in axis_values])
