@@ -76,3 +76,15 @@ def test_a_dumb_terminal_gets_one_line_not_escape_codes(tmp_path):
     assert lines == ["cifar-tui: error: this terminal (TERM=dumb) cannot draw the app; for batch jobs use "
                      "`cifar-tui run`"]
     assert b"\x1b" not in screen
+
+
+def test_headless_progress_is_plain_lines_on_a_dumb_terminal(monkeypatch):
+    from tui.cli_progress import PlainProgress, progress_sink
+
+    class FakeTerminal:
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr("sys.stdout", FakeTerminal())
+    monkeypatch.setenv("TERM", "dumb")
+    assert isinstance(progress_sink(None), PlainProgress)  # no progress bars redrawn with escape codes

@@ -110,7 +110,9 @@ def run_cells(spec, folder: Path, plain: bool | None, parallel: int = 1, again: 
     from tui.cli_progress import progress_sink
 
     if plain is None:
-        plain = not sys.stdout.isatty()
+        from tui.terminal import can_redraw
+
+        plain = not can_redraw(sys.stdout)
     total = len(spec.cells())
     typer.echo(f"study {spec.name}: {total} cells, results in {folder}"
                + (f", {parallel} at a time (logs in {folder / '.studies' / spec.name / 'logs'})" if parallel > 1

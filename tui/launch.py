@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine.config import ExperimentConfig
 from engine.native_stderr import native_stderr_to
+from tui.terminal import can_redraw
 
 
 def native_log_path() -> Path:
@@ -21,17 +22,12 @@ def native_log_path() -> Path:
     return folder / f"tensorflow-{os.getpid()}.log"
 
 
-# Terminals that cannot draw a full-screen app (Rich treats the same two as "dumb").
-DUMB_TERMS = ("dumb", "unknown")
-
-
 def why_no_app() -> str | None:
     """Why the app cannot be drawn here (None when it can): no terminal, or one that cannot address the screen."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         return "not a terminal"
-    term = os.environ.get("TERM", "")
-    if term in DUMB_TERMS:
-        return f"this terminal (TERM={term}) cannot draw the app"
+    if not can_redraw(sys.stdout):
+        return f"this terminal (TERM={os.environ.get('TERM', '')}) cannot draw the app"
     return None
 
 

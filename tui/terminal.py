@@ -9,6 +9,7 @@ readable ASCII stand-in instead of raising UnicodeEncodeError.
 from __future__ import annotations
 
 import codecs
+import os
 import sys
 
 ERRORS = "cifar_tui_ascii"
@@ -42,3 +43,13 @@ def make_output_safe(streams=None) -> None:
             reconfigure = getattr(stream, "reconfigure", None)
             if reconfigure is not None:
                 reconfigure(errors=ERRORS)
+
+
+# Terminals that cannot move the cursor or redraw a screen (Rich treats the same two as "dumb").
+DUMB_TERMS = ("dumb", "unknown")
+
+
+def can_redraw(stream) -> bool:
+    """A terminal that can draw progress bars and the app: a TTY whose TERM is not dumb."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and os.environ.get("TERM", "") not in DUMB_TERMS
