@@ -9,15 +9,12 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.filter import Monochrome, NoColor
-from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -26,7 +23,14 @@ from engine.config import ExperimentConfig
 from engine.errors import ConfigError, DataError, StoreError, UserError, WeightsError
 from engine.state import RunState
 from engine.store.ids import new_run_id
-from tui.messages import BatchProgress, EngineEvent, RunError, posting_sink
+from tui.following import FollowRuns
+from tui.messages import (
+    BatchProgress,
+    EngineEvent,
+    ResumePlanned,
+    RunError,
+    posting_sink,
+)
 from tui.screens.dialogs import ConfirmQuit, StartFailed
 from tui.screens.live import LiveScreen
 from tui.screens.new_run import NewRunScreen
@@ -52,42 +56,7 @@ def resume_in_store(plan, sink, stop_event) -> None:
                    plan=plan)
 
 
-class ResumePlanned(Message):
-    def __init__(self, plan, error: str) -> None:
-        super().__init__()
-        self.plan, self.error = plan, error
-
-
-@dataclass
-class Following:
-    """A run followed on a RunViewScreen: the file reader (used by one worker at a time) and the state."""
-
-    run_id: str
-    follower: Any
-    state: RunState
-    screen: Any
-    busy: threading.Lock = field(default_factory=threading.Lock)
-
-
-class FollowOpened(Message):
-    def __init__(self, run_id: str, follower, state: RunState) -> None:
-        super().__init__()
-        self.run_id, self.follower, self.state = run_id, follower, state
-
-
-class FollowPolled(Message):
-    def __init__(self, follow: Following, events: list, alive: bool) -> None:
-        super().__init__()
-        self.follow, self.events, self.alive = follow, events, alive
-
-
-class FollowFailed(Message):
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error
-
-
-class CifarTuiApp(App):
+class CifarTuiApp(FollowRuns, App):
     CSS_PATH = "styles/app.tcss"
     TITLE = "cifar-tui"
     SUB_TITLE = "transfer learning vs training from scratch, CIFAR-10"
@@ -251,66 +220,6 @@ class CifarTuiApp(App):
                 self.start_run(config)
 
         self.push_screen(NewRunScreen(self.last_config), chosen)
-
-    # --- attaching to a run another process writes ------------------------------------------------------
-    def watch_run(self, run_id: str) -> None:
-        """Show a recorded run and follow its events file as it grows (`cifar-tui watch`, Runs screen).
-        Every read of the file happens in a worker; the UI thread only folds the events it is handed."""
-        self._open_follow(run_id)
-
-    @work(thread=True, group="follow", exit_on_error=False)
-    def _open_follow(self, run_id: str) -> None:
-        from engine.store.follow import EventFollower
-        from engine.store.paths import EVENTS_FILE
-
-        try:
-            follower = EventFollower(self.runs_dir / run_id / EVENTS_FILE)
-            state = RunState.from_events(follower.poll())
-        except Exception as exc:  # a damaged folder: a notification, the app stays up
-            self.post_message(FollowFailed(error_text(exc, f"cannot follow {run_id}")))
-            return
-        self.post_message(FollowOpened(run_id, follower, state))
-
-    def on_follow_failed(self, message: FollowFailed) -> None:
-        self.notify(message.error, severity="error")
-
-    def on_follow_opened(self, message: FollowOpened) -> None:
-        from tui.screens.live import RunViewScreen
-
-        screen = RunViewScreen(message.state, title=f"{message.run_id} (following its events file)")
-        self.push_screen(screen)
-        screen.follow = Following(message.run_id, message.follower, message.state, screen)
-        screen.set_interval(0.5, lambda: self._poll_follow(screen.follow))
-
-    @work(thread=True, group="follow", exit_on_error=False)
-    def _poll_follow(self, follow: Following) -> None:
-        from engine.store.reader import writer_alive
-
-        if not follow.busy.acquire(blocking=False):
-            return  # the previous poll is still reading
-        try:
-            events = follow.follower.poll()
-            alive = writer_alive(self.runs_dir / follow.run_id)
-        except Exception as exc:
-            follow.busy.release()
-            self.post_message(FollowFailed(error_text(exc, f"cannot follow {follow.run_id}")))
-            return
-        self.post_message(FollowPolled(follow, events, alive))
-
-    def on_follow_polled(self, message: FollowPolled) -> None:
-        follow = message.follow
-        try:
-            shown = follow.screen in self.screen_stack  # closed while the poll was reading: fold, draw nothing
-            for event in message.events:
-                follow.state.apply(event)
-                if shown:
-                    follow.screen.on_engine(event, follow.state)
-            if follow.state.status in ("running", "pending") and not message.alive:
-                follow.state.status = "interrupted"  # the writer died without finishing: stale heartbeat, no pid
-                if shown:
-                    follow.screen.dashboard.show(follow.state)
-        finally:
-            follow.busy.release()
 
     # --- events from the worker -------------------------------------------------------------------------
     def on_engine_event(self, message: EngineEvent) -> None:
