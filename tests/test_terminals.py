@@ -160,3 +160,15 @@ def test_live_curves_give_each_strategy_its_own_marker():
     from tui.theme import STRATEGY_MARKERS
 
     assert len(set(STRATEGY_MARKERS.values())) == 3
+
+
+async def test_with_no_color_a_warning_line_is_bold_and_reversed(tmp_path, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    state = RunState(run_id="20270115-080000-demo-abcd", status="finished",
+                     notices=["NO PRETRAINED WEIGHTS: EfficientNet from random init"])
+    app = CifarTuiApp(tmp_path)
+    async with app.run_test(size=(140, 45)) as pilot:
+        app.push_screen(RunViewScreen(state, title="no colour"))
+        await pilot.pause(0.2)
+        notices = app.screen.query_one("#notices")
+        assert notices.display and notices.styles.text_style.bold and notices.styles.text_style.reverse
