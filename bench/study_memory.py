@@ -1,9 +1,10 @@
 """Peak resident memory over a tiny 20-cell study run in one process (digits, scratch + frozen, 1 epoch).
 
-    python bench/study_memory.py RUNS_DIR
+    python bench/study_memory.py RUNS_DIR [--keep-models]
 
 Prints the resident set size after each cell and the process's peak (ru_maxrss), in MB. A study of many
-cells (or an app session of many runs) must not grow without bound: each finished model is released.
+cells (or an app session of many runs) must not grow without bound: each finished strategy's model is
+released (`engine.runner.release_models`); `--keep-models` skips that, to measure the difference.
 """
 
 from __future__ import annotations
@@ -32,7 +33,11 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def main(runs_dir: str) -> None:
+def main(runs_dir: str, keep_models: bool = False) -> None:
+    if keep_models:
+        import engine.runner
+
+        engine.runner.release_models = lambda: None
     spec = parse_spec(SPEC)
     after = []
 
@@ -46,4 +51,4 @@ def main(runs_dir: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], "--keep-models" in sys.argv[2:])

@@ -117,8 +117,11 @@ def release_models() -> None:
 
     import keras
 
+    from engine.allocator import give_back_freed_memory
+
     keras.backend.clear_session()
     gc.collect()
+    give_back_freed_memory()
 
 
 def _prepare(config: ExperimentConfig):

@@ -1,4 +1,5 @@
-"""Long sessions: one resume is counted once (no TensorFlow: data and training are stand-ins)."""
+"""Long sessions: one resume is counted once, every finished model is released (data and training are
+stand-ins)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,22 @@ def test_one_resume_is_counted_once_in_the_summary_and_the_log(tmp_path, monkeyp
     stored = json.loads((runs / RUN_ID / paths.SUMMARY_FILE).read_text())
     assert stored["resumes"] == 1 and outcome.summary["resumes"] == 1
     assert stored["status"] == "finished"
+
+
+def test_each_finished_strategy_releases_its_model(tmp_path, monkeypatch):
+    """A long process (a study's cells, an app session's runs) frees every model once its strategy is done."""
+    runs = tmp_path / "runs"
+    record_cancelled_run(runs)
+    data = SimpleNamespace(notices=[], describe=dict)
+    monkeypatch.setattr("engine.runner._prepare",
+                        lambda config: (data, None, {"precision": "float32", "device": "CPU"}, None))
+    released = []
+    monkeypatch.setattr("engine.runner.release_models", lambda: released.append(len(released)))
+
+    def train(name, config, data, weights, emit, *args):
+        raise RuntimeError("a bug in one strategy")  # released all the same
+
+    monkeypatch.setattr("engine.training.train_strategy.train_strategy", train)
+    resume_and_run(runs, RUN_ID, redirect_native_log=False)
+    assert released == [0]
+
