@@ -5,7 +5,7 @@ becomes a notification while the app stays up."""
 from __future__ import annotations
 
 from events_factory import record_runs
-from test_app import open_runs_screen, select_run, until
+from test_app import cell_text, open_runs_screen, select_run, until
 
 from tui.app import CifarTuiApp
 from tui.screens.live import RunViewScreen
@@ -69,12 +69,13 @@ async def test_resuming_a_damaged_run_is_a_notification(tmp_path):
         await still_up(pilot)
 
 
-async def test_listing_a_runs_folder_with_a_damaged_run_keeps_the_app_up(tmp_path):
+async def test_a_damaged_run_is_listed_as_damaged_and_hides_no_other(tmp_path):
     seed(tmp_path, "notes.json")
     app = CifarTuiApp(tmp_path)
     async with app.run_test(size=(140, 45)) as pilot:
-        await pilot.press("r")
-        await until(pilot, lambda: "RecursionError" in str(app.screen.query_one("#runs-status").render()))
+        table = await open_runs_screen(pilot, 2)
+        statuses = {cell_text(table, r, 0): cell_text(table, r, 1) for r in range(2)}
+        assert statuses == {GOOD: "finished", BAD: "damaged"}
         await still_up(pilot)
 
 
