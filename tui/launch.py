@@ -35,7 +35,8 @@ def launch_app(runs_dir: Path, start: ExperimentConfig | None = None, watch: str
     problem = why_no_app()
     if problem is not None:
         if start is None:
-            print(f"cifar-tui: error: {problem}; for batch jobs use `cifar-tui run`", file=sys.stderr)
+            hint = f"see `cifar-tui runs show {watch}`" if watch else "for batch jobs use `cifar-tui run`"
+            print(f"cifar-tui: error: {problem}; {hint}", file=sys.stderr)
             return 2
         print(f"cifar-tui: {problem}: running the study headless (plain lines)", flush=True)
         from tui.cli import run_headless
