@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from engine.config import ExperimentConfig
 from engine.errors import ConfigError, StoreError, UserError
 from engine.events import LogMessage, RunFinished, RunResumed, RunStarted, Sink, StrategyFailed
+from engine.memory import release_models
 from engine.state import RunState
 
 if TYPE_CHECKING:
@@ -107,21 +108,6 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
     prior = resume.prior_seconds if resume is not None else 0.0
     emit(RunFinished(status=status, seconds=prior + time.perf_counter() - started, error=error))
     return state.summary()
-
-
-def release_models() -> None:
-    """Free a finished strategy's model: Keras keeps global state (layer names, compiled functions) across
-    models, so a long process (a study of many cells, an app session of many runs) grew with every model
-    built. Measured with bench/study_memory.py (see the README)."""
-    import gc
-
-    import keras
-
-    from engine.allocator import give_back_freed_memory
-
-    keras.backend.clear_session()
-    gc.collect()
-    give_back_freed_memory()
 
 
 def _prepare(config: ExperimentConfig):

@@ -61,3 +61,27 @@ def test_each_finished_strategy_releases_its_model(tmp_path, monkeypatch):
     resume_and_run(runs, RUN_ID, redirect_native_log=False)
     assert released == [0]
 
+
+
+def test_releasing_drops_the_graphs_tensorflow_keeps_for_custom_gradients():
+    """Each graph-mode trace of swish (EfficientNet's activation) registers a gradient function holding its
+    whole graph, never removed by TensorFlow; releasing a finished model drops them."""
+    import tensorflow as tf
+    from tensorflow.python.framework import ops
+
+    from engine.memory import CUSTOM_GRADIENT_PREFIX, release_models
+
+    @tf.function
+    def swish_gradient(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.nn.silu(x)
+        return tape.gradient(y, x)
+
+    swish_gradient(tf.ones(3))
+    def registered():
+        return [n for n in ops._gradient_registry._registry if n.startswith(CUSTOM_GRADIENT_PREFIX)]
+
+    assert registered()
+    release_models()
+    assert registered() == []
