@@ -18,3 +18,9 @@ def heat_style(share: float) -> str:
     index = HEAT_RAMP[min(int(share * len(HEAT_RAMP)), len(HEAT_RAMP) - 1)]
     foreground = "black" if share >= 0.55 else "white"
     return f"{foreground} on color({index})"
+
+# Series beyond one per strategy (a study's "finetune unfreeze=all" and "finetune unfreeze=top3") take
+# spare colours; every series also has its own marker, so series stay apart with NO_COLOR.
+EXTRA_PLOT_COLORS = ("green", "yellow", "red", "blue", "white", "gray")
+SERIES_MARKERS = ("*", "x", "+", "o", "#", "@", "%", "&")
+STRATEGY_MARKERS = {"scratch": "*", "frozen": "x", "finetune": "+"}
