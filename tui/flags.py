@@ -88,7 +88,8 @@ def _opt(*names: str, help: str | None = None, hidden: bool = False) -> Any:
 RUN_OPTIONS: list[tuple[str, Any, Any]] = [
     ("preset", str | None, _opt("--preset", "-p", help="quick (CPU, minutes; the default) or paper (GPU, "
                                 "full study).")),
-    ("strategies", str | None, _opt("--strategies", "-s", help="Comma list: scratch,frozen,finetune.")),
+    ("strategies", str | None, _opt("--strategies", "-s", help="Comma list: scratch,frozen,finetune (and probe: "
+                                    "a linear probe of the frozen features).")),
     ("epochs", int | None, _opt("--epochs", help="Epochs of each strategy (fine-tune: phase 2).")),
     ("head_epochs", int | None, _opt("--head-epochs", help="Fine-tune phase 1 (head) epochs.")),
     ("image_size", int | None, _opt("--image-size", help="EfficientNet input size (>= 32).")),
@@ -109,7 +110,12 @@ RUN_OPTIONS: list[tuple[str, Any, Any]] = [
     ("input_scaling", str | None, _opt("--input-scaling", help="raw (right) or unit (mistake).")),
     ("bn_mode", str | None, _opt("--bn-mode", help="inference (right) or train (mistake).")),
     ("select_on", str | None, _opt("--select-on", help="val (right) or test (the leak, mistake).")),
-    ("scratch_model", str | None, _opt("--scratch-model", help="cnn (ours) or notebook (Flatten).")),
+    ("scratch_model", str | None, _opt("--scratch-model", help="cnn (ours), airbench (airbench94's recipe, "
+                                       "32 px) or notebook (Flatten).")),
+    ("scratch_schedule", str | None, _opt("--scratch-schedule", help="Scratch CNN learning rate: cosine "
+                                          "(warm-up then cosine decay; the default) or constant.")),
+    ("transfer_schedule", str | None, _opt("--transfer-schedule", help="frozen/finetune learning rates: "
+                                           "constant (the default, the Keras guide's) or cosine.")),
     ("scratch_image_size", int | None, _opt("--scratch-image-size", help="Scratch CNN input size.")),
     ("checkpoints", bool | None, _opt("--checkpoints/--no-checkpoints", help="Keep last/best epoch checkpoints "
                                       "for resume (default on).")),

@@ -22,6 +22,9 @@ from engine.config import STRATEGIES, ExperimentConfig
 from engine.errors import ConfigError, UserError
 from engine.presets import PRESETS, preset_config
 
+# The scratch strategy's model (issue #18): the small CNN, airbench94's recipe, or the notebook's Flatten CNN
+SCRATCH_MODELS = [("small CNN", "cnn"), ("airbench94 (strong baseline, TTA)", "airbench"),
+                  ("notebook CNN (Flatten; a mistake)", "notebook")]
 # (field id = ExperimentConfig attribute, label)
 FIELDS = [
     ("scratch_epochs", "scratch epochs"),
@@ -73,6 +76,8 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
                 yield Label("data set")
                 yield Select([("CIFAR-10", "cifar10"), ("digits (offline demo, NOT CIFAR-10)", "digits")],
                              value=self.base.dataset, allow_blank=False, id="dataset")
+                yield Label("scratch model")
+                yield Select(SCRATCH_MODELS, value=self.base.scratch_model, allow_blank=False, id="scratch-model")
                 for field_id, label in FIELDS:
                     yield Label(label)
                     yield Input(id=field_id, type="integer" if field_id in INTS else "text")
@@ -85,6 +90,7 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
         self.fill(self.base)
 
     def fill(self, config: ExperimentConfig) -> None:
+        self.query_one("#scratch-model", Select).value = config.scratch_model
         for field_id, _label in FIELDS:
             value = getattr(config, field_id)
             self.query_one(f"#{field_id}", Input).value = "" if value is None else str(value)
@@ -136,7 +142,9 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
     def read(self) -> ExperimentConfig:
         chosen = tuple(n for n in STRATEGIES if self.query_one(f"#use-{n}", Checkbox).value)
         dataset = str(self.query_one("#dataset", Select).value)
-        config = self.template.replace(strategies=chosen, dataset=dataset, **self.field_values())
+        scratch_model = str(self.query_one("#scratch-model", Select).value)
+        config = self.template.replace(strategies=chosen, dataset=dataset, scratch_model=scratch_model,
+                                       **self.field_values())
         return config.validate()
 
     def check(self) -> ExperimentConfig | None:
