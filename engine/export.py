@@ -15,7 +15,7 @@ from pathlib import Path
 from engine.analysis.binomial import accuracy_se, accuracy_text
 from engine.state import RunState
 
-STRATEGY_COLORS = {"scratch": "#1f9bcf", "frozen": "#ff8700", "finetune": "#c2185b"}
+STRATEGY_COLORS = {"scratch": "#1f9bcf", "frozen": "#ff8700", "finetune": "#c2185b", "probe": "#2e7d32"}
 EPOCH_COLUMNS = ("strategy", "phase", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate",
                  "seconds", "images_per_s")
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 # One stable colour per strategy: plotext names (curves) and Rich styles (tables, labels).
-STRATEGY_PLOT_COLORS = {"scratch": "cyan", "frozen": "orange", "finetune": "magenta"}
-STRATEGY_STYLES = {"scratch": "bold cyan", "frozen": "bold #ff8700", "finetune": "bold magenta"}
+STRATEGY_PLOT_COLORS = {"scratch": "cyan", "frozen": "orange", "finetune": "magenta", "probe": "green"}
+STRATEGY_STYLES = {"scratch": "bold cyan", "frozen": "bold #ff8700", "finetune": "bold magenta", "probe": "bold green"}
 STATUS_STYLES = {"running": "bold green", "finished": "green", "cancelled": "yellow", "failed": "bold red",
                  "interrupted": "yellow", "damaged": "red", "pending": "dim"}
 
@@ -23,4 +23,4 @@ def heat_style(share: float) -> str:
 # spare colours; every series also has its own marker, so series stay apart with NO_COLOR.
 EXTRA_PLOT_COLORS = ("green", "yellow", "red", "blue", "white", "gray")
 SERIES_MARKERS = ("*", "x", "+", "o", "#", "@", "%", "&")
-STRATEGY_MARKERS = {"scratch": "*", "frozen": "x", "finetune": "+"}
+STRATEGY_MARKERS = {"scratch": "*", "frozen": "x", "finetune": "+", "probe": "o"}

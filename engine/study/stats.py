@@ -27,7 +27,8 @@ from typing import Any
 from engine.store.reader import read_listing
 from engine.study.record import StudyRecord
 
-PAIRS = (("frozen", "scratch"), ("finetune", "scratch"), ("finetune", "frozen"))
+# probe - frozen: the same features read by a tuned logistic regression vs a head trained with Adam (#18)
+PAIRS = (("frozen", "scratch"), ("finetune", "scratch"), ("finetune", "frozen"), ("probe", "frozen"))
 LEVEL = 0.95  # two-sided confidence level of intervals and verdicts
 SIGNIFICANT = "significant at 95%"
 NOT_SIGNIFICANT = "not significant at 95%"

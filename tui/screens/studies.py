@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from engine.config import DEFAULT_STRATEGIES, STRATEGIES
 from engine.study.record import list_studies
 from engine.study.report import statistics_lines
 from engine.study.stats import aggregate, cell_results
@@ -24,7 +25,6 @@ from tui.widgets.study_bands import StudyBands, StudyBandsLoaded
 from tui.widgets.study_chart import StudyChart
 
 RELOAD_S = 3.0
-STRATEGIES = ("scratch", "frozen", "finetune")
 
 
 class StudiesLoaded(Message):
@@ -128,7 +128,7 @@ class StudiesScreen(Screen):
         record, results, conditions = study
         cells = self.query_one("#cells-table", DataTable)
         cursor = cells.cursor_row
-        strategies = [n for n in STRATEGIES if any(n in c.per_strategy for c in conditions)] or list(STRATEGIES)
+        strategies = [n for n in STRATEGIES if any(n in c.per_strategy for c in conditions)] or list(DEFAULT_STRATEGIES)
         cells.clear(columns=True)  # the study's own strategies as columns
         cluster = self.cluster.get(record.name)  # a Slurm study: its queued/running/... state and job per cell
         cells.add_columns("cell", "status", *[f"{n} %" for n in strategies], "run", *(["job"] if cluster else []))
