@@ -169,7 +169,10 @@ HEADER = ["strategy", "status", "best validation", "test accuracy ± binomial SE
 
 def _method_notes(state: RunState) -> list[str]:
     """How the numbers were computed, for a reader of the report."""
-    notes = [f"Test accuracy ± its binomial standard error sqrt(p (1 - p) / n) on the n = "
+    recipes = [f"Recipe of {name}: {s.recipe}" + (f"; its test accuracy is measured with {s.evaluation}."
+                                                  if s.evaluation else ".")
+               for name, s in state.strategies.items() if s.recipe]
+    notes = [*recipes, f"Test accuracy ± its binomial standard error sqrt(p (1 - p) / n) on the n = "
              f"{state.dataset.get('test', '?')} test images: the sampling error of one number on one test set "
              f"(a study's spread over seeds adds training noise)."]
     if any(s.backbone_change for s in state.strategies.values()):

@@ -185,3 +185,42 @@ def test_probe_picks_the_best_validation_c_and_beats_chance(learnable_dir):
     assert evaluated.test_accuracy > 0.3  # chance is 0.1
     assert summary["status"] == "finished"
     assert "Kornblith" in next(e for e in events if isinstance(e, ev.StrategyStarted)).recipe
+
+
+def test_each_strategys_recipe_and_tta_are_reported_with_its_result(tmp_path):
+    """Issue #18 item 3: the comparison table marks a TTA result; `runs show` and the report give recipes."""
+    import dataclasses
+
+    from events_factory import run_started, strategy_events
+    from typer.testing import CliRunner
+
+    from engine.export import _method_notes
+    from engine.state import RunState
+    from engine.store.recorder import RunRecorder
+    from tui.cli import app
+    from tui.tables import comparison_cells
+
+    events = [run_started("20270101-000000-r-0000abcd", strategies=("scratch", "frozen"))]
+    for name, recipe, evaluation in (("scratch", "airbench94 net, SGD-Nesterov", "test-time augmentation (x)"),
+                                     ("frozen", "frozen EfficientNetB0, Adam", "")):
+        for e in strategy_events(name, test_acc=0.5):
+            if isinstance(e, ev.StrategyStarted):
+                e = dataclasses.replace(e, recipe=recipe)
+            if isinstance(e, ev.Evaluated):
+                e = dataclasses.replace(e, evaluation=evaluation)
+            events.append(e)
+    events.append(ev.RunFinished(status="finished", seconds=5.0))
+    state = RunState.from_events(events)
+    cells = {n: comparison_cells(s.summary(), 40) for n, s in state.strategies.items()}
+    assert cells["scratch"][2].endswith(" TTA") and "TTA" not in cells["frozen"][2]
+    notes = " ".join(_method_notes(state))
+    assert "Recipe of scratch: airbench94 net" in notes and "measured with test-time augmentation" in notes
+    recorder = RunRecorder(tmp_path, "20270101-000000-r-0000abcd")
+    for e in events:
+        recorder(e)
+    recorder.close()
+    out = CliRunner().invoke(app, ["runs", "show", "20270101-000000-r-0000abcd", "--runs-dir", str(tmp_path)],
+                             env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    assert "recipe scratch: airbench94 net, SGD-Nesterov; test set: test-time augmentation (x)" in out.output
+    assert "recipe frozen: frozen EfficientNetB0, Adam" in out.output

@@ -44,7 +44,10 @@ def comparison_cells(s: dict, n_test: int | None = None) -> list[str]:
     rate = s.get("images_per_s")
     # The epoch budget ("5+5": head, then unfrozen) so that strategies are compared at equal head epochs.
     budget = s.get("epoch_budget") or (str(s["epochs"]) if s.get("epochs") else "-")
-    return [s.get("status", ""), best, accuracy_text(s.get("test_accuracy"), n_test, compact=True), budget, params,
+    test = accuracy_text(s.get("test_accuracy"), n_test, compact=True)
+    if s.get("evaluation") and s.get("test_accuracy") is not None:
+        test += " TTA"  # measured with test-time augmentation: not comparable without saying so
+    return [s.get("status", ""), best, test, budget, params,
             duration(s.get("seconds")) if s.get("seconds") is not None else "-", "-" if not rate else f"{rate:.0f}"]
 
 
