@@ -182,7 +182,7 @@ def test_probe_picks_the_best_validation_c_and_beats_chance(learnable_dir):
     accuracies = [e.val_accuracy for e in epochs]
     assert evaluated.best_epoch == int(np.argmax(accuracies)) + 1  # the first of the best, smallest C
     assert evaluated.best_val_accuracy == max(accuracies)
-    assert evaluated.test_accuracy > 0.3  # chance is 0.1
+    assert evaluated.test_accuracy > 0.2  # chance is 0.1 (binomial SE 0.03 on 100 images)
     assert summary["status"] == "finished"
     assert "Kornblith" in next(e for e in events if isinstance(e, ev.StrategyStarted)).recipe
 

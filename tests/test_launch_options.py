@@ -42,7 +42,7 @@ def test_the_app_starts_with_every_run_option(tmp_path, monkeypatch):
                                  unfreeze_blocks=2, precision="float32", dataset="digits", weights="none",
                                  strategies="scratch,frozen")
     assert started == [expected]
-    assert expected.frozen_epochs == 1 and expected.augment is False
+    assert expected.frozen_epochs == 1 and expected.augment == "none"
 
 
 def test_without_a_terminal_the_whole_config_runs_headless(tmp_path, monkeypatch):

@@ -29,9 +29,10 @@ def record_cancelled_run(runs):
 def test_one_resume_is_counted_once_in_the_summary_and_the_log(tmp_path, monkeypatch):
     runs = tmp_path / "runs"
     record_cancelled_run(runs)
-    data = SimpleNamespace(notices=[], describe=dict)
+    data = SimpleNamespace(notices=[], describe=dict, augmentation="flip+translate")
+    monkeypatch.setattr("engine.runner.check_inputs", lambda config, report=None: None)
     monkeypatch.setattr("engine.runner._prepare",
-                        lambda config: (data, None, {"precision": "float32", "device": "CPU"}, None))
+                        lambda config, report=None: (data, {"precision": "float32", "device": "CPU"}, None))
 
     def train(name, config, data, weights, emit, *args):
         for event in strategy_events(name):
@@ -48,9 +49,10 @@ def test_each_finished_strategy_releases_its_model(tmp_path, monkeypatch):
     """A long process (a study's cells, an app session's runs) frees every model once its strategy is done."""
     runs = tmp_path / "runs"
     record_cancelled_run(runs)
-    data = SimpleNamespace(notices=[], describe=dict)
+    data = SimpleNamespace(notices=[], describe=dict, augmentation="flip+translate")
+    monkeypatch.setattr("engine.runner.check_inputs", lambda config, report=None: None)
     monkeypatch.setattr("engine.runner._prepare",
-                        lambda config: (data, None, {"precision": "float32", "device": "CPU"}, None))
+                        lambda config, report=None: (data, {"precision": "float32", "device": "CPU"}, None))
     released = []
     monkeypatch.setattr("engine.runner.release_models", lambda: released.append(len(released)))
 

@@ -18,16 +18,17 @@ from tui.cli_headless import StopRequest
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("where", [{"base": {**TINY["base"], "augment": "false"}},
-                                   {"axes": {"augment": ["false", True]}, "x": "augment"}])
+# (augment is a word since issue #12: "none", "translate", ...; checkpoints is a boolean knob)
+@pytest.mark.parametrize("where", [{"base": {**TINY["base"], "checkpoints": "false"}},
+                                   {"axes": {"checkpoints": ["false", True]}, "x": "checkpoints"}])
 def test_a_quoted_boolean_is_refused(where):
-    with pytest.raises(ConfigError, match=r"augment must be true or false .* got 'false'"):
+    with pytest.raises(ConfigError, match=r"checkpoints must be true or false .* got 'false'"):
         parse_spec({**TINY, **where})
 
 
 def test_a_real_boolean_is_kept():
-    spec = parse_spec({**TINY, "base": {**TINY["base"], "augment": False}})
-    assert all(cell.config.augment is False for cell in spec.cells())
+    spec = parse_spec({**TINY, "base": {**TINY["base"], "checkpoints": False}})
+    assert all(cell.config.checkpoints is False for cell in spec.cells())
 
 
 def test_the_continue_line_of_a_stopped_shipped_study_works_when_pasted(tmp_path, monkeypatch):

@@ -159,7 +159,9 @@ def test_every_study_series_has_its_own_colour_and_marker():
 def test_live_curves_give_each_strategy_its_own_marker():
     from tui.theme import STRATEGY_MARKERS
 
-    assert len(set(STRATEGY_MARKERS.values())) == 3
+    from engine.config import STRATEGIES
+
+    assert set(STRATEGY_MARKERS) == set(STRATEGIES) and len(set(STRATEGY_MARKERS.values())) == len(STRATEGIES)
 
 
 async def test_with_no_color_a_warning_line_is_bold_and_reversed(tmp_path, monkeypatch):

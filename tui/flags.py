@@ -72,6 +72,8 @@ def config_from_flags(
     )
     if epochs is not None:
         overrides.update(scratch_epochs=epochs, frozen_epochs=epochs, finetune_epochs=epochs)
+        if head_epochs is None:  # fair budgets (#12): finetune's head trains as long as the frozen strategy
+            overrides.update(head_epochs=epochs)
     if train_fraction is not None and train_per_class is None:
         overrides["train_per_class"] = None  # an explicit fraction replaces the preset's per-class count
         config = preset_config(preset, **overrides).replace(train_per_class=None)
@@ -90,7 +92,8 @@ RUN_OPTIONS: list[tuple[str, Any, Any]] = [
                                 "full study).")),
     ("strategies", str | None, _opt("--strategies", "-s", help="Comma list: scratch,frozen,finetune (and probe: "
                                     "a linear probe of the frozen features).")),
-    ("epochs", int | None, _opt("--epochs", help="Epochs of each strategy (fine-tune: phase 2).")),
+    ("epochs", int | None, _opt("--epochs", help="Epochs of each strategy (fine-tune: head and phase 2 "
+                                           "each, unless --head-epochs).")),
     ("head_epochs", int | None, _opt("--head-epochs", help="Fine-tune phase 1 (head) epochs.")),
     ("image_size", int | None, _opt("--image-size", help="EfficientNet input size (>= 32).")),
     ("batch_size", int | None, _opt("--batch-size")),
