@@ -224,3 +224,39 @@ def test_each_strategys_recipe_and_tta_are_reported_with_its_result(tmp_path):
     assert out.exit_code == 0, out.output
     assert "recipe scratch: airbench94 net, SGD-Nesterov; test set: test-time augmentation (x)" in out.output
     assert "recipe frozen: frozen EfficientNetB0, Adam" in out.output
+
+
+def test_airbench_follows_the_data_sets_augmentation_and_its_epochs_flag():
+    """Digits declare "translate": no mirror in training or TTA; --epochs reaches airbench too."""
+    from engine.models.airbench_strategy import build_airbench
+    from tui.flags import config_from_flags
+
+    digits = build_airbench(ExperimentConfig(scratch_model="airbench", augment="translate"), 10).recipe
+    cifar = build_airbench(ExperimentConfig(scratch_model="airbench", augment="flip+translate"), 10).recipe
+    assert "alternating flip" in cifar.description and "alternating flip" not in digits.description
+    assert "no mirror" in digits.evaluation and "mirror +" in cifar.evaluation
+    images, labels = learnable(16, 4)
+    images[:, :, :16] = 0
+    ds, steps = digits.train_dataset(images, np.arange(16), 8, 1, 0, 2)
+    for batch, _labels in ds.take(2 * steps):
+        for image in np.array(batch):
+            assert np.abs(image[:, :14]).sum() == 0  # the black half never moves to the right: no mirror
+    assert config_from_flags(preset="quick", epochs=3, scratch_model="airbench").airbench_epochs == 3
+    with pytest.raises(ConfigError, match="no effect on airbench"):
+        ExperimentConfig(scratch_model="airbench", scratch_schedule="constant").validate()
+
+
+def test_tta_without_mirror_averages_the_unmirrored_views():
+    import keras
+
+    from engine.models.airbench import airbench_net
+    from engine.training.airbench_recipe import tta_model
+
+    model = airbench_net(10)
+    images = np.random.default_rng(2).integers(0, 256, size=(2, 32, 32, 3)).astype("float32")
+    logits = keras.Model(model.inputs, model.get_layer("logits").output)
+    padded = np.pad(images, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="reflect")
+    combined = 0.5 * np.array(logits(images)) + 0.25 * (np.array(logits(padded[:, :32, :32].copy()))
+                                                         + np.array(logits(padded[:, 2:, 2:].copy())))
+    expected = np.exp(combined) / np.exp(combined).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(np.array(tta_model(model, mirror=False)(images)), expected, rtol=1e-4, atol=1e-6)

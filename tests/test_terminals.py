@@ -157,9 +157,8 @@ def test_every_study_series_has_its_own_colour_and_marker():
 
 
 def test_live_curves_give_each_strategy_its_own_marker():
-    from tui.theme import STRATEGY_MARKERS
-
     from engine.config import STRATEGIES
+    from tui.theme import STRATEGY_MARKERS
 
     assert set(STRATEGY_MARKERS) == set(STRATEGIES) and len(set(STRATEGY_MARKERS.values())) == len(STRATEGIES)
 

@@ -71,7 +71,7 @@ def config_from_flags(
         **more,
     )
     if epochs is not None:
-        overrides.update(scratch_epochs=epochs, frozen_epochs=epochs, finetune_epochs=epochs)
+        overrides.update(scratch_epochs=epochs, frozen_epochs=epochs, finetune_epochs=epochs, airbench_epochs=epochs)
         if head_epochs is None:  # fair budgets (#12): finetune's head trains as long as the frozen strategy
             overrides.update(head_epochs=epochs)
     if train_fraction is not None and train_per_class is None:

@@ -123,7 +123,8 @@ def knob(key: str, value: Any) -> dict[str, Any]:
     if name in BOOLEAN_KNOBS and not isinstance(value, bool):  # TOML "false" (a string) is not false
         raise ConfigError(f"{key} must be true or false (a TOML boolean, no quotes), got {value!r}")
     if name == "epochs":  # every strategy, finetune's head included: equal head budgets (issue #12)
-        return {"scratch_epochs": value, "frozen_epochs": value, "head_epochs": value, "finetune_epochs": value}
+        return {"scratch_epochs": value, "frozen_epochs": value, "head_epochs": value, "finetune_epochs": value,
+                "airbench_epochs": value}
     if name == "strategies" and isinstance(value, list):
         value = tuple(value)
     return {name: value}

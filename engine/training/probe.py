@@ -27,10 +27,20 @@ from sklearn.metrics import log_loss
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from engine.analysis.predictions import prediction_arrays
 from engine.config import ExperimentConfig
 from engine.data.pipeline import make_dataset
 from engine.data.splits import PreparedData
-from engine.events import EpochEnd, Evaluated, LogMessage, PhaseStarted, Sink, StrategyFinished, StrategyStarted
+from engine.events import (
+    EpochEnd,
+    Evaluated,
+    LogMessage,
+    PhaseStarted,
+    Sink,
+    StrategyFinished,
+    StrategyStarted,
+    TestPredictions,
+)
 from engine.models.backbone import WeightsChoice, build_backbone
 from engine.models.phases import estimate_bn_statistics
 from engine.training.evaluate import test_metrics
@@ -124,9 +134,13 @@ def train_probe(config: ExperimentConfig, data: PreparedData, weights: WeightsCh
     # Model selection happened on the validation split; now, and only now, the test set.
     val_accuracy, index, model = best
     test = scaler.transform(_features(extractor, data.x_test, config))
-    metrics = test_metrics(_full(model, test, num_classes), data.y_test, num_classes)
+    probabilities = _full(model, test, num_classes)
+    metrics = test_metrics(probabilities, data.y_test, num_classes)
     sink(Evaluated(strategy="probe", best_epoch=index, best_val_accuracy=val_accuracy,
                    class_names=list(data.class_names), **metrics))
+    arrays = prediction_arrays(probabilities, data.y_test, data.x_test)  # the galleries' images (issue #15)
+    sink(TestPredictions(strategy="probe", count=len(data.y_test), stored_images=len(arrays["image_index"]),
+                         arrays=arrays))
     sink(LogMessage(level="info", message=f"probe: chose C={C_GRID[index - 1]:g} on validation"))
     sink(StrategyFinished(strategy="probe", status="finished", seconds=time.perf_counter() - started,
                           trainable_params=head_params, total_params=extractor.count_params() + head_params))
