@@ -55,3 +55,18 @@ def _apply() -> str:
     applied = (mallopt(M_MMAP_MAX, 0) and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
                and mallopt(M_TOP_PAD, TOP_PAD))
     return KEEP if applied else SYSTEM
+
+
+def give_back_freed_memory() -> bool:
+    """Return the heap's free pages to the system now (glibc `malloc_trim(0)`): with the setting above the
+    resident size would otherwise stay at the largest model's high-water mark for the rest of a long
+    process (a study of many cells, an app session of many runs). Called when a strategy's model is done;
+    True when it released something."""
+    if _applied != KEEP:
+        return False
+    try:
+        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return bool(trim(0))

@@ -129,7 +129,7 @@ class ExperimentConfig:
             return [f"{m} ({', '.join(names)})" for m, names in out.items()]
         out_one = []
         transfer = strategy in ("frozen", "finetune")
-        if self.input_scaling == "unit" and transfer:
+        if self.input_scaling == "unit" and (transfer or strategy == "probe"):
             out_one.append("input divided by 255 before EfficientNet (double rescaling)")
         # Keras 3 BatchNorm runs in inference mode whenever the layer is not trainable, so "train" only
         # changes a backbone that is unfrozen: finetune's second phase, and only over pretrained statistics.
@@ -148,16 +148,18 @@ class ExperimentConfig:
         chosen = set(self.strategies)
         transfer = chosen & {"frozen", "finetune"}
         out = []
-        if self.input_scaling == "unit" and not transfer:
-            out.append("input scaling 'unit' has no effect: it changes only frozen and finetune")
+        if self.input_scaling == "unit" and not transfer and "probe" not in chosen:
+            out.append("input scaling 'unit' has no effect: it changes only frozen, finetune and probe")
         if self.bn_mode == "train" and "finetune" not in chosen:
             out.append("bn mode 'train' has no effect on frozen or scratch (a frozen backbone's BatchNorm "
                        "never updates in Keras 3): it changes only finetune")
         elif self.bn_mode == "train" and self.weights.strip().lower() == "none":
             out.append("bn mode 'train' has no effect with --weights none: BatchNorm trains normally from "
                        "random init")
-        if self.scratch_model == "notebook" and "scratch" not in chosen:
-            out.append("scratch model 'notebook' has no effect: it changes only scratch")
+        if self.scratch_model != "cnn" and "scratch" not in chosen:
+            out.append(f"scratch model {self.scratch_model!r} has no effect: it changes only scratch")
+        if self.scratch_model == "airbench" and self.scratch_schedule != "cosine":
+            out.append("scratch schedule has no effect on airbench: it keeps its own triangular schedule")
         if self.finetune_from == "frozen" and not {"frozen", "finetune"} <= chosen:
             out.append("finetune from 'frozen' needs both frozen and finetune among the strategies")
         elif self.finetune_from == "frozen" and self.strategies.index("frozen") > self.strategies.index("finetune"):

@@ -15,7 +15,7 @@ from pathlib import Path
 from engine.analysis.binomial import accuracy_se, accuracy_text
 from engine.state import RunState
 
-STRATEGY_COLORS = {"scratch": "#1f9bcf", "frozen": "#ff8700", "finetune": "#c2185b"}
+STRATEGY_COLORS = {"scratch": "#1f9bcf", "frozen": "#ff8700", "finetune": "#c2185b", "probe": "#2e7d32"}
 EPOCH_COLUMNS = ("strategy", "phase", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate",
                  "seconds", "images_per_s")
 
@@ -169,7 +169,10 @@ HEADER = ["strategy", "status", "best validation", "test accuracy ± binomial SE
 
 def _method_notes(state: RunState) -> list[str]:
     """How the numbers were computed, for a reader of the report."""
-    notes = [f"Test accuracy ± its binomial standard error sqrt(p (1 - p) / n) on the n = "
+    recipes = [f"Recipe of {name}: {s.recipe}" + (f"; its test accuracy is measured with {s.evaluation}."
+                                                  if s.evaluation else ".")
+               for name, s in state.strategies.items() if s.recipe]
+    notes = [*recipes, f"Test accuracy ± its binomial standard error sqrt(p (1 - p) / n) on the n = "
              f"{state.dataset.get('test', '?')} test images: the sampling error of one number on one test set "
              f"(a study's spread over seeds adds training noise)."]
     if any(s.backbone_change for s in state.strategies.values()):

@@ -6,6 +6,7 @@ cancel event as `stop_event`. TensorFlow is imported here, lazily, so that `impo
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import threading
 import time
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from engine.config import ExperimentConfig
 from engine.errors import CheckpointDamaged, ConfigError, StoreError, UserError
 from engine.events import LogMessage, RunFinished, RunResumed, RunStarted, Sink, StrategyFailed
+from engine.memory import release_models
 from engine.state import RunState
 
 if TYPE_CHECKING:
@@ -35,7 +37,8 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
     cached in `feature_cache_dir` (shared by runs; None: in memory, for this run's strategies only).
     """
     stop_event = stop_event or threading.Event()
-    state = resume.state if resume is not None else RunState()
+    # Our own copy: the recorder folds the same events into the plan's state (one resume, counted once).
+    state = copy.deepcopy(resume.state) if resume is not None else RunState()
 
     def emit(event) -> None:
         state.apply(event)
@@ -141,6 +144,8 @@ def _run_strategies(config, data, weights, environment, strategy, emit, stop_eve
             failed = True
             emit(LogMessage(level="error", message=traceback.format_exc(limit=8)))
             emit(StrategyFailed(strategy=name, error=f"{type(exc).__name__}: {exc}".splitlines()[0]))
+        finally:
+            release_models()
     return failed
 
 

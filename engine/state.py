@@ -27,6 +27,8 @@ class StrategyState:
     images_per_s: float | None = None
     weights: str = ""
     epoch_budget: str = ""  # epochs per phase ("5+5"), as the strategy started
+    recipe: str = ""  # one line: model, optimiser and schedule, epochs, augmentation, TTA (issue #18)
+    evaluation: str = ""  # how the test set was seen when not plainly (test-time augmentation)
     trainable_params: int = 0
     total_params: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)  # one dict per EpochEnd
@@ -45,7 +47,8 @@ class StrategyState:
     predictions: int = 0  # test images with per-image predictions on file (0: none, e.g. an older run)
 
     def summary(self) -> dict[str, Any]:
-        keys = ("status", "image_size", "epoch", "epochs", "epoch_budget", "weights", "trainable_params",
+        keys = ("status", "image_size", "epoch", "epochs", "epoch_budget", "recipe", "evaluation", "weights",
+                "trainable_params",
                 "total_params",
                 "best_epoch", "best_val_accuracy", "test_accuracy", "test_loss", "seconds", "error")
         out = {k: getattr(self, k) for k in keys}
@@ -115,7 +118,7 @@ class RunState:
             s = self.strategy(e.strategy)
             s.status, s.image_size, s.epochs, s.steps = "running", e.image_size, e.epochs, e.steps_per_epoch
             s.total_params, s.weights, s.started_at = e.total_params, e.weights, e.time
-            s.epoch_budget = e.epoch_budget
+            s.epoch_budget, s.recipe = e.epoch_budget, e.recipe
             self.current = e.strategy
         elif isinstance(e, ev.PhaseStarted):
             s = self.strategy(e.strategy)
@@ -136,7 +139,7 @@ class RunState:
         elif isinstance(e, ev.Evaluated):
             s = self.strategy(e.strategy)
             s.best_epoch, s.best_val_accuracy = e.best_epoch, e.best_val_accuracy
-            s.test_accuracy, s.test_loss = e.test_accuracy, e.test_loss
+            s.test_accuracy, s.test_loss, s.evaluation = e.test_accuracy, e.test_loss, e.evaluation
             s.confusion_matrix, s.precision, s.recall = e.confusion_matrix, e.precision, e.recall
             if e.class_names and not self.dataset.get("class_names"):
                 self.dataset["class_names"] = e.class_names

@@ -170,15 +170,15 @@ async def test_new_run_form_refuses_invalid_values_inline(tmp_path):
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, NewRunScreen))
         form = app.screen
-        form.query_one("#epochs", Input).value = "0"
+        form.query_one("#scratch_epochs", Input).value = "0"
         await pilot.pause(0.05)
         assert "epochs must be at least 1" in str(form.query_one("#form-error", Label).render())
         assert form.query_one("#start", Button).disabled
-        form.query_one("#epochs", Input).value = "2"
-        form.query_one("#image_size", Input).value = "16"
+        form.query_one("#scratch_epochs", Input).value = "2"
+        form.query_one("#transfer_image_size", Input).value = "16"
         await pilot.pause(0.05)
         assert "image size must be at least 32" in str(form.query_one("#form-error", Label).render())
-        form.query_one("#image_size", Input).value = "48"
+        form.query_one("#transfer_image_size", Input).value = "48"
         form.query_one("#use-frozen", Checkbox).value = False
         await pilot.pause(0.05)
         assert not form.query_one("#start", Button).disabled

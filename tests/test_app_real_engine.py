@@ -21,9 +21,9 @@ async def test_new_run_to_finished_comparison_with_the_real_engine(cifar_dir, tm
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, NewRunScreen))
         form = app.screen
-        values = {"epochs": "1", "head_epochs": "1", "image_size": "32", "batch_size": "16",
-                  "train_per_class": "6", "test_limit": "20", "data_dir": str(cifar_dir), "weights": "none",
-                  "name": "pilot"}
+        values = {"scratch_epochs": "1", "frozen_epochs": "1", "head_epochs": "1", "transfer_image_size": "32",
+                  "batch_size": "16", "train_per_class": "6", "test_limit": "20", "data_dir": str(cifar_dir),
+                  "weights": "none", "name": "pilot"}
         for field, value in values.items():
             form.query_one(f"#{field}", Input).value = value
         form.query_one("#use-finetune", Checkbox).value = False

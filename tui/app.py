@@ -16,6 +16,7 @@ from pathlib import Path
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.filter import Monochrome, NoColor
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -24,11 +25,18 @@ from engine.config import ExperimentConfig
 from engine.errors import ConfigError, DataError, StoreError, UserError, WeightsError
 from engine.state import RunState
 from engine.store.ids import new_run_id
-from tui.messages import BatchProgress, EngineEvent, RunError, posting_sink
+from tui.following import FollowRuns
+from tui.messages import (
+    BatchProgress,
+    EngineEvent,
+    ResumePlanned,
+    RunError,
+    posting_sink,
+)
 from tui.screens.dialogs import ConfirmQuit, StartFailed
 from tui.screens.live import LiveScreen
 from tui.screens.new_run import NewRunScreen
-from tui.screens.runs import RunsScreen
+from tui.screens.runs import RunsScreen, error_text
 from tui.screens.studies import StudiesScreen
 
 ERROR_KINDS = {DataError: "data", WeightsError: "weights", ConfigError: "config", StoreError: "store"}
@@ -51,7 +59,7 @@ def resume_in_store(plan, sink, stop_event) -> None:
                    plan=plan)
 
 
-class CifarTuiApp(App):
+class CifarTuiApp(FollowRuns, App):
     CSS_PATH = "styles/app.tcss"
     TITLE = "cifar-tui"
     SUB_TITLE = "transfer learning vs training from scratch, CIFAR-10"
@@ -66,6 +74,10 @@ class CifarTuiApp(App):
                  engine: Callable[..., None] = record_in_store, native_log: Path | None = None,
                  watch: str | None = None, resumer: Callable[..., None] = resume_in_store) -> None:
         super().__init__()
+        if self.no_color:
+            # NO_COLOR: Textual's Monochrome filter turns colours into greys (a curve came out grey 237 on
+            # background 234); NoColor drops colours and keeps bold and reverse, so warnings stay visible.
+            self._filters = [NoColor() if isinstance(f, Monochrome) else f for f in self._filters]
         self.resumer = resumer  # tests pass a scripted one
         self.watch_on_start = watch
         self.runs_dir = Path(runs_dir)
@@ -175,16 +187,29 @@ class CifarTuiApp(App):
         self._refresh_live(None)
 
     def resume_run(self, run_id: str) -> None:
-        """Continue a cancelled or interrupted run (the Runs screen's `u`), shown on the Live screen."""
-        from engine.resume import plan_resume
-
+        """Continue a cancelled or interrupted run (the Runs screen's `u`), shown on the Live screen.
+        The plan (the run's whole log, its checkpoints) is read in a worker, not on the UI thread."""
         if self.is_training:
             self.notify("a run is already in progress: cancel it first (c)", severity="warning")
             return
+        self._plan_resume(run_id)
+
+    @work(thread=True, exclusive=True, group="plan-resume", exit_on_error=False)
+    def _plan_resume(self, run_id: str) -> None:
+        from engine.resume import plan_resume
+
         try:
-            plan = plan_resume(self.runs_dir, run_id)
-        except UserError as exc:
-            self.notify(str(exc), severity="error")
+            self.post_message(ResumePlanned(plan_resume(self.runs_dir, run_id), ""))
+        except Exception as exc:  # UserError, or whatever a damaged folder raises: a notification
+            self.post_message(ResumePlanned(None, error_text(exc, f"cannot resume {run_id}")))
+
+    def on_resume_planned(self, message: ResumePlanned) -> None:
+        plan = message.plan
+        if plan is None:
+            self.notify(message.error, severity="error")
+            return
+        if self.is_training:
+            self.notify("a run is already in progress: cancel it first (c)", severity="warning")
             return
         self.last_config = plan.config
         self.live_run_id = plan.run_id
@@ -241,30 +266,6 @@ class CifarTuiApp(App):
                 self.start_run(config)
 
         self.push_screen(NewRunScreen(self.last_config), chosen)
-
-    # --- attaching to a run another process writes ------------------------------------------------------
-    def watch_run(self, run_id: str) -> None:
-        """Show a recorded run and follow its events file as it grows (`cifar-tui watch`, Runs screen)."""
-        from engine.store.follow import EventFollower
-        from engine.store.paths import EVENTS_FILE
-        from engine.store.reader import writer_alive
-        from tui.screens.live import RunViewScreen
-
-        folder = self.runs_dir / run_id
-        follower = EventFollower(folder / EVENTS_FILE)
-        state = RunState.from_events(follower.poll())
-        screen = RunViewScreen(state, title=f"{run_id} (following its events file)")
-        self.push_screen(screen)
-
-        def follow() -> None:
-            for event in follower.poll():
-                state.apply(event)
-                screen.on_engine(event, state)
-            if state.status in ("running", "pending") and not writer_alive(folder):
-                state.status = "interrupted"  # the writer died without finishing: stale heartbeat or no pid
-                screen.dashboard.show(state)
-
-        screen.set_interval(0.5, follow)
 
     # --- events from the worker -------------------------------------------------------------------------
     def on_engine_event(self, message: EngineEvent) -> None:

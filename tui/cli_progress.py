@@ -130,5 +130,7 @@ def progress_sink(plain: bool | None = None, to_stderr: bool = False):
     """Rich on a terminal, plain lines otherwise (or when asked); on stderr when stdout carries data."""
     stream = sys.stderr if to_stderr else sys.stdout
     if plain is None:
-        plain = not stream.isatty()
+        from tui.terminal import can_redraw
+
+        plain = not can_redraw(stream)
     return PlainProgress(to_stderr=to_stderr) if plain else RichProgress(Console(stderr=to_stderr))

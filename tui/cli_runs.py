@@ -66,6 +66,10 @@ def runs_show(
                   f"{summary['config'].get('augment', '-')}); weights: {summary['weights'].get('label', '-')}",
                   markup=False, highlight=False)
     console.print(comparison_table(summary))
+    for name, s in summary["strategies"].items():  # each strategy's recipe in one line (issue #18)
+        if s.get("recipe"):
+            console.print(f"recipe {name}: {s['recipe']}" + (f"; test set: {s['evaluation']}" if s.get("evaluation")
+                                                               else ""), markup=False, highlight=False)
     console.print(epochs_table(loaded.state))
     from tui.widgets.analysis import backbone_change_text, per_class_table
 

@@ -114,16 +114,40 @@ def study(
     from tui.cli_slurm import refuse_local_while_on_slurm
 
     refuse_local_while_on_slurm(record, folder)  # a cell queued on Slurm is not run here as well
-    run_cells(spec, folder, plain, parallel, retry_failed)
+    again = continue_command(spec_ref, preset, sets, name, runs_dir, parallel)
+    run_cells(spec, folder, plain, parallel, retry_failed, again=again)
 
 
-def run_cells(spec, folder: Path, plain: bool | None, parallel: int = 1, retry_failed: bool = False) -> None:
+def continue_command(spec_ref: str, preset: str | None, sets: list[str], name: str | None,
+                     runs_dir: Path | None, parallel: int) -> str:
+    """The `study` command line that continues this study when pasted: the spec as the user named it
+    (a shipped study by name, a file by its path) and every option that shapes the cells or finds them."""
+    import shlex
+
+    words = ["cifar-tui", "study", spec_ref]
+    if preset is not None:
+        words += ["--preset", preset]
+    for item in sets:
+        words += ["--set", item]
+    if name is not None:
+        words += ["--name", name]
+    if runs_dir is not None:
+        words += ["--runs-dir", str(runs_dir)]
+    if parallel > 1:
+        words += ["--parallel", str(parallel)]
+    return shlex.join(words)
+
+
+def run_cells(spec, folder: Path, plain: bool | None, parallel: int = 1, retry_failed: bool = False,
+              again: str | None = None) -> None:
     from engine.study.parallel import run_study_parallel
     from engine.study.runner import run_study
     from tui.cli_progress import progress_sink
 
     if plain is None:
-        plain = not sys.stdout.isatty()
+        from tui.terminal import can_redraw
+
+        plain = not can_redraw(sys.stdout)
     total = len(spec.cells())
     typer.echo(f"study {spec.name}: {total} cells, results in {folder}"
                + (f", {parallel} at a time (logs in {folder / '.studies' / spec.name / 'logs'})" if parallel > 1
@@ -157,7 +181,7 @@ def run_cells(spec, folder: Path, plain: bool | None, parallel: int = 1, retry_f
             raise fail(str(exc), exc.exit_code) from None
     print_study(*load_study(folder, spec.name))
     if received:
-        typer.echo(f"study stopped; continue it with: cifar-tui study {spec.source or spec.name}", err=True)
+        typer.echo(f"study stopped; continue it with: {again or 'cifar-tui study ' + spec.name}", err=True)
         raise typer.Exit(EXIT_BY_SIGNAL.get(received[0], 130))
     if any(o.status == "failed" and o.action != "skipped" for o in outcomes):  # a kept divergence is old news
         raise typer.Exit(EXIT_STRATEGY_FAILED)

@@ -1,12 +1,19 @@
-"""From command-line flags (or the New run form) to a validated `ExperimentConfig`.
+"""The run options, defined once, and from them to a validated `ExperimentConfig`.
 
-Shared by `cifar-tui run`, `cifar-tui` (the app) and the app's New run screen, so a value means the same
-everywhere. `None` means "not given": the preset's value stands.
+`RUN_OPTIONS` is the one definition of every option that describes an experiment; `with_run_options` adds
+them to a Typer command (`cifar-tui run` and the app's own `cifar-tui --preset ... --epochs ...`), so the two
+can never disagree. `None` means "not given": the preset's value stands.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import inspect
+from collections.abc import Callable
 from typing import Any
+
+import typer
 
 from engine.config import ExperimentConfig
 from engine.errors import ConfigError
@@ -64,10 +71,104 @@ def config_from_flags(
         **more,
     )
     if epochs is not None:
-        overrides.update(scratch_epochs=epochs, frozen_epochs=epochs, finetune_epochs=epochs)
+        overrides.update(scratch_epochs=epochs, frozen_epochs=epochs, finetune_epochs=epochs, airbench_epochs=epochs)
+        if head_epochs is None:  # fair budgets (#12): finetune's head trains as long as the frozen strategy
+            overrides.update(head_epochs=epochs)
     if train_fraction is not None and train_per_class is None:
         overrides["train_per_class"] = None  # an explicit fraction replaces the preset's per-class count
         config = preset_config(preset, **overrides).replace(train_per_class=None)
     else:
         config = preset_config(preset, **overrides)
     return config.validate()
+
+
+def _opt(*names: str, help: str | None = None, hidden: bool = False) -> Any:
+    return typer.Option(None, *names, help=help, hidden=hidden)
+
+
+# (parameter name = config_from_flags argument, type, Typer option). The order is the order in --help.
+RUN_OPTIONS: list[tuple[str, Any, Any]] = [
+    ("preset", str | None, _opt("--preset", "-p", help="quick (CPU, minutes; the default) or paper (GPU, "
+                                "full study).")),
+    ("strategies", str | None, _opt("--strategies", "-s", help="Comma list: scratch,frozen,finetune (and probe: "
+                                    "a linear probe of the frozen features).")),
+    ("epochs", int | None, _opt("--epochs", help="Epochs of each strategy (fine-tune: head and phase 2 "
+                                           "each, unless --head-epochs).")),
+    ("head_epochs", int | None, _opt("--head-epochs", help="Fine-tune phase 1 (head) epochs.")),
+    ("image_size", int | None, _opt("--image-size", help="EfficientNet input size (>= 32).")),
+    ("batch_size", int | None, _opt("--batch-size")),
+    ("dataset", str | None, _opt("--dataset", help="cifar10 (default) or digits (offline demo, NOT CIFAR-10).")),
+    ("data_dir", str | None, _opt("--data-dir", help="Local CIFAR-10: batches-py folder, .tar.gz or "
+                                  "batches-bin.")),
+    ("weights", str | None, _opt("--weights", help="imagenet (default), none, or a path to a notop .h5 file.")),
+    ("seed", int | None, _opt("--seed")),
+    ("name", str | None, _opt("--name", help="Part of the run id: letters, digits, . _ -")),
+    ("train_fraction", float | None, _opt("--train-fraction", help="Stratified share, (0, 1].")),
+    ("train_per_class", int | None, _opt("--train-per-class")),
+    ("test_limit", int | None, _opt("--test-limit", help="Stratified test subset (quick runs).")),
+    ("val_fraction", float | None, _opt("--val-fraction")),
+    ("finetune_lr", float | None, _opt("--finetune-lr")),
+    ("unfreeze_blocks", int | None, _opt("--unfreeze-blocks", help="Top N of 7 blocks; 0 = all.")),
+    ("augment", bool | None, _opt("--augment/--no-augment")),
+    ("input_scaling", str | None, _opt("--input-scaling", help="raw (right) or unit (mistake).")),
+    ("bn_mode", str | None, _opt("--bn-mode", help="inference (right) or train (mistake).")),
+    ("select_on", str | None, _opt("--select-on", help="val (right) or test (the leak, mistake).")),
+    ("scratch_model", str | None, _opt("--scratch-model", help="cnn (ours), airbench (airbench94's recipe, "
+                                       "32 px) or notebook (Flatten).")),
+    ("scratch_schedule", str | None, _opt("--scratch-schedule", help="Scratch CNN learning rate: cosine "
+                                          "(warm-up then cosine decay; the default) or constant.")),
+    ("transfer_schedule", str | None, _opt("--transfer-schedule", help="frozen/finetune learning rates: "
+                                           "constant (the default, the Keras guide's) or cosine.")),
+    ("scratch_image_size", int | None, _opt("--scratch-image-size", help="Scratch CNN input size.")),
+    ("checkpoints", bool | None, _opt("--checkpoints/--no-checkpoints", help="Keep last/best epoch checkpoints "
+                                      "for resume (default on).")),
+    ("jit", bool | None, _opt("--jit/--no-jit", help="XLA (off by default: slower on CPU).")),
+    ("precision", str | None, _opt("--precision", help="auto (mixed on a GPU), float32 or mixed.")),
+    ("gpus", str | None, _opt("--gpus", help="all or 0,1,...: MirroredStrategy (batch per replica).")),
+    ("scale_lr", bool | None, _opt("--scale-lr/--no-scale-lr", help="With N replicas, learning rates x N "
+                                   "(default on).")),
+    ("steps_per_execution", int | None, _opt("--steps-per-execution", help="Batches per compiled call (small "
+                                             "models on GPUs).")),
+    ("frozen_features", str | None, _opt("--frozen-features", help="cached (default: a frozen backbone's "
+                                         "features extracted once, flips kept, translation dropped) or live "
+                                         "(the backbone on every augmented batch).")),
+    ("eager", bool | None, _opt("--eager", hidden=True)),
+    ("tensorboard", bool | None, _opt("--tensorboard", help="Also write TensorBoard scalars into the run folder "
+                                      "(tensorboard/<strategy>).")),
+    ("offline_fallback", bool | None, _opt("--offline-fallback", hidden=True,
+                                           help="make run only: use digits / random init when CIFAR-10 / "
+                                           "ImageNet are missing.")),
+]
+RUN_OPTION_NAMES = tuple(name for name, _type, _option in RUN_OPTIONS)
+
+
+def with_run_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a Typer command every option of `RUN_OPTIONS`; it receives them as one dict, `run_options`
+    (name -> value, None when not given). The command's own parameters follow them in --help."""
+    own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+           for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "run_options"]
+    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=copy.copy(option), annotation=kind)
+             for name, kind, option in RUN_OPTIONS]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> Any:
+        run_options = {name: kwargs.pop(name) for name in RUN_OPTION_NAMES}
+        return command(**kwargs, run_options=run_options)
+
+    parameters = added + own
+    wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+    return wrapper
+
+
+def given_options(run_options: dict[str, Any]) -> dict[str, Any]:
+    """The options the user gave (a `False` from `--no-augment` counts; an absent flag is None)."""
+    return {name: value for name, value in run_options.items() if value is not None}
+
+
+def config_from_options(run_options: dict[str, Any]) -> ExperimentConfig:
+    """`config_from_flags` for a command's `run_options` (no preset given: quick)."""
+    options = dict(run_options)
+    options["preset"] = options.get("preset") or "quick"
+    options["offline_fallback"] = bool(options.get("offline_fallback"))
+    return config_from_flags(**options)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine.config import ExperimentConfig
 from engine.native_stderr import native_stderr_to
+from tui.terminal import can_redraw
 
 
 def native_log_path() -> Path:
@@ -21,17 +22,26 @@ def native_log_path() -> Path:
     return folder / f"tensorflow-{os.getpid()}.log"
 
 
-def launch_app(runs_dir: Path, start: ExperimentConfig | None = None, watch: str | None = None) -> int:
+def why_no_app() -> str | None:
+    """Why the app cannot be drawn here (None when it can): no terminal, or one that cannot address the screen."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        if start is None:
-            print("cifar-tui: error: the app needs a terminal; for batch jobs use `cifar-tui run`", file=sys.stderr)
-            return 2
-        print("cifar-tui: not a terminal: running the study headless (plain lines)", flush=True)
-        from tui.cli import main
+        return "not a terminal"
+    if not can_redraw(sys.stdout):
+        return f"this terminal (TERM={os.environ.get('TERM', '')}) cannot draw the app"
+    return None
 
-        main(["run", "--preset", start.preset, "--runs-dir", str(runs_dir), "--dataset", start.dataset,
-              "--weights", start.weights, "--plain"] + (["--data-dir", start.data_dir] if start.data_dir else [])
-             + (["--offline-fallback"] if start.allow_fallback else []))
+
+def launch_app(runs_dir: Path, start: ExperimentConfig | None = None, watch: str | None = None) -> int:
+    problem = why_no_app()
+    if problem is not None:
+        if start is None:
+            hint = f"see `cifar-tui runs show {watch}`" if watch else "for batch jobs use `cifar-tui run`"
+            print(f"cifar-tui: error: {problem}; {hint}", file=sys.stderr)
+            return 2
+        print(f"cifar-tui: {problem}: running the study headless (plain lines)", flush=True)
+        from tui.cli import run_headless
+
+        run_headless(start, runs_dir, plain=True, json_out=False)  # the whole config, every option kept
         return 0
 
     from tui.app import CifarTuiApp

@@ -1,11 +1,16 @@
-"""Messages from the training thread to the app. Posted with `post_message`, which is thread-safe and
-never blocks training (unlike `call_from_thread`)."""
+"""Messages from the training thread and the file-reading workers to the app. Posted with `post_message`,
+which is thread-safe and never blocks the thread (unlike `call_from_thread`)."""
 
 from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
 
 from textual.message import Message
 
 from engine import events as ev
+from engine.state import RunState
 
 
 class EngineEvent(Message):
@@ -46,3 +51,38 @@ def posting_sink(target, run_id: str, stop_event=None):
         target.post_message(message)
 
     return sink
+
+
+class ResumePlanned(Message):
+    def __init__(self, plan, error: str) -> None:
+        super().__init__()
+        self.plan, self.error = plan, error
+
+
+@dataclass
+class Following:
+    """A run followed on a RunViewScreen: the file reader (used by one worker at a time) and the state."""
+
+    run_id: str
+    follower: Any
+    state: RunState
+    screen: Any
+    busy: threading.Lock = field(default_factory=threading.Lock)
+
+
+class FollowOpened(Message):
+    def __init__(self, run_id: str, follower, state: RunState) -> None:
+        super().__init__()
+        self.run_id, self.follower, self.state = run_id, follower, state
+
+
+class FollowPolled(Message):
+    def __init__(self, follow: Following, events: list, alive: bool) -> None:
+        super().__init__()
+        self.follow, self.events, self.alive = follow, events, alive
+
+
+class FollowFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error

@@ -44,7 +44,10 @@ def comparison_cells(s: dict, n_test: int | None = None) -> list[str]:
     rate = s.get("images_per_s")
     # The epoch budget ("5+5": head, then unfrozen) so that strategies are compared at equal head epochs.
     budget = s.get("epoch_budget") or (str(s["epochs"]) if s.get("epochs") else "-")
-    return [s.get("status", ""), best, accuracy_text(s.get("test_accuracy"), n_test, compact=True), budget, params,
+    test = accuracy_text(s.get("test_accuracy"), n_test, compact=True)
+    if s.get("evaluation") and s.get("test_accuracy") is not None:
+        test += " TTA"  # measured with test-time augmentation: not comparable without saying so
+    return [s.get("status", ""), best, test, budget, params,
             duration(s.get("seconds")) if s.get("seconds") is not None else "-", "-" if not rate else f"{rate:.0f}"]
 
 
@@ -86,9 +89,10 @@ def runs_lines(listings) -> list[str]:
 
 
 def epochs_table(state: RunState) -> Table:
-    table = Table(title="epochs", title_justify="left")
+    table = Table(title="epochs", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True)  # fits 80 columns without cutting a header
     for column in ("strategy", "phase", "epoch", "loss", "acc", "val loss", "val acc", "lr", "seconds"):
-        table.add_column(column, justify="left" if column in ("strategy", "phase") else "right")
+        table.add_column(column, justify="left" if column in ("strategy", "phase") else "right", no_wrap=True)
     for name, s in state.strategies.items():
         for h in s.history:
             table.add_row(name, h["phase"], f"{h['epoch']}/{h['epochs']}", _f(h["loss"]), pct(h["accuracy"]),
@@ -121,12 +125,15 @@ def study_table(record, results, conditions) -> Table:
     for c in conditions:
         strategies += [n for n in c.per_strategy if n not in strategies]
     done = sum(r.status == "finished" for r in results)
+    # Short headers and the unit in the caption: at 80 columns the condition (what tells the rows apart)
+    # keeps its full width.
     table = Table(title=f"study {record.name}: {record.title} ({done}/{len(results)} cells finished)",
-                  caption="test accuracy %: mean ± std over seeds (n seeds)", title_justify="left",
-                  box=box.SIMPLE_HEAD)
-    table.add_column("condition", no_wrap=True)
+                  title_justify="left", box=box.SIMPLE_HEAD, caption="test accuracy %: mean ± std (n seeds)",
+                  caption_justify="left", pad_edge=False, collapse_padding=True)
+    table.add_column("condition", no_wrap=True, min_width=min(40, max((len(c.label) for c in conditions),
+                                                                      default=9)))
     for name in strategies:
-        table.add_column(name, justify="right")  # wraps: "diverged in k of n seeds" may follow the numbers
+        table.add_column(name, justify="right")  # may wrap "(n=3)" or "diverged in k of n seeds": never cut
     for c in conditions:
         reference = record.reference is not None and c.key.get(record.x) == record.reference
         table.add_row(c.label + (" (reference)" if reference else ""),

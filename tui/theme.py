@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 # One stable colour per strategy: plotext names (curves) and Rich styles (tables, labels).
-STRATEGY_PLOT_COLORS = {"scratch": "cyan", "frozen": "orange", "finetune": "magenta"}
-STRATEGY_STYLES = {"scratch": "bold cyan", "frozen": "bold #ff8700", "finetune": "bold magenta"}
+STRATEGY_PLOT_COLORS = {"scratch": "cyan", "frozen": "orange", "finetune": "magenta", "probe": "green"}
+STRATEGY_STYLES = {"scratch": "bold cyan", "frozen": "bold #ff8700", "finetune": "bold magenta", "probe": "bold green"}
 STATUS_STYLES = {"running": "bold green", "finished": "green", "cancelled": "yellow", "failed": "bold red",
                  "interrupted": "yellow", "damaged": "red", "pending": "dim"}
 
@@ -18,3 +18,9 @@ def heat_style(share: float) -> str:
     index = HEAT_RAMP[min(int(share * len(HEAT_RAMP)), len(HEAT_RAMP) - 1)]
     foreground = "black" if share >= 0.55 else "white"
     return f"{foreground} on color({index})"
+
+# Series beyond one per strategy (a study's "finetune unfreeze=all" and "finetune unfreeze=top3") take
+# spare colours; every series also has its own marker, so series stay apart with NO_COLOR.
+EXTRA_PLOT_COLORS = ("green", "yellow", "red", "blue", "white", "gray")
+SERIES_MARKERS = ("*", "x", "+", "o", "#", "@", "%", "&")
+STRATEGY_MARKERS = {"scratch": "*", "frozen": "x", "finetune": "+", "probe": "o"}

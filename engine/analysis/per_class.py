@@ -36,7 +36,7 @@ def per_class(state: RunState) -> PerClass | None:
     accuracy = {n: class_accuracy(m) for n, m in matrices.items()}
     gains = {}
     if "scratch" in accuracy:
-        for name in ("frozen", "finetune"):
+        for name in ("frozen", "finetune", "probe"):
             if name in accuracy:
                 gains[f"{name} - scratch"] = [None if a is None or b is None else a - b
                                               for a, b in zip(accuracy[name], accuracy["scratch"], strict=True)]

@@ -160,7 +160,7 @@ def parse_python_meta(data: bytes, label: str) -> list[str]:
     names = obj.get(b"label_names", obj.get("label_names"))
     if not isinstance(names, list) or len(names) != 10:
         raise DataError(f"{label}: 'label_names' must list 10 class names")
-    return [n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n) for n in names]
+    return [clean_class_name(n, label) for n in names]
 
 
 def parse_binary_batch(data: bytes, label: str) -> tuple[np.ndarray, np.ndarray]:
@@ -174,8 +174,25 @@ def parse_binary_batch(data: bytes, label: str) -> tuple[np.ndarray, np.ndarray]
     return _images_from_planes(records[:, 1:], label), _check_labels(records[:, 0], len(records), label)
 
 
-def parse_binary_meta(data: bytes) -> list[str]:
-    return [line.strip() for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
+def parse_binary_meta(data: bytes, label: str = BIN_META_FILE) -> list[str]:
+    """`batches.meta.txt`: one class name a line (a BOM from an editor's "UTF-8 with BOM" is dropped)."""
+    text = decode_names(data, label)
+    return [name for name in (clean_class_name(line, label) for line in text.splitlines()) if name]
+
+
+def decode_names(data: bytes, label: str) -> str:
+    """UTF-8 text (BOM allowed); another encoding is refused naming the file, never turned into '?' names."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{label}: class names are not UTF-8 text (byte {data[exc.start]:#04x} at offset "
+                        f"{exc.start}); save the file as UTF-8") from None
+
+
+def clean_class_name(name: str | bytes, label: str) -> str:
+    """One class name as stored: without a byte-order mark or surrounding whitespace."""
+    text = decode_names(name, label) if isinstance(name, bytes) else str(name)
+    return text.replace("\ufeff", "").strip()
 
 
 def _images_from_planes(raw: np.ndarray, label: str) -> np.ndarray:

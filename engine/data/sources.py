@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tarfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -25,6 +26,7 @@ from engine.errors import DataError
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
+CIFAR10_TAR_BYTES = 170_498_071  # the size of the genuine cifar-10-python.tar.gz
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 HOW_TO_FIX = (
     "fix: pass --data-dir pointing at cifar-10-python.tar.gz or its extracted cifar-10-batches-py folder "
@@ -79,6 +81,7 @@ def locate_cifar10(data_dir: str | None) -> Callable[[], RawDataset] | None:
     for candidate in (cache / "cifar-10-batches-py-target" / "cifar-10-batches-py", cache / "cifar-10-batches-py"):
         if (candidate / cf.TEST_FILE).is_file():
             return lambda folder=candidate: read_python_folder(folder)
+        _refuse_incomplete(candidate)  # batches without test_batch: say so, not "not in ... download failed"
     for archive in cached_archives():
         if archive.is_file():
             if not matches(archive, CIFAR10_SHA256, "sha256"):
@@ -121,6 +124,7 @@ def _find_in(path: Path) -> Callable[[], RawDataset] | None:
         return lambda: read_python_folder(path)
     if (path / cf.BIN_TEST_FILE).is_file():
         return lambda: read_binary_folder(path)
+    _refuse_incomplete(path)
     for child in ("cifar-10-batches-py", "cifar-10-batches-bin", "cifar-10-python.tar.gz"):
         if (path / child).exists():
             return _find_in(path / child)
@@ -142,7 +146,8 @@ def read_binary_folder(folder: Path) -> RawDataset:
 
     meta = folder / cf.BIN_META_FILE
     return _assemble("binary", str(folder), read, cf.parse_binary_batch, cf.BIN_TRAIN_FILES, cf.BIN_TEST_FILE,
-                     lambda: cf.parse_binary_meta(read(cf.BIN_META_FILE)) if meta.is_file() else CIFAR10_CLASSES)
+                     lambda: cf.parse_binary_meta(read(cf.BIN_META_FILE), str(meta)) if meta.is_file()
+                     else CIFAR10_CLASSES)
 
 
 def read_tar_gz(archive: Path) -> RawDataset:
@@ -166,12 +171,34 @@ def read_tar_gz(archive: Path) -> RawDataset:
                 contents[name] = handle.read() if handle else b""
     except DataError:
         raise
-    except (tarfile.TarError, OSError, EOFError) as exc:
+    except (EOFError, zlib.error) as exc:  # gzip's "Compressed file ended before the end-of-stream marker"
+        raise DataError(_incomplete_archive(archive, exc)) from None
+    except (tarfile.TarError, OSError) as exc:
+        if "unexpected end of data" in str(exc) or "truncated" in str(exc):
+            raise DataError(_incomplete_archive(archive, exc)) from None
         raise DataError(f"{archive}: not a readable .tar.gz ({exc})") from None
 
     return _assemble("python", str(archive), contents.__getitem__, cf.parse_python_batch, cf.TRAIN_FILES,
                      cf.TEST_FILE, lambda: cf.parse_python_meta(contents[cf.META_FILE], f"{archive}:batches.meta")
                      if cf.META_FILE in contents else CIFAR10_CLASSES, label_prefix=f"{archive}:")
+
+
+def _incomplete_archive(archive: Path, exc: BaseException) -> str:
+    size = archive.stat().st_size if archive.exists() else 0
+    return (f"{archive} is incomplete ({size:,} bytes; the full cifar-10-python.tar.gz is "
+            f"{CIFAR10_TAR_BYTES:,}): the download was cut off; download it again from {CIFAR10_URL}")
+
+
+def _refuse_incomplete(folder: Path) -> None:
+    """A folder with some CIFAR-10 python batches but not all: name it and what is missing."""
+    if not folder.is_dir():
+        return
+    expected = (*cf.TRAIN_FILES, cf.TEST_FILE)
+    present = [name for name in expected if (folder / name).is_file()]
+    if present:
+        missing = [name for name in expected if name not in present]
+        raise DataError(f"{folder} holds CIFAR-10 batches but is missing {', '.join(missing)}: delete the "
+                        f"folder to download it again, or {HOW_TO_FIX.removeprefix('fix: ')}")
 
 
 def _assemble(fmt, source, read, parse, train_files, test_file, class_names, label_prefix=None) -> RawDataset:

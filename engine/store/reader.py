@@ -161,7 +161,16 @@ def list_runs(runs_dir: Path) -> list[RunListing]:
         return []
     except OSError as exc:
         raise StoreError(f"cannot read runs folder {runs_dir}: {exc.strerror or exc}") from None
-    return sorted((read_listing(p) for p in entries), key=lambda r: r.run_id, reverse=True)
+    return sorted((_listing_or_damaged(p) for p in entries), key=lambda r: r.run_id, reverse=True)
+
+
+def _listing_or_damaged(run_dir: Path) -> RunListing:
+    """One folder's listing; whatever a damaged or crafted folder raises makes it `damaged`, never hides the
+    other runs (nor ends the app that lists them)."""
+    try:
+        return read_listing(run_dir)
+    except Exception as exc:
+        return RunListing(run_dir.name, run_dir, "damaged", problem=f"{type(exc).__name__}: {exc}"[:200])
 
 
 def read_events(path: Path) -> tuple[list[Event], list[str]]:

@@ -59,8 +59,8 @@ def study_json(record: StudyRecord, results: list[CellResult], conditions: list[
         "name": record.name, "title": record.title, "x": record.x, "axes": record.axes,
         "reference": record.reference, "method": METHOD,
         "cells": [{"index": r.index, "key": r.key, "run_id": r.run_id, "status": r.status,
-                   "test_accuracy": r.test_accuracy, "diverged": r.diverged, "notices": r.notices}
-                  for r in results],
+                   "test_accuracy": r.test_accuracy, "diverged": r.diverged, "notices": r.notices,
+                   "reason": r.reason} for r in results],
         "conditions": [{
             "key": c.key,
             "strategies": {n: {"mean": s.mean, "std": s.std, "n": s.n, "diverged": s.diverged,
@@ -86,6 +86,27 @@ def chart_series(record: StudyRecord, conditions: list[Condition]) -> dict[str, 
     return series
 
 
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")  # matplotlib markers, one per series
+EXTRA_COLORS = ("#2ca02c", "#9467bd", "#8c564b", "#bcbd22", "#17becf", "#7f7f7f", "#d62728", "#e377c2")
+
+
+def series_styles(labels: list[str], strategy_colors: dict[str, str], extra_colors: tuple[str, ...],
+                  markers: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    """label -> (colour, marker), each series its own: a strategy's first series keeps the strategy's
+    colour, a second one ("finetune unfreeze=top3" after "finetune unfreeze=all") takes the next spare
+    colour; markers go by series order, so series stay apart without colour (NO_COLOR, print)."""
+    spare = [c for c in extra_colors if c not in strategy_colors.values()]
+    used: set[str] = set()
+    styles = {}
+    for i, label in enumerate(labels):
+        color = strategy_colors.get(label.split()[0]) if label else None
+        if color is None or color in used:
+            color = next((c for c in spare if c not in used), spare[i % len(spare)] if spare else "white")
+        used.add(color)
+        styles[label] = (color, markers[i % len(markers)])
+    return styles
+
+
 def n_label(points: list[tuple[Any, float, float, int]]) -> str:
     """Seeds behind a series' points: "n=3", or "n=1-3" when conditions have different counts so far."""
     low, high = min(p[3] for p in points), max(p[3] for p in points)
@@ -98,10 +119,13 @@ def plot_study(record: StudyRecord, conditions: list[Condition], path: Path, ref
     axis_values = record.axes.get(record.x, ["all"])
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in axis_values)
     log = numeric and min(axis_values) > 0 and max(axis_values) / min(axis_values) >= 50
-    for label, points in chart_series(record, conditions).items():
+    series = chart_series(record, conditions)
+    styles = series_styles(list(series), STRATEGY_COLORS, EXTRA_COLORS, MARKERS)
+    for label, points in series.items():
         xs = [p[0] if numeric else axis_values.index(p[0]) for p in points]
-        ax.errorbar(xs, [p[1] for p in points], yerr=[p[2] for p in points], marker="o", capsize=4,
-                    label=f"{label} ({n_label(points)})", color=STRATEGY_COLORS.get(label.split()[0]))
+        color, marker = styles[label]
+        ax.errorbar(xs, [p[1] for p in points], yerr=[p[2] for p in points], marker=marker, capsize=4,
+                    label=f"{label} ({n_label(points)})", color=color)
     from engine.study.bands_plot import draw_reference_lines
 
     draw_reference_lines(ax, list(references))  # published results: CIFAR-10 with ImageNet weights only
@@ -178,6 +202,11 @@ def export_study(record: StudyRecord, results: list[CellResult], conditions: lis
                                                  for n in strategies]]) + " |")
     for kind, text in statistics_lines(record, conditions):
         lines += ["", f"## {text}", ""] if kind == "head" else ["", text] if kind == "note" else [f"- {text}"]
+    failed = [r for r in results if r.status in ("failed", "damaged")]
+    if failed:  # the reason travels with the report, not only the app
+        lines += ["", "## Failed cells", "", *[f"- cell {r.index + 1} {r.label}: {r.status}"
+                                              f"{' - ' + r.reason if r.reason else ''} (run {r.run_id})"
+                                              for r in failed]]
     notices = sorted({n for r in results for n in r.notices})
     if notices:
         lines += ["", "## Notices (substitutions, deliberate mistakes)", "", *[f"- {n}" for n in notices]]

@@ -24,6 +24,7 @@ equal (see `engine.study.stats`). It may be written as the value or as its text 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -105,6 +106,9 @@ class StudySpec:
         return config.validate()
 
 
+BOOLEAN_KNOBS = frozenset(f.name for f in dataclasses.fields(ExperimentConfig) if isinstance(f.default, bool))
+
+
 def knob(key: str, value: Any) -> dict[str, Any]:
     """A spec key/value as config fields: aliases resolved, `unfreeze = "top3"` understood."""
     name = ALIASES.get(key, key)
@@ -116,8 +120,11 @@ def knob(key: str, value: Any) -> dict[str, Any]:
             value = int(text[3:])
         else:
             raise ConfigError(f"unfreeze must be 'all', 'topN' or a number, got {value!r}")
-    if name == "epochs":
-        return {"scratch_epochs": value, "frozen_epochs": value, "finetune_epochs": value}
+    if name in BOOLEAN_KNOBS and not isinstance(value, bool):  # TOML "false" (a string) is not false
+        raise ConfigError(f"{key} must be true or false (a TOML boolean, no quotes), got {value!r}")
+    if name == "epochs":  # every strategy, finetune's head included: equal head budgets (issue #12)
+        return {"scratch_epochs": value, "frozen_epochs": value, "head_epochs": value, "finetune_epochs": value,
+                "airbench_epochs": value}
     if name == "strategies" and isinstance(value, list):
         value = tuple(value)
     return {name: value}

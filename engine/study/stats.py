@@ -27,7 +27,8 @@ from typing import Any
 from engine.store.reader import read_listing
 from engine.study.record import StudyRecord
 
-PAIRS = (("frozen", "scratch"), ("finetune", "scratch"), ("finetune", "frozen"))
+# probe - frozen: the same features read by a tuned logistic regression vs a head trained with Adam (#18)
+PAIRS = (("frozen", "scratch"), ("finetune", "scratch"), ("finetune", "frozen"), ("probe", "frozen"))
 LEVEL = 0.95  # two-sided confidence level of intervals and verdicts
 SIGNIFICANT = "significant at 95%"
 NOT_SIGNIFICANT = "not significant at 95%"
@@ -55,6 +56,7 @@ class CellResult:
     test_accuracy: dict[str, float] = field(default_factory=dict)  # strategy -> accuracy (finished ones)
     notices: list[str] = field(default_factory=list)
     diverged: list[str] = field(default_factory=list)  # strategies whose loss became NaN in this run
+    reason: str = ""  # why a failed or damaged cell failed (a strategy's error, or the folder's problem)
 
     @property
     def seed(self) -> Any:
@@ -208,6 +210,8 @@ def cell_results(record: StudyRecord, runs_dir: Path) -> list[CellResult]:
         if folder is not None and folder.is_dir():
             listing = read_listing(folder)
             result.status, result.notices = listing.status, listing.notices
+            errors = [f"{name}: {s['error']}" for name, s in listing.strategies.items() if s.get("error")]
+            result.reason = listing.problem or "; ".join(errors)
             for name, s in listing.strategies.items():
                 if s.get("status") == "finished" and s.get("test_accuracy") is not None:
                     result.test_accuracy[name] = float(s["test_accuracy"])

@@ -93,7 +93,7 @@ class WhitenBiasGate(keras.callbacks.Callback):
 
 
 def train_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, first_epoch: int,
-                  epochs: int, translate_px: int = TRANSLATE) -> tuple[tf.data.Dataset, int]:
+                  epochs: int, translate_px: int = TRANSLATE, flip: bool = True) -> tuple[tf.data.Dataset, int]:
     """Batches of epochs first_epoch..epochs-1, one dataset (fit runs it with steps_per_epoch).
 
     Every random choice is a stateless function of (seed, epoch): an epoch's batches are the same whether
@@ -111,8 +111,9 @@ def train_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, firs
 
     def augment(idx, epoch):
         batch = tf.gather(images, idx)
-        flip = tf.math.logical_xor(tf.gather(base_flip, idx), tf.equal(epoch % 2, 1))
-        batch = tf.where(flip[:, None, None, None], tf.reverse(batch, axis=[2]), batch)
+        if flip:  # off where mirroring changes the class (digits)
+            mirrored = tf.math.logical_xor(tf.gather(base_flip, idx), tf.equal(epoch % 2, 1))
+            batch = tf.where(mirrored[:, None, None, None], tf.reverse(batch, axis=[2]), batch)
         if translate_px:
             batch = translate(batch, tf.stack([seed, epoch * 100_003 + idx[0]]), translate_px)
         return tf.cast(batch, tf.float32), tf.gather(labels, idx)
@@ -133,13 +134,16 @@ def translate(batch: tf.Tensor, seed: tf.Tensor, pad: int = TRANSLATE) -> tf.Ten
 
 
 class TestTimeAugmentation(layers.Layer):
-    """Softmax of the reference's level-2 TTA: 6 views' logits, mirrored and shifted by one pixel."""
+    """Softmax of the reference's level-2 TTA: 6 views' logits, mirrored and shifted by one pixel (without
+    `mirror`, for data whose mirror image is another class: the 3 unmirrored views, same weights)."""
 
-    def __init__(self, logits_model: keras.Model, **kwargs):
+    def __init__(self, logits_model: keras.Model, mirror: bool = True, **kwargs):
         super().__init__(**kwargs)
-        self.logits_model = logits_model
+        self.logits_model, self.mirror = logits_model, mirror
 
     def _mirror(self, x):
+        if not self.mirror:
+            return self.logits_model(x)
         return 0.5 * self.logits_model(x) + 0.5 * self.logits_model(ops.flip(x, axis=2))
 
     def call(self, x):
@@ -151,8 +155,8 @@ class TestTimeAugmentation(layers.Layer):
         return ops.softmax(0.5 * self._mirror(x) + 0.5 * shifted, axis=-1)
 
 
-def tta_model(model: keras.Model) -> keras.Model:
+def tta_model(model: keras.Model, mirror: bool = True) -> keras.Model:
     """The model the test set sees: the trained network under test-time augmentation."""
     logits = keras.Model(model.inputs, model.get_layer("logits").output)
     inputs = keras.Input(shape=model.inputs[0].shape[1:], name="pixels_0_255")
-    return keras.Model(inputs, TestTimeAugmentation(logits)(inputs), name="airbench94_tta")
+    return keras.Model(inputs, TestTimeAugmentation(logits, mirror)(inputs), name="airbench94_tta")

@@ -27,23 +27,44 @@ from sklearn.metrics import log_loss
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from engine.analysis.predictions import prediction_arrays
 from engine.config import ExperimentConfig
 from engine.data.pipeline import make_dataset
 from engine.data.splits import PreparedData
-from engine.events import EpochEnd, Evaluated, LogMessage, PhaseStarted, Sink, StrategyFinished, StrategyStarted
+from engine.events import (
+    EpochEnd,
+    Evaluated,
+    LogMessage,
+    PhaseStarted,
+    Sink,
+    StrategyFinished,
+    StrategyStarted,
+    TestPredictions,
+)
 from engine.models.backbone import WeightsChoice, build_backbone
+from engine.models.phases import estimate_bn_statistics
 from engine.training.evaluate import test_metrics
 
 # C = 1 / (L2 strength x N): 9 log-spaced values, from strong to weak regularisation (Kornblith et al.
 # search 45 values over 1e-6..1e5; 9 cover the useful range of standardised features at a fraction of the cost)
 C_GRID = tuple(float(c) for c in np.logspace(-4, 4, 9))
 MAX_ITER = 1000
+BN_ESTIMATE_IMAGES = 256  # as train_strategy's: one batch of training images for a random-init backbone
 
 
-def feature_extractor(config: ExperimentConfig, weights: WeightsChoice) -> keras.Model:
-    """Pixels in [0, 255] (or /255, the ablation) -> the backbone in inference mode -> average pooling."""
+def feature_extractor(config: ExperimentConfig, weights: WeightsChoice, x_train: np.ndarray) -> keras.Model:
+    """Pixels in [0, 255] (or /255, the ablation) -> the backbone in inference mode -> average pooling.
+
+    With no pretrained weights the backbone's BatchNorm statistics are first estimated on training images
+    (AdaBN), as for the `frozen` strategy's random-features control: at their initial values they pass
+    almost no signal (issue #12)."""
     size = config.transfer_image_size
     backbone = build_backbone(size, weights)
+    if not weights.pretrained:
+        order = np.random.default_rng(config.seed).permutation(len(x_train))[:BN_ESTIMATE_IMAGES]
+        images = make_dataset(x_train[order], np.zeros(len(order), np.int32), BN_ESTIMATE_IMAGES, size,
+                              training=False)
+        estimate_bn_statistics(backbone, (batch for batch, _ in images))
     backbone.trainable = False
     inputs = keras.Input(shape=(size, size, 3), name="pixels_0_255")
     x = layers.Rescaling(1.0 / 255, name="mistake_divide_by_255")(inputs) if config.input_scaling == "unit" \
@@ -66,7 +87,7 @@ def train_probe(config: ExperimentConfig, data: PreparedData, weights: WeightsCh
     into it. Returns "finished" or "cancelled" (checked between grid points)."""
     started = time.perf_counter()
     num_classes = len(data.class_names)
-    extractor = feature_extractor(config, weights)
+    extractor = feature_extractor(config, weights, data.x_train)
     head_params = (extractor.output_shape[-1] + 1) * num_classes
     sink(StrategyStarted(
         strategy="probe", image_size=config.transfer_image_size, epochs=len(C_GRID), steps_per_epoch=1,
@@ -116,9 +137,13 @@ def train_probe(config: ExperimentConfig, data: PreparedData, weights: WeightsCh
     # Model selection happened on the validation split; now, and only now, the test set.
     val_accuracy, index, model = best
     test = scaler.transform(features(data.x_test))
-    metrics = test_metrics(_full(model, test, num_classes), data.y_test, num_classes)
+    probabilities = _full(model, test, num_classes)
+    metrics = test_metrics(probabilities, data.y_test, num_classes)
     sink(Evaluated(strategy="probe", best_epoch=index, best_val_accuracy=val_accuracy,
                    class_names=list(data.class_names), **metrics))
+    arrays = prediction_arrays(probabilities, data.y_test, data.x_test)  # the galleries' images (issue #15)
+    sink(TestPredictions(strategy="probe", count=len(data.y_test), stored_images=len(arrays["image_index"]),
+                         arrays=arrays))
     sink(LogMessage(level="info", message=f"probe: chose C={C_GRID[index - 1]:g} on validation"))
     sink(StrategyFinished(strategy="probe", status="finished", seconds=time.perf_counter() - started,
                           trainable_params=head_params, total_params=extractor.count_params() + head_params))

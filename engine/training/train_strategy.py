@@ -236,6 +236,8 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     metrics = test_metrics(probabilities, data.y_test, num_classes)
     sink(Evaluated(strategy=name, best_epoch=tested_epoch, best_val_accuracy=tested_val_accuracy,
                    class_names=list(data.class_names), evaluation=recipe.evaluation, **metrics))
+    if recipe.evaluation:  # a trick that changes evaluation is said on screen, not only in the record
+        sink(LogMessage(level="warning", message=f"{name}: test accuracy measured with {recipe.evaluation}"))
     from engine.analysis.predictions import prediction_arrays
 
     arrays = prediction_arrays(probabilities, data.y_test, data.x_test)

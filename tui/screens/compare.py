@@ -17,7 +17,7 @@ from tui.tables import comparison_cells
 from tui.widgets.curves import CurvesPlot, thin
 
 RUN_COLORS = ["cyan", "orange", "magenta", "green", "red", "blue", "yellow", "white"]
-STRATEGY_MARKERS = {"scratch": "braille", "frozen": "dot", "finetune": "+"}
+STRATEGY_MARKERS = {"scratch": "braille", "frozen": "dot", "finetune": "+", "probe": "o"}
 
 
 class CompareCurves(CurvesPlot):

@@ -1,10 +1,15 @@
-"""The New run form: a preset's values filled in, every field checked as it is typed.
+"""The New run form: a base config's values filled in, every field checked as it is typed.
 
-Validation is the engine's own (`config_from_flags` -> `ExperimentConfig.validate`), so the form refuses
-exactly what the CLI refuses, with the same sentence. Start stays disabled while anything is invalid.
+The form edits a copy of its base config (the last run's, or a preset's): the fields it shows replace their
+knobs, and every knob it does not show (learning rates, unfreeze, fractions, precision, GPUs, deliberate
+mistakes, ...) is kept as it was. Epochs are per strategy, so Start on an untouched form runs exactly the
+base config. Validation is the engine's own (`ExperimentConfig.validate`), so the form refuses exactly what
+the CLI refuses, with the same sentence. Start stays disabled while anything is invalid.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,24 +19,31 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from engine.config import STRATEGIES, ExperimentConfig
-from engine.errors import UserError
+from engine.errors import ConfigError, UserError
 from engine.presets import PRESETS, preset_config
-from tui.flags import config_from_flags
 
-# (field id, label, ExperimentConfig attribute or None)
+# The scratch strategy's model (issue #18): the small CNN, airbench94's recipe, or the notebook's Flatten CNN
+SCRATCH_MODELS = [("small CNN", "cnn"), ("airbench94 (strong baseline, TTA)", "airbench"),
+                  ("notebook CNN (Flatten; a mistake)", "notebook")]
+# (field id = ExperimentConfig attribute, label)
 FIELDS = [
-    ("epochs", "epochs (each strategy)", "scratch_epochs"),
-    ("head_epochs", "fine-tune head epochs", "head_epochs"),
-    ("image_size", "EfficientNet image size", "transfer_image_size"),
-    ("batch_size", "batch size", "batch_size"),
-    ("train_per_class", "train images per class", "train_per_class"),
-    ("test_limit", "test images (blank: all)", "test_limit"),
-    ("data_dir", "CIFAR-10 data dir", "data_dir"),
-    ("weights", "weights (imagenet/none/path)", "weights"),
-    ("seed", "seed", "seed"),
-    ("name", "run name", "name"),
+    ("scratch_epochs", "scratch epochs"),
+    ("frozen_epochs", "frozen epochs"),
+    ("head_epochs", "fine-tune head epochs"),
+    ("finetune_epochs", "fine-tune epochs"),
+    ("transfer_image_size", "EfficientNet image size"),
+    ("batch_size", "batch size"),
+    ("train_per_class", "train images per class"),
+    ("test_limit", "test images (blank: all)"),
+    ("data_dir", "CIFAR-10 data dir"),
+    ("weights", "weights (imagenet/none/path)"),
+    ("seed", "seed"),
+    ("name", "run name"),
 ]
-INTS = {"epochs", "head_epochs", "image_size", "batch_size", "train_per_class", "test_limit", "seed"}
+INTS = {"scratch_epochs", "frozen_epochs", "head_epochs", "finetune_epochs", "transfer_image_size",
+        "batch_size", "train_per_class", "test_limit", "seed"}
+BLANK_IS_NONE = {"train_per_class", "test_limit", "data_dir"}  # optional knobs: blank means "not set"
+CUSTOM = "custom"
 
 
 class NewRunScreen(ModalScreen[ExperimentConfig | None]):
@@ -39,7 +51,17 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
 
     def __init__(self, base: ExperimentConfig | None = None) -> None:
         super().__init__()
+        self.from_last_run = base is not None
         self.base = base or preset_config("quick")
+        # The config the fields edit: the base, or a preset chosen in the form. Knobs without a field
+        # come from here unchanged.
+        self.template = self.base
+
+    def preset_choices(self) -> list[tuple[str, str]]:
+        choices = [(p, p) for p in PRESETS]
+        if self.base.preset not in PRESETS:
+            choices.append((f"{CUSTOM} (the last run's config)", CUSTOM))
+        return choices
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="new-run-form"):
@@ -49,12 +71,14 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
                     yield Checkbox(name, value=name in self.base.strategies, id=f"use-{name}")
             with Grid(id="form-grid"):
                 yield Label("preset")
-                yield Select([(p, p) for p in PRESETS], value=self.base.preset if self.base.preset in PRESETS
-                             else "quick", allow_blank=False, id="preset")
+                yield Select(self.preset_choices(), value=self.base.preset if self.base.preset in PRESETS
+                             else CUSTOM, allow_blank=False, id="preset")
                 yield Label("data set")
                 yield Select([("CIFAR-10", "cifar10"), ("digits (offline demo, NOT CIFAR-10)", "digits")],
                              value=self.base.dataset, allow_blank=False, id="dataset")
-                for field_id, label, _attr in FIELDS:
+                yield Label("scratch model")
+                yield Select(SCRATCH_MODELS, value=self.base.scratch_model, allow_blank=False, id="scratch-model")
+                for field_id, label in FIELDS:
                     yield Label(label)
                     yield Input(id=field_id, type="integer" if field_id in INTS else "text")
             yield Label("", id="form-error")
@@ -66,15 +90,23 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
         self.fill(self.base)
 
     def fill(self, config: ExperimentConfig) -> None:
-        for field_id, _label, attr in FIELDS:
-            value = getattr(config, attr)
+        self.query_one("#scratch-model", Select).value = config.scratch_model
+        for field_id, _label in FIELDS:
+            value = getattr(config, field_id)
             self.query_one(f"#{field_id}", Input).value = "" if value is None else str(value)
         self.check()
 
+    def template_for(self, preset: str) -> ExperimentConfig:
+        """The base itself when its own preset is chosen again; otherwise the preset's pure config."""
+        if preset == self.base.preset or preset == CUSTOM:
+            return self.base
+        return preset_config(preset)
+
     def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "preset" and event.value in PRESETS:
-            current = self.query_one("#dataset", Select).value
-            self.fill(preset_config(str(event.value), dataset=current))
+        # Select also reports its initial value: only a different preset replaces the fields.
+        if event.select.id == "preset" and str(event.value) != self.template.preset:
+            self.template = self.template_for(str(event.value))
+            self.fill(self.template)
         else:
             self.check()
 
@@ -84,27 +116,35 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         self.check()
 
-    def read(self) -> ExperimentConfig:
-        values: dict = {}
-        for field_id, label, _attr in FIELDS:
+    def field_values(self) -> dict[str, Any]:
+        """Every field as its config knob; raises `UserError` naming the field for a value of the wrong kind."""
+        values: dict[str, Any] = {}
+        for field_id, label in FIELDS:
             text = self.query_one(f"#{field_id}", Input).value.strip()
             if not text:
-                continue
-            if field_id in INTS:
+                if field_id in BLANK_IS_NONE:
+                    values[field_id] = None
+                elif field_id == "name":
+                    values[field_id] = ""
+                elif field_id in INTS:
+                    raise ConfigError(f"{label}: enter a whole number")
+                else:
+                    values[field_id] = text
+            elif field_id in INTS:
                 try:
                     values[field_id] = int(text)
                 except ValueError:
-                    raise UserError(f"{label} must be a whole number, got {text!r}") from None
+                    raise ConfigError(f"{label} must be a whole number, got {text!r}") from None
             else:
                 values[field_id] = text
-        chosen = [n for n in STRATEGIES if self.query_one(f"#use-{n}", Checkbox).value]
-        preset = str(self.query_one("#preset", Select).value)
-        config = config_from_flags(preset=preset, strategies=",".join(chosen) or ",",
-                                   dataset=str(self.query_one("#dataset", Select).value), **values)
-        if "test_limit" not in values:
-            config = config.replace(test_limit=None)
-        if "train_per_class" not in values:
-            config = config.replace(train_per_class=None)
+        return values
+
+    def read(self) -> ExperimentConfig:
+        chosen = tuple(n for n in STRATEGIES if self.query_one(f"#use-{n}", Checkbox).value)
+        dataset = str(self.query_one("#dataset", Select).value)
+        scratch_model = str(self.query_one("#scratch-model", Select).value)
+        config = self.template.replace(strategies=chosen, dataset=dataset, scratch_model=scratch_model,
+                                       **self.field_values())
         return config.validate()
 
     def check(self) -> ExperimentConfig | None:
@@ -115,8 +155,10 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
             error.update(Text(str(exc), style="bold red"))
             self.query_one("#start", Button).disabled = True
             return None
-        error.update(Text(f"{len(config.strategies)} strategies, EfficientNet at {config.transfer_image_size} px",
-                          style="green"))
+        source = "the last run" if self.template is self.base and self.from_last_run \
+            else f"the {self.template.preset} preset"
+        error.update(Text(f"{len(config.strategies)} strategies, EfficientNet at {config.transfer_image_size} px; "
+                          f"other knobs as in {source}", style="green"))
         self.query_one("#start", Button).disabled = False
         return config
 

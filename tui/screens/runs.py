@@ -17,6 +17,19 @@ from engine.store.reader import LoadedRun, RunListing, delete_run, list_runs, lo
 from tui.theme import STATUS_STYLES
 
 COLUMNS = ("run", "status", "started", "data", "scratch", "frozen", "finetune", "time", "name / note")
+# Below WIDE_FROM columns (80x24 over SSH) the id column is shortened and "started" (the id's own date) and
+# the name are left out, so every strategy's accuracy stays on screen.
+COMPACT_COLUMNS = ("run", "status", "data", "scratch", "frozen", "finetune", "time")
+WIDE_FROM = 110
+SHORT_ID = 17  # characters of the shortened id: "0115-0800 alpha-0…"
+
+
+def short_id(run_id: str) -> str:
+    """`20270115-080000-alpha-0001` -> `0115-0800 alpha-0…`: month-day, hour-minute, then the name."""
+    parts = run_id.split("-", 2)
+    if len(parts) == 3 and len(parts[0]) == 8 and len(parts[1]) == 6:
+        run_id = f"{parts[0][4:]}-{parts[1][:4]} {parts[2]}"
+    return run_id if len(run_id) <= SHORT_ID else run_id[: SHORT_ID - 1] + "…"
 
 
 def listing_row(r: RunListing) -> tuple:
@@ -58,6 +71,7 @@ class RunsScreen(Screen):
         self.sort_column = 0
         self.sort_reverse = True
         self.marked: list[str] = []  # runs picked for comparison, in the order picked
+        self.compact: bool | None = None  # the narrow column set (decided by the terminal's width)
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -67,25 +81,51 @@ class RunsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for column in COLUMNS:
-            table.add_column(column, key=column)
+        self.set_columns()
         self.action_reload()
+
+    def set_columns(self) -> bool:
+        """The columns for the terminal's width; True when they changed."""
+        compact = self.app.size.width < WIDE_FROM
+        if compact == self.compact:
+            return False
+        self.compact = compact
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        for column in COMPACT_COLUMNS if compact else COLUMNS:
+            table.add_column(column, key=column)
+        return True
+
+    def on_resize(self) -> None:
+        if self.set_columns():
+            self.fill()
 
     def on_screen_resume(self) -> None:
         self.action_reload()
 
     def action_reload(self) -> None:
+        self.read_listings()
+
+    @work(thread=True, exclusive=True, group="list-runs", exit_on_error=False)
+    def read_listings(self) -> None:
+        """Every run folder's summary is read off the UI thread; any error becomes a line, not a crash."""
         try:
-            self.listings = list_runs(self.app.runs_dir)
+            self.post_message(ListingsRead(list_runs(self.app.runs_dir), None))
         except UserError as exc:
-            self.listings = []
-            self.query_one("#runs-status", Static).update(Text(str(exc), style="red"))
+            self.post_message(ListingsRead([], str(exc)))
+        except Exception as exc:  # a damaged runs folder must never end the app
+            self.post_message(ListingsRead([], f"cannot list {self.app.runs_dir}: {type(exc).__name__}: {exc}"))
+
+    def on_listings_read(self, message: ListingsRead) -> None:
+        self.listings = message.listings
+        if message.error:
+            self.query_one("#runs-status", Static).update(Text(message.error, style="red"))
             return
         self.fill()
 
     def fill(self) -> None:
         table = self.query_one(DataTable)
+        columns = COMPACT_COLUMNS if self.compact else COLUMNS
         text = self.query_one("#runs-filter", Input).value
         shown = [r for r in self.listings if matches(r, text)]
         rows = sorted((listing_row(r) for r in shown), reverse=self.sort_reverse,
@@ -97,12 +137,13 @@ class RunsScreen(Screen):
         table.clear()
         for row in rows:
             cells = list(row)
-            cells[0] = Text(("● " if row[0] in self.marked else "  ") + row[0])
+            cells[0] = Text(("● " if row[0] in self.marked else "  ") + (short_id(row[0]) if self.compact else row[0]))
             cells[1] = Text(row[1], style=STATUS_STYLES.get(row[1], ""))
             cells[4:7] = ["" if v is None else f"{v:.1f}%" for v in row[4:7]]
             cells[7] = f"{int(row[7]) // 60}m{int(row[7]) % 60:02d}s" if row[7] else "-"
             cells[8] = row[8][:40]
-            table.add_row(*cells, key=row[0])
+            by_name = dict(zip(COLUMNS, cells, strict=True))
+            table.add_row(*[by_name[c] for c in columns], key=row[0])
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))  # the cursor stays on the same run
         damaged = sum(1 for r in shown if r.status == "damaged")
@@ -117,7 +158,9 @@ class RunsScreen(Screen):
         self.fill()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the filter opens the highlighted run (the first match unless the cursor was moved)."""
         self.query_one(DataTable).focus()
+        self.action_open_run()
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         index = COLUMNS.index(str(event.column_key.value))
@@ -210,12 +253,12 @@ class RunsScreen(Screen):
             return
         self.load_for_compare(list(self.marked))
 
-    @work(thread=True, exclusive=True, group="compare")
+    @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def load_for_compare(self, run_ids: list[str]) -> None:
         try:
             loaded = [(run_id, load_run(self.app.runs_dir, run_id).state) for run_id in run_ids]
-        except UserError as exc:
-            self.post_message(CompareLoaded([], str(exc)))
+        except Exception as exc:  # UserError, or anything a damaged folder raises: a notification
+            self.post_message(CompareLoaded([], error_text(exc, "cannot compare these runs")))
             return
         self.post_message(CompareLoaded(loaded, None))
 
@@ -235,13 +278,26 @@ class RunsScreen(Screen):
         else:
             self.open(run_id)
 
-    @work(thread=True, exclusive=True, group="open-run")
+    @work(thread=True, exclusive=True, group="open-run", exit_on_error=False)
     def open(self, run_id: str) -> None:
         """Reading a long events file happens off the UI thread; the result comes back as a message."""
         load_in_worker(self, self.app.runs_dir, run_id)
 
     def on_run_loaded(self, message: RunLoaded) -> None:
         show_loaded_run(self.app, message)
+
+
+def error_text(exc: BaseException, what: str) -> str:
+    """A project error's own sentence; anything else (a bug, a damaged file) with its kind."""
+    if isinstance(exc, UserError):
+        return str(exc)
+    return f"{what}: {type(exc).__name__}: {exc}".splitlines()[0]
+
+
+class ListingsRead(Message):
+    def __init__(self, listings: list[RunListing], error: str | None) -> None:
+        super().__init__()
+        self.listings, self.error = listings, error
 
 
 class CompareLoaded(Message):
@@ -262,8 +318,8 @@ def load_in_worker(poster, runs_dir, run_id: str, title: str | None = None) -> N
     """Read a run (a long events file can take a while) and post the result to `poster` as `RunLoaded`."""
     try:
         poster.post_message(RunLoaded(load_run(runs_dir, run_id), None, title))
-    except UserError as exc:
-        poster.post_message(RunLoaded(None, str(exc)))
+    except Exception as exc:  # UserError, or anything a damaged folder raises: a notification, not a crash
+        poster.post_message(RunLoaded(None, error_text(exc, f"cannot open run {run_id}")))
 
 
 def show_loaded_run(app, message: RunLoaded) -> None:

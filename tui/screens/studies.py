@@ -15,16 +15,16 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from engine.config import DEFAULT_STRATEGIES, STRATEGIES
 from engine.study.record import list_studies
 from engine.study.report import statistics_lines
 from engine.study.stats import aggregate, cell_results
-from tui.screens.runs import RunLoaded, load_in_worker, show_loaded_run
+from tui.screens.runs import RunLoaded, error_text, load_in_worker, show_loaded_run
 from tui.theme import STATUS_STYLES
 from tui.widgets.study_bands import StudyBands, StudyBandsLoaded
 from tui.widgets.study_chart import StudyChart
 
 RELOAD_S = 3.0
-STRATEGIES = ("scratch", "frozen", "finetune")
 
 
 class StudiesLoaded(Message):
@@ -32,6 +32,12 @@ class StudiesLoaded(Message):
         super().__init__()
         self.studies = studies  # [(record, results, conditions)]
         self.cluster = cluster or {}  # study name -> [CellState] for studies submitted to Slurm
+
+
+class StudiesFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
 
 
 class StudiesScreen(Screen):
@@ -49,6 +55,7 @@ class StudiesScreen(Screen):
         self.studies: list = []
         self.cluster: dict = {}
         self.selected = ""
+        self.last_error = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -69,16 +76,26 @@ class StudiesScreen(Screen):
         self.action_reload()
         self.set_interval(RELOAD_S, self.action_reload)
 
-    @work(thread=True, exclusive=True, group="studies")
+    @work(thread=True, exclusive=True, group="studies", exit_on_error=False)
     def action_reload(self) -> None:
         folder = self.app.runs_dir
         out = []
-        for record in list_studies(folder):
-            results = cell_results(record, folder)
-            out.append((record, results, aggregate(results)))
+        try:
+            for record in list_studies(folder):
+                results = cell_results(record, folder)
+                out.append((record, results, aggregate(results)))
+        except Exception as exc:  # a damaged study or run folder: say so, keep the app up
+            self.post_message(StudiesFailed(error_text(exc, f"cannot read the studies in {folder}")))
+            return
         self.post_message(StudiesLoaded(out, cluster_states([record for record, _, _ in out], folder)))
 
+    def on_studies_failed(self, message: StudiesFailed) -> None:
+        if message.error != self.last_error:  # reloaded every few seconds: say it once
+            self.last_error = message.error
+            self.notify(message.error, severity="error")
+
     def on_studies_loaded(self, message: StudiesLoaded) -> None:
+        self.last_error = ""
         self.studies = message.studies
         self.cluster = message.cluster
         table = self.query_one("#studies-table", DataTable)
@@ -111,7 +128,7 @@ class StudiesScreen(Screen):
         record, results, conditions = study
         cells = self.query_one("#cells-table", DataTable)
         cursor = cells.cursor_row
-        strategies = [n for n in STRATEGIES if any(n in c.per_strategy for c in conditions)] or list(STRATEGIES)
+        strategies = [n for n in STRATEGIES if any(n in c.per_strategy for c in conditions)] or list(DEFAULT_STRATEGIES)
         cells.clear(columns=True)  # the study's own strategies as columns
         cluster = self.cluster.get(record.name)  # a Slurm study: its queued/running/... state and job per cell
         cells.add_columns("cell", "status", *[f"{n} %" for n in strategies], "run", *(["job"] if cluster else []))
@@ -168,7 +185,7 @@ class StudiesScreen(Screen):
             return
         self.open_cell_run(result.run_id, f"{result.run_id} (study {study[0].name}, {result.label})")
 
-    @work(thread=True, exclusive=True, group="open-run")
+    @work(thread=True, exclusive=True, group="open-run", exit_on_error=False)
     def open_cell_run(self, run_id: str, title: str) -> None:
         """Read off the UI thread, like the Runs screen; a damaged run is a notification, not a crash."""
         load_in_worker(self, self.app.runs_dir, run_id, title)

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual_plotext import PlotextPlot
 
 from engine.state import RunState
-from tui.theme import STRATEGY_PLOT_COLORS
+from tui.theme import STRATEGY_MARKERS, STRATEGY_PLOT_COLORS
 
 _SGR = re.compile(r"\x1b\[([0-9;]*)m")
 
@@ -95,7 +95,10 @@ class CurvesPlot(PlotextPlot):
             train = [h.get(key) for h in s.history]
             points = thin([(e, v) for e, v in zip(epochs, val, strict=True) if v is not None], limit)
             if points:
-                plt.plot([p[0] for p in points], [p[1] for p in points], color=color, label=name, marker="braille")
+                marker = STRATEGY_MARKERS.get(name, "o")
+                xs, ys = [p[0] for p in points], [p[1] for p in points]
+                plt.plot(xs, ys, color=color, label=f"{marker} {name}", marker="braille")
+                plt.scatter(xs, ys, color=color, marker=marker)  # each strategy its own marker (NO_COLOR)
             points = thin([(e, v) for e, v in zip(epochs, train, strict=True) if v is not None], limit)
             if points:
                 plt.scatter([p[0] for p in points], [p[1] for p in points], color=color, marker="•")

@@ -12,7 +12,6 @@ import time
 
 from textual.app import ComposeResult
 from textual.containers import Container, Vertical, VerticalScroll
-from textual.widgets import RichLog
 
 from engine import events as ev
 from engine.state import RunState
@@ -21,6 +20,7 @@ from tui.widgets.comparison import ComparisonTable
 from tui.widgets.confusion import ConfusionView
 from tui.widgets.curves import CurvesPlot
 from tui.widgets.info_bar import InfoBar
+from tui.widgets.log_panel import LogPanel
 from tui.widgets.progress_panel import ProgressPanel
 
 PANELS = ("curves", "results", "confusion", "log")
@@ -55,7 +55,7 @@ class Dashboard(Vertical):
                     yield AnalysisView(id="analysis")
             with Vertical(id="panel-log", classes="panel") as v:
                 v.border_title = "4 log"
-                yield RichLog(id="log", wrap=True, markup=False, highlight=False, max_lines=2000)
+                yield LogPanel(id="log", max_lines=2000)
 
     def on_mount(self) -> None:
         self.set_interval(CURVES_MIN_INTERVAL_S, self._draw_curves_if_due)
@@ -66,7 +66,7 @@ class Dashboard(Vertical):
     def show(self, state: RunState) -> None:
         self.state = state
         self._log_lines = 0
-        self.query_one("#log", RichLog).clear()
+        self.query_one("#log", LogPanel).reset()
         self._refresh_all()
 
     def _refresh_all(self) -> None:
@@ -108,9 +108,9 @@ class Dashboard(Vertical):
             self.query_one(ProgressPanel).show(self.state)
 
     def _append_log(self) -> None:
-        log = self.query_one("#log", RichLog)
+        log = self.query_one("#log", LogPanel)
         for level, message in self.state.log[self._log_lines:]:
-            log.write(f"{level.upper()}: {message}")
+            log.add(level, message)
         self._log_lines = len(self.state.log)
 
     def _draw_curves_if_due(self, force: bool = False) -> None:

@@ -12,24 +12,40 @@ from engine.state import RunState
 from tui.theme import STATUS_STYLES
 
 
-def info_text(state: RunState) -> Text:
-    d, w = state.dataset, state.weights
+def info_text(state: RunState, width: int | None = None) -> Text:
+    """One line, never wrapped: at `width` columns the labels, then the split sizes, are dropped first,
+    and only then is the end cut (with an ellipsis)."""
     if not state.run_id and state.status == "pending":
         return Text("no run yet: press n for a new run, r for past runs", style="dim")
+    text = _info(state, labels=True, sizes=True)
+    if width is not None and text.cell_len > width:
+        text = _info(state, labels=False, sizes=True)
+    if width is not None and text.cell_len > width:
+        text = _info(state, labels=False, sizes=False)
+    text.no_wrap, text.overflow = True, "ellipsis"
+    return text
+
+
+def _info(state: RunState, labels: bool, sizes: bool) -> Text:
+    d, w = state.dataset, state.weights
+
+    def label(word: str) -> tuple[str, str]:
+        return (f"{word} " if labels else "", "dim")
+
     dataset = d.get("name", "?")
-    sizes = f" {d.get('train', '?')}/{d.get('val', '?')}/{d.get('test', '?')}" if d.get("train") else ""
+    counts = f" {d.get('train', '?')}/{d.get('val', '?')}/{d.get('test', '?')}" if d.get("train") and sizes else ""
     # train/val/test counts follow the data set's name
     pretrained = w.get("pretrained")
     weights_label = "ImageNet" if pretrained else ("NO pretrained weights" if pretrained is False else "n/a")
     substitute = bool(d.get("substituted_for"))
-    return Text(" │ ", style="dim").join([
+    return Text(" │ " if labels else "│", style="dim").join([
         Text.assemble((state.status, STATUS_STYLES.get(state.status, ""))),
-        Text.assemble(("run ", "dim"), (state.run_id or "-", "bold")),
-        Text.assemble(("data ", "dim"), (dataset.upper() if substitute else dataset, "bold red" if substitute else
-                                         "bold"), (sizes, "dim"),
-                      (f" aug {state.config['augment']}" if state.config.get("augment") else "", "dim")),
-        Text.assemble(("weights ", "dim"), (weights_label, "bold" if pretrained else "bold red")),
-        Text.assemble(("device ", "dim"), str(state.environment.get("device", "-")),
+        Text.assemble(label("run"), (state.run_id or "-", "bold")),
+        Text.assemble(label("data"), (dataset.upper() if substitute else dataset, "bold red" if substitute else
+                                      "bold"), (counts, "dim"),
+                      (f" aug {state.config['augment']}" if state.config.get("augment") and sizes else "", "dim")),
+        Text.assemble(label("weights"), (weights_label, "bold" if pretrained else "bold red")),
+        Text.assemble(label("device"), str(state.environment.get("device", "-")),
                       (f" {state.environment['precision']}" if state.environment.get("precision") else "", "dim"),
                       (f" x{state.environment['replicas']} replicas" if state.environment.get("replicas", 1) > 1
                        else "", "bold")),
@@ -41,8 +57,15 @@ class InfoBar(Vertical):
         yield Static(id="info-line")
         yield Static(id="notices", classes="hidden")
 
+    state: RunState | None = None
+
+    def on_resize(self) -> None:
+        if self.state is not None:
+            self.show(self.state)
+
     def show(self, state: RunState) -> None:
-        self.query_one("#info-line", Static).update(info_text(state))
+        self.state = state
+        self.query_one("#info-line", Static).update(info_text(state, self.content_size.width or None))
         notices = self.query_one("#notices", Static)
         if state.notices:
             # One line per notice: its headline; the full sentence (cause and fix) is in the log panel.

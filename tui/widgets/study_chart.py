@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from textual_plotext import PlotextPlot
 
-from engine.study.report import chart_series, n_label
-from tui.theme import STRATEGY_PLOT_COLORS
+from engine.study.report import chart_series, n_label, series_styles
+from tui.theme import EXTRA_PLOT_COLORS, SERIES_MARKERS, STRATEGY_PLOT_COLORS
 from tui.widgets.study_references import draw_references
 
 
@@ -27,11 +27,15 @@ class StudyChart(PlotextPlot):
         plt.xlabel(record.x)
         positions = list(range(1, len(axis_values) + 1))  # even spacing: fractions and rates span decades
         any_points = False
-        for label, points in chart_series(record, conditions).items():
+        series = chart_series(record, conditions)
+        styles = series_styles(list(series), STRATEGY_PLOT_COLORS, EXTRA_PLOT_COLORS, SERIES_MARKERS)
+        for label, points in series.items():
             xs = [positions[axis_values.index(p[0])] for p in points]
-            color = STRATEGY_PLOT_COLORS.get(label.split()[0], "white")
-            plt.plot(xs, [p[1] for p in points], color=color, label=f"{label} ({n_label(points)})", marker="braille")
-            plt.error(xs, [p[1] for p in points], yerr=[p[2] for p in points], color=color)
+            color, marker = styles[label]
+            ys = [p[1] for p in points]
+            plt.plot(xs, ys, color=color, label=f"{marker} {label} ({n_label(points)})", marker="braille")
+            plt.error(xs, ys, yerr=[p[2] for p in points], color=color)
+            plt.scatter(xs, ys, color=color, marker=marker)  # the series' own marker, over the error bar
             any_points = True
         draw_references(plt, self.references, len(positions))
         plt.xlim(0.5, len(positions) + 0.5)  # room for the error bars at both ends

@@ -1,0 +1,89 @@
+"""Long sessions: one resume is counted once, every finished model is released (data and training are
+stand-ins)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+from events_factory import run_started, strategy_events
+
+from engine import events as ev
+from engine.session import resume_and_run
+from engine.store import paths
+from engine.store.recorder import RunRecorder
+
+RUN_ID = "20270115-080000-demo-abcd"
+
+
+def record_cancelled_run(runs):
+    recorder = RunRecorder(runs, RUN_ID)
+    for event in [run_started(RUN_ID, strategies=("scratch",)), strategy_events("scratch")[0],
+                  ev.StrategyFinished(strategy="scratch", status="cancelled", seconds=1.0, trainable_params=100,
+                                      total_params=1000),
+                  ev.RunFinished(status="cancelled", seconds=1.0)]:
+        recorder(event)
+    recorder.close()
+
+
+def test_one_resume_is_counted_once_in_the_summary_and_the_log(tmp_path, monkeypatch):
+    runs = tmp_path / "runs"
+    record_cancelled_run(runs)
+    data = SimpleNamespace(notices=[], describe=dict, augmentation="flip+translate")
+    monkeypatch.setattr("engine.runner.check_inputs", lambda config, report=None: None)
+    monkeypatch.setattr("engine.runner._prepare",
+                        lambda config, report=None: (data, {"precision": "float32", "device": "CPU"}, None))
+
+    def train(name, config, data, weights, emit, *args):
+        for event in strategy_events(name):
+            emit(event)
+
+    monkeypatch.setattr("engine.training.train_strategy.train_strategy", train)
+    outcome = resume_and_run(runs, RUN_ID, redirect_native_log=False)
+    stored = json.loads((runs / RUN_ID / paths.SUMMARY_FILE).read_text())
+    assert stored["resumes"] == 1 and outcome.summary["resumes"] == 1
+    assert stored["status"] == "finished"
+
+
+def test_each_finished_strategy_releases_its_model(tmp_path, monkeypatch):
+    """A long process (a study's cells, an app session's runs) frees every model once its strategy is done."""
+    runs = tmp_path / "runs"
+    record_cancelled_run(runs)
+    data = SimpleNamespace(notices=[], describe=dict, augmentation="flip+translate")
+    monkeypatch.setattr("engine.runner.check_inputs", lambda config, report=None: None)
+    monkeypatch.setattr("engine.runner._prepare",
+                        lambda config, report=None: (data, {"precision": "float32", "device": "CPU"}, None))
+    released = []
+    monkeypatch.setattr("engine.runner.release_models", lambda: released.append(len(released)))
+
+    def train(name, config, data, weights, emit, *args):
+        raise RuntimeError("a bug in one strategy")  # released all the same
+
+    monkeypatch.setattr("engine.training.train_strategy.train_strategy", train)
+    resume_and_run(runs, RUN_ID, redirect_native_log=False)
+    assert released == [0]
+
+
+
+def test_releasing_drops_the_graphs_tensorflow_keeps_for_custom_gradients():
+    """Each graph-mode trace of swish (EfficientNet's activation) registers a gradient function holding its
+    whole graph, never removed by TensorFlow; releasing a finished model drops them."""
+    import tensorflow as tf
+    from tensorflow.python.framework import ops
+
+    from engine.memory import CUSTOM_GRADIENT_PREFIX, release_models
+
+    @tf.function
+    def swish_gradient(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.nn.silu(x)
+        return tape.gradient(y, x)
+
+    swish_gradient(tf.ones(3))
+    def registered():
+        return [n for n in ops._gradient_registry._registry if n.startswith(CUSTOM_GRADIENT_PREFIX)]
+
+    assert registered()
+    release_models()
+    assert registered() == []

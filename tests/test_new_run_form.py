@@ -1,0 +1,79 @@
+"""The New run form starts exactly its base config unless a field is edited (pilot tests, scripted engine)."""
+
+from __future__ import annotations
+
+import pytest
+from app_harness import ScriptedEngine
+from test_app import until
+from textual.widgets import Input, Select
+
+from engine.config import ExperimentConfig
+from engine.presets import PRESETS, preset_config
+from tui.app import CifarTuiApp
+from tui.screens.new_run import NewRunScreen
+
+# Every knob the form does not show set away from its default: none of them may be lost on Start.
+CUSTOM = ExperimentConfig(
+    strategies=("scratch", "finetune"), dataset="digits", weights="imagenet", name="kept", seed=3,
+    val_fraction=0.2, train_fraction=0.5, augment=False, scratch_image_size=48, transfer_image_size=40,
+    batch_size=16, scratch_epochs=3, scratch_lr=2e-3, frozen_epochs=4, frozen_lr=3e-3, head_epochs=0,
+    head_lr=4e-3, finetune_epochs=7, finetune_lr=3e-4, unfreeze_blocks=3, dropout=0.3, input_scaling="unit",
+    bn_mode="train", select_on="test", scratch_model="notebook", finetune_analysis=False, precision="float32",
+    jit=True, steps_per_execution=2, gpus="cpu:2", scale_lr=False, checkpoints=False, tensorboard=True,
+    run_eagerly=True, scratch_schedule="constant", transfer_schedule="cosine", airbench_epochs=5,
+    airbench_batch_size=256)
+
+
+async def start_from_form(tmp_path, base: ExperimentConfig | None, edit=None) -> ExperimentConfig:
+    engine = ScriptedEngine()
+    app = CifarTuiApp(tmp_path, engine=engine)
+    app.last_config = base  # as after an earlier run
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, NewRunScreen))
+        await pilot.pause(0.05)
+        if edit is not None:
+            await edit(app.screen, pilot)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: len(engine.configs) == 1)
+    return engine.configs[0]
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+async def test_start_on_an_untouched_form_runs_the_preset_unchanged(tmp_path, preset):
+    base = preset_config(preset)
+    started = await start_from_form(tmp_path, base)
+    assert started == base  # per-strategy epochs: frozen and finetune keep theirs
+
+
+async def test_start_on_an_untouched_form_keeps_every_knob_of_a_custom_config(tmp_path):
+    started = await start_from_form(tmp_path, CUSTOM)
+    assert started.to_dict() == CUSTOM.to_dict()
+
+
+async def test_an_edited_field_changes_only_its_knob(tmp_path):
+    async def edit(form, pilot):
+        form.query_one("#frozen_epochs", Input).value = "9"
+        await pilot.pause(0.05)
+
+    started = await start_from_form(tmp_path, CUSTOM, edit)
+    assert started.to_dict() == CUSTOM.replace(frozen_epochs=9).to_dict()
+
+
+async def test_choosing_another_preset_fills_that_preset(tmp_path):
+    async def edit(form, pilot):
+        form.query_one("#preset", Select).value = "paper"
+        await pilot.pause(0.1)
+
+    started = await start_from_form(tmp_path, None, edit)
+    assert started == preset_config("paper")
+
+
+async def test_the_scratch_model_is_chosen_in_the_form(tmp_path):
+    async def edit(form, pilot):
+        form.query_one("#scratch-model", Select).value = "airbench"
+        await pilot.pause(0.1)
+
+    base = CUSTOM.replace(scratch_image_size=32)  # airbench is built for CIFAR's native 32 px
+    started = await start_from_form(tmp_path, base, edit)
+    assert started.to_dict() == base.replace(scratch_model="airbench").to_dict()

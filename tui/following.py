@@ -1,0 +1,78 @@
+"""Following a run another process writes (`cifar-tui watch`, a running run opened from the Runs screen).
+
+Every read of its events file happens in a worker; the UI thread only folds the events it is handed, so a
+long or damaged file never blocks or ends the app.
+"""
+
+from __future__ import annotations
+
+from textual import work
+
+from engine.state import RunState
+from tui.messages import FollowFailed, Following, FollowOpened, FollowPolled
+from tui.screens.runs import error_text
+
+POLL_S = 0.5
+
+
+class FollowRuns:
+    """Mixed into the app (which provides `runs_dir`, `push_screen`, `notify`, `post_message`)."""
+
+    def watch_run(self, run_id: str) -> None:
+        """Show a recorded run and follow its events file as it grows (`cifar-tui watch`, Runs screen).
+        Every read of the file happens in a worker; the UI thread only folds the events it is handed."""
+        self._open_follow(run_id)
+
+    @work(thread=True, group="follow", exit_on_error=False)
+    def _open_follow(self, run_id: str) -> None:
+        from engine.store.follow import EventFollower
+        from engine.store.paths import EVENTS_FILE
+
+        try:
+            follower = EventFollower(self.runs_dir / run_id / EVENTS_FILE)
+            state = RunState.from_events(follower.poll())
+        except Exception as exc:  # a damaged folder: a notification, the app stays up
+            self.post_message(FollowFailed(error_text(exc, f"cannot follow {run_id}")))
+            return
+        self.post_message(FollowOpened(run_id, follower, state))
+
+    def on_follow_failed(self, message: FollowFailed) -> None:
+        self.notify(message.error, severity="error")
+
+    def on_follow_opened(self, message: FollowOpened) -> None:
+        from tui.screens.live import RunViewScreen
+
+        screen = RunViewScreen(message.state, title=f"{message.run_id} (following its events file)")
+        self.push_screen(screen)
+        screen.follow = Following(message.run_id, message.follower, message.state, screen)
+        screen.set_interval(POLL_S, lambda: self._poll_follow(screen.follow))
+
+    @work(thread=True, group="follow", exit_on_error=False)
+    def _poll_follow(self, follow: Following) -> None:
+        from engine.store.reader import writer_alive
+
+        if not follow.busy.acquire(blocking=False):
+            return  # the previous poll is still reading
+        try:
+            events = follow.follower.poll()
+            alive = writer_alive(self.runs_dir / follow.run_id)
+        except Exception as exc:
+            follow.busy.release()
+            self.post_message(FollowFailed(error_text(exc, f"cannot follow {follow.run_id}")))
+            return
+        self.post_message(FollowPolled(follow, events, alive))
+
+    def on_follow_polled(self, message: FollowPolled) -> None:
+        follow = message.follow
+        try:
+            shown = follow.screen in self.screen_stack  # closed while the poll was reading: fold, draw nothing
+            for event in message.events:
+                follow.state.apply(event)
+                if shown:
+                    follow.screen.on_engine(event, follow.state)
+            if follow.state.status in ("running", "pending") and not message.alive:
+                follow.state.status = "interrupted"  # the writer died without finishing: stale heartbeat, no pid
+                if shown:
+                    follow.screen.dashboard.show(follow.state)
+        finally:
+            follow.busy.release()
