@@ -3,10 +3,9 @@ and an older run without per-image predictions says the images are unavailable."
 
 from __future__ import annotations
 
-import asyncio
-
 from events_factory import record_runs
 from predictions_factory import record_run_with_predictions
+from test_app import until
 from textual.widgets import DataTable, Label
 
 from engine.store.predictions import read_predictions
@@ -18,14 +17,6 @@ from tui.widgets.confusion import ConfusionView
 from tui.widgets.gallery import GalleryView
 
 RUN = "20270115-080000-demo-abcd"
-
-
-async def until(pilot, condition, timeout=10.0):
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "condition not reached in time"
-        await pilot.pause(0.05)
 
 
 async def open_history_run(app, pilot, runs_dir):
