@@ -53,7 +53,8 @@ async def test_studies_screen_shows_grid_statistics_and_chart_and_opens_a_cell(t
         cells = screen.query_one("#cells-table")
         await until(pilot, lambda: cells.row_count == 6)
         rows = [[str(cells.get_row_at(r)[c]) for c in range(5)] for r in range(6)]  # cell, status, 2 strategies, run
-        assert rows[0][:4] == ["train_fraction=0.1 seed=0", "finished", "30.0", "70.0"]
+        assert rows[0][:4] == ["0.1 0", "finished", "30.0", "70.0"]  # values only: the axes name the column
+        assert [str(c.label) for c in cells.columns.values()][0] == "train_fraction seed"
         assert rows[4][1:4] == ["failed", "62.0", "NaN"]  # finetune diverged; scratch keeps its number
         assert rows[5][1] == "pending" and rows[5][2] == "-"
         stats = str(screen.query_one("#study-stats").render())

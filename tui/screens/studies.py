@@ -131,7 +131,10 @@ class StudiesScreen(Screen):
         strategies = [n for n in STRATEGIES if any(n in c.per_strategy for c in conditions)] or list(DEFAULT_STRATEGIES)
         cells.clear(columns=True)  # the study's own strategies as columns
         cluster = self.cluster.get(record.name)  # a Slurm study: its queued/running/... state and job per cell
-        cells.add_columns("cell", "status", *[f"{n} %" for n in strategies], "run", *(["job"] if cluster else []))
+        # The axis names once, in the header; each row its values only: on 80 columns the values that tell the
+        # cells apart stay visible ("standard 0.0002 0", not "variant=standard train_fraction=0.0...")
+        axes = " ".join(results[0].key) if results else "cell"
+        cells.add_columns(axes, "status", *[f"{n} %" for n in strategies], "run", *(["job"] if cluster else []))
         for r in results:
             accs = [f"{100 * r.test_accuracy[n]:.1f}" if n in r.test_accuracy else "NaN" if n in r.diverged else "-"
                     for n in strategies]
@@ -139,7 +142,7 @@ class StudiesScreen(Screen):
             if cluster and r.index < len(cluster):
                 status = cluster[r.index].state
                 job = [f"{cluster[r.index].job_id} {cluster[r.index].node}".strip() or "-"]
-            cells.add_row(r.label, Text(status, style=STATUS_STYLES.get(status, "")), *accs, r.run_id or "-", *job,
+            cells.add_row(" ".join(str(v) for v in r.key.values()), Text(status, style=STATUS_STYLES.get(status, "")), *accs, r.run_id or "-", *job,
                           key=str(r.index))
         if results:
             cells.move_cursor(row=min(cursor, len(results) - 1))
