@@ -50,8 +50,7 @@ def plan_resume(runs_dir: Path, run_ref: str) -> ResumePlan:
         raise UserError(f"run {run_dir.name} is {state.status}; only a stopped run can be resumed")
     try:
         stored = json.loads((run_dir / paths.CONFIG_FILE).read_text(encoding="utf-8"))
-        # a run recorded before the feature cache existed ran its frozen head live: it resumes live
-        config = ExperimentConfig.from_dict({"frozen_features": "live", **stored["config"]}).validate()
+        config = ExperimentConfig.from_dict({**recorded_before(stored["config"]), **stored["config"]}).validate()
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise StoreError(f"run {run_dir.name}: its config.json is unreadable ({exc})") from None
     plan = ResumePlan(run_dir.name, run_dir, config, state)
@@ -70,3 +69,15 @@ def plan_resume(runs_dir: Path, run_ref: str) -> ResumePlan:
     elif state.started is not None and state.last_time is not None:
         plan.prior_seconds = max(0.0, state.last_time - state.started)
     return plan
+
+
+def recorded_before(config: dict) -> dict:
+    """What a run recorded before a knob existed did, for the knobs whose default has changed since: it
+    resumes as it started. Only knobs that change one of its strategies (the others are refused as no-ops)."""
+    strategies = set(config.get("strategies", ()))
+    out = {}
+    if strategies & {"frozen", "finetune", "probe"}:
+        out["frozen_features"] = "live"  # before the feature cache (issue #14), frozen heads trained live
+    if "scratch" in strategies and config.get("scratch_model", "cnn") == "cnn":
+        out["scratch_schedule"] = "constant"  # before issue #18, the scratch CNN's Adam rate was constant
+    return out

@@ -87,3 +87,15 @@ def test_releasing_drops_the_graphs_tensorflow_keeps_for_custom_gradients():
     assert registered()
     release_models()
     assert registered() == []
+
+
+def test_a_run_recorded_before_new_defaults_resumes_as_it_started(tmp_path):
+    """Its config.json lacks the knobs whose defaults changed since: the scratch CNN's constant Adam rate
+    (before #18's schedule) and the live frozen head (before #14's cache), only where they change a strategy."""
+    from engine.resume import plan_resume, recorded_before
+
+    runs = tmp_path / "runs"
+    record_cancelled_run(runs)  # scratch only, recorded with a config of four keys
+    assert plan_resume(runs, RUN_ID).config.scratch_schedule == "constant"
+    assert recorded_before({"strategies": ["frozen"]}) == {"frozen_features": "live"}
+    assert recorded_before({"strategies": ["scratch"], "scratch_model": "airbench"}) == {}
