@@ -42,14 +42,13 @@ from engine.events import (
     TestPredictions,
 )
 from engine.models.backbone import WeightsChoice, build_backbone
-from engine.models.phases import estimate_bn_statistics
+from engine.models.phases import BN_ESTIMATE_IMAGES, estimate_bn_statistics
 from engine.training.evaluate import test_metrics
 
 # C = 1 / (L2 strength x N): 9 log-spaced values, from strong to weak regularisation (Kornblith et al.
 # search 45 values over 1e-6..1e5; 9 cover the useful range of standardised features at a fraction of the cost)
 C_GRID = tuple(float(c) for c in np.logspace(-4, 4, 9))
 MAX_ITER = 1000
-BN_ESTIMATE_IMAGES = 256  # as train_strategy's: one batch of training images for a random-init backbone
 
 
 def feature_extractor(config: ExperimentConfig, weights: WeightsChoice, x_train: np.ndarray) -> keras.Model:

@@ -25,7 +25,7 @@ from engine.events import (
     TestPredictions,
 )
 from engine.models.backbone import WeightsChoice
-from engine.models.phases import estimate_bn_statistics
+from engine.models.phases import BN_ESTIMATE_IMAGES, estimate_bn_statistics
 from engine.models.scratch import build_scratch
 from engine.models.transfer import build_finetune, build_frozen
 from engine.training.callbacks import BestEpoch, EventEmitter, StopOnRequest
@@ -35,11 +35,6 @@ from engine.training.evaluate import test_metrics
 from engine.training.schedules import WarmupCosine
 
 BUILDERS = {"scratch": build_scratch, "frozen": build_frozen, "finetune": build_finetune}
-# Training images whose BatchNorm statistics a random-init backbone starts from, in one batch: the
-# statistics of one batch make inference on it reproduce the training-mode pass exactly, where averaging
-# several batches' statistics leaves a mismatch that 16 blocks amplify (measured: pooled features up to
-# 97 instead of 27, a head loss of 3.4 instead of 2.6 at the start).
-BN_ESTIMATE_IMAGES = 256
 
 
 class TrainingFailed(Exception):

@@ -142,7 +142,8 @@ class StudiesScreen(Screen):
             if cluster and r.index < len(cluster):
                 status = cluster[r.index].state
                 job = [f"{cluster[r.index].job_id} {cluster[r.index].node}".strip() or "-"]
-            cells.add_row(" ".join(str(v) for v in r.key.values()), Text(status, style=STATUS_STYLES.get(status, "")), *accs, r.run_id or "-", *job,
+            values = " ".join(str(v) for v in r.key.values())
+            cells.add_row(values, Text(status, style=STATUS_STYLES.get(status, "")), *accs, r.run_id or "-", *job,
                           key=str(r.index))
         if results:
             cells.move_cursor(row=min(cursor, len(results) - 1))
