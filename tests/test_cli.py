@@ -54,6 +54,15 @@ def test_runs_list_and_show_tables(tmp_path):
     assert "90.0±4.7%" in out and "binomial standard error on 40 test images" in out  # sqrt(.9 * .1 / 40)
 
 
+def test_python_dash_m_tui_cli_has_every_command(tmp_path):
+    """`python -m tui.cli` ran a second copy of the module, which had no `runs` commands registered."""
+    seed_runs(tmp_path)
+    out = subprocess.run([sys.executable, "-m", "tui.cli", "runs", "list", "--runs-dir", str(tmp_path)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "20270116-080000-other-0002" in out.stdout
+
+
 def test_runs_dir_from_environment(tmp_path, monkeypatch):
     seed_runs(tmp_path)
     monkeypatch.setenv("CIFAR_TUI_RUNS", str(tmp_path))

@@ -113,4 +113,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m tui.cli` runs this file as `__main__`, a second copy of the module: the `runs`, `study` and
+    # `cache` commands register themselves on `tui.cli`'s app, so that module's `main` must be the one called.
+    from tui.cli import main as cli_main
+
+    cli_main()
