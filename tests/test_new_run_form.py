@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from app_harness import ScriptedEngine
 from test_app import until
-from textual.widgets import Input, Select
+from textual.widgets import Checkbox, Input, Select
 
 from engine.config import ExperimentConfig
 from engine.presets import PRESETS, preset_config
@@ -78,3 +78,25 @@ async def test_the_scratch_model_is_chosen_in_the_form(tmp_path):
     base = CUSTOM.replace(scratch_image_size=32, scratch_schedule="cosine")
     started = await start_from_form(tmp_path, base, edit)
     assert started.to_dict() == base.replace(scratch_model="airbench").to_dict()
+
+
+async def test_checked_and_unchecked_strategies_differ_without_colour(tmp_path, monkeypatch):
+    """With NO_COLOR, Textual's checkbox drew the same `X` checked or not: the glyph must tell them apart."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = CifarTuiApp(tmp_path, engine=ScriptedEngine())
+    app.last_config = preset_config("quick").replace(strategies=("scratch", "frozen"))
+    async with app.run_test(size=(100, 40)) as pilot:
+        assert app.no_color
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, NewRunScreen))
+        await pilot.pause(0.05)
+
+        def drawn(strategy: str) -> str:
+            box = app.screen.query_one(f"#use-{strategy}", Checkbox)
+            text = "".join(box.render_line(y).text for y in range(box.size.height))
+            return text.replace(strategy, "")  # the box alone, without its label
+
+        assert drawn("frozen") != drawn("finetune")  # checked vs unchecked
+        app.screen.query_one("#use-frozen", Checkbox).value = False
+        await pilot.pause(0.05)
+        assert drawn("frozen") == drawn("finetune")

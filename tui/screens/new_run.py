@@ -21,6 +21,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from engine.config import STRATEGIES, ExperimentConfig
 from engine.errors import ConfigError, UserError
 from engine.presets import PRESETS, preset_config
+from tui.widgets.check_box import StateCheckbox
 
 # The scratch strategy's model (issue #18): the small CNN, airbench94's recipe, or the notebook's Flatten CNN
 SCRATCH_MODELS = [("small CNN", "cnn"), ("airbench94 (strong baseline, TTA)", "airbench"),
@@ -68,7 +69,7 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
             yield Static(Text("New run", style="bold"), id="form-title")
             with Horizontal(id="strategy-boxes"):
                 for name in STRATEGIES:
-                    yield Checkbox(name, value=name in self.base.strategies, id=f"use-{name}")
+                    yield StateCheckbox(name, value=name in self.base.strategies, id=f"use-{name}")
             with Grid(id="form-grid"):
                 yield Label("preset")
                 yield Select(self.preset_choices(), value=self.base.preset if self.base.preset in PRESETS
