@@ -28,6 +28,11 @@ async def wait_finished(pilot):
         if app.live_state.status == "finished":
             break
         await pilot.pause(0.05)
+    await settle(pilot)
+
+
+async def settle(pilot):
+    app = pilot.app
     app.clear_notifications()
     # The curves redraw on a timer at most twice a second: wait until no redraw is due (a fixed pause
     # was too short once on a loaded CI machine), then let the screen settle.
@@ -55,3 +60,35 @@ def test_live_screen_compact_confusion_panel(snap_compare, finished_app):
         await pilot.pause(0.1)
 
     assert snap_compare(finished_app, terminal_size=(80, 24), run_before=show_confusion)
+
+
+def test_live_screen_running_compact(snap_compare, tmp_path, monkeypatch):
+    """During a run the Cancel button sits on its own row above the footer (docked, it covered the footer)."""
+    from app_harness import ManualEngine
+    from events_factory import run_started, strategy_events
+
+    from engine import events as ev
+
+    monkeypatch.setattr("tui.app.new_run_id", lambda name="": FIXED_ID)
+    engine = ManualEngine()
+    app = CifarTuiApp(tmp_path, start=ExperimentConfig(dataset="digits", weights="none"), engine=engine)
+
+    async def mid_run(pilot):
+        for _ in range(200):
+            if engine.started.is_set():
+                break
+            await pilot.pause(0.05)
+        events = strategy_events("scratch", epochs=3, steps=4)
+        second_epoch_batch = [i for i, e in enumerate(events) if isinstance(e, ev.BatchEnd)][5]
+        engine.send([run_started(strategies=("scratch",)), *events[:second_epoch_batch + 1]])
+        for _ in range(200):
+            if app.live_state.strategies.get("scratch") and app.live_state.strategies["scratch"].step == 2:
+                break
+            await pilot.pause(0.05)
+        await settle(pilot)
+
+    try:
+        assert snap_compare(app, terminal_size=(80, 24), run_before=mid_run)
+    finally:
+        if engine.stop_event is not None:
+            engine.stop_event.set()
