@@ -118,6 +118,7 @@ def export_run(state: RunState, out_dir: Path, fmt: str = "md", run_dir: Path | 
     figures = ["accuracy_curves.png"]
     plot_curves(state, out_dir / "accuracy_curves.png")
     write_epochs_csv(state, out_dir / "epochs.csv")
+    data_files = ["epochs.csv"]  # the CSVs this export wrote, for the page to list
     if any(s.test_accuracy is not None for s in state.strategies.values()):
         plot_test_accuracy(state, out_dir / "test_accuracy.png")
         figures.append("test_accuracy.png")
@@ -126,17 +127,23 @@ def export_run(state: RunState, out_dir: Path, fmt: str = "md", run_dir: Path | 
             plot_confusion(state, name, out_dir / f"confusion_{name}.png")
             write_confusion_csv(state, name, out_dir / f"confusion_{name}.csv")
             figures.append(f"confusion_{name}.png")
+            data_files.append(f"confusion_{name}.csv")
     from engine.export_analysis import export_analysis
 
-    figures += export_analysis(state, out_dir)
+    analysis_figures = export_analysis(state, out_dir)
+    figures += analysis_figures
+    # Each analysis CSV is written with its figure: one without the other means it was not written this time.
+    data_files += [f"{stem}.csv" for stem in ("per_class", "backbone_change") if f"{stem}.png" in analysis_figures]
     from engine.export_gallery import export_galleries
 
     gallery_figures, unavailable = export_galleries(state, run_dir, out_dir)
     figures += gallery_figures
+    if gallery_figures:
+        data_files.append("galleries.csv")
     notes = [f"Galleries unavailable: {reason}" for reason in unavailable]
     page = out_dir / f"report.{fmt}"
-    page.write_text(_markdown(state, figures, notes) if fmt == "md" else _html(state, figures, notes),
-                    encoding="utf-8")
+    page.write_text(_markdown(state, figures, data_files, notes) if fmt == "md"
+                    else _html(state, figures, data_files, notes), encoding="utf-8")
     return page
 
 
@@ -185,7 +192,7 @@ def _method_notes(state: RunState) -> list[str]:
     return notes
 
 
-def _markdown(state: RunState, figures: list[str], notes: list[str] = ()) -> str:
+def _markdown(state: RunState, figures: list[str], data_files: list[str], notes: list[str] = ()) -> str:
     lines = [f"# cifar-tui run {state.run_id}", ""]
     lines += [f"- **{k}**: {v}" for k, v in _facts(state)]
     lines += [f"- **NOTICE**: {n}" for n in state.notices]
@@ -194,13 +201,13 @@ def _markdown(state: RunState, figures: list[str], notes: list[str] = ()) -> str
     lines += [""] + [f"![{f}]({f})" for f in figures]
     lines += [f"\n{n}" for n in notes]
     lines += [line for note in _method_notes(state) for line in ("", note)]
-    lines += ["", "Data: `epochs.csv`, `confusion_<strategy>.csv`, `per_class.csv`, `backbone_change.csv`.",
+    lines += ["", "Data: " + ", ".join(f"`{f}`" for f in data_files) + ".",
               "", "## Configuration", "", "```json",
               json.dumps(state.config, indent=2), "```", ""]
     return "\n".join(lines)
 
 
-def _html(state: RunState, figures: list[str], notes: list[str] = ()) -> str:
+def _html(state: RunState, figures: list[str], data_files: list[str], notes: list[str] = ()) -> str:
     e = html.escape
     facts = "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in _facts(state))
     facts += "".join(f"<li><b>NOTICE</b>: {e(n)}</li>" for n in state.notices)
@@ -211,5 +218,5 @@ def _html(state: RunState, figures: list[str], notes: list[str] = ()) -> str:
     images += "".join(f"<p>{e(n)}</p>" for n in _method_notes(state))
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>cifar-tui run {e(state.run_id)}</title></head>"
             f"<body><h1>cifar-tui run {e(state.run_id)}</h1><ul>{facts}</ul><table border='1'><tr>{head}</tr>"
-            f"{body}</table>{images}<p>Data: epochs.csv, confusion_&lt;strategy&gt;.csv</p><h2>Configuration</h2>"
+            f"{body}</table>{images}<p>Data: {e(', '.join(data_files))}</p><h2>Configuration</h2>"
             f"<pre>{e(json.dumps(state.config, indent=2))}</pre></body></html>\n")

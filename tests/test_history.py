@@ -80,6 +80,22 @@ def test_export_says_when_data_was_substituted(tmp_path):
     assert "NOTICE**: DIGITS USED INSTEAD OF CIFAR-10" in page
 
 
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_export_lists_only_the_data_files_it_wrote(tmp_path, fmt):
+    """A run without finetune writes no backbone_change.csv: the page named it all the same."""
+    from engine.export import export_run
+
+    stream = [run_started(strategies=("scratch", "frozen")), *strategy_events("scratch"),
+              *strategy_events("frozen", test_acc=0.8), ev.RunFinished(status="finished", seconds=1.0)]
+    out = tmp_path / "r"
+    page = export_run(RunState.from_events(stream), out, fmt).read_text()
+    data_line = next(line for line in page.replace("<p>", "\n").replace("</p>", "\n").splitlines()
+                     if line.startswith("Data:"))
+    listed = [name.strip("`. ") for name in data_line.removeprefix("Data:").split(",")]
+    assert "backbone_change.csv" not in listed and not (out / "backbone_change.csv").exists()
+    assert sorted(listed) == sorted(path.name for path in out.glob("*.csv"))  # every CSV written, and only those
+
+
 def test_export_bad_format_and_unknown_run(tmp_path):
     seed(tmp_path)
     bad_format = runner.invoke(app, ["runs", "export", "alpha", "--format", "pdf", "--runs-dir", str(tmp_path)])
