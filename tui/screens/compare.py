@@ -10,6 +10,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from engine.config import STRATEGIES
 from engine.config_diff import config_diff
 from engine.state import RunState
 from tui.config_diff_table import config_diff_table
@@ -17,7 +18,17 @@ from tui.tables import comparison_cells
 from tui.widgets.curves import CurvesPlot, thin
 
 RUN_COLORS = ["cyan", "orange", "magenta", "green", "red", "blue", "yellow", "white"]
-STRATEGY_MARKERS = {"scratch": "braille", "frozen": "dot", "finetune": "+", "probe": "o"}
+STRATEGY_MARKERS = {"scratch": "braille", "frozen": "dot", "finetune": "+", "probe": "o"}  # plotext names
+MARKER_GLYPHS = {"braille": "⢕", "dot": "•", "+": "+", "o": "o"}  # what plotext draws for each
+
+
+def strategy_legend(runs: list[tuple[str, RunState]]) -> str:
+    """The marker of each strategy these runs have, in the engine's order: one line above the plot, since
+    plotext leaves out its own title and legend when the plot is small (80x24)."""
+    present = {name for _, state in runs for name in state.strategies}
+    names = [n for n in STRATEGIES if n in present] + sorted(present - set(STRATEGIES))
+    markers = "  ".join(f"{MARKER_GLYPHS[STRATEGY_MARKERS.get(n, 'braille')]} {n}" for n in names)
+    return f"colour = run, marker = strategy: {markers}"
 
 
 class CompareCurves(CurvesPlot):
@@ -27,7 +38,7 @@ class CompareCurves(CurvesPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title("validation accuracy: colour = run, marker = strategy (braille scratch, · frozen, + finetune)")
+        plt.title("validation accuracy")
         plt.xlabel("epoch")
         limit = max(20, self.size.width // 3)
         for index, (run_id, state) in enumerate(runs):
@@ -38,6 +49,10 @@ class CompareCurves(CurvesPlot):
                 if points:
                     plt.plot([p[0] for p in points], [p[1] for p in points], color=color,
                              marker=STRATEGY_MARKERS.get(name, "braille"), label=f"{run_id.split('-', 2)[-1]} {name}")
+        last = max((h["epoch"] for _, state in runs for s in state.strategies.values() for h in s.history),
+                   default=0)
+        if last:
+            plt.xticks(list(range(1, last + 1, max(1, last // 10))))  # whole epochs (plotext chose 1.50)
         plt.ylim(0, 1)
         self._version += 1
         self.refresh()
@@ -61,6 +76,7 @@ class CompareScreen(Screen):
         with Vertical(id="compare-body"):
             with VerticalScroll(id="compare-diff-scroll"):  # many differing keys scroll
                 yield Static(id="compare-diff")
+            yield Static(strategy_legend(self.runs), id="compare-legend")
             yield CompareCurves(id="compare-curves")
             yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
