@@ -63,14 +63,26 @@ def comparison_table(summary: dict, title: str | None = None) -> Table:
     return table
 
 
+# Test-accuracy columns of the run lists: the three strategies of the study always, the probe only when a
+# listed run has one (four columns still fit 80 with the full run ids).
+LIST_STRATEGIES = ("scratch", "frozen", "finetune")
+SHORT_NAMES = {"scratch": "scr", "frozen": "frz", "finetune": "ft", "probe": "prb"}
+
+
+def listed_strategies(listings) -> tuple[str, ...]:
+    """The strategies that get an accuracy column in a list of runs (`cifar-tui runs list`, the Runs screen)."""
+    return LIST_STRATEGIES + (("probe",) if any("probe" in r.strategies for r in listings) else ())
+
+
 def runs_lines(listings) -> list[str]:
     """`cifar-tui runs list` as fixed-width lines, 80 columns. Plain text on purpose: a Rich table takes
     over a second to lay out 1,000 runs; these lines take milliseconds, and grep and awk read them."""
-    rows = [("run", "status", "data", "scr", "frz", "ft", "time")]
+    names = listed_strategies(listings)
+    rows = [("run", "status", "data", *(SHORT_NAMES[n] for n in names), "time")]
     substitutes = False
     for r in listings:
         accs = []
-        for name in ("scratch", "frozen", "finetune"):
+        for name in names:
             acc = (r.strategies.get(name) or {}).get("test_accuracy")
             accs.append("" if name not in r.strategies else "-" if acc is None else f"{100 * acc:.1f}")
         substitute = any("INSTEAD OF" in n for n in r.notices)
@@ -78,13 +90,18 @@ def runs_lines(listings) -> list[str]:
         rows.append((r.run_id, r.status, (r.dataset or "-") + ("*" if substitute else ""), *accs,
                      duration(r.seconds)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    # Two spaces between columns; one between accuracies where two would pass 80 columns (a long status
+    # beside the probe's column): right-aligned numbers stay apart either way.
+    gap = "  " if sum(widths) + 2 * (len(widths) - 1) <= 80 else " "
     lines = []
     for row in rows:
         left = "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths[:3], strict=True))
-        right = "  ".join(cell.rjust(w) for cell, w in zip(row[3:], widths[3:], strict=True))
-        lines.append(f"{left}  {right}".rstrip())
-    lines.append("test accuracy, %: scr = scratch, frz = frozen, ft = finetune"
-                 + ("; * = substitute data or weights used" if substitutes else ""))
+        accs = gap.join(cell.rjust(w) for cell, w in zip(row[3:-1], widths[3:-1], strict=True))
+        lines.append(f"{left}  {accs}  {row[-1].rjust(widths[-1])}".rstrip())
+    legend = ", ".join(f"{SHORT_NAMES[n]} = {n}" for n in names)
+    lines.append(f"test accuracy, %: {legend}")
+    if substitutes:
+        lines.append("* = substitute data or weights used")  # its own line: one legend line passed 80 columns
     return lines
 
 

@@ -14,12 +14,15 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from engine.errors import UserError
 from engine.store.reader import LoadedRun, RunListing, delete_run, list_runs, load_run, write_notes
+from tui.tables import SHORT_NAMES
 from tui.theme import STATUS_STYLES
 
-COLUMNS = ("run", "status", "started", "data", "scratch", "frozen", "finetune", "time", "name / note")
+STRATEGY_COLUMNS = ("scratch", "frozen", "finetune", "probe")  # test accuracy, %
+COLUMNS = ("run", "status", "started", "data", *STRATEGY_COLUMNS, "time", "name / note")
+NUMERIC = (*STRATEGY_COLUMNS, "time")  # sorted as numbers, runs without a value last
 # Below WIDE_FROM columns (80x24 over SSH) the id column is shortened and "started" (the id's own date) and
 # the name are left out, so every strategy's accuracy stays on screen.
-COMPACT_COLUMNS = ("run", "status", "data", "scratch", "frozen", "finetune", "time")
+COMPACT_COLUMNS = ("run", "status", "data", *STRATEGY_COLUMNS, "time")
 WIDE_FROM = 110
 SHORT_ID = 17  # characters of the shortened id: "0115-0800 alpha-0…"
 
@@ -33,8 +36,9 @@ def short_id(run_id: str) -> str:
 
 
 def listing_row(r: RunListing) -> tuple:
+    """One run's cells in the order of COLUMNS (accuracies in %, None where the run has no value)."""
     accs = []
-    for name in ("scratch", "frozen", "finetune"):
+    for name in STRATEGY_COLUMNS:
         acc = (r.strategies.get(name) or {}).get("test_accuracy")
         accs.append(None if acc is None else round(100 * acc, 1))
     started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started)) if r.started else ""
@@ -72,6 +76,8 @@ class RunsScreen(Screen):
         self.sort_reverse = True
         self.marked: list[str] = []  # runs picked for comparison, in the order picked
         self.compact: bool | None = None  # the narrow column set (decided by the terminal's width)
+        self.with_probe = False  # a probe column: only while a listed run has a probe
+        self.shown_columns: tuple[str, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -85,15 +91,20 @@ class RunsScreen(Screen):
         self.action_reload()
 
     def set_columns(self) -> bool:
-        """The columns for the terminal's width; True when they changed."""
+        """The columns for the terminal's width and the listed runs; True when they changed. With the probe's
+        column a compact table names the strategies as `runs list` does (scr, frz, ft, prb) to fit 80."""
         compact = self.app.size.width < WIDE_FROM
-        if compact == self.compact:
+        with_probe = any("probe" in r.strategies for r in self.listings)
+        if (compact, with_probe) == (self.compact, self.with_probe) and self.shown_columns:
             return False
-        self.compact = compact
+        self.compact, self.with_probe = compact, with_probe
+        self.shown_columns = tuple(c for c in (COMPACT_COLUMNS if compact else COLUMNS)
+                                   if c != "probe" or with_probe)
+        short = compact and with_probe
         table = self.query_one(DataTable)
         table.clear(columns=True)
-        for column in COMPACT_COLUMNS if compact else COLUMNS:
-            table.add_column(column, key=column)
+        for column in self.shown_columns:
+            table.add_column(SHORT_NAMES[column] if short and column in SHORT_NAMES else column, key=column)
         return True
 
     def on_resize(self) -> None:
@@ -121,16 +132,17 @@ class RunsScreen(Screen):
         if message.error:
             self.query_one("#runs-status", Static).update(Text(message.error, style="red"))
             return
+        self.set_columns()  # the probe's column comes and goes with the runs that have one
         self.fill()
 
     def fill(self) -> None:
         table = self.query_one(DataTable)
-        columns = COMPACT_COLUMNS if self.compact else COLUMNS
+        columns = self.shown_columns
         text = self.query_one("#runs-filter", Input).value
         shown = [r for r in self.listings if matches(r, text)]
         rows = sorted((listing_row(r) for r in shown), reverse=self.sort_reverse,
                       key=lambda row: (row[self.sort_column] is None, row[self.sort_column] or 0)
-                      if 4 <= self.sort_column <= 7 else str(row[self.sort_column]))
+                      if COLUMNS[self.sort_column] in NUMERIC else str(row[self.sort_column]))
         selected = None
         if table.row_count:
             selected = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
@@ -139,9 +151,10 @@ class RunsScreen(Screen):
             cells = list(row)
             cells[0] = Text(("● " if row[0] in self.marked else "  ") + (short_id(row[0]) if self.compact else row[0]))
             cells[1] = Text(row[1], style=STATUS_STYLES.get(row[1], ""))
-            cells[4:7] = ["" if v is None else f"{v:.1f}%" for v in row[4:7]]
-            cells[7] = f"{int(row[7]) // 60}m{int(row[7]) % 60:02d}s" if row[7] else "-"
-            cells[8] = row[8][:40]
+            time_at = COLUMNS.index("time")
+            cells[4:time_at] = ["" if v is None else f"{v:.1f}%" for v in row[4:time_at]]
+            cells[time_at] = f"{int(row[time_at]) // 60}m{int(row[time_at]) % 60:02d}s" if row[time_at] else "-"
+            cells[time_at + 1] = row[time_at + 1][:40]
             by_name = dict(zip(COLUMNS, cells, strict=True))
             table.add_row(*[by_name[c] for c in columns], key=row[0])
         if selected is not None and selected in table.rows:
@@ -169,7 +182,10 @@ class RunsScreen(Screen):
         self.fill()
 
     def action_sort_next(self) -> None:
-        self.sort_column = (self.sort_column + 1) % len(COLUMNS)
+        """The next column on screen (a hidden one, such as "started" at 80 columns, sorted out of sight)."""
+        shown = [COLUMNS.index(c) for c in self.shown_columns]
+        later = [i for i in shown if i > self.sort_column]
+        self.sort_column = later[0] if later else shown[0]
         self.fill()
 
     def action_focus_filter(self) -> None:
