@@ -54,6 +54,9 @@ def matches(r: RunListing, text: str) -> bool:
 
 
 class RunsScreen(Screen):
+    # The table has the keys (enter, s, space, c, ...); `/` goes to the filter. With the filter focused first,
+    # `s` or `space` typed into it and filtered the list instead.
+    AUTO_FOCUS = "#runs-table"
     BINDINGS = [
         Binding("enter", "open_run", "Open", show=True),
         Binding("slash", "focus_filter", "Filter"),
@@ -169,6 +172,12 @@ class RunsScreen(Screen):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.fill()
+
+    def on_key(self, event) -> None:
+        """`down` in the filter goes to the list it filtered."""
+        if event.key == "down" and self.focused is self.query_one("#runs-filter", Input):
+            self.query_one(DataTable).focus()
+            event.stop()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter in the filter opens the highlighted run (the first match unless the cursor was moved)."""

@@ -1,12 +1,12 @@
-"""The probe's test accuracy in the run lists (`runs list`, the Runs screen): a column only while a listed
-run has a probe, and 80 columns still hold every accuracy."""
+"""The run lists (`runs list`, the Runs screen) at 80 columns: the probe's test accuracy is a column only
+while a listed run has a probe; the Runs screen's keys work as soon as it opens."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from events_factory import record_runs, run_started, strategy_events
-from test_app import cell_text, open_runs_screen
+from test_app import cell_text, open_runs_screen, until
 
 from engine import events as ev
 from engine.store.reader import RunListing
@@ -66,3 +66,21 @@ async def test_runs_screen_has_no_probe_column_without_a_probe_run(tmp_path):
         table = await open_runs_screen(pilot, 1)
         assert "probe" not in [str(column.key.value) for column in table.ordered_columns]
         assert "scratch" in [str(column.label) for column in table.ordered_columns]  # full names when they fit
+
+
+async def test_runs_screen_keys_work_on_arrival_and_slash_filters(tmp_path):
+    """The filter had the focus first: `s` (sort, as the footer and README say) typed an 's' into it."""
+    from textual.widgets import DataTable, Input
+
+    record_runs(tmp_path, ("20270115-080000-alpha-0001", "20270116-080000-beta-0002"))
+    app = CifarTuiApp(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        table = app.screen.query_one("#runs-table", DataTable)
+        await until(pilot, lambda: table.row_count == 2)
+        await pilot.press("s")
+        assert app.screen.sort_column == 1 and app.screen.query_one("#runs-filter", Input).value == ""
+        await pilot.press("slash", "b", "e", "t", "a")
+        await until(pilot, lambda: table.row_count == 1)
+        await pilot.press("down")
+        assert app.focused is table
