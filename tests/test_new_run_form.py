@@ -100,3 +100,22 @@ async def test_checked_and_unchecked_strategies_differ_without_colour(tmp_path, 
         app.screen.query_one("#use-frozen", Checkbox).value = False
         await pilot.pause(0.05)
         assert drawn("frozen") == drawn("finetune")
+
+
+async def test_ctrl_s_on_an_invalid_form_says_why_at_80x24(tmp_path):
+    """The form's error line is below the fold at 80x24: Start must say why it will not start."""
+    engine = ScriptedEngine()
+    app = CifarTuiApp(tmp_path, engine=engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, NewRunScreen))
+        for box in app.screen.query(Checkbox):
+            box.value = False
+        await pilot.pause(0.05)
+        await pilot.press("ctrl+s")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, NewRunScreen) and not engine.configs
+        messages = [n.message for n in app._notifications]
+        assert len(messages) == 1 and "strateg" in messages[0]  # the form's own error sentence
+        error = app.screen.query_one("#form-error")
+        assert error.region.y < 24 and error.region.height  # scrolled into view

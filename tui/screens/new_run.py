@@ -57,6 +57,7 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
         # The config the fields edit: the base, or a preset chosen in the form. Knobs without a field
         # come from here unchanged.
         self.template = self.base
+        self.problem = ""  # why the form cannot start, in the engine's own words ("" when it can)
 
     def preset_choices(self) -> list[tuple[str, str]]:
         choices = [(p, p) for p in PRESETS]
@@ -153,9 +154,11 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
         try:
             config = self.read()
         except UserError as exc:
-            error.update(Text(str(exc), style="bold red"))
+            self.problem = str(exc)
+            error.update(Text(self.problem, style="bold red"))
             self.query_one("#start", Button).disabled = True
             return None
+        self.problem = ""
         source = "the last run" if self.template is self.base and self.from_last_run \
             else f"the {self.template.preset} preset"
         error.update(Text(f"{len(config.strategies)} strategies, EfficientNet at {config.transfer_image_size} px; "
@@ -173,6 +176,10 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
         config = self.check()
         if config is not None:
             self.dismiss(config)
+        else:
+            # At 80x24 the form's error line is below the fold: ctrl+s on an invalid form did nothing visible.
+            self.query_one("#form-error").scroll_visible()
+            self.notify(self.problem, title="Cannot start", severity="error")
 
     def action_dismiss_form(self) -> None:
         self.dismiss(None)
