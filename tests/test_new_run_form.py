@@ -101,6 +101,14 @@ async def test_checked_and_unchecked_strategies_differ_without_colour(tmp_path, 
         await pilot.pause(0.05)
         assert drawn("frozen") == drawn("finetune")
 
+        def underlined(strategy: str) -> bool:
+            box = app.screen.query_one(f"#use-{strategy}", Checkbox)
+            return any(seg.style and seg.style.underline for y in range(box.size.height) for seg in box.render_line(y))
+
+        app.screen.query_one("#use-frozen", Checkbox).focus()
+        await pilot.pause(0.05)
+        assert underlined("frozen") and not underlined("finetune")  # which box space would toggle
+
 
 async def test_ctrl_s_on_an_invalid_form_says_why_at_80x24(tmp_path):
     """The form's error line is below the fold at 80x24: Start must say why it will not start."""
