@@ -39,6 +39,9 @@ def test_runs_compare_table_and_json(tmp_path):
     assert table.count("finetune") == 2 and "90.0%" in table
     bad = runner.invoke(app, ["runs", "compare", "alpha", "nope", "--runs-dir", str(tmp_path)])
     assert bad.exit_code == 2
+    for refs in (["alpha"], ["alpha", "20270115-080000-alpha-0001"]):  # one run, or one run twice
+        alone = runner.invoke(app, ["runs", "compare", *refs, "--runs-dir", str(tmp_path)])
+        assert alone.exit_code == 2 and "two or more different runs" in alone.output
 
 
 def test_export_writes_figures_csvs_and_page_with_the_runs_numbers(tmp_path):

@@ -97,6 +97,9 @@ def runs_compare(
         loaded = [load_run(resolve_runs_dir(runs_dir), ref) for ref in run_refs]
     except UserError as exc:
         raise fail(str(exc)) from None
+    if len({run.listing.run_id for run in loaded}) < 2:  # one run "compared" with itself says nothing
+        raise fail("runs compare needs two or more different runs, got "
+                   + ", ".join(dict.fromkeys(run.listing.run_id for run in loaded)))
     summaries = [run.state.summary() | {"status": run.listing.status} for run in loaded]
     diff = config_diff([run.state.config for run in loaded])
     for index, summary in enumerate(summaries):
