@@ -14,12 +14,16 @@ from engine.config import STRATEGIES
 from engine.config_diff import config_diff
 from engine.state import RunState
 from tui.config_diff_table import config_diff_table
+from tui.config_diff_table import short_id as run_label  # as the diff's header and the plot's legend name runs
 from tui.tables import comparison_cells
 from tui.widgets.curves import CurvesPlot, thin
 
 RUN_COLORS = ["cyan", "orange", "magenta", "green", "red", "blue", "yellow", "white"]
 STRATEGY_MARKERS = {"scratch": "braille", "frozen": "dot", "finetune": "+", "probe": "o"}  # plotext names
 MARKER_GLYPHS = {"braille": "⢕", "dot": "•", "+": "+", "o": "o"}  # what plotext draws for each
+
+
+COMPACT_BELOW = 110  # columns: the Runs screen's narrow layout starts here too
 
 
 def strategy_legend(runs: list[tuple[str, RunState]]) -> str:
@@ -48,7 +52,7 @@ class CompareCurves(CurvesPlot):
                                if h.get("val_accuracy") is not None], limit)
                 if points:
                     plt.plot([p[0] for p in points], [p[1] for p in points], color=color,
-                             marker=STRATEGY_MARKERS.get(name, "braille"), label=f"{run_id.split('-', 2)[-1]} {name}")
+                             marker=STRATEGY_MARKERS.get(name, "braille"), label=f"{run_label(run_id)} {name}")
         last = max((h["epoch"] for _, state in runs for s in state.strategies.values() for h in s.history),
                    default=0)
         if last:
@@ -85,7 +89,23 @@ class CompareScreen(Screen):
         self.diff = config_diff([state.config for _, state in self.runs])
         self.query_one("#compare-diff", Static).update(
             config_diff_table([run_id for run_id, _ in self.runs], self.diff, RUN_COLORS))
+        self.compact: bool | None = None
+        self.fill_table()
+        self.call_after_refresh(self.query_one(CompareCurves).draw_runs, self.runs)
+
+    def on_resize(self) -> None:
+        self.fill_table()
+
+    def fill_table(self) -> None:
+        """One row per run and strategy. Below 110 columns a run is named as in the plot's legend and the
+        config diff (`alpha-0001`): with the full id the test accuracy fell off an 80-column screen."""
+        compact = self.app.size.width < COMPACT_BELOW
+        if compact == self.compact:
+            return
+        self.compact = compact
         table = self.query_one("#compare-table", DataTable)
+        cursor = table.cursor_row
+        table.clear(columns=True)
         for column in ("run", "data", "strategy", "status", "best val@ep", "test±SE", "epochs", "params", "time",
                        "img/s"):
             table.add_column(column)
@@ -94,9 +114,10 @@ class CompareScreen(Screen):
             color = RUN_COLORS[index % len(RUN_COLORS)]
             for name, s in state.strategies.items():
                 self.rows.append((run_id, state, name))
-                table.add_row(Text(run_id, style=color), state.dataset.get("name", ""), name,
+                table.add_row(Text(run_label(run_id) if compact else run_id, style=color),
+                              state.dataset.get("name", ""), name,
                               *comparison_cells(s.summary(), state.dataset.get("test")))
-        self.call_after_refresh(self.query_one(CompareCurves).draw_runs, self.runs)
+        table.move_cursor(row=cursor)
 
 
     # --- galleries of the run under the cursor (tui/screens/gallery.py) ----------------------------------

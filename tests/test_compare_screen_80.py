@@ -1,9 +1,11 @@
-"""The Compare screen names every strategy's plot marker, the probe's too, at 80x24 (pilot test)."""
+"""The Compare screen at 80x24 (pilot tests): every strategy's plot marker named, the probe's too, and the
+test accuracy on screen."""
 
 from __future__ import annotations
 
 from events_factory import full_run, run_started, strategy_events
-from textual.widgets import Static
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable, Static
 
 from engine import events as ev
 from engine.state import RunState
@@ -33,6 +35,11 @@ async def test_the_legend_names_each_strategys_marker_including_the_probe(tmp_pa
         assert legend_row.height >= 1 and legend_row.right <= 80  # on screen at 80 columns
         plot = app.screen.query_one(CompareCurves).render().plain
         assert "1.50" not in plot  # whole epochs on the x axis
+        table = app.screen.query_one("#compare-table", DataTable)
+        assert str(table.get_cell_at(Coordinate(0, 0))) == "probe-0001"  # as the legend and the diff name it
+        columns = table.ordered_columns
+        through_test = columns[: [str(c.label) for c in columns].index("test±SE") + 1]
+        assert sum(c.get_render_width(table) for c in through_test) <= table.size.width  # test accuracy on screen
 
 
 def test_the_legend_lists_only_strategies_the_runs_have():
