@@ -63,6 +63,11 @@ def test_python_dash_m_tui_cli_has_every_command(tmp_path):
     assert "20270116-080000-other-0002" in out.stdout
 
 
+def test_empty_strategies_names_every_strategy_the_probe_too(tmp_path):
+    result = runner.invoke(app, ["run", "--strategies", ",", "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "scratch, frozen, finetune, probe" in result.output
+
+
 def test_runs_dir_from_environment(tmp_path, monkeypatch):
     seed_runs(tmp_path)
     monkeypatch.setenv("CIFAR_TUI_RUNS", str(tmp_path))

@@ -25,7 +25,7 @@ def parse_strategies(text: str | None) -> tuple[str, ...] | None:
         return None
     names = tuple(s.strip() for s in text.split(",") if s.strip())
     if not names:
-        raise ConfigError("--strategies needs at least one of scratch, frozen, finetune")
+        raise ConfigError("--strategies needs at least one of scratch, frozen, finetune, probe")
     return names
 
 
