@@ -21,8 +21,6 @@ from tui.widgets.curves import CurvesPlot, thin
 RUN_COLORS = ["cyan", "orange", "magenta", "green", "red", "blue", "yellow", "white"]
 STRATEGY_MARKERS = {"scratch": "braille", "frozen": "dot", "finetune": "+", "probe": "o"}  # plotext names
 MARKER_GLYPHS = {"braille": "⢕", "dot": "•", "+": "+", "o": "o"}  # what plotext draws for each
-
-
 COMPACT_BELOW = 110  # columns: the Runs screen's narrow layout starts here too
 
 
@@ -73,6 +71,8 @@ class CompareScreen(Screen):
     def __init__(self, runs: list[tuple[str, RunState]]) -> None:
         super().__init__()
         self.runs = runs
+        self.compact: bool | None = None  # the table's narrow form (decided by the terminal's width)
+        self.rows: list[tuple[str, RunState, str]] = []  # (run, its state, strategy) of each table row
         self.sub_title = "comparing " + ", ".join(run_id for run_id, _ in runs)
 
     def compose(self) -> ComposeResult:
@@ -89,7 +89,6 @@ class CompareScreen(Screen):
         self.diff = config_diff([state.config for _, state in self.runs])
         self.query_one("#compare-diff", Static).update(
             config_diff_table([run_id for run_id, _ in self.runs], self.diff, RUN_COLORS))
-        self.compact: bool | None = None
         self.fill_table()
         self.call_after_refresh(self.query_one(CompareCurves).draw_runs, self.runs)
 
@@ -109,7 +108,7 @@ class CompareScreen(Screen):
         for column in ("run", "data", "strategy", "status", "best val@ep", "test±SE", "epochs", "params", "time",
                        "img/s"):
             table.add_column(column)
-        self.rows: list[tuple[str, RunState, str]] = []  # (run, its state, strategy) of each table row
+        self.rows = []
         for index, (run_id, state) in enumerate(self.runs):
             color = RUN_COLORS[index % len(RUN_COLORS)]
             for name, s in state.strategies.items():

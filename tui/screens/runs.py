@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -150,11 +150,11 @@ class RunsScreen(Screen):
         if table.row_count:
             selected = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         table.clear()
+        time_at = COLUMNS.index("time")
         for row in rows:
             cells = list(row)
             cells[0] = Text(("● " if row[0] in self.marked else "  ") + (short_id(row[0]) if self.compact else row[0]))
             cells[1] = Text(row[1], style=STATUS_STYLES.get(row[1], ""))
-            time_at = COLUMNS.index("time")
             cells[4:time_at] = ["" if v is None else f"{v:.1f}%" for v in row[4:time_at]]
             cells[time_at] = f"{int(row[time_at]) // 60}m{int(row[time_at]) % 60:02d}s" if row[time_at] else "-"
             cells[time_at + 1] = row[time_at + 1][:40]
@@ -173,7 +173,7 @@ class RunsScreen(Screen):
     def on_input_changed(self, event: Input.Changed) -> None:
         self.fill()
 
-    def on_key(self, event) -> None:
+    def on_key(self, event: events.Key) -> None:
         """`down` in the filter goes to the list it filtered."""
         if event.key == "down" and self.focused is self.query_one("#runs-filter", Input):
             self.query_one(DataTable).focus()
