@@ -26,6 +26,7 @@ TARGETS = {
     "feeder_headroom_224": (5.0, "min"),
     "input_wait_share_224": (0.05, "max"),
     "peak_rss_full_cifar_224_mb": (2500.0, "max"),
+    "peak_rss_growth_per_1k_images_mb": (20.0, "max"),  # 224-px float32 images kept would be 602
     "cli_help_s": (0.5, "max"),
     "runs_list_1000_s": (1.0, "max"),
     "tui_first_frame_s": (1.5, "max"),
