@@ -4,7 +4,7 @@ While the backbone is frozen (the `frozen` strategy, finetune's head phase, the 
 mode, so its pooled features are a function of the image alone: extracting them once and training the head
 on them gives the same model as running the backbone every epoch, minus augmentation that changes pixels
 inside the network's view. Flip is kept exactly: each training image is cached twice (as is, and mirrored at
-its native size, as the pipeline mirrors) and every epoch picks one of the two views per image with
+its native size, as the model's `Augment` layer mirrors) and every epoch picks one of the two views per image with
 probability 1/2. Translation is dropped (a translated copy is another image; caching all 81 offsets would
 cost 81 extractions). Validation uses the cached as-is view; the test set still goes through the full model.
 
