@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-# pipeline_images: a pass of 4,096 images takes ~0.5 s at 224 px (1,024 took ~0.15 s, too short to time well)
+# pipeline_images: the feeder's pass over them is timed (uint8 gathers only: short; the best of 3 passes)
 # effnet_eager (smoke only): the same model and train_on_batch, run eagerly, since tracing EfficientNetB0's
 # training step takes ~45 s on a 2-core machine and a smoke figure is not meant to be read.
 SIZES = {"full": dict(train=1024, repeats=7, effnet_steps=6, effnet_size=224, rss_images=50_000, runs=1000,
@@ -49,7 +49,7 @@ def _scratch_model():
 
     from engine.models.scratch import scratch_cnn
 
-    model = scratch_cnn(32, 10, 0.2)
+    model = scratch_cnn(32, 10, 0.2, "flip+translate", seed=0)  # augments inside, as in a run
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     return model
@@ -76,13 +76,13 @@ def _engine_callbacks(sink, n_train: int, steps: int, checkpoints: Path | None =
 def engine_overhead_ratio(size: dict) -> dict:
     """Engine's fit (its callbacks, events, the run store writing, the epoch checkpoint) / a bare model.fit,
     same model and data; with both sides' training speeds (32-px scratch CNN)."""
-    from engine.data.pipeline import make_dataset
+    from engine.data.feeder import make_feeder
     from engine.events import RunStarted
     from engine.store.recorder import RunRecorder
 
     x, y = _images(size["train"])
-    train = make_dataset(x, y, 64, 32, training=True, augment=True)
-    val = make_dataset(x[:256], y[:256], 64, 32, training=False)
+    train = make_feeder(x, y, 64, training=True)
+    val = make_feeder(x[:256], y[:256], 64, training=False)
     model = _scratch_model()
     model.fit(train, validation_data=val, epochs=1, verbose=0, shuffle=False)  # graph build, not measured
     steps = -(-len(x) // 64)
@@ -108,12 +108,12 @@ def engine_overhead_ratio(size: dict) -> dict:
 
 def tui_overhead_ratio(size: dict) -> float:
     """Training throughput with the app attached (headless run_test, events posted to it) / without."""
-    from engine.data.pipeline import make_dataset
+    from engine.data.feeder import make_feeder
     from tui.app import CifarTuiApp
     from tui.messages import posting_sink
 
     x, y = _images(size["train"])
-    train = make_dataset(x, y, 64, 32, training=True, augment=True)
+    train = make_feeder(x, y, 64, training=True)
     model = _scratch_model()
     model.fit(train, epochs=1, verbose=0, shuffle=False)
     steps = -(-len(x) // 64)
@@ -144,70 +144,80 @@ def _ratio_of(side_with, side_without, repeats: int) -> float:
     return alternate(side_without, side_with, repeats)[0]
 
 
-def pipeline_figures(size: dict) -> dict:
-    """Our pipeline at 224 px vs the per-image map(resize) pipeline, and vs a fine-tuning step at 224."""
+def feeder_figures(size: dict) -> dict:
+    """Input never the bottleneck at 224 px: the feeder's uint8 batches/s against fine-tuning steps/s of a
+    model that augments and resizes inside itself, and the share of step time spent waiting for input in a
+    loop that takes each batch from the feeder, then trains on it (what fit does)."""
     import keras
 
-    from engine.data.pipeline import make_dataset, naive_dataset
+    from engine.data.feeder import make_feeder
     from engine.models.backbone import build_backbone, resolve_weights
+    from engine.models.preprocessing import model_input, preprocess
 
     x, y = _images(size["pipeline_images"])
 
-    def rate(ds) -> float:
+    def rate(feeder) -> float:
         start, n = time.perf_counter(), 0
-        for batch, _labels in ds:
+        for batch, _labels in feeder:
             n += int(batch.shape[0])
         return n / (time.perf_counter() - start)
 
-    # Like for like: both only resize (no augmentation, no shuffling). The training pipeline, which also
-    # augments, is what feeds fine-tuning: it gives the headroom figure.
-    ours_ds = make_dataset(x, y, 64, 224, training=False)
-    naive_ds = naive_dataset(x, y, 64, 224)
-    train_ds = make_dataset(x, y, 64, 224, training=True, augment=True)
-    rate(ours_ds), rate(naive_ds), rate(train_ds)  # warm-up
-    ratio, naive, ours = alternate(lambda: rate(naive_ds), lambda: rate(ours_ds), size["repeats"])
-    augmented = max(rate(train_ds) for _ in range(3))
+    feeder = make_feeder(x, y, 16, training=True, seed=0)
+    rate(feeder)  # warm-up
+    feeder_rate = max(rate(feeder) for _ in range(3))
 
     side = size["effnet_size"]
     backbone = build_backbone(side, resolve_weights("none"))
-    inputs = keras.Input((side, side, 3))
-    outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.GlobalAveragePooling2D()(
-        backbone(inputs, training=False)))
+    inputs = model_input()
+    features = backbone(preprocess(inputs, side, "flip+translate", seed=0), training=False)
+    outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.GlobalAveragePooling2D()(features))
     model = keras.Model(inputs, outputs)
     model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="sparse_categorical_crossentropy",
                   run_eagerly=size["effnet_eager"])
-    batch = np.random.default_rng(0).uniform(0, 255, (16, side, side, 3)).astype("float32")
-    labels = np.arange(16) % 10
-    model.train_on_batch(batch, labels)  # graph build
-    start = time.perf_counter()
+    batches = iter(make_feeder(x, y, 16, training=True, seed=1))
+    model.train_on_batch(*next(batches))  # graph build
+    waited = trained = 0.0
     for _ in range(size["effnet_steps"]):
-        model.train_on_batch(batch, labels)
-    step_rate = 16 * size["effnet_steps"] / (time.perf_counter() - start)
-    return {"pipeline_vs_naive_224": ratio, "pipeline_headroom_224": augmented / step_rate,
-            "pipeline_224_img_per_s": ours, "naive_224_img_per_s": naive,
-            "pipeline_224_augmented_img_per_s": augmented, "finetune_step_224_img_per_s": step_rate}
+        start = time.perf_counter()
+        images, labels = next(batches)
+        got = time.perf_counter()
+        model.train_on_batch(images, labels)
+        waited, trained = waited + got - start, trained + time.perf_counter() - got
+    step_rate = 16 * size["effnet_steps"] / trained
+    return {"feeder_headroom_224": feeder_rate / step_rate, "input_wait_share_224": waited / (waited + trained),
+            "feeder_uint8_img_per_s": feeder_rate, "finetune_step_224_img_per_s": step_rate}
 
 
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss across execve, so a child would report its parent's peak.
+# An epoch of the feeder, each batch resized to 224 by the models' own `Resize` layer (the model's first
+# layer; on a GPU it runs there, here on the CPU, in this process).
 PEAK_RSS_SCRIPT = """
 import sys, numpy as np
 from engine.allocator import keep_freed_memory
 keep_freed_memory()  # as in every training process of the product (engine.runner)
-from engine.data.pipeline import make_dataset
+from engine.data.feeder import make_feeder
+from engine.models.preprocessing import Resize
 n = int(sys.argv[1])
 x = np.random.default_rng(0).integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
 y = np.arange(n) % 10
-for batch, labels in make_dataset(x, y, 64, 224, training=True, augment=True):
-    pass
+resize = Resize(224)
+for batch, labels in make_feeder(x, y, 64, training=True):
+    resize(batch)
 status = open("/proc/self/status").read()
 print(int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024)
 """
 
 
-def peak_rss_full_cifar_224_mb(size: dict) -> float:
-    out = subprocess.run([sys.executable, "-c", PEAK_RSS_SCRIPT, str(size["rss_images"])], capture_output=True,
-                         text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+def peak_rss_figures(size: dict) -> dict:
+    """Peak RSS (MB) of an epoch of `rss_images` and of a tenth of them: memory flat in the data size."""
+    def peak(n: int) -> float:
+        out = subprocess.run([sys.executable, "-c", PEAK_RSS_SCRIPT, str(n)], capture_output=True, text=True,
+                             check=True)
+        return float(out.stdout.strip().splitlines()[-1])
+
+    full, tenth = peak(size["rss_images"]), peak(size["rss_images"] // 10)
+    return {"peak_rss_full_cifar_224_mb": full, "peak_rss_tenth_cifar_224_mb": tenth,
+            "peak_rss_growth_per_1k_images_mb": (full - tenth) / (0.9 * size["rss_images"] / 1000)}
 
 
 def _wall(args: list[str], repeats: int) -> float:

@@ -101,7 +101,8 @@ class ExperimentConfig:
 
     # --- execution ----------------------------------------------------------------------------------
     precision: str = "auto"  # "float32", "mixed" (float16 compute, float32 outputs), "auto": mixed on a GPU
-    jit: bool = False  # XLA; measured slower on CPU, worth trying on a GPU
+    jit: bool | None = None  # XLA. None: where Keras' jit_compile="auto" turns it on (GPUs, JAX), never for
+    #                          TensorFlow on a CPU (measured slower there); the resolved value is recorded
     steps_per_execution: int = 1  # batches per compiled call: cuts Python overhead for small models on GPUs
     gpus: str = ""  # "": one device; "all" / "0,1": MirroredStrategy; "cpu:N": N logical CPUs (tests)
     scale_lr: bool = True  # with N replicas the global batch is N x batch_size: learning rates x N
@@ -236,6 +237,8 @@ class ExperimentConfig:
             raise ConfigError("weights must be 'imagenet', 'none' or a path to a weights file")
         if self.input_scaling not in ("raw", "unit"):
             raise ConfigError(f"input scaling must be 'raw' or 'unit', got {self.input_scaling!r}")
+        if self.jit not in (None, True, False):
+            raise ConfigError(f"jit must be true, false or null (auto), got {self.jit!r}")
         if self.precision not in ("auto", "float32", "mixed"):
             raise ConfigError(f"precision must be auto, float32 or mixed, got {self.precision!r}")
         if self.bn_mode not in ("inference", "train"):

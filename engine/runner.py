@@ -116,7 +116,8 @@ def _run_strategies(config, data, weights, environment, strategy, emit, stop_eve
 
     from engine.training.train_strategy import TrainingFailed, train_strategy
 
-    resolved = config.replace(precision=environment["precision"])  # "auto" decided once, for every strategy
+    # "auto" decided once, for every strategy (and recorded in the environment)
+    resolved = config.replace(precision=environment["precision"], jit=environment.get("jit", bool(config.jit)))
     trained: dict = {}  # strategy -> tested weights (finetune_from = "frozen" continues frozen's model)
     features = None
     if config.frozen_features == "cached" and any(s in ("frozen", "finetune", "probe") for s in config.strategies):
@@ -163,9 +164,11 @@ def check_inputs(config: ExperimentConfig, report=lambda _text: None):
 
 def _prepare(config: ExperimentConfig, report):
     """Data and environment, resolved before anything is recorded."""
+    import keras
+
     from engine.allocator import keep_freed_memory
     from engine.data.splits import prepare_data
-    from engine.environment import describe_environment
+    from engine.environment import describe_environment, resolve_jit
     from engine.training.distribute import describe, make_strategy
 
     allocator = keep_freed_memory()  # before the data and the first batches are allocated
@@ -175,4 +178,6 @@ def _prepare(config: ExperimentConfig, report):
     environment["replicas"] = strategy.num_replicas_in_sync if strategy is not None else 1
     environment["distribution"] = describe(config.gpus) or "single device"
     environment["allocator"] = allocator
+    environment["jit"] = resolve_jit(config.jit, keras.backend.backend(), environment["device"] != "CPU",
+                                     strategy is not None)
     return data, environment, strategy

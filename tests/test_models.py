@@ -32,7 +32,7 @@ def config(**kw) -> ExperimentConfig:
 
 def batch(n=32, seed=0):
     rng = np.random.default_rng(seed)
-    return rng.uniform(0, 255, (n, 32, 32, 3)).astype("float32"), rng.integers(0, 10, n)
+    return rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, n)  # as the feeder's
 
 
 def fit_phase(model, phase, lr=None, epochs=1):
@@ -101,7 +101,7 @@ def test_backbone_runs_in_inference_mode_whatever_flag_fit_passes(pretrained, st
     """keras#20285: fit()'s training=True used to reach the backbone, whose stochastic depth then dropped
     residual branches at random: two calls on one batch gave different features."""
     builder = build_frozen if strategy == "frozen" else build_finetune
-    built = builder(config(head_epochs=1), 10, pretrained)
+    built = builder(config(head_epochs=1, augment="none"), 10, pretrained)  # the model's own augmentation off
     built.phases[-1].prepare()  # frozen: its one phase; finetune: the unfrozen phase 2
     x, _ = batch(8)
     first = features(built.model)(x, training=True).numpy()
@@ -129,7 +129,7 @@ def test_efficientnet_receives_pixels_in_0_255(scaling, divisor):
     built = build_frozen(config(input_scaling=scaling), 10, RANDOM)
     x, _ = batch(4)
     through_model = features(built.model)(x, training=False).numpy()
-    direct = keras.layers.GlobalAveragePooling2D()(built.backbone(x / divisor, training=False)).numpy()
+    direct = keras.layers.GlobalAveragePooling2D()(built.backbone(x / divisor, training=False)).numpy()  # 32 px
     scale = np.abs(direct).max()  # random-init features are tiny: compare relative to their size
     assert np.abs(through_model - direct).max() <= 1e-3 * scale
     if scaling == "raw":  # and dividing first would give clearly different features

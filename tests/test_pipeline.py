@@ -1,85 +1,81 @@
-"""The tf.data pipeline: [0, 255] floats at the strategy's size, augmentation on training batches only."""
+"""The feeders: uint8 batches at the native size and int32 labels; shuffled (seeded) only when training,
+every image once per epoch. tf.data on TensorFlow, `ArrayFeeder` on the other backends."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
-import tensorflow as tf
+import pytest
 
-from engine.data.pipeline import make_dataset, resize_batch
+from engine.data.feeder import ArrayFeeder, make_feeder
 
-
-def striped(n=8):
-    x = np.zeros((n, 32, 32, 3), np.uint8)
-    x[:, :, :16, 0] = 255  # left half red
-    return x
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_eval_batches_are_resized_and_keep_0_255_range():
-    x, y = striped(10), np.arange(10)
-    batches = list(make_dataset(x, y, batch_size=4, image_size=64, training=False))
-    assert [b[0].shape[0] for b in batches] == [4, 4, 2]
-    images = np.concatenate([b[0].numpy() for b in batches])
-    assert images.shape == (10, 64, 64, 3) and images.dtype == np.float32
-    assert images.max() == 255.0 and images.min() == 0.0  # not divided by 255: EfficientNet does that
-    np.testing.assert_array_equal(np.concatenate([b[1].numpy() for b in batches]), y)  # order kept
+def images(n):
+    return np.random.default_rng(0).integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
 
 
-def test_identity_at_native_size_without_augmentation():
-    x = np.random.default_rng(0).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
-    out = resize_batch(x, 32, augment=False).numpy()
-    np.testing.assert_allclose(out, x.astype(np.float32), atol=1e-3)
+def epoch(feeder):
+    batches = [(np.asarray(x), np.asarray(y)) for x, y in feeder]
+    return np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches]), batches
 
 
-def test_augmentation_flips_and_shifts_some_training_images():
-    x = striped(64)
-    out = resize_batch(x, 32, augment=True).numpy()
-    left_red = out[:, 16, 2, 0] > 200
-    right_red = out[:, 16, 29, 0] > 200
-    assert left_red.any() and right_red.any()  # some mirrored, some not
-    assert not np.allclose(out, x.astype(np.float32))
+@pytest.mark.parametrize("kind", ["make_feeder", "array"])
+def test_batches_are_uint8_at_native_size_in_order_when_evaluating(kind):
+    x, y = images(10), np.arange(10)
+    feeder = make_feeder(x, y, 4, training=False) if kind == "make_feeder" else ArrayFeeder(x, y, 4, False)
+    seen, labels, batches = epoch(feeder)
+    assert [len(b[0]) for b in batches] == [4, 4, 2]
+    assert seen.dtype == np.uint8 and seen.shape == (10, 32, 32, 3) and labels.dtype == np.int32
+    np.testing.assert_array_equal(seen, x)  # untouched: augmentation and resize are the model's
+    np.testing.assert_array_equal(labels, y)
 
 
-def test_training_dataset_shuffles_but_covers_every_image_once_per_epoch():
-    x = np.zeros((20, 32, 32, 3), np.uint8)
-    y = np.arange(20)
-    ds = make_dataset(x, y, batch_size=6, image_size=32, training=True, augment=False, seed=1)
-    epoch1 = np.concatenate([b[1].numpy() for b in ds])
-    epoch2 = np.concatenate([b[1].numpy() for b in ds])
-    assert sorted(epoch1.tolist()) == list(range(20))
-    assert epoch1.tolist() != list(range(20)) and epoch1.tolist() != epoch2.tolist()
+@pytest.mark.parametrize("kind", ["make_feeder", "array"])
+def test_training_shuffles_each_epoch_covers_every_image_once_and_is_seeded(kind):
+    x, y = images(20), np.arange(20)
+
+    def two_epochs(seed):
+        feeder = make_feeder(x, y, 6, training=True, seed=seed) if kind == "make_feeder" \
+            else ArrayFeeder(x, y, 6, True, seed)
+        return [epoch(feeder)[:2] for _ in range(2)]
+
+    (seen1, order1), (_, order2) = two_epochs(1)
+    assert sorted(order1.tolist()) == list(range(20))
+    np.testing.assert_array_equal(seen1, x[order1])  # images travel with their labels
+    assert order1.tolist() != list(range(20)) and order1.tolist() != order2.tolist()
+    again = two_epochs(1)
+    assert again[0][1].tolist() == order1.tolist() and again[1][1].tolist() == order2.tolist()
+    assert two_epochs(2)[0][1].tolist() != order1.tolist()
 
 
-def _as_shift(out, img):
-    """(dy, dx, mirrored) if `out` is `img` translated by whole pixels (reflect padding), else None."""
-    padded = np.pad(img, ((4, 4), (4, 4), (0, 0)), mode="reflect")
-    for dy in range(9):
-        for dx in range(9):
-            crop = padded[dy:dy + 32, dx:dx + 32]
-            if np.array_equal(out, crop):
-                return dy - 4, dx - 4, False
-            if np.array_equal(out, crop[:, ::-1]):
-                return dy - 4, dx - 4, True
-    return None
+def test_the_neutral_feeder_trains_a_model_and_reshuffles_between_fit_epochs():
+    import keras
+
+    from engine.models.scratch import scratch_cnn
+
+    x, y = images(32), np.arange(32) % 10
+    feeder, orders = ArrayFeeder(x, y, 8, True, seed=3), []
+    model = scratch_cnn(32, 10, 0.0, "flip+translate", seed=0)
+    model.compile("adam", "sparse_categorical_crossentropy", run_eagerly=True)
+    record = keras.callbacks.LambdaCallback(on_epoch_begin=lambda *_: orders.append(feeder.order.copy()))
+    history = model.fit(feeder, validation_data=ArrayFeeder(x, y, 8, False), epochs=2, verbose=0,
+                        callbacks=[record])
+    assert np.isfinite(history.history["loss"]).all() and len(history.history["val_loss"]) == 2
+    assert not np.array_equal(orders[0], orders[1])
 
 
-def test_augmentation_is_an_integer_translation_and_flip_never_a_blur():
-    x = np.random.default_rng(0).integers(0, 256, (16, 32, 32, 3), dtype=np.uint8)
-    out = resize_batch(x, 32, augment="flip+translate", seed=tf.constant([3, 4])).numpy()
-    shifts = [_as_shift(o.astype(np.uint8), img) for o, img in zip(out, x, strict=True)]
-    assert None not in shifts  # every image is exactly a shifted (maybe mirrored) copy: no interpolation
-    assert {s[2] for s in shifts} == {True, False} and len({s[:2] for s in shifts}) > 4
-    digits = resize_batch(x, 32, augment="translate", seed=tf.constant([3, 4])).numpy()
-    assert all(_as_shift(o.astype(np.uint8), img)[2] is False for o, img in zip(digits, x, strict=True))
-
-
-def test_same_seed_same_augmented_batches_and_a_new_draw_each_epoch():
-    x = np.random.default_rng(1).integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
-
-    def epochs(ds):
-        return [np.concatenate([b[0].numpy() for b in ds]) for _ in range(2)]
-
-    a = epochs(make_dataset(x, np.arange(40), 8, 32, training=True, augment="flip+translate", seed=7))
-    b = epochs(make_dataset(x, np.arange(40), 8, 32, training=True, augment="flip+translate", seed=7))
-    np.testing.assert_array_equal(a[0], b[0])
-    np.testing.assert_array_equal(a[1], b[1])
-    assert not np.array_equal(a[0], a[1])
+@pytest.mark.skipif(subprocess.run([sys.executable, "-c", "import jax"], capture_output=True).returncode != 0,
+                    reason="jax not installed")
+def test_other_backends_never_import_tensorflow():
+    code = ("import sys, numpy as np; from engine.data.feeder import make_feeder; "
+            "f = make_feeder(np.zeros((3, 32, 32, 3), np.uint8), np.zeros(3), 2, True); "
+            "print(type(f).__name__, 'tensorflow' in sys.modules, 'engine.data.pipeline' in sys.modules)")
+    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert out.stdout.split() == ["ArrayFeeder", "False", "False"], out.stderr[-2000:]

@@ -27,7 +27,8 @@ def test_mixed_precision_run_computes_in_float16_and_records_it(cifar_dir, monke
 
     def spying_builder(config, num_classes, weights):
         built = real_builder(config, num_classes, weights)
-        policies.append((built.model.layers[2].dtype_policy.name,
+        first_conv = next(layer for layer in built.model.layers if isinstance(layer, keras.layers.Conv2D))
+        policies.append((first_conv.dtype_policy.name,
                          built.model.get_layer("predictions").dtype_policy.name))
         return built
 

@@ -35,6 +35,7 @@ def test_all_three_strategies_end_to_end(cifar_dir, tmp_path):
     outcome = record_and_run(tiny(cifar_dir), tmp_path / "runs", display=seen.append)
     kinds = [e.type for e in seen if e.type != "batch_end"]
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+    assert seen[0].config["jit"] is None and seen[0].environment["jit"] is False  # auto: no XLA on a CPU
     for name in ("scratch", "frozen", "finetune"):
         mine = [e.type for e in seen if getattr(e, "strategy", None) == name and e.type != "batch_end"]
         # per-image predictions, then what fine-tuning changed, per block

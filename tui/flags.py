@@ -122,7 +122,7 @@ RUN_OPTIONS: list[tuple[str, Any, Any]] = [
     ("scratch_image_size", int | None, _opt("--scratch-image-size", help="Scratch CNN input size.")),
     ("checkpoints", bool | None, _opt("--checkpoints/--no-checkpoints", help="Keep last/best epoch checkpoints "
                                       "for resume (default on).")),
-    ("jit", bool | None, _opt("--jit/--no-jit", help="XLA (off by default: slower on CPU).")),
+    ("jit", bool | None, _opt("--jit/--no-jit", help="XLA (default: Keras' auto, on GPUs; off on CPU).")),
     ("precision", str | None, _opt("--precision", help="auto (mixed on a GPU), float32 or mixed.")),
     ("gpus", str | None, _opt("--gpus", help="all or 0,1,...: MirroredStrategy (batch per replica).")),
     ("scale_lr", bool | None, _opt("--scale-lr/--no-scale-lr", help="With N replicas, learning rates x N "

@@ -26,8 +26,8 @@ import keras
 import numpy as np
 
 from engine.analysis.cka import MIN_INPUTS, linear_cka
-from engine.data.pipeline import resize_batch
 from engine.models.backbone import block_index
+from engine.models.preprocessing import Resize
 from engine.training.checkpoint_files import BACKBONE_START_FILE
 
 ANALYSIS_IMAGES = 256
@@ -124,8 +124,9 @@ def weight_change(backbone, start: dict[str, np.ndarray]) -> dict[str, float]:
 
 def _activations(extractor, images: np.ndarray, size: int, divide: bool, batch: int = 32) -> list[np.ndarray]:
     outs: list[list[np.ndarray]] = []
+    resize = Resize(size)  # the models' own front: what the backbone saw in training
     for start in range(0, len(images), batch):
-        x = resize_batch(images[start:start + batch], size)
+        x = resize(images[start:start + batch])
         if divide:
             x = x / 255.0
         results = extractor(x, training=False)

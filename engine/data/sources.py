@@ -44,7 +44,7 @@ class RawDataset:
     y_train: np.ndarray  # int64 (N,)
     x_test: np.ndarray
     y_test: np.ndarray
-    # The training augmentation that respects the data's invariances (engine/data/pipeline.AUGMENTATIONS),
+    # The training augmentation that respects the data's invariances (engine/models/preprocessing.AUGMENTATIONS),
     # used when the config says augment = "auto".
     augmentation: str = "flip+translate"
 

@@ -6,7 +6,8 @@ over 1,000 runs in ~10 epochs. Written here from the paper and that code; what e
 where it is built. The training side (optimiser, schedule, lookahead, alternating flip, test-time
 augmentation) is in `engine/training/airbench_recipe.py`.
 
-Shapes: (B, 32, 32, 3) float pixels in [0, 255] -> whitening 2x2 conv (B, 31, 31, 24) -> three conv groups
+Shapes: (B, 32, 32, 3) uint8 pixels (the feeder's; its own recipe augments them before the model)
+-> `Resize` (float32 in [0, 255]; the identity at 32 px) -> whitening 2x2 conv (B, 31, 31, 24) -> three conv groups
 (64, 256, 256 channels; 15, 7, 3 px) -> 3x3 max pool -> (B, 256) -> linear -> logits x 1/9 -> softmax.
 """
 
@@ -15,6 +16,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 from keras import layers, ops
+
+from engine.models.preprocessing import Resize, model_input
 
 CIFAR_MEAN = np.array([0.4914, 0.4822, 0.4465], dtype=np.float32)
 CIFAR_STD = np.array([0.2470, 0.2435, 0.2616], dtype=np.float32)
@@ -97,8 +100,8 @@ def _conv_group(x, width: int, l2: float, name: str):
 def airbench_net(num_classes: int, image_size: int = 32) -> keras.Model:
     """The network; outputs softmax probabilities, with the logits layer named "logits" for TTA."""
     l2 = L2_GRADIENT / 2  # keras' L2(l) penalises l * sum(w^2): its gradient is 2 l w
-    inputs = keras.Input(shape=(image_size, image_size, 3), name="pixels_0_255")
-    x = layers.Rescaling(1.0 / 255)(inputs)
+    inputs = model_input()
+    x = layers.Rescaling(1.0 / 255)(Resize(image_size)(inputs))
     x = layers.Normalization(mean=CIFAR_MEAN, variance=CIFAR_STD**2, name="cifar_normalization")(x)
     # Buys: a frozen first layer that decorrelates 2x2 patches, so the rest trains on whitened input.
     x = layers.Conv2D(WHITEN_WIDTH, WHITEN_KERNEL, padding="valid", use_bias=False, trainable=False,

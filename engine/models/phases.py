@@ -17,7 +17,8 @@ class Phase:
 @dataclass
 class Recipe:
     """How a strategy's model trains and is tested, where it differs from the default (Adam, sparse
-    cross-entropy, the shared tf.data pipeline, the config's batch size, plain prediction on the test set)."""
+    cross-entropy, the shared feeder and the model's own augmentation, the config's batch size, plain
+    prediction on the test set)."""
 
     description: str = ""  # one line for tables and reports: model, optimiser, epochs, augmentation, TTA
     batch_size: int | None = None  # per replica; None: the config's batch_size

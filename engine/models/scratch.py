@@ -12,12 +12,16 @@ from keras import layers
 
 from engine.config import ExperimentConfig
 from engine.models.phases import Phase, Recipe, StrategyModel
+from engine.models.preprocessing import augmentation, model_input, preprocess
 from engine.training.schedules import scratch_learning_rate
 
 
-def scratch_cnn(image_size: int, num_classes: int, dropout: float) -> keras.Model:
-    inputs = keras.Input(shape=(image_size, image_size, 3), name="pixels_0_255")
-    x = layers.Rescaling(1.0 / 255)(inputs)
+def scratch_cnn(image_size: int, num_classes: int, dropout: float, augment: str = "none",
+                seed: int | None = None) -> keras.Model:
+    """uint8 (B, 32, 32, 3) -> `augment` (training only) and resize to `image_size` inside the model
+    (`engine/models/preprocessing.py`) -> class probabilities (B, num_classes)."""
+    inputs = model_input()
+    x = layers.Rescaling(1.0 / 255)(preprocess(inputs, image_size, augment, seed))
     for filters in (32, 64, 128):
         for _ in range(2):
             x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
@@ -33,12 +37,13 @@ def scratch_cnn(image_size: int, num_classes: int, dropout: float) -> keras.Mode
     return keras.Model(inputs, outputs, name="scratch_cnn")
 
 
-def notebook_cnn(image_size: int, num_classes: int, dropout: float = 0.0) -> keras.Model:
+def notebook_cnn(image_size: int, num_classes: int, dropout: float = 0.0, augment: str = "none",
+                 seed: int | None = None) -> keras.Model:
     """The widely copied notebook's CNN, for the seed-replication study only: two conv + pool stages, then
     Flatten into Dense(128), no dropout (its cell 2). At 224 px the Flatten has 54x54x64 = 186,624 features:
-    ~24M parameters. `dropout` is not used: the notebook has none."""
-    inputs = keras.Input(shape=(image_size, image_size, 3), name="pixels_0_255")
-    x = layers.Rescaling(1.0 / 255)(inputs)
+    ~24M parameters. `dropout` is not used: the notebook has none. Input as `scratch_cnn`'s."""
+    inputs = model_input()
+    x = layers.Rescaling(1.0 / 255)(preprocess(inputs, image_size, augment, seed))
     x = layers.Conv2D(32, 3, activation="relu")(x)
     x = layers.MaxPooling2D()(x)
     x = layers.Conv2D(64, 3, activation="relu")(x)
@@ -55,7 +60,7 @@ def build_scratch(config: ExperimentConfig, num_classes: int, weights=None) -> S
 
         return build_airbench(config, num_classes)
     builder = notebook_cnn if config.scratch_model == "notebook" else scratch_cnn
-    model = builder(config.scratch_image_size, num_classes, config.dropout)
+    model = builder(config.scratch_image_size, num_classes, config.dropout, augmentation(config), config.seed)
     phase = Phase("train", config.scratch_epochs, config.scratch_lr, prepare=lambda: None)
     schedule = "warm-up + cosine" if config.scratch_schedule == "cosine" else "constant lr"
     recipe = Recipe(

@@ -27,6 +27,7 @@ from keras import layers
 from engine.config import ExperimentConfig
 from engine.models.backbone import WeightsChoice, block_index, build_backbone
 from engine.models.phases import Phase, StrategyModel
+from engine.models.preprocessing import augmentation, model_input, preprocess
 
 # Momentum of the backbone's BatchNorm when it trains from random init: Keras' 0.99 lags behind weights
 # that change fast, so validation (on the moving statistics) lags behind training; the scratch CNN uses 0.9
@@ -75,8 +76,8 @@ def transfer_model(config: ExperimentConfig, num_classes: int, weights: WeightsC
             if isinstance(layer, layers.BatchNormalization):
                 layer.momentum = RANDOM_INIT_BN_MOMENTUM
 
-    inputs = keras.Input(shape=(size, size, 3), name="pixels_0_255")
-    x = inputs
+    inputs = model_input()  # uint8 32 px: augmented (training only) and resized to `size` in the model
+    x = preprocess(inputs, size, augmentation(config), config.seed)
     if config.input_scaling == "unit":  # the mistake: EfficientNet then sees ~[0, 0.004]
         x = layers.Rescaling(1.0 / 255, name="mistake_divide_by_255")(x)
     call = BackboneCall(backbone)

@@ -116,7 +116,7 @@ def train_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, firs
             batch = tf.where(mirrored[:, None, None, None], tf.reverse(batch, axis=[2]), batch)
         if translate_px:
             batch = translate(batch, tf.stack([seed, epoch * 100_003 + idx[0]]), translate_px)
-        return tf.cast(batch, tf.float32), tf.gather(labels, idx)
+        return batch, tf.gather(labels, idx)  # uint8, as the shared feeder's: the model resizes
 
     epochs_ds = tf.data.Dataset.range(first_epoch, epochs, output_type=tf.int32)
     return epochs_ds.flat_map(one_epoch).prefetch(tf.data.AUTOTUNE), steps
@@ -158,5 +158,5 @@ class TestTimeAugmentation(layers.Layer):
 def tta_model(model: keras.Model, mirror: bool = True) -> keras.Model:
     """The model the test set sees: the trained network under test-time augmentation."""
     logits = keras.Model(model.inputs, model.get_layer("logits").output)
-    inputs = keras.Input(shape=model.inputs[0].shape[1:], name="pixels_0_255")
+    inputs = keras.Input(shape=model.inputs[0].shape[1:], dtype=model.inputs[0].dtype, name="pixels_uint8")
     return keras.Model(inputs, TestTimeAugmentation(logits, mirror)(inputs), name="airbench94_tta")

@@ -4,7 +4,7 @@ While the backbone is frozen (the `frozen` strategy, finetune's head phase, the 
 mode, so its pooled features are a function of the image alone: extracting them once and training the head
 on them gives the same model as running the backbone every epoch, minus augmentation that changes pixels
 inside the network's view. Flip is kept exactly: each training image is cached twice (as is, and mirrored at
-its native size, as the pipeline mirrors) and every epoch picks one of the two views per image with
+its native size, as the model's `Augment` layer mirrors) and every epoch picks one of the two views per image with
 probability 1/2. Translation is dropped (a translated copy is another image; caching all 81 offsets would
 cost 81 extractions). Validation uses the cached as-is view; the test set still goes through the full model.
 
@@ -28,7 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from engine.data.pipeline import make_dataset
+from engine.data.feeder import make_feeder
 from engine.events import LogMessage, Sink
 from engine.store.feature_files import KeyFolder, image_digests
 
@@ -118,9 +118,9 @@ class FeatureCache:
 
 
 def extract(extractor: keras.Model, x: np.ndarray, batch_size: int, image_size: int) -> np.ndarray:
-    """uint8 (N, h, w, 3) -> (N, D) float32, through the evaluation pipeline (batched bilinear resize)."""
-    ds = make_dataset(x, np.zeros(len(x), np.int32), batch_size, image_size, training=False)
-    out = extractor.predict(ds.map(lambda images, _labels: images), verbose=0)
+    """uint8 (N, h, w, 3) -> (N, D) float32. The extractor is the model's own front (`pooled_extractor`):
+    its `Resize` layer brings the images to `image_size`, as in training and evaluation."""
+    out = extractor.predict(make_feeder(x, np.zeros(len(x), np.int32), batch_size, training=False), verbose=0)
     return np.asarray(out, dtype=np.float32)
 
 
@@ -178,7 +178,7 @@ def cached_head_data(model, backbone, data, cache: FeatureCache, config, strateg
                      batch_size: int, seed: int, sink: Sink):
     """(head model, training dataset, validation dataset) for a frozen-backbone phase on cached features.
     `model`/`backbone`: a `transfer_model` model and its backbone (BatchNorm statistics final)."""
-    from engine.data.pipeline import AUGMENTATIONS
+    from engine.models.preprocessing import AUGMENTATIONS
     from engine.models.transfer import head_model
 
     extractor = pooled_extractor(model)

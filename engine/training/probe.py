@@ -29,7 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from engine.analysis.predictions import prediction_arrays
 from engine.config import ExperimentConfig
-from engine.data.pipeline import make_dataset
+from engine.data.feeder import make_feeder
 from engine.data.splits import PreparedData
 from engine.events import (
     EpochEnd,
@@ -43,6 +43,7 @@ from engine.events import (
 )
 from engine.models.backbone import WeightsChoice, build_backbone
 from engine.models.phases import BN_ESTIMATE_IMAGES, estimate_bn_statistics
+from engine.models.preprocessing import Resize, model_input
 from engine.training.evaluate import test_metrics
 
 # C = 1 / (L2 strength x N): 9 log-spaced values, from strong to weak regularisation (Kornblith et al.
@@ -52,7 +53,8 @@ MAX_ITER = 1000
 
 
 def feature_extractor(config: ExperimentConfig, weights: WeightsChoice, x_train: np.ndarray) -> keras.Model:
-    """Pixels in [0, 255] (or /255, the ablation) -> the backbone in inference mode -> average pooling.
+    """uint8 32-px pixels -> the models' `Resize` to the transfer size, [0, 255] (or /255, the ablation) ->
+    the backbone in inference mode -> average pooling.
 
     With no pretrained weights the backbone's BatchNorm statistics are first estimated on training images
     (AdaBN), as for the `frozen` strategy's random-features control: at their initial values they pass
@@ -61,21 +63,18 @@ def feature_extractor(config: ExperimentConfig, weights: WeightsChoice, x_train:
     backbone = build_backbone(size, weights)
     if not weights.pretrained:
         order = np.random.default_rng(config.seed).permutation(len(x_train))[:BN_ESTIMATE_IMAGES]
-        images = make_dataset(x_train[order], np.zeros(len(order), np.int32), BN_ESTIMATE_IMAGES, size,
-                              training=False)
-        estimate_bn_statistics(backbone, (batch for batch, _ in images))
+        estimate_bn_statistics(backbone, [Resize(size)(x_train[order])])
     backbone.trainable = False
-    inputs = keras.Input(shape=(size, size, 3), name="pixels_0_255")
-    x = layers.Rescaling(1.0 / 255, name="mistake_divide_by_255")(inputs) if config.input_scaling == "unit" \
-        else inputs
+    inputs = model_input()
+    x = Resize(size)(inputs)  # what every strategy's network sees at this size
+    x = layers.Rescaling(1.0 / 255, name="mistake_divide_by_255")(x) if config.input_scaling == "unit" else x
     x = backbone(x, training=False)
     return keras.Model(inputs, layers.GlobalAveragePooling2D(name="avg_pool")(x), name="probe_features")
 
 
 def _features(model: keras.Model, x: np.ndarray, config: ExperimentConfig) -> np.ndarray:
-    ds = make_dataset(x, np.zeros(len(x), np.int32), config.batch_size, config.transfer_image_size,
-                      training=False)
-    return np.asarray(model.predict(ds.map(lambda images, _labels: images), verbose=0), dtype=np.float64)
+    ds = make_feeder(x, np.zeros(len(x), np.int32), config.batch_size, training=False)
+    return np.asarray(model.predict(ds, verbose=0), dtype=np.float64)
 
 
 def train_probe(config: ExperimentConfig, data: PreparedData, weights: WeightsChoice, sink: Sink,

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 
 from engine.config import ExperimentConfig
-from engine.data.pipeline import make_dataset
+from engine.data.feeder import make_feeder
 from engine.data.splits import PreparedData
 from engine.events import (
     BackboneChange,
@@ -26,6 +26,7 @@ from engine.events import (
 )
 from engine.models.backbone import WeightsChoice
 from engine.models.phases import BN_ESTIMATE_IMAGES, estimate_bn_statistics
+from engine.models.preprocessing import model_view, reseed
 from engine.models.scratch import build_scratch
 from engine.models.transfer import build_finetune, build_frozen
 from engine.training.callbacks import BestEpoch, EventEmitter, StopOnRequest
@@ -80,21 +81,23 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     lr_factor = replicas if config.scale_lr else 1  # linear scaling rule
     try:
         with scope():
-            built = BUILDERS[name](config, num_classes, weights)
+            # the data set's augmentation, built into the model ("auto" resolved: digits are never mirrored)
+            built = BUILDERS[name](config.replace(augment=data.augmentation), num_classes, weights)
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
     model, recipe = built.model, built.recipe
+    if done:  # the model's augmentation stream too (see above)
+        reseed(model, config.seed + done)
     batch_size = (recipe.batch_size or config.batch_size) * replicas  # the global batch: per replica x N
     size = config.image_size_for(name)
     if name == "finetune" and config.finetune_from == "frozen" and resume is None:
         model.set_weights(_frozen_weights(config, trained, checkpoint_dir))
     elif built.estimate_bn and resume is None:  # random init: BatchNorm statistics from training batches
         order = np.random.default_rng(config.seed).permutation(len(data.y_train))[:BN_ESTIMATE_IMAGES]
-        # Augmented as in training: the head trains on augmented batches, which must meet the statistics.
-        batches = (b for b, _ in make_dataset(data.x_train[order], data.y_train[order], BN_ESTIMATE_IMAGES,
-                                               size, training=True, augment=data.augmentation, seed=config.seed))
+        # Augmented as in training (the model's own layers): the head trains on augmented batches, which
+        # must meet the statistics.
         with scope():
-            seen = estimate_bn_statistics(built.backbone, batches)
+            seen = estimate_bn_statistics(built.backbone, [model_view(model, data.x_train[order], training=True)])
         sink(LogMessage(level="info", message=f"{name}: BatchNorm statistics of the random-init backbone "
                                               f"estimated on {seen} training images (AdaBN, no gradient step)"))
     analyse = name == "finetune" and config.finetune_analysis and built.backbone is not None
@@ -111,10 +114,9 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
         train_ds, steps = recipe.train_dataset(data.x_train, data.y_train, batch_size, config.seed, done,
                                                total_epochs)
     else:
-        train_ds = make_dataset(data.x_train, data.y_train, batch_size, size, training=True,
-                                augment=data.augmentation, seed=config.seed + done)
+        train_ds = make_feeder(data.x_train, data.y_train, batch_size, training=True, seed=config.seed + done)
         steps = math.ceil(len(data.y_train) / batch_size)
-    val_ds = make_dataset(data.x_val, data.y_val, batch_size, size, training=False)
+    val_ds = make_feeder(data.x_val, data.y_val, batch_size, training=False)
     budget = "+".join(str(p.epochs) for p in built.phases)
     if name == "finetune":  # head epochs first, then unfrozen; from frozen, the head epochs were frozen's
         head = config.frozen_epochs if config.finetune_from == "frozen" else config.head_epochs
@@ -193,7 +195,7 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
             # best before the checkpointer (it saves the verdict); stopper last: it sees a sink's stop
             callbacks=[emitter, best, *recipe_callbacks, *checkpointing, *extra, *([stopping] if stopping else []),
                        stopper],
-            shuffle=False,  # the tf.data pipeline shuffles (and reshuffles each epoch) itself
+            shuffle=False,  # the feeder shuffles (and reshuffles each epoch) itself
             verbose=0,
         )
         if emitter.nan_at is not None:
@@ -221,7 +223,7 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     else:  # the notebook's way: the weights the training ended with (the last epoch, or early stopping's best)
         tested_epoch = last_epoch or total_epochs
         tested_val_accuracy = last_val_accuracy if last_val_accuracy is not None else math.nan
-    test_ds = make_dataset(data.x_test, data.y_test, batch_size, size, training=False)
+    test_ds = make_feeder(data.x_test, data.y_test, batch_size, training=False)
     tester = recipe.test_model(model) if recipe.test_model is not None else model
     probabilities = tester.predict(test_ds, verbose=0, callbacks=[stopper])
     if stop_event.is_set() or len(probabilities) != len(data.y_test):
