@@ -19,7 +19,7 @@ from engine.errors import ConfigError
 CIFAR10_TRAIN_PER_CLASS = 5_000  # Krizhevsky 2009: 50,000 training images, 10 balanced classes
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def train_labels(dataset: str) -> np.ndarray:
     """The training labels of a data set as shipped, shape (N,), int64 class ids."""
     if dataset == "digits":
