@@ -48,6 +48,12 @@ def prepare(loader: GalleryLoader | None, gallery: Gallery | None, size: int) ->
     return GalleryLoaded(gallery, tiles=tiles, size=size)
 
 
+def outcome(done: Future[GalleryLoaded]) -> GalleryLoaded:
+    """The thread's message; an unexpected error there is said on the screen, not lost with the thread."""
+    error = done.exception()
+    return GalleryLoaded(None, f"cannot read the gallery: {error}") if error else done.result()
+
+
 class GalleryScreen(Screen):
     """`loader` makes the gallery; `alternate`, if given, is a second one that `v` switches to (the
     reverse direction of fixed by transfer)."""
@@ -76,9 +82,9 @@ class GalleryScreen(Screen):
 
     def on_mount(self) -> None:
         if self.first.done():  # ready before the first frame: shown in it
-            self.on_gallery_loaded(self.first.result())
+            self.on_gallery_loaded(outcome(self.first))
         else:
-            self.first.add_done_callback(lambda done: self.post_message(done.result()))
+            self.first.add_done_callback(lambda done: self.post_message(outcome(done)))
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self, gallery: Gallery | None = None, size: int = TILE_SIZES[0]) -> None:
