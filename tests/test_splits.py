@@ -133,3 +133,28 @@ def test_select_on_test_reproduces_the_leak_and_is_labelled():
     assert not ids(right.x_val) & ids(right.x_test) and len(right.y_train) == 900
     assert any("test set used as validation" in m for m in ExperimentConfig(select_on="test").mistakes())
     assert ExperimentConfig().mistakes() == []
+
+
+def test_both_orders_give_the_same_split_of_the_full_training_set():
+    """So a study recorded before the k-shot protocol, on the full set, continues under the same fingerprint."""
+    raw = raw_with_ids()
+    new, old = split(raw, ExperimentConfig(seed=5)), split(raw, ExperimentConfig(seed=5, val_from="subset"))
+    np.testing.assert_array_equal(new.x_val, old.x_val)
+    np.testing.assert_array_equal(new.x_train, old.x_train)
+
+
+def test_a_study_recorded_before_the_knob_keeps_its_fingerprint_where_its_split_is_unchanged():
+    import hashlib
+    import json
+
+    from engine.study.spec import parse_spec
+
+    def as_before(spec):  # what the fingerprint hashed before the knob existed
+        configs = [{k: v for k, v in c.config.to_dict().items() if k != "val_from"} for c in spec.cells()]
+        return hashlib.sha256(json.dumps(configs, sort_keys=True).encode()).hexdigest()[:16]
+
+    for base in ({"preset": "quick"}, {"preset": "paper"}):  # the quick subset's order, the full set
+        spec = parse_spec({"name": "old", "base": base, "axes": {"seed": [0, 1]}})
+        assert spec.fingerprint() == as_before(spec)
+    few = parse_spec({"name": "old", "axes": {"train_size": ["5/class"], "seed": [0]}})
+    assert few.fingerprint() != as_before(few)  # its split changed: continuing it would mix two protocols

@@ -87,7 +87,7 @@ class StudySpec:
 
     def fingerprint(self) -> str:
         """Changes when any cell's config would change: a study id is not reused for another grid."""
-        configs = [c.config.to_dict() for c in self.cells()]
+        configs = [fingerprinted(c.config) for c in self.cells()]
         return hashlib.sha256(json.dumps(configs, sort_keys=True).encode()).hexdigest()[:16]
 
     def _config(self, key: dict[str, Any], index: int) -> ExperimentConfig:
@@ -107,6 +107,16 @@ class StudySpec:
         if "train_per_class" in knobs:
             config = config.replace(train_per_class=knobs["train_per_class"])
         return config.validate()
+
+
+def fingerprinted(config: ExperimentConfig) -> dict[str, Any]:
+    """A cell's config as its study's fingerprint sees it. `val_from` is left out where the split is the one
+    made before the knob existed (issue #15): "subset", or the full training set (both orders give the same
+    split), so a study recorded before continues; its few-shot and fraction cells did change, and are refused."""
+    out = config.to_dict()
+    if config.val_from == "subset" or (config.train_per_class is None and config.train_fraction == 1.0):
+        del out["val_from"]
+    return out
 
 
 BOOLEAN_KNOBS = frozenset(f.name for f in dataclasses.fields(ExperimentConfig) if isinstance(f.default, bool))
