@@ -76,3 +76,25 @@ def test_dry_run_flags_the_cells_that_will_fail_and_show_names_the_reason(tmp_pa
     run_study(parse_spec(SPEC), tmp_path / "runs")
     shown = runner.invoke(app, ["studies", "show", "few", "--runs-dir", str(tmp_path / "runs")])
     assert f"cell 1 train_size=200/class seed=0: failed, {TOO_MANY}" in shown.output.replace("\n", " ")
+
+
+def test_parallel_studies_refuse_such_a_cell_without_starting_a_child(tmp_path, monkeypatch):
+    from engine.study import parallel
+
+    monkeypatch.setattr(parallel, "_launch", lambda *args: pytest.fail("a child was started for a refused cell"))
+    spec = parse_spec({**SPEC, "axes": {"train_size": ["200/class", "300/class"], "seed": [0]}})
+    outcomes = parallel.run_study_parallel(spec, tmp_path, parallel=2, gpus=[])
+    assert [(o.action, o.status) for o in outcomes] == [("refused", "failed")] * 2
+    assert [c.refused.split(",")[0] for c in load_record(tmp_path, "few").cells] == [
+        "200 training images per class asked", "300 training images per class asked"]
+
+
+def test_a_child_that_refused_its_cell_is_read_from_its_log(tmp_path):
+    from engine.study.parallel import _refused_by_child
+
+    log = tmp_path / "cell-000.log"
+    log.write_text("some TensorFlow noise\ncifar-tui: error: only 3 training images per class in this copy\n")
+    assert _refused_by_child(tmp_path, "20270101-000000-few-000-abc", str(log)) == (
+        "only 3 training images per class in this copy")
+    (tmp_path / "20270101-000000-few-000-abc").mkdir()  # a run was made: its own status tells
+    assert _refused_by_child(tmp_path, "20270101-000000-few-000-abc", str(log)) == ""
