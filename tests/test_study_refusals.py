@@ -98,3 +98,17 @@ def test_a_child_that_refused_its_cell_is_read_from_its_log(tmp_path):
         "only 3 training images per class in this copy")
     (tmp_path / "20270101-000000-few-000-abc").mkdir()  # a run was made: its own status tells
     assert _refused_by_child(tmp_path, "20270101-000000-few-000-abc", str(log)) == ""
+
+
+def test_slurm_submits_no_task_for_such_a_cell(tmp_path, monkeypatch):
+    from engine.study import slurm
+
+    monkeypatch.setattr(slurm, "slurm_queue", lambda: {})  # an empty queue, no cluster needed
+    monkeypatch.setattr(slurm, "check_shared_folder", lambda runs_dir: None)
+    submitted_cells = []
+    monkeypatch.setattr(slurm, "_submit", lambda study, folder, runs_dir, options, todo: submitted_cells.extend(
+        cell.index for cell, *_ in todo) or [])
+    spec = parse_spec({**SPEC, "axes": {"train_size": ["200/class"], "seed": [0]}})
+    out = slurm.submit_study(spec, tmp_path, slurm.SlurmOptions.from_sources({}, {}))
+    assert submitted_cells == [] and [(s.action, s.state) for s in out] == [("refused", f"failed, {TOO_MANY}")]
+    assert load_record(tmp_path, "few").cells[0].refused == TOO_MANY
