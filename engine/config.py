@@ -42,9 +42,16 @@ class ExperimentConfig:
     # --- data ---------------------------------------------------------------------------------------
     dataset: str = "cifar10"  # "cifar10", or "digits" (scikit-learn's bundled 8x8 digits, offline)
     data_dir: str | None = None  # a local CIFAR-10: batches-py folder, the .tar.gz, or batches-bin folder
-    val_fraction: float = 0.1  # share of the (subset of the) training set held out for model selection
-    train_fraction: float = 1.0  # stratified share of the training set to use, in (0, 1]
-    train_per_class: int | None = None  # or: this many training images per class (overrides fraction)
+    val_fraction: float = 0.1  # share of the training set held out for model selection (see val_from)
+    train_fraction: float = 1.0  # stratified share of the images outside validation to train on, in (0, 1]
+    # Or (not both): k training images per class, drawn class-balanced and seeded from the images outside
+    # the validation set (BiT's k-shot protocol, Kolesnikov et al. 2020: 1/class trains on 10 images).
+    train_per_class: int | None = None
+    # Where validation comes from. "full": carved from the full training set BEFORE subsetting, so every
+    # subset (1/class to all) selects on the same validation set. "subset": carved from the subset (the
+    # order before 11/2026, and the quick preset's cheap 2,000-image recipe: train_per_class is then the
+    # subset's size per class, validation included).
+    val_from: str = "full"
     test_limit: int | None = None  # evaluate on a stratified subset of the test set (quick runs only)
     # Training batches only (never val/test). "auto": the data set's own declaration (CIFAR-10: integer
     # translation by up to 4 px (pad and crop) + horizontal flip; digits: translation only, a mirrored digit
@@ -214,8 +221,12 @@ class ExperimentConfig:
         _check_int(self.seed, "seed", minimum=0, maximum=MAX_SEED)
         _check_fraction(self.val_fraction, "val fraction", allow_zero=False, allow_one=False)
         _check_fraction(self.train_fraction, "train fraction", allow_zero=False, allow_one=True)
-        if self.train_per_class is not None:
-            _check_int(self.train_per_class, "train images per class", minimum=2)
+        if self.val_from not in ("full", "subset"):
+            raise ConfigError(f"val from must be 'full' or 'subset', got {self.val_from!r}")
+        if self.train_per_class is not None:  # the old order needs 2: one to validate, one to train
+            _check_int(self.train_per_class, "train images per class", minimum=1 if self.val_from == "full" else 2)
+            if self.train_fraction != 1.0:
+                raise ConfigError("give train images per class or a train fraction, not both")
         if self.test_limit is not None:
             _check_int(self.test_limit, "test limit", minimum=10)
         _check_int(self.batch_size, "batch size", minimum=1, maximum=MAX_BATCH_SIZE)

@@ -16,7 +16,8 @@ from engine.errors import ConfigError
 
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": dict(
-        train_per_class=200,  # 2,000 images: 1,800 train + 200 validation
+        train_per_class=200,  # 2,000 images: 1,800 train + 200 validation carved from them (cheap; an
+        val_from="subset",    # explicit --train-per-class or --train-fraction switches to val_from "full")
         test_limit=1000,
         transfer_image_size=64,
         batch_size=64,

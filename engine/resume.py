@@ -80,4 +80,5 @@ def recorded_before(config: dict) -> dict:
         out["frozen_features"] = "live"  # before the feature cache (issue #14), frozen heads trained live
     if "scratch" in strategies and config.get("scratch_model", "cnn") == "cnn":
         out["scratch_schedule"] = "constant"  # before issue #18, the scratch CNN's Adam rate was constant
+    out["val_from"] = "subset"  # before the k-shot protocol (issue #15), validation came from the subset
     return out

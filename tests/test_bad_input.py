@@ -42,7 +42,10 @@ def cifar_tui(*args, tmp_path):
     (["--finetune-lr", "nan"], "finetune lr must be in (0, 1)"),
     (["--unfreeze-blocks", "9"], "unfreeze blocks must be at most 7"),
     (["--test-limit", "5"], "test limit must be at least 10"),
-    (["--train-per-class", "1"], "train images per class must be at least 2"),
+    (["--train-per-class", "0"], "train images per class must be at least 1"),
+    (["--train-per-class", "200"], "200 training images per class asked, but the smallest class has only 125 "
+                                   "after the validation split (digits)"),
+    (["--train-per-class", "5", "--train-fraction", "0.5"], "give --train-per-class or --train-fraction, not both"),
     (["--steps-per-execution", "0"], "steps per execution must be at least 1"),
     (["--steps-per-execution", "99999"], "steps per execution must be at most 10000"),
 ])
@@ -55,6 +58,7 @@ def test_numeric_flags_are_checked_with_their_real_range(tmp_path, flags, messag
 
 @pytest.mark.parametrize(("flags", "message"), [
     (["--seed", "4294967296"], "seed must be at most 2147483647"),
+    (["--train-per-class", "4600"], "4600 training images per class asked, but the smallest class has only 4500"),
     (["--data-dir", "/nonexistent/cifar"], "--data-dir /nonexistent/cifar does not exist"),
     (["--runs-dir", "RUNS_FILE"], "is a file, not a folder"),
 ])

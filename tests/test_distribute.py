@@ -65,7 +65,8 @@ def test_steps_per_execution_trains_and_reports_every_epoch(tmp_path):
     assert outcome.summary["config"]["steps_per_execution"] == 4
     assert [e.epoch for e in seen if isinstance(e, ev.EpochEnd)] == [1, 2]
     steps = [e.step for e in seen if isinstance(e, ev.BatchEnd) and e.epoch == 1]
-    assert steps == [4, 8, 12, 16, 20, 23]  # one event per compiled call of 4 steps; the last one clamped
+    # 40 x 10 = 400 training images at batch 16: 25 steps, one event per compiled call of 4, the last clamped
+    assert steps == [4, 8, 12, 16, 20, 24, 25]
 
 
 def test_tf_config_is_refused_in_one_line_not_half_supported(tmp_path):

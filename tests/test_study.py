@@ -51,10 +51,13 @@ def test_shipped_studies_parse_and_expand():
     lr = load_spec("finetune-lr").cells()
     assert {(c.config.finetune_lr, c.config.unfreeze_blocks) for c in lr} == {
         (lr_, u) for lr_ in (1e-5, 1e-4, 1e-3) for u in (0, 3)}
-    quick = load_spec("data-efficiency", {"preset": "quick"}).cells()[0].config
-    assert quick.train_fraction == 0.0002 and quick.train_per_class is None  # the axis replaces per-class
-    # few-shot points: 1, 5 and 10 of CIFAR-10's 5,000 training images per class; BiT's 128 px
-    assert {0.0002, 0.001, 0.002} <= set(load_spec("data-efficiency").axes["train_fraction"])
+    quick = {c.key["train_size"]: c.config for c in load_spec("data-efficiency", {"preset": "quick"}).cells()}
+    # few-shot points as BiT: 1, 5 and 10 training images per class, validation from the full set, even at
+    # quick size (the quick preset's own subset carves validation from itself)
+    assert [(quick[k].train_per_class, quick[k].train_fraction) for k in ("1/class", "5/class", "10/class")] == [
+        (1, 1.0), (5, 1.0), (10, 1.0)]
+    assert quick[0.01].train_fraction == 0.01 and quick[0.01].train_per_class is None  # replaces per-class
+    assert {c.val_from for c in quick.values()} == {"full"}
     assert 128 in load_spec("resolution").axes["image_size"]
 
 

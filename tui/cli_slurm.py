@@ -43,7 +43,7 @@ def run_on_slurm(spec, folder: Path, flags: dict, wait: bool, retry_failed: bool
     except UserError as exc:
         raise fail(str(exc), exc.exit_code) from None
     total = len(submitted)
-    new = [s for s in submitted if s.action != "kept"]
+    new = [s for s in submitted if s.action in ("new", "resume")]
     arrays = sorted({s.job_id.split("_")[0] for s in new})
     typer.echo(f"study {spec.name}: {total} cells; submitted {len(new)} as Slurm job array {', '.join(arrays)}"
                if new else f"study {spec.name}: {total} cells; nothing to submit")

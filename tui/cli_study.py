@@ -37,6 +37,8 @@ def parse_sets(items: list[str]) -> dict:
 def cell_line(outcome, total: int) -> str:
     accs = "  ".join(f"{n} {100 * s['test_accuracy']:.1f}%" for n, s in (outcome.summary or {}).get(
         "strategies", {}).items() if s.get("test_accuracy") is not None)
+    if outcome.action == "refused":  # its configuration cannot run: no run, the study goes on
+        return f"cell {outcome.cell.index + 1}/{total} {outcome.cell.label}: failed, {outcome.summary['error']}"
     verb = {"skipped": "already done", "resumed": "resumed", "new": "ran"}[outcome.action]
     if outcome.action == "skipped" and outcome.status == "failed":
         verb = "kept (a strategy diverged: a result; --retry-failed runs it again)"
@@ -69,7 +71,7 @@ def study(
     wait: bool = typer.Option(False, "--wait", help="Slurm: follow the tasks until they end, then the statistics."),
 ) -> None:
     """Run a study grid headless, or continue it: finished cells are skipped, stopped ones resumed."""
-    from engine.study.runner import cell_status, decide, open_record
+    from engine.study.runner import cell_status, decide, open_record, refusal
     from engine.study.spec import load_spec
 
     folder = resolve_runs_dir(runs_dir)
@@ -98,6 +100,8 @@ def study(
             todo = {"resume": "resume", "new": "run"}.get(action, "skip (finished)")
             if action == "skipped" and cell_status(folder, run_id) == "failed":
                 todo = "keep (a strategy diverged; --retry-failed runs it again)"
+            elif action == "new" and (reason := refusal(cell)):
+                todo = f"will fail: {reason}"
             typer.echo(f"cell {cell.index + 1}/{len(cells)} {cell.label}: {todo}")
         return
     if executor == "slurm":
@@ -217,6 +221,10 @@ def print_study(record, results, conditions) -> None:
 
     console = Console()
     console.print(study_table(record, results, conditions))
+    for r in results:  # why a cell failed, in one line each (a refused cell has no run to open)
+        if r.status == "failed" and r.reason:
+            console.print(f"cell {r.index + 1} {r.label}: failed, {r.reason}", style="red", markup=False,
+                          highlight=False)
     for kind, text in statistics_lines(record, conditions):
         style = {"head": "bold", "yes": "green", "note": "dim"}.get(kind, "")
         console.print(text if kind in ("head", "note") else f"  {text}", style=style, markup=False,

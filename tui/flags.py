@@ -74,12 +74,18 @@ def config_from_flags(
         overrides.update(scratch_epochs=epochs, frozen_epochs=epochs, finetune_epochs=epochs, airbench_epochs=epochs)
         if head_epochs is None:  # fair budgets (#12): finetune's head trains as long as the frozen strategy
             overrides.update(head_epochs=epochs)
-    if train_fraction is not None and train_per_class is None:
-        overrides["train_per_class"] = None  # an explicit fraction replaces the preset's per-class count
-        config = preset_config(preset, **overrides).replace(train_per_class=None)
-    else:
-        config = preset_config(preset, **overrides)
-    return config.validate()
+    if train_fraction is not None and train_per_class is not None:
+        raise ConfigError("give --train-per-class or --train-fraction, not both")
+    config = preset_config(preset, **overrides)
+    if train_fraction is not None:  # an explicit fraction replaces the preset's per-class count
+        config = config.replace(train_per_class=None)
+    if (train_fraction is not None or train_per_class is not None) and more.get("val_from") is None:
+        config = config.replace(val_from="full")  # a subset asked for: validation from the full set (#15)
+    config.validate()
+    from engine.data.feasibility import check_fits  # local: numpy and scikit-learn, never TensorFlow
+
+    check_fits(config)
+    return config
 
 
 def _opt(*names: str, help: str | None = None, hidden: bool = False) -> Any:
@@ -103,8 +109,10 @@ RUN_OPTIONS: list[tuple[str, Any, Any]] = [
     ("weights", str | None, _opt("--weights", help="imagenet (default), none, or a path to a notop .h5 file.")),
     ("seed", int | None, _opt("--seed")),
     ("name", str | None, _opt("--name", help="Part of the run id: letters, digits, . _ -")),
-    ("train_fraction", float | None, _opt("--train-fraction", help="Stratified share, (0, 1].")),
-    ("train_per_class", int | None, _opt("--train-per-class")),
+    ("train_fraction", float | None, _opt("--train-fraction", help="Stratified share of the images outside "
+                                       "validation, (0, 1].")),
+    ("train_per_class", int | None, _opt("--train-per-class", help="k training images per class (few-shot), "
+                                         "drawn from outside the validation set.")),
     ("test_limit", int | None, _opt("--test-limit", help="Stratified test subset (quick runs).")),
     ("val_fraction", float | None, _opt("--val-fraction")),
     ("finetune_lr", float | None, _opt("--finetune-lr")),

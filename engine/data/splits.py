@@ -1,8 +1,12 @@
 """From a raw data set to the three disjoint sets of a sound experiment.
 
-Order: a stratified subset of the training set (`train_fraction` / `train_per_class`), then a stratified
-validation split carved from that subset (model selection happens here), and the test set, optionally
-limited to a stratified subset, which the runner touches once, after training. All seeded.
+Order (`val_from = "full"`, the default): a stratified validation split carved from the FULL training set
+(`val_fraction` of it; model selection happens here), then the training subset drawn from the images
+outside it: `train_per_class` images of each class (k-shot, class-balanced, as BiT; Kolesnikov et al. 2020)
+or a stratified `train_fraction` of them. Every subset of one data set therefore selects on the same
+validation set. Runs recorded before this order (`val_from = "subset"`, and the quick preset) drew the
+subset first and carved validation from it. The test set, optionally limited to a stratified subset, is
+touched once, after training. All seeded.
 """
 
 from __future__ import annotations
@@ -59,35 +63,65 @@ def per_class_take(y: np.ndarray, per_class: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate(chosen))
 
 
-def split(raw: RawDataset, config: ExperimentConfig, notices: list[str] | None = None,
-          substituted_for: str = "") -> PreparedData:
+def split_indices(y: np.ndarray, config: ExperimentConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(training indices, validation indices) into the training labels `y` (shape (N,), int class ids),
+    seeded and sorted. Labels only, so the same split can be checked before any image is loaded.
+    With `select_on = "test"` the validation indices are empty (the test set stands in).
+    Raises ConfigError (one sentence) when the configuration cannot be met by these labels."""
     seed = config.seed
-    augmentation = raw.augmentation if config.augment == "auto" else config.augment
-    if config.train_per_class is not None:
-        keep = per_class_take(raw.y_train, config.train_per_class, seed)
-    else:
-        keep = stratified_take(raw.y_train, max(1, round(len(raw.y_train) * config.train_fraction)), seed)
-    x, y = raw.x_train[keep], raw.y_train[keep]
-    test_idx = (stratified_take(raw.y_test, config.test_limit, seed + 2)
-                if config.test_limit else np.arange(len(raw.y_test)))
-    x_test, y_test = raw.x_test[test_idx], raw.y_test[test_idx]
-
-    if config.select_on == "test":  # the notebook's leak, for the ablation: validate (and select) on test
-        return PreparedData(
-            name=raw.name, source=raw.source, class_names=raw.class_names, x_train=x, y_train=y,
-            x_val=x_test, y_val=y_test, x_test=x_test, y_test=y_test, notices=list(notices or []),
-            substituted_for=substituted_for, augmentation=augmentation)
-
+    if config.select_on == "test":  # no validation split: the subset of the full set trains
+        lenient = config.val_from == "subset"
+        return _subset(y, np.arange(len(y)), config, seed, lenient), np.array([], dtype=np.int64)
+    if config.val_from == "subset":  # the order before the k-shot protocol (old runs, the quick preset)
+        keep = _subset(y, np.arange(len(y)), config, seed, lenient=True)
+        n_val = max(1, round(len(keep) * config.val_fraction))
+        if len(keep) - n_val < 1:
+            raise ConfigError(f"only {len(keep)} training images after subsetting: too few to carve a "
+                              f"validation set")
+        val_pos = stratified_take(y[keep], n_val, seed + 1)
+        train_mask = np.ones(len(keep), dtype=bool)
+        train_mask[val_pos] = False
+        return keep[train_mask], keep[val_pos]
     n_val = max(1, round(len(y) * config.val_fraction))
     if len(y) - n_val < 1:
-        raise ConfigError(f"only {len(y)} training images after subsetting: too few to carve a validation set")
+        raise ConfigError(f"only {len(y)} training images: too few to carve a validation set")
     val_idx = stratified_take(y, n_val, seed + 1)
-    train_mask = np.ones(len(y), dtype=bool)
-    train_mask[val_idx] = False
+    rest = np.setdiff1d(np.arange(len(y)), val_idx)
+    return _subset(y, rest, config, seed), val_idx
 
+
+def _subset(y: np.ndarray, pool: np.ndarray, config: ExperimentConfig, seed: int,
+            lenient: bool = False) -> np.ndarray:
+    """The training subset of `pool` (indices into y). `lenient`: the old order's silent caps."""
+    if config.train_per_class is not None:
+        k = config.train_per_class
+        smallest = int(np.bincount(y[pool]).min()) if len(pool) else 0
+        if k > smallest and not lenient:
+            where = " after the validation split" if config.select_on == "val" else ""
+            raise ConfigError(f"{k} training images per class asked, but the smallest class has only "
+                              f"{smallest}{where}")
+        return pool[per_class_take(y[pool], k, seed)]
+    count = round(len(pool) * config.train_fraction)
+    if count < 1 and not lenient:
+        raise ConfigError(f"train fraction {config.train_fraction:g} of {len(pool):,} training images is "
+                          f"no image at all")
+    return pool[stratified_take(y[pool], max(1, count), seed)]
+
+
+def split(raw: RawDataset, config: ExperimentConfig, notices: list[str] | None = None,
+          substituted_for: str = "") -> PreparedData:
+    augmentation = raw.augmentation if config.augment == "auto" else config.augment
+    train_idx, val_idx = split_indices(raw.y_train, config)
+    test_idx = (stratified_take(raw.y_test, config.test_limit, config.seed + 2)
+                if config.test_limit else np.arange(len(raw.y_test)))
+    x_test, y_test = raw.x_test[test_idx], raw.y_test[test_idx]
+    if config.select_on == "test":  # the notebook's leak, for the ablation: validate (and select) on test
+        x_val, y_val = x_test, y_test
+    else:
+        x_val, y_val = raw.x_train[val_idx], raw.y_train[val_idx]
     return PreparedData(
         name=raw.name, source=raw.source, class_names=raw.class_names,
-        x_train=x[train_mask], y_train=y[train_mask], x_val=x[val_idx], y_val=y[val_idx],
+        x_train=raw.x_train[train_idx], y_train=raw.y_train[train_idx], x_val=x_val, y_val=y_val,
         x_test=x_test, y_test=y_test, notices=list(notices or []),
         substituted_for=substituted_for, augmentation=augmentation,
     )

@@ -105,7 +105,7 @@ def cell_states(record: StudyRecord, runs_dir: Path, queue: dict[str, tuple[str,
         state = CellState(cell.index, cell.label, cell.run_id, "pending", cell.job_id,
                           task.get("node", "") if mine else "", cell.log)
         if not cell.job_id:
-            state.state = LOCAL_STATES.get(status, "pending")
+            state.state = "failed" if cell.refused and status == "missing" else LOCAL_STATES.get(status, "pending")
         elif status == "finished":
             state.state = "finished"
         elif queue is None:

@@ -30,7 +30,7 @@ from pathlib import Path
 from engine.store.lock import RunLock, is_locked
 from engine.study.cell_status import read_task_status, write_task_status
 from engine.study.record import save_record, study_dir
-from engine.study.runner import CellOutcome, cell_status, decide, open_record
+from engine.study.runner import CellOutcome, cell_status, decide, open_record, refusal, refuse
 from engine.study.spec import Cell, StudySpec
 
 POLL_S = 0.2
@@ -93,8 +93,10 @@ def run_study_parallel(spec: StudySpec, runs_dir: Path, parallel: int, stop_even
                       f"of an earlier study run; waiting for it", file=sys.stderr, flush=True)
                 continue
             action, _ = decide(runs_dir, run_id, retry_failed)
-            if action == "skipped":
-                outcome = CellOutcome(cell, run_id, "skipped", cell_status(runs_dir, run_id))
+            reason = refusal(cell) if action == "new" else ""
+            if action == "skipped" or reason:  # a cell that cannot run: failed with its reason, no child
+                outcome = (refuse(cell, record, runs_dir, reason) if reason else
+                           CellOutcome(cell, run_id, "skipped", cell_status(runs_dir, run_id)))
                 outcomes.append(outcome)
                 if on_cell is not None:
                     on_cell(outcome)
@@ -131,7 +133,13 @@ def run_study_parallel(spec: StudySpec, runs_dir: Path, parallel: int, stop_even
                     continue
                 log.close()
                 del running[slot]
-                outcome = CellOutcome(cell, run_id, action, cell_status(runs_dir, run_id), _summary(runs_dir, run_id))
+                reason = _refused_by_child(runs_dir, run_id, log.name) if action == "new" else ""
+                if reason:  # its real data could not give the subset: the run was never made
+                    record.cells[cell.index].run_ids.remove(run_id)
+                    outcome = refuse(cell, record, runs_dir, reason)
+                else:
+                    outcome = CellOutcome(cell, run_id, action, cell_status(runs_dir, run_id),
+                                          _summary(runs_dir, run_id))
                 outcomes.append(outcome)
                 if on_cell is not None:
                     on_cell(outcome)
@@ -157,6 +165,7 @@ def _launch(cell: Cell, action: str, record, runs_dir: Path, folder: Path, gpu: 
     if action == "new":
         run_id = new_run_id(cell.config.name)
         entry.run_ids.append(run_id)
+        entry.refused = ""
         save_record(runs_dir, record)  # linked before the child starts
         config_file = folder / "cells" / f"cell-{cell.index:03d}.json"
         config_file.write_text(json.dumps(cell.config.to_dict(), indent=2))
@@ -169,6 +178,18 @@ def _launch(cell: Cell, action: str, record, runs_dir: Path, folder: Path, gpu: 
     process = subprocess.Popen(child_command(config_file, run_id, runs_dir), stdout=log, stderr=subprocess.STDOUT,
                                env=env, start_new_session=True)  # our own Ctrl-C reaches it only through us
     return process, cell, run_id, "resumed" if action == "resume" else "new", log
+
+
+def _refused_by_child(runs_dir: Path, run_id: str, log_file: str) -> str:
+    """A child that refused its configuration before making the run (exit 2): its one-line reason."""
+    if (Path(runs_dir) / run_id).exists():
+        return ""
+    try:
+        lines = Path(log_file).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    prefix = "cifar-tui: error: "
+    return next((line[len(prefix):] for line in reversed(lines) if line.startswith(prefix)), "")
 
 
 def _summary(runs_dir: Path, run_id: str) -> dict | None:

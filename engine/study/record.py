@@ -40,6 +40,9 @@ class CellRecord:
     log: str = ""  # the Slurm task's output file
     submitted: float = 0.0
     node: str = ""  # where the task ran (as of the last reconciliation)
+    # Why the cell's configuration cannot run on its data set (too few images for its subset, say), found
+    # before a run was made: a failed cell with this reason, while the other cells run. Cleared by a run.
+    refused: str = ""
 
     @property
     def run_id(self) -> str:
@@ -71,7 +74,7 @@ class StudyRecord:
             raise StoreError(f"study {data.get('name')} was written by a newer cifar-tui (format {version})")
         cells = [CellRecord(c["index"], c["key"], c["label"], list(c.get("run_ids", [])), str(c.get("job_id", "")),
                             str(c.get("state", "")), str(c.get("log", "")), float(c.get("submitted", 0.0)),
-                            str(c.get("node", "")))
+                            str(c.get("node", "")), str(c.get("refused", "")))
                  for c in data["cells"]]
         return cls(data["name"], data.get("title", data["name"]), data.get("x", "seed"), data["fingerprint"],
                    data.get("source", ""), data.get("axes", {}), cells, data.get("created", 0.0),
@@ -82,6 +85,8 @@ def _cell_dict(cell: CellRecord) -> dict[str, Any]:
     out = {"index": cell.index, "key": cell.key, "label": cell.label, "run_ids": cell.run_ids}
     if cell.job_id:  # cluster fields only where there is a job: local records stay as they were
         out.update(job_id=cell.job_id, state=cell.state, log=cell.log, submitted=cell.submitted, node=cell.node)
+    if cell.refused:
+        out["refused"] = cell.refused
     return out
 
 

@@ -48,7 +48,7 @@ def references_for(study_x: str, results: list[CellResult], runs_dir: Path) -> l
     finished = [r for r in results if r.status == "finished" and r.run_id]
     if not finished or not all(_cifar10_imagenet(Path(runs_dir) / r.run_id) for r in finished):
         return []
-    few_shot = FEW_SHOT if study_x in ("train_fraction", "train_per_class") else ()
+    few_shot = FEW_SHOT if study_x in ("train_fraction", "train_per_class", "train_size") else ()
     return [*PUBLISHED, *few_shot]
 
 

@@ -5,6 +5,8 @@ their last epoch checkpoint (in the same run), failed ones and cells that never 
 whose run failed only because a strategy diverged (NaN loss) is a result and is kept: `retry_failed`
 gives it a new run (the diverged attempt stays in the cell's history). The
 study record is written before each cell starts, so a crash mid-cell still links the run to its cell.
+A cell whose configuration cannot run on its data (a subset larger than a class, a fraction that is no
+image at all: a ConfigError) is refused: a failed cell with that one-line reason, and the next cell runs.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import StoreError, UserError
+from engine.errors import ConfigError, StoreError, UserError
 from engine.events import Sink
 from engine.store.ids import new_run_id
 from engine.store.lock import RunLock
@@ -27,7 +29,7 @@ from engine.study.spec import Cell, StudySpec
 class CellOutcome:
     cell: Cell
     run_id: str
-    action: str  # "skipped" (finished before, or a diverged result kept), "resumed", "new"
+    action: str  # "skipped" (finished before, or a diverged result kept), "resumed", "new", "refused"
     status: str  # the run's status afterwards
     summary: dict | None = None
 
@@ -74,11 +76,26 @@ def decide(runs_dir: Path, run_id: str, retry_failed: bool = False):
     return "new", None
 
 
+def refusal(cell: Cell) -> str:
+    """Why the cell's configuration cannot run on its data set ('' when it can): labels only, no TensorFlow."""
+    from engine.data.feasibility import fit_problem
+
+    return fit_problem(cell.config)
+
+
+def refuse(cell: Cell, record: StudyRecord, runs_dir: Path, reason: str) -> CellOutcome:
+    """Record the cell as refused (a failed cell with `reason`) and say so; no run is made."""
+    record.cells[cell.index].refused = reason
+    save_record(runs_dir, record)
+    return CellOutcome(cell, record.cells[cell.index].run_id, "refused", "failed", {"error": reason})
+
+
 def run_study(spec: StudySpec, runs_dir: Path, stop_event: threading.Event | None = None,
               display: Callable[[Cell], Sink | None] | None = None,
               on_cell: Callable[[CellOutcome], None] | None = None,
               redirect_native_log: bool = True, retry_failed: bool = False) -> list[CellOutcome]:
-    """Run (or continue) the study; returns one outcome per cell reached. UserErrors stop the study.
+    """Run (or continue) the study; returns one outcome per cell reached. A cell whose configuration cannot run
+    is refused (a failed cell with its reason); other UserErrors (no weights, a full disk) stop the study.
     With `retry_failed`, cells kept as diverged results get a new run too."""
     from engine.session import record_and_run, resume_and_run
 
@@ -103,6 +120,8 @@ def run_study(spec: StudySpec, runs_dir: Path, stop_event: threading.Event | Non
                 result = resume_and_run(runs_dir, entry.run_id, display=sink, stop_event=stop_event,
                                         redirect_native_log=redirect_native_log, plan=plan)
                 outcome = CellOutcome(cell, entry.run_id, "resumed", result.summary["status"], result.summary)
+            elif reason := refusal(cell):
+                outcome = refuse(cell, record, runs_dir, reason)
             else:
                 outcome = _new_run(cell, record, runs_dir, sink, stop_event, redirect_native_log, record_and_run)
             outcomes.append(outcome)
@@ -118,13 +137,16 @@ def _new_run(cell: Cell, record: StudyRecord, runs_dir: Path, sink, stop_event, 
     entry = record.cells[cell.index]
     run_id = new_run_id(cell.config.name)
     entry.run_ids.append(run_id)
+    entry.refused = ""
     save_record(runs_dir, record)  # linked before it starts: a crash mid-cell still finds its run
     try:
         result = record_and_run(cell.config, runs_dir, display=sink, stop_event=stop_event, run_id=run_id,
                                 redirect_native_log=redirect_native_log)
-    except UserError:
+    except UserError as exc:
         if not (runs_dir / run_id).exists():  # refused before it started: nothing to link
             entry.run_ids.pop()
             save_record(runs_dir, record)
+            if isinstance(exc, ConfigError):  # this cell cannot run (its real data had too few images)
+                return refuse(cell, record, runs_dir, str(exc))
         raise
     return CellOutcome(cell, run_id, "new", result.summary["status"], result.summary)

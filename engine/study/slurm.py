@@ -197,7 +197,7 @@ class Submitted:
     index: int
     label: str
     run_id: str
-    action: str  # "new", "resume", "kept" (finished, queued or running: not submitted)
+    action: str  # "new", "resume", "kept" (finished, queued or running: not submitted), "refused" (cannot run)
     state: str
     job_id: str = ""
 
@@ -207,7 +207,7 @@ def submit_study(spec: StudySpec, runs_dir: Path, options: SlurmOptions,
     """Reconcile the study with Slurm, then submit every cell that is neither finished nor queued/running
     (nor a diverged result, unless `retry_failed`) as one job array. Raises UserError (one line) when Slurm
     cannot be asked or refuses the array."""
-    from engine.study.runner import decide, open_record
+    from engine.study.runner import decide, open_record, refusal, refuse
 
     runs_dir = Path(runs_dir)
     check_shared_folder(runs_dir)
@@ -230,6 +230,10 @@ def submit_study(spec: StudySpec, runs_dir: Path, options: SlurmOptions,
             action, _ = decide(runs_dir, entry.run_id, retry_failed)
             if action == "skipped":  # a diverged result is kept, as in a local study (issue #13)
                 out.append(Submitted(cell.index, cell.label, entry.run_id, "kept", state.state, state.job_id))
+                continue
+            if action == "new" and (reason := refusal(cell)):  # cannot run on its data: failed, not submitted
+                refuse(cell, record, runs_dir, reason)
+                out.append(Submitted(cell.index, cell.label, entry.run_id, "refused", f"failed, {reason}"))
                 continue
             if action == "new":
                 if not entry.run_id or (runs_dir / entry.run_id).exists():  # never reuse a run that exists

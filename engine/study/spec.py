@@ -15,7 +15,8 @@
     [slurm]                                # optional: defaults for `--executor slurm` (engine/study/slurm.py)
     partition = "gpu"
 
-Axis and base keys are `ExperimentConfig` fields, plus the aliases below. The seed axis is what
+Axis and base keys are `ExperimentConfig` fields, plus the aliases below and `train_size` (one axis for
+both kinds of training subset: "5/class" is 5 images per class, a number a fraction). The seed axis is what
 statistics average over; every other axis is a condition. `reference` (optional) names the condition
 the study's question is asked against (the correct pipeline, the default learning rate, the full data
 set): for each strategy, every other value of x is compared with it, paired by seed, the other axes held
@@ -86,7 +87,7 @@ class StudySpec:
 
     def fingerprint(self) -> str:
         """Changes when any cell's config would change: a study id is not reused for another grid."""
-        configs = [c.config.to_dict() for c in self.cells()]
+        configs = [fingerprinted(c.config) for c in self.cells()]
         return hashlib.sha256(json.dumps(configs, sort_keys=True).encode()).hexdigest()[:16]
 
     def _config(self, key: dict[str, Any], index: int) -> ExperimentConfig:
@@ -98,12 +99,24 @@ class StudySpec:
                 knobs.update(knob(axis, value))
         if "train_fraction" in knobs and "train_per_class" not in knobs:
             knobs["train_per_class"] = None  # a fraction replaces the preset's per-class count
+        if {"train_fraction", "train_per_class"} & set(knobs) and "val_from" not in knobs:
+            knobs["val_from"] = "full"  # a subset asked for: validation from the full set (issue #15)
         knobs["name"] = f"{self.name}-{index:03d}"
         config = preset_config(self.base.get("preset", "custom"), **{k: v for k, v in knobs.items()
                                                                        if k != "train_per_class"})
         if "train_per_class" in knobs:
             config = config.replace(train_per_class=knobs["train_per_class"])
         return config.validate()
+
+
+def fingerprinted(config: ExperimentConfig) -> dict[str, Any]:
+    """A cell's config as its study's fingerprint sees it. `val_from` is left out where the split is the one
+    made before the knob existed (issue #15): "subset", or the full training set (both orders give the same
+    split), so a study recorded before continues; its few-shot and fraction cells did change, and are refused."""
+    out = config.to_dict()
+    if config.val_from == "subset" or (config.train_per_class is None and config.train_fraction == 1.0):
+        del out["val_from"]
+    return out
 
 
 BOOLEAN_KNOBS = frozenset(f.name for f in dataclasses.fields(ExperimentConfig) if isinstance(f.default, bool))
@@ -125,9 +138,20 @@ def knob(key: str, value: Any) -> dict[str, Any]:
     if name == "epochs":  # every strategy, finetune's head included: equal head budgets (issue #12)
         return {"scratch_epochs": value, "frozen_epochs": value, "head_epochs": value, "finetune_epochs": value,
                 "airbench_epochs": value}
+    if name == "train_size":  # one axis for both kinds of subset: "5/class" (k-shot) or a fraction
+        return train_size(value)
     if name == "strategies" and isinstance(value, list):
         value = tuple(value)
     return {name: value}
+
+
+def train_size(value: Any) -> dict[str, Any]:
+    """`train_size = "5/class"` is 5 training images per class; a number is a train fraction."""
+    if isinstance(value, str) and value.strip().endswith("/class") and value.strip()[:-6].strip().isdigit():
+        return {"train_per_class": int(value.strip()[:-6]), "train_fraction": 1.0}
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {"train_fraction": value, "train_per_class": None}
+    raise ConfigError(f"train_size must be 'K/class' (K images per class) or a fraction, got {value!r}")
 
 
 def parse_spec(data: dict[str, Any], source: str = "", overrides: dict[str, Any] | None = None) -> StudySpec:
@@ -149,7 +173,8 @@ def parse_spec(data: dict[str, Any], source: str = "", overrides: dict[str, Any]
             raise ConfigError(f"study {name}: {what} must be a table")
     if not axes:
         raise ConfigError(f"study {name}: [axes] needs at least one axis, e.g. seed = [0, 1, 2]")
-    fields = set(ExperimentConfig.__dataclass_fields__) | set(ALIASES) | {"epochs", "variant", "preset"}
+    fields = set(ExperimentConfig.__dataclass_fields__) | set(ALIASES) | {"epochs", "variant", "preset",
+                                                                           "train_size"}
     for axis, values in axes.items():
         if axis not in fields:
             raise ConfigError(f"study {name}: unknown axis {axis!r}")

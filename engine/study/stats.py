@@ -207,7 +207,9 @@ def cell_results(record: StudyRecord, runs_dir: Path) -> list[CellResult]:
     for cell in record.cells:
         result = CellResult(cell.index, cell.key, cell.label, cell.run_id, "pending")
         folder = Path(runs_dir) / cell.run_id if cell.run_id else None
-        if folder is not None and folder.is_dir():
+        if cell.refused and (folder is None or not folder.is_dir()):  # refused before a run was made
+            result.status, result.reason = "failed", cell.refused
+        elif folder is not None and folder.is_dir():
             listing = read_listing(folder)
             result.status, result.notices = listing.status, listing.notices
             errors = [f"{name}: {s['error']}" for name, s in listing.strategies.items() if s.get("error")]

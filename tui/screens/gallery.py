@@ -1,12 +1,15 @@
 """The gallery screen: a confusion cell's images, a strategy's top losses, or what transfer fixed.
 
-The arrays are read (and the gallery chosen) in a thread worker; the screen draws the result. A run
-without per-image predictions (recorded before they existed) says so in place of the images.
+The arrays are read (and the gallery chosen) and the tiles drawn in a thread that starts when the screen
+is made, so that work overlaps the screen's own mounting and, when it is done first, the screen's first
+frame already shows the images (one layout and paint, not "reading…" then the tiles). A run without
+per-image predictions (recorded before they existed) says so in place of the images.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from textual import work
 from textual.app import ComposeResult
@@ -29,6 +32,28 @@ class GalleryLoaded(Message):
         self.gallery, self.error, self.tiles, self.size = gallery, error, tiles or [], size
 
 
+PREPARE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gallery")  # off the UI thread, one at a time
+
+
+def prepare(loader: GalleryLoader | None, gallery: Gallery | None, size: int) -> GalleryLoaded:
+    """Read the arrays (unless `gallery` is given: a zoom) and draw the tiles; in a thread."""
+    try:
+        gallery = gallery or loader()
+    except UserError as exc:
+        return GalleryLoaded(None, str(exc))
+    try:
+        tiles = render_tiles(gallery, size)
+    except (ValueError, TypeError, OSError) as exc:  # e.g. pixels of an unexpected shape in the file
+        return GalleryLoaded(None, f"cannot draw the images: {exc}")
+    return GalleryLoaded(gallery, tiles=tiles, size=size)
+
+
+def outcome(done: Future[GalleryLoaded]) -> GalleryLoaded:
+    """The thread's message; an unexpected error there is said on the screen, not lost with the thread."""
+    error = done.exception()
+    return GalleryLoaded(None, f"cannot read the gallery: {error}") if error else done.result()
+
+
 class GalleryScreen(Screen):
     """`loader` makes the gallery; `alternate`, if given, is a second one that `v` switches to (the
     reverse direction of fixed by transfer)."""
@@ -46,6 +71,7 @@ class GalleryScreen(Screen):
         self.loaders = [loader] + ([alternate] if alternate else [])
         self.current = 0
         self.gallery: Gallery | None = None
+        self.first: Future[GalleryLoaded] = PREPARE.submit(prepare, loader, None, TILE_SIZES[0])  # starts now
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -55,22 +81,15 @@ class GalleryScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.load()
+        if self.first.done():  # ready before the first frame: shown in it
+            self.on_gallery_loaded(outcome(self.first))
+        else:
+            self.first.add_done_callback(lambda done: self.post_message(outcome(done)))
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self, gallery: Gallery | None = None, size: int = TILE_SIZES[0]) -> None:
-        """Read the arrays (unless `gallery` is given: a zoom) and draw the tiles, in a thread."""
-        try:
-            gallery = gallery or self.loaders[self.current]()
-        except UserError as exc:
-            self.post_message(GalleryLoaded(None, str(exc)))
-            return
-        try:
-            tiles = render_tiles(gallery, size)
-        except (ValueError, TypeError, OSError) as exc:  # e.g. pixels of an unexpected shape in the file
-            self.post_message(GalleryLoaded(None, f"cannot draw the images: {exc}"))
-            return
-        self.post_message(GalleryLoaded(gallery, tiles=tiles, size=size))
+        """A zoom (`gallery` given) or the other way: read and draw again, in a thread."""
+        self.post_message(prepare(self.loaders[self.current], gallery, size))
 
     def on_gallery_loaded(self, message: GalleryLoaded) -> None:
         title = self.query_one("#gallery-title", Label)

@@ -147,6 +147,8 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
         scratch_model = str(self.query_one("#scratch-model", Select).value)
         config = self.template.replace(strategies=chosen, dataset=dataset, scratch_model=scratch_model,
                                        **self.field_values())
+        if config.train_per_class != self.template.train_per_class:  # a subset asked for: k-shot (#15)
+            config = config.replace(val_from="full")
         return config.validate()
 
     def check(self) -> ExperimentConfig | None:

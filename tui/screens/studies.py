@@ -155,6 +155,9 @@ class StudiesScreen(Screen):
             lines.append(f"{c.label}{' (reference)' if reference else ''}\n", style="bold")
             for name, s in c.per_strategy.items():
                 lines.append(f"  {name:<9} {s.text()}\n")
+        for r in results:  # why a cell failed (a refused cell has no run to open), as `studies show`
+            if r.status == "failed" and r.reason:
+                lines.append(f"cell {r.index + 1} {r.label}: failed, {r.reason}\n", style="red")
         for kind, text in statistics_lines(record, conditions):  # the same lines as `studies show`
             style = {"head": "bold", "yes": "green", "no": "", "note": "dim"}[kind]
             lines.append(f"{text}\n" if kind in ("head", "note") else f"  {text}\n", style=style)
@@ -182,7 +185,7 @@ class StudiesScreen(Screen):
             return
         result = study[1][min(cells.cursor_row, len(study[1]) - 1)]
         if not result.run_id or result.status == "pending":
-            self.notify("this cell has no run yet")
+            self.notify(result.reason if result.status == "failed" else "this cell has no run yet")
             return
         if result.status == "running":
             self.app.watch_run(result.run_id)

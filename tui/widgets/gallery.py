@@ -3,7 +3,8 @@ pixels stacked, so a 32x32 CIFAR image is 32 columns x 16 rows at native size, 1
 graphics protocol: works over SSH, in tmux and in snapshot tests.
 
 Tiles are turned into segments once, off the UI thread (`render_tiles`, called from the screen's worker);
-the widget only lays finished tiles out in as many columns as fit, so a resize reflows at once.
+the widget only lays finished tiles out in as many columns as fit, so a resize reflows at once, and hands
+the compositor the visible lines (line API), with no Rich rendering per paint.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 from rich.color import Color
-from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.style import Style
 from rich_pixels import HalfcellRenderer
-from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from engine.analysis.galleries import Gallery
 from engine.analysis.predictions import GalleryItem
@@ -83,41 +84,66 @@ def render_tiles(gallery: Gallery, size: int) -> list[Tile]:
     return [render_tile(item, gallery, size) for item in gallery.items]
 
 
-class TileGrid:
-    """Rich renderable: tiles in as many columns as fit the width, one blank column and line between."""
+def grid_lines(tiles: list[Tile], size: int, width: int) -> list[Strip]:
+    """The tiles in as many columns as fit `width`, one blank column and line between: one Strip per line.
+    Joins finished segments only (no style work), so a resize reflows at once on the UI thread."""
+    columns = max(1, (width + 1) // (size + 1))
+    gap = [Segment(" ")]
+    out: list[Strip] = []
+    for start in range(0, len(tiles), columns):
+        row = tiles[start:start + columns]
+        for index in range(len(row[0].lines)):
+            segments: list[Segment] = []
+            for k, tile in enumerate(row):
+                if k:
+                    segments += gap
+                segments += tile.lines[index]
+            out.append(Strip(segments, len(row) * (size + 1) - 1))
+        out.append(Strip([]))
+    return out
 
-    def __init__(self, tiles: list[Tile], size: int) -> None:
-        self.tiles, self.size = tiles, size
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        columns = max(1, (options.max_width + 1) // (self.size + 1))
-        gap, newline = Segment(" "), Segment.line()
-        for start in range(0, len(self.tiles), columns):
-            row = self.tiles[start:start + columns]
-            for index in range(len(row[0].lines)):
-                for k, tile in enumerate(row):
-                    if k:
-                        yield gap
-                    yield from tile.lines[index]
-                yield newline
-            yield newline
-
-
-class GalleryView(VerticalScroll):
-    """Scrollable tiles of one `Gallery`."""
+class GalleryView(ScrollView):
+    """Scrollable tiles of one `Gallery`, drawn line by line (Textual's line API): the compositor takes the
+    visible lines as they are, where a Static holding the grid had Rich render every cell of every tile on
+    the UI thread at each paint (about half the gallery's first-paint time, measured with pyinstrument)."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.gallery: Gallery | None = None
         self.size_px = TILE_SIZES[0]
         self.tiles: list[Tile] = []
-
-    def compose(self):
-        yield Static(id="gallery-grid")
+        self.lines: list[Strip] = []
+        self.laid_out_for: tuple[int, Style] | None = None  # the width and base style of self.lines
 
     def show(self, gallery: Gallery, tiles: list[Tile], size: int) -> None:
         self.gallery, self.size_px, self.tiles = gallery, size, tiles
-        self.query_one("#gallery-grid", Static).update(TileGrid(tiles, size))
+        self.laid_out_for = None
+        self.scroll_to(0, 0, animate=False)
+        self.reflow(self.rich_style)
+
+    def reflow(self, style: Style) -> None:
+        """Lay the tiles out for the current width, the widget's style under them (captions' background):
+        once per gallery, resize or theme, not per paint."""
+        width = self.scrollable_content_region.width or self.size.width
+        if (width, style) == self.laid_out_for:
+            return
+        self.laid_out_for = (width, style)
+        self.lines = [line.apply_style(style) for line in grid_lines(self.tiles, self.size_px, width)]
+        self.virtual_size = Size(max((line.cell_length for line in self.lines), default=0), len(self.lines))
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self.reflow(self.rich_style)
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        style = self.rich_style
+        self.reflow(style)  # a no-op unless the theme changed
+        index = scroll_y + y
+        if index >= len(self.lines):
+            return Strip.blank(self.size.width, style)
+        return self.lines[index].crop_extend(scroll_x, scroll_x + self.size.width, style)
 
     def next_size(self) -> int:
         return TILE_SIZES[(TILE_SIZES.index(self.size_px) + 1) % len(TILE_SIZES)]
