@@ -100,6 +100,10 @@ class ExperimentConfig:
     finetune_analysis: bool = True  # after fine-tuning: per-block weight change and CKA vs the start
 
     # --- execution ----------------------------------------------------------------------------------
+    # The Keras backend: "tensorflow" (the default, and what runs recorded before it existed ran on), "jax"
+    # or "torch". Fixed per process at keras' first import (engine/backend.py); tf.distribute (`gpus`) and
+    # `tensorboard` need TensorFlow and are refused on the others.
+    backend: str = "tensorflow"
     precision: str = "auto"  # "float32", "mixed" (float16 compute, float32 outputs), "auto": mixed on a GPU
     jit: bool = False  # XLA; measured slower on CPU, worth trying on a GPU
     steps_per_execution: int = 1  # batches per compiled call: cuts Python overhead for small models on GPUs
@@ -244,6 +248,12 @@ class ExperimentConfig:
         from engine.training.distribute import validate_spec  # local: no TensorFlow at import
 
         validate_spec(self.gpus)
+        from engine.backend import check_backend, unsupported  # local: keeps this module dependency-free
+
+        check_backend(self.backend)
+        refused = unsupported(self.backend, self.gpus, self.tensorboard)
+        if refused:
+            raise ConfigError(refused)
         if self.select_on not in ("val", "test"):
             raise ConfigError(f"select on must be 'val' or 'test', got {self.select_on!r}")
         if self.scratch_model not in ("cnn", "notebook", "airbench"):

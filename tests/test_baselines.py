@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import numpy as np
@@ -115,7 +116,7 @@ def test_alternating_flip_shows_each_image_both_ways_in_two_epochs():
     labels = np.arange(20)
     ds, steps = train_dataset(images, labels, batch_size=8, seed=5, first_epoch=0, epochs=2, translate_px=0)
     seen: dict[int, list[bool]] = {i: [] for i in range(20)}
-    for batch, batch_labels in ds.take(2 * steps):
+    for batch, batch_labels in itertools.islice(ds, 2 * steps):
         for image, label in zip(np.array(batch), np.array(batch_labels), strict=True):
             seen[int(label)].append(bool(np.array_equal(image, images[label, :, ::-1].astype("float32"))))
     assert all(sorted(flips) == [False, True] for flips in seen.values())
@@ -238,7 +239,7 @@ def test_airbench_follows_the_data_sets_augmentation_and_its_epochs_flag():
     images, labels = learnable(16, 4)
     images[:, :, :16] = 0
     ds, steps = digits.train_dataset(images, np.arange(16), 8, 1, 0, 2)
-    for batch, _labels in ds.take(2 * steps):
+    for batch, _labels in itertools.islice(ds, 2 * steps):
         for image in np.array(batch):
             assert np.abs(image[:, :14]).sum() == 0  # the black half never moves to the right: no mirror
     assert config_from_flags(preset="quick", epochs=3, scratch_model="airbench").airbench_epochs == 3
