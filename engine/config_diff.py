@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.backend import DEFAULT_BACKEND
+
 MISSING = "(absent)"
 # Knobs added later whose absence means one value: runs recorded before `backend` existed ran on TensorFlow.
-IMPLIED = {"backend": "tensorflow"}
+IMPLIED = {"backend": DEFAULT_BACKEND}
 
 
 def implied(config: dict[str, Any]) -> dict[str, Any]:

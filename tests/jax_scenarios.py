@@ -66,7 +66,8 @@ def feature_cache(root: Path) -> dict:
     from engine.training.feature_cache import FeatureCache, feature_dataset
 
     inputs = keras.Input((32, 32, 3))
-    pooled = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(6, 3, kernel_initializer=keras.initializers.RandomNormal(seed=1))(inputs))
+    conv = keras.layers.Conv2D(6, 3, kernel_initializer=keras.initializers.RandomNormal(seed=1))
+    pooled = keras.layers.GlobalAveragePooling2D()(conv(inputs))
     extractor = keras.Model(inputs, pooled)
     x = np.random.default_rng(0).integers(0, 256, (12, 32, 32, 3), dtype=np.uint8)
     logs: list[str] = []

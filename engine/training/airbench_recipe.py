@@ -98,7 +98,8 @@ def train_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, firs
 
     Every random choice is a function of (seed, epoch, batch): an epoch's batches are the same whether the
     run was interrupted before it or not, and whatever order a backend's loader asks for them in."""
-    return AirbenchBatches(x, y, batch_size, seed, first_epoch, epochs, translate_px, flip), math.ceil(len(x) / batch_size)
+    batches = AirbenchBatches(x, y, batch_size, seed, first_epoch, epochs, translate_px, flip)
+    return batches, batches.steps
 
 
 class AirbenchBatches(keras.utils.PyDataset):
