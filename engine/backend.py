@@ -67,6 +67,12 @@ def loaded_backend() -> str | None:
     return backend.backend()
 
 
+def process_backend() -> str:
+    """The backend a new run in this process can use: the loaded Keras' (it cannot switch), else the requested
+    one (`KERAS_BACKEND`, else TensorFlow). The app's New run form starts from it."""
+    return loaded_backend() or requested_backend(None)
+
+
 def activate(name: str) -> None:
     """Make `name` this process's Keras backend; call before the first `import keras`.
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from engine.backend import activate, requested_backend
+from engine.backend import activate, process_backend, requested_backend
 from engine.config import ExperimentConfig
 from engine.config_diff import config_diff
 from engine.errors import ConfigError
@@ -75,6 +75,18 @@ def test_keras_already_on_another_backend_is_refused_before_a_run_folder(tmp_pat
         record_and_run(config, tmp_path / "runs")
     assert not (tmp_path / "runs").exists()
     activate("tensorflow")  # the same backend: nothing to do
+
+
+def test_the_apps_new_run_form_starts_on_the_backend_keras_runs_on(monkeypatch):
+    import keras
+
+    from tui.screens.new_run import NewRunScreen
+
+    monkeypatch.setenv("KERAS_BACKEND", "jax")  # too late for this process: its Keras runs on TensorFlow
+    assert keras.backend.backend() == "tensorflow" and process_backend() == "tensorflow"
+    form = NewRunScreen()
+    assert form.base.backend == "tensorflow" and form.template_for("paper").backend == "tensorflow"
+    assert NewRunScreen(ExperimentConfig(backend="jax")).template_for("paper").backend == "jax"
 
 
 def test_runs_recorded_before_the_choice_ran_on_tensorflow():
