@@ -87,6 +87,8 @@ def test_the_apps_new_run_form_starts_on_the_backend_keras_runs_on(monkeypatch):
     form = NewRunScreen()
     assert form.base.backend == "tensorflow" and form.template_for("paper").backend == "tensorflow"
     assert NewRunScreen(ExperimentConfig(backend="jax")).template_for("paper").backend == "jax"
+    monkeypatch.setattr("engine.backend.loaded_backend", lambda: None)  # as in an app that has run nothing yet
+    assert NewRunScreen().base.backend == "jax"
 
 
 def test_runs_recorded_before_the_choice_ran_on_tensorflow():
