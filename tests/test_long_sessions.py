@@ -97,5 +97,6 @@ def test_a_run_recorded_before_new_defaults_resumes_as_it_started(tmp_path):
     runs = tmp_path / "runs"
     record_cancelled_run(runs)  # scratch only, recorded with a config of four keys
     assert plan_resume(runs, RUN_ID).config.scratch_schedule == "constant"
-    assert recorded_before({"strategies": ["frozen"]}) == {"frozen_features": "live"}
-    assert recorded_before({"strategies": ["scratch"], "scratch_model": "airbench"}) == {}
+    tensorflow = {"backend": "tensorflow"}  # before #14's backend choice every run computed on TensorFlow
+    assert recorded_before({"strategies": ["frozen"]}) == {**tensorflow, "frozen_features": "live"}
+    assert recorded_before({"strategies": ["scratch"], "scratch_model": "airbench"}) == tensorflow
