@@ -152,3 +152,22 @@ def test_the_feature_cache_under_jax_is_written_once_and_reused(jax_run):
 @pytest.mark.xfail(strict=True, reason="until the neutral feeder lands (p2)")
 def test_a_jax_run_never_imports_tensorflow(jax_run):
     assert not jax_run["tensorflow_loaded"], f"first imported by {' -> '.join(jax_run['first_tensorflow_import'])}"
+
+
+def test_the_backend_is_on_the_first_line_and_in_runs_show(tmp_path):
+    from events_factory import run_started
+
+    from engine.store.recorder import RunRecorder
+    from tui.cli_progress import milestone_line
+
+    old = run_started()  # recorded before the choice: no backend anywhere
+    assert milestone_line(old).endswith("device CPU (float32, tensorflow)")
+    jax = run_started(run_id="20270115-090000-jax-abcd")
+    jax.config["backend"] = "jax"
+    jax.environment = {"device": "CPU", "backend": "jax", "jax": "0.10.2", "keras": "3.15.1"}
+    assert milestone_line(jax).endswith("device CPU (float32, jax)")
+    recorder = RunRecorder(tmp_path, jax.run_id)
+    recorder(jax)
+    recorder.close()
+    out = runner.invoke(app, ["runs", "show", jax.run_id, "--runs-dir", str(tmp_path)])
+    assert out.exit_code == 0 and "weights: ImageNet (test); backend jax" in " ".join(out.output.split()), out.output
