@@ -107,6 +107,10 @@ class ExperimentConfig:
     finetune_analysis: bool = True  # after fine-tuning: per-block weight change and CKA vs the start
 
     # --- execution ----------------------------------------------------------------------------------
+    # The Keras backend: "tensorflow" (the default, and what runs recorded before it existed ran on), "jax"
+    # or "torch". Fixed per process at keras' first import (engine/backend.py); tf.distribute (`gpus`) and
+    # `tensorboard` need TensorFlow and are refused on the others.
+    backend: str = "tensorflow"
     precision: str = "auto"  # "float32", "mixed" (float16 compute, float32 outputs), "auto": mixed on a GPU
     jit: bool | None = None  # XLA. None: where Keras' jit_compile="auto" turns it on (GPUs, JAX), never for
     #                          TensorFlow on a CPU (measured slower there); the resolved value is recorded
@@ -258,6 +262,12 @@ class ExperimentConfig:
         from engine.training.distribute import validate_spec  # local: no TensorFlow at import
 
         validate_spec(self.gpus)
+        from engine.backend import check_backend, unsupported  # local: keeps this module dependency-free
+
+        check_backend(self.backend)
+        refused = unsupported(self.backend, self.gpus, self.tensorboard)
+        if refused:
+            raise ConfigError(refused)
         if self.select_on not in ("val", "test"):
             raise ConfigError(f"select on must be 'val' or 'test', got {self.select_on!r}")
         if self.scratch_model not in ("cnn", "notebook", "airbench"):

@@ -1,4 +1,4 @@
-"""What a run ran on: versions, devices, host. Recorded in every run's `run_started` event."""
+"""What a run ran on: backend, versions, devices, host. Recorded in every run's `run_started` event."""
 
 from __future__ import annotations
 
@@ -29,17 +29,18 @@ def resolve_jit(requested: bool | None, backend: str, has_gpu: bool, distributed
 
 
 def describe_environment(precision: str = "auto") -> dict:
+    """Backend, versions and devices of this process's Keras (its backend already chosen, see
+    engine/backend.py). `devices`: every device the backend sees; `device`: the first accelerator or "CPU"."""
     import keras
     import numpy
-    import tensorflow as tf
 
-    tf.get_logger().setLevel("ERROR")  # retracing notices and the like: not for the user's terminal
-
-    devices = [d.name.replace("/physical_device:", "") for d in tf.config.list_physical_devices()]
-    gpus = [d for d in devices if "GPU" in d]
+    backend = keras.backend.backend()
+    version, devices = _BACKEND_FACTS[backend]()
+    gpus = [d for d in devices if "GPU" in d.upper() or "CUDA" in d.upper()]
     return {
+        "backend": backend,
+        backend: version,  # "tensorflow": "2.21.0", or "jax": ..., "torch": ...
         "python": sys.version.split()[0],
-        "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "numpy": numpy.__version__,
         "platform": platform.platform(),
@@ -48,3 +49,27 @@ def describe_environment(precision: str = "auto") -> dict:
         "device": gpus[0] if gpus else "CPU",
         "precision": resolve_precision(precision, bool(gpus)),
     }
+
+
+def _tensorflow() -> tuple[str, list[str]]:
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")  # retracing notices and the like: not for the user's terminal
+    return tf.__version__, [d.name.replace("/physical_device:", "") for d in tf.config.list_physical_devices()]
+
+
+def _jax() -> tuple[str, list[str]]:
+    import jax
+
+    # "CPU:0" / "GPU:0" (jax calls a CUDA device "cuda:0" or "gpu:0" by version): TensorFlow's spelling
+    return jax.__version__, [f"{d.platform.upper().replace('CUDA', 'GPU')}:{d.id}" for d in jax.devices()]
+
+
+def _torch() -> tuple[str, list[str]]:
+    import torch
+
+    gpus = [f"GPU:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    return torch.__version__, ["CPU:0", *gpus]
+
+
+_BACKEND_FACTS = {"tensorflow": _tensorflow, "jax": _jax, "torch": _torch}

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from engine.analysis.binomial import accuracy_se, accuracy_text
+from engine.backend import BACKEND_NAMES, DEFAULT_BACKEND
 from engine.state import RunState
 
 STRATEGY_COLORS = {"scratch": "#1f9bcf", "frozen": "#ff8700", "finetune": "#c2185b", "probe": "#2e7d32"}
@@ -149,14 +150,16 @@ def export_run(state: RunState, out_dir: Path, fmt: str = "md", run_dir: Path | 
 
 def _facts(state: RunState) -> list[tuple[str, str]]:
     d, w, env = state.dataset, state.weights, state.environment
+    backend = env.get("backend") or state.config.get("backend") or DEFAULT_BACKEND  # before #14: TensorFlow
     return [
         ("run", state.run_id), ("status", state.status),
         ("data set", f"{d.get('name')} from {d.get('source')} ({d.get('train')} train / {d.get('val')} validation"
                      f" / {d.get('test')} test)"),
         ("augmentation", str(state.config.get("augment", d.get("augmentation", "-")))),
         ("weights", str(w.get("label", "n/a"))),
-        ("versions", f"TensorFlow {env.get('tensorflow')}, Keras {env.get('keras')}, Python {env.get('python')}"),
-        ("device", str(env.get("device", "-"))),
+        ("versions", f"{BACKEND_NAMES.get(backend, backend)} {env.get(backend)}, Keras {env.get('keras')}, "
+                     f"Python {env.get('python')}"),
+        ("device", f"{env.get('device', '-')} (Keras backend: {backend})"),
     ]
 
 

@@ -75,7 +75,7 @@ def recorded_before(config: dict) -> dict:
     """What a run recorded before a knob existed did, for the knobs whose default has changed since: it
     resumes as it started. Only knobs that change one of its strategies (the others are refused as no-ops)."""
     strategies = set(config.get("strategies", ()))
-    out = {"jit": False}  # before XLA's "auto" (issue #14), a run without the key ran without XLA
+    out = {"jit": False, "backend": "tensorflow"}  # before issue #14: no XLA unless asked, TensorFlow
     if strategies & {"frozen", "finetune", "probe"}:
         out["frozen_features"] = "live"  # before the feature cache (issue #14), frozen heads trained live
     if "scratch" in strategies and config.get("scratch_model", "cnn") == "cnn":

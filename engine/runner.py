@@ -1,7 +1,8 @@
 """`run_experiment`: the whole study, strategy after strategy, as a stream of events.
 
 Called in the calling thread by the CLI, and from a thread worker by the app, which passes the worker's
-cancel event as `stop_event`. TensorFlow is imported here, lazily, so that `import engine` stays cheap.
+cancel event as `stop_event`. Keras (and TensorFlow, on its backend) is imported here, lazily, once the
+config's backend is set (engine/backend.py), so that `import engine` stays cheap.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
     started = time.perf_counter()
     try:
         config.validate()
+        from engine.backend import activate
+
+        activate(config.backend)  # before anything imports keras: the backend is fixed at its first import
         if config.tensorboard and importlib.util.find_spec("tensorboard") is None:
             raise ConfigError("--tensorboard needs the tensorboard package: pip install tensorboard==2.21.0 "
                               "(or `pip install -e .[tensorboard]`)")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from engine.backend import activate
 from engine.config import ExperimentConfig
 from engine.events import Sink, tee
 from engine.native_stderr import native_stderr_to
@@ -39,6 +40,7 @@ def record_and_run(config: ExperimentConfig, runs_dir: Path, display: Sink | Non
                    stop_event: threading.Event | None = None, run_id: str | None = None,
                    redirect_native_log: bool = True) -> RunOutcome:
     config.validate()
+    activate(config.backend)  # Keras on another backend in this process: refused before a run folder exists
     paths.check_runs_dir(runs_dir)  # before TensorFlow loads (run_experiment checks data and weights then too)
     run_id = run_id or new_run_id(config.name)
     recorder = RunRecorder(runs_dir, run_id)
@@ -82,6 +84,7 @@ def resume_and_run(runs_dir: Path, run_ref: str, display: Sink | None = None,
     from engine.resume import plan_resume
 
     plan = plan or plan_resume(runs_dir, run_ref)
+    activate(plan.config.backend)  # the backend it started on (runs recorded before #14: TensorFlow)
     recorder = RunRecorder.reopen(plan.path.parent, plan.run_id, plan.state)
     sink = tee(recorder, display)
     config = plan.config

@@ -13,6 +13,7 @@ import pytest
 os.environ["KERAS_HOME"] = tempfile.mkdtemp(prefix="cifar-tui-keras-home-")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.pop("CIFAR_TUI_RUNS", None)
+os.environ.pop("KERAS_BACKEND", None)  # the suite runs Keras on TensorFlow; JAX tests use child processes
 sys.path.insert(0, str(Path(__file__).parent))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import numpy as np
@@ -115,11 +116,32 @@ def test_alternating_flip_shows_each_image_both_ways_in_two_epochs():
     labels = np.arange(20)
     ds, steps = train_dataset(images, labels, batch_size=8, seed=5, first_epoch=0, epochs=2, translate_px=0)
     seen: dict[int, list[bool]] = {i: [] for i in range(20)}
-    for batch, batch_labels in ds.take(2 * steps):
+    for batch, batch_labels in itertools.islice(ds, 2 * steps):
         for image, label in zip(np.array(batch), np.array(batch_labels), strict=True):
             seen[int(label)].append(bool(np.array_equal(image, images[label, :, ::-1].astype("float32"))))
     assert all(sorted(flips) == [False, True] for flips in seen.values())
     assert 4 <= sum(flips[0] for flips in seen.values()) <= 16  # the first epoch's mirrors are random
+
+
+def test_airbench_translation_is_a_whole_pixel_reflect_shift_and_an_epoch_is_reproducible():
+    """numpy (any backend): each image is its original moved by |dy|, |dx| <= 2 px, reflect-padded; the same
+    (seed, epoch) gives the same batches whether asked for first or after other epochs (a resumed run)."""
+    from engine.training.airbench_recipe import AirbenchBatches
+
+    x = np.random.default_rng(0).integers(0, 256, (24, 32, 32, 3), dtype=np.uint8)
+    full = AirbenchBatches(x, np.arange(24), 8, seed=3, first_epoch=0, epochs=3, flip=False)
+    shifts = set()
+    for batch, labels in itertools.islice(full, 3):
+        for image, label in zip(batch, labels, strict=True):
+            padded = np.pad(x[label], ((2, 2), (2, 2), (0, 0)), mode="reflect")
+            found = [(dy, dx) for dy in range(5) for dx in range(5)
+                     if np.array_equal(image, padded[dy:dy + 32, dx:dx + 32])]
+            assert found, "not a whole-pixel shift"
+            shifts.add(found[0])
+    assert len(shifts) > 4
+    resumed = AirbenchBatches(x, np.arange(24), 8, seed=3, first_epoch=2, epochs=3, flip=False)
+    for a, b in zip(list(full)[6:], list(resumed), strict=True):
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
 
 
 def test_schedules_and_models_are_validated():
@@ -238,7 +260,7 @@ def test_airbench_follows_the_data_sets_augmentation_and_its_epochs_flag():
     images, labels = learnable(16, 4)
     images[:, :, :16] = 0
     ds, steps = digits.train_dataset(images, np.arange(16), 8, 1, 0, 2)
-    for batch, _labels in ds.take(2 * steps):
+    for batch, _labels in itertools.islice(ds, 2 * steps):
         for image in np.array(batch):
             assert np.abs(image[:, :14]).sum() == 0  # the black half never moves to the right: no mirror
     assert config_from_flags(preset="quick", epochs=3, scratch_model="airbench").airbench_epochs == 3

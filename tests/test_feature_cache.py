@@ -81,13 +81,13 @@ def test_each_epoch_draws_one_view_per_image():
     plain = np.arange(n, dtype=np.float32)[:, None].repeat(3, 1)
     mirrored = -plain - 1
     ds = feature_dataset(plain, np.arange(n), 16, training=True, mirrored=mirrored, seed=3)
-    epochs = [np.concatenate([f.numpy()[:, 0] for f, _ in ds]) for _ in range(2)]
+    epochs = [np.concatenate([np.asarray(f)[:, 0] for f, _ in ds]) for _ in range(2)]
     for rows in epochs:
         index = np.where(rows >= 0, rows, -rows - 1).astype(int)
         assert sorted(index) == list(range(n))  # every image once, in one of its two views
         assert 10 < (rows < 0).sum() < 54  # about half mirrored
     assert not np.array_equal(epochs[0], epochs[1])
-    val = np.concatenate([f.numpy()[:, 0] for f, _ in feature_dataset(plain, np.arange(n), 16)])
+    val = np.concatenate([np.asarray(f)[:, 0] for f, _ in feature_dataset(plain, np.arange(n), 16)])
     assert np.array_equal(val, np.arange(n))  # validation: in order, as is
 
 

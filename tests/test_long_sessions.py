@@ -98,5 +98,7 @@ def test_a_run_recorded_before_new_defaults_resumes_as_it_started(tmp_path):
     record_cancelled_run(runs)  # scratch only, recorded with a config of four keys
     plan = plan_resume(runs, RUN_ID)
     assert plan.config.scratch_schedule == "constant" and plan.config.jit is False  # before XLA's "auto"
-    assert recorded_before({"strategies": ["frozen"]}) == {"jit": False, "frozen_features": "live"}
-    assert recorded_before({"strategies": ["scratch"], "scratch_model": "airbench"}) == {"jit": False}
+    # before #14: no XLA unless asked, TensorFlow only; before #15's k-shot protocol: validation from the subset
+    before = {"jit": False, "backend": "tensorflow", "val_from": "subset"}
+    assert recorded_before({"strategies": ["frozen"]}) == {**before, "frozen_features": "live"}
+    assert recorded_before({"strategies": ["scratch"], "scratch_model": "airbench"}) == before

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from engine import events as ev
+from engine.backend import DEFAULT_BACKEND
 
 
 def fmt(value: float | None, spec: str = ".3f") -> str:
@@ -32,7 +33,8 @@ def milestone_line(e: ev.Event) -> str | None:
         return (f"run {e.run_id}: dataset {d.get('name')} ({d.get('train')} train / {d.get('val')} val / "
                 f"{d.get('test')} test) from {d.get('source')}; augmentation {e.config.get('augment', '-')}; "
                 f"weights: {w.get('label')}; "
-                f"device {e.environment.get('device')} ({e.environment.get('precision', 'float32')})")
+                f"device {e.environment.get('device')} ({e.environment.get('precision', 'float32')}, "
+                f"{e.environment.get('backend', e.config.get('backend', DEFAULT_BACKEND))})")
     if isinstance(e, ev.StrategyStarted):
         return (f"{e.strategy:<9} started: {e.image_size}px, {e.epochs} epochs x {e.steps_per_epoch} steps, "
                 f"{e.total_params:,} params, {e.weights}")

@@ -58,12 +58,14 @@ def runs_show(
     from rich.console import Console
 
     from tui.tables import comparison_table, epochs_table
+    from tui.widgets.info_bar import recorded_backend
 
     console = Console()
     d = summary["dataset"]
     console.print(f"run {loaded.listing.run_id}: {summary['status']}; dataset {d.get('name')} "
                   f"({d.get('train')}/{d.get('val')}/{d.get('test')} train/val/test; augmentation "
-                  f"{summary['config'].get('augment', '-')}); weights: {summary['weights'].get('label', '-')}",
+                  f"{summary['config'].get('augment', '-')}); weights: {summary['weights'].get('label', '-')}; "
+                  f"backend {recorded_backend(loaded.state)}",
                   markup=False, highlight=False)
     console.print(comparison_table(summary))
     for name, s in summary["strategies"].items():  # each strategy's recipe in one line (issue #18)

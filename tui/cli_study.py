@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import typer
 
+from engine.backend import requested_backend
 from engine.errors import UserError
 from engine.store.paths import resolve_runs_dir
 from tui.cli import RunsDir, app
@@ -51,6 +53,8 @@ def study(
     spec_ref: str = typer.Argument(..., metavar="SPEC", help="A study TOML file, or a shipped study's name."),
     preset: str | None = typer.Option(None, "--preset", "-p", help="Override the spec's preset (quick/paper)."),
     sets: list[str] = typer.Option([], "--set", help="Override a base knob: --set dataset=digits (repeatable)."),
+    backend: str | None = typer.Option(None, "--backend", help="Keras backend of every cell: tensorflow, jax or "
+                                       "torch (absent: the spec's, else $KERAS_BACKEND, else tensorflow)."),
     name: str | None = typer.Option(None, "--name", help="Study id (default: the spec's name)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the cells and what would happen; run nothing."),
     parallel: int = typer.Option(1, "--parallel", help="Cells at once, one process each (one per GPU)."),
@@ -79,6 +83,8 @@ def study(
         overrides = parse_sets(sets)
         if preset is not None:
             overrides["preset"] = preset
+        if backend is not None or (os.environ.get("KERAS_BACKEND") and "backend" not in overrides):
+            overrides["backend"] = requested_backend(backend)
         spec = load_spec(spec_ref, overrides)
         if name is not None:
             from engine.store.ids import validate_name
@@ -118,12 +124,12 @@ def study(
     from tui.cli_slurm import refuse_local_while_on_slurm
 
     refuse_local_while_on_slurm(record, folder)  # a cell queued on Slurm is not run here as well
-    again = continue_command(spec_ref, preset, sets, name, runs_dir, parallel)
+    again = continue_command(spec_ref, preset, sets, name, runs_dir, parallel, overrides.get("backend"))
     run_cells(spec, folder, plain, parallel, retry_failed, again=again)
 
 
 def continue_command(spec_ref: str, preset: str | None, sets: list[str], name: str | None,
-                     runs_dir: Path | None, parallel: int) -> str:
+                     runs_dir: Path | None, parallel: int, backend: str | None = None) -> str:
     """The `study` command line that continues this study when pasted: the spec as the user named it
     (a shipped study by name, a file by its path) and every option that shapes the cells or finds them."""
     import shlex
@@ -131,6 +137,8 @@ def continue_command(spec_ref: str, preset: str | None, sets: list[str], name: s
     words = ["cifar-tui", "study", spec_ref]
     if preset is not None:
         words += ["--preset", preset]
+    if backend is not None:
+        words += ["--backend", backend]
     for item in sets:
         words += ["--set", item]
     if name is not None:

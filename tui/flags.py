@@ -10,11 +10,13 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import os
 from collections.abc import Callable
 from typing import Any
 
 import typer
 
+from engine.backend import requested_backend
 from engine.config import ExperimentConfig
 from engine.errors import ConfigError
 from engine.presets import preset_config
@@ -70,6 +72,8 @@ def config_from_flags(
         allow_fallback=offline_fallback or None,
         **more,
     )
+    if "backend" in more or os.environ.get("KERAS_BACKEND"):  # Keras' own variable stands in for the flag
+        overrides["backend"] = requested_backend(more.get("backend"))
     if epochs is not None:
         overrides.update(scratch_epochs=epochs, frozen_epochs=epochs, finetune_epochs=epochs, airbench_epochs=epochs)
         if head_epochs is None:  # fair budgets (#12): finetune's head trains as long as the frozen strategy
@@ -140,6 +144,8 @@ RUN_OPTIONS: list[tuple[str, Any, Any]] = [
     ("frozen_features", str | None, _opt("--frozen-features", help="cached (default: a frozen backbone's "
                                          "features extracted once, flips kept, translation dropped) or live "
                                          "(the backbone on every augmented batch).")),
+    ("backend", str | None, _opt("--backend", help="Keras backend: tensorflow (the default), jax or torch; "
+                                 "absent: $KERAS_BACKEND, else tensorflow.")),
     ("eager", bool | None, _opt("--eager", hidden=True)),
     ("tensorboard", bool | None, _opt("--tensorboard", help="Also write TensorBoard scalars into the run folder "
                                       "(tensorboard/<strategy>).")),

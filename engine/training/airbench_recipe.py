@@ -26,7 +26,6 @@ import math
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers, ops
 
 from engine.training.schedules import Triangular
@@ -93,44 +92,62 @@ class WhitenBiasGate(keras.callbacks.Callback):
 
 
 def train_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, first_epoch: int,
-                  epochs: int, translate_px: int = TRANSLATE, flip: bool = True) -> tuple[tf.data.Dataset, int]:
-    """Batches of epochs first_epoch..epochs-1, one dataset (fit runs it with steps_per_epoch).
+                  epochs: int, translate_px: int = TRANSLATE, flip: bool = True) -> tuple[AirbenchBatches, int]:
+    """Batches of epochs first_epoch..epochs-1, one dataset (fit runs it with steps_per_epoch), and the
+    steps per epoch.
 
-    Every random choice is a stateless function of (seed, epoch): an epoch's batches are the same whether
-    the run was interrupted before it or not."""
-    images = tf.constant(x)
-    labels = tf.constant(y.astype(np.int32))
-    n = len(x)
-    steps = math.ceil(n / batch_size)
-    base_flip = tf.constant(np.random.default_rng(seed).random(n) < 0.5)  # each image's first mirror
-
-    def one_epoch(epoch):
-        order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=tf.stack([seed, epoch]))
-        ds = tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
-        return ds.map(lambda idx: augment(idx, epoch))
-
-    def augment(idx, epoch):
-        batch = tf.gather(images, idx)
-        if flip:  # off where mirroring changes the class (digits)
-            mirrored = tf.math.logical_xor(tf.gather(base_flip, idx), tf.equal(epoch % 2, 1))
-            batch = tf.where(mirrored[:, None, None, None], tf.reverse(batch, axis=[2]), batch)
-        if translate_px:
-            batch = translate(batch, tf.stack([seed, epoch * 100_003 + idx[0]]), translate_px)
-        return batch, tf.gather(labels, idx)  # uint8, as the shared feeder's: the model resizes
-
-    epochs_ds = tf.data.Dataset.range(first_epoch, epochs, output_type=tf.int32)
-    return epochs_ds.flat_map(one_epoch).prefetch(tf.data.AUTOTUNE), steps
+    Every random choice is a function of (seed, epoch, batch): an epoch's batches are the same whether the
+    run was interrupted before it or not, and whatever order a backend's loader asks for them in."""
+    batches = AirbenchBatches(x, y, batch_size, seed, first_epoch, epochs, translate_px, flip)
+    return batches, batches.steps
 
 
-def translate(batch: tf.Tensor, seed: tf.Tensor, pad: int = TRANSLATE) -> tf.Tensor:
-    """Each image shifted by a random whole number of pixels in [-pad, pad], reflect-padded."""
+class AirbenchBatches(keras.utils.PyDataset):
+    """airbench's training batches as a Keras `PyDataset` of numpy arrays (any backend): item i is batch
+    i % steps of epoch first_epoch + i // steps, uint8 (B, 32, 32, 3) as the shared feeder's (the model
+    resizes) and int32 labels."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, first_epoch: int, epochs: int,
+                 translate_px: int = TRANSLATE, flip: bool = True):
+        super().__init__()
+        self.x, self.y = x, np.asarray(y, dtype=np.int32)
+        self.batch_size, self.seed, self.first_epoch, self.epochs = batch_size, seed, first_epoch, epochs
+        self.translate_px, self.flip = translate_px, flip
+        self.steps = math.ceil(len(x) / batch_size)
+        self.base_flip = np.random.default_rng(seed).random(len(x)) < 0.5  # each image's first mirror
+        self._order: tuple[int, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return self.steps * max(self.epochs - self.first_epoch, 0)
+
+    def _epoch_order(self, epoch: int) -> np.ndarray:
+        if self._order is None or self._order[0] != epoch:
+            self._order = (epoch, np.random.default_rng([self.seed, epoch]).permutation(len(self.x)))
+        return self._order[1]
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        epoch, step = self.first_epoch + index // self.steps, index % self.steps
+        idx = self._epoch_order(epoch)[step * self.batch_size:(step + 1) * self.batch_size]
+        batch = self.x[idx]
+        if self.flip:  # off where mirroring changes the class (digits)
+            mirrored = self.base_flip[idx] ^ (epoch % 2 == 1)
+            batch = np.where(mirrored[:, None, None, None], batch[:, :, ::-1], batch)
+        if self.translate_px:
+            batch = translate(batch, np.random.default_rng([self.seed, epoch, step]), self.translate_px)
+        return batch, self.y[idx]
+
+
+def translate(batch: np.ndarray, rng: np.random.Generator, pad: int = TRANSLATE) -> np.ndarray:
+    """Each image (B, H, W, C) shifted by a random whole number of pixels in [-pad, pad], reflect-padded.
+    One slice per offset (at most (2 pad + 1)^2 of them), not a per-pixel gather: ~4x faster in numpy."""
     size = batch.shape[1]
-    padded = tf.pad(batch, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
-    offsets = tf.random.stateless_uniform([tf.shape(batch)[0], 2], seed, 0, 2 * pad + 1, dtype=tf.int32)
-    rows = offsets[:, :1] + tf.range(size)[None, :]
-    cols = offsets[:, 1:] + tf.range(size)[None, :]
-    out = tf.gather(padded, rows, axis=1, batch_dims=1)
-    return tf.gather(out, cols, axis=2, batch_dims=1)
+    padded = np.pad(batch, [(0, 0), (pad, pad), (pad, pad), (0, 0)], mode="reflect")
+    offsets = rng.integers(0, 2 * pad + 1, size=(len(batch), 2))
+    out = np.empty_like(batch)
+    for dy, dx in np.unique(offsets, axis=0):
+        chosen = np.flatnonzero((offsets[:, 0] == dy) & (offsets[:, 1] == dx))
+        out[chosen] = padded[chosen, dy:dy + size, dx:dx + size]
+    return out
 
 
 class TestTimeAugmentation(layers.Layer):

@@ -26,12 +26,13 @@ def describe(spec: str) -> str:
 
 
 def make_strategy(spec: str):
-    """The tf.distribute strategy for `spec`, or None for the default single device."""
-    import tensorflow as tf
-
+    """The tf.distribute strategy for `spec`, or None for the default single device (any backend: TensorFlow
+    is imported only for a distribution, which the config allows on the TensorFlow backend alone)."""
     refuse_multi_host()
     if not spec:
         return None
+    import tensorflow as tf
+
     if spec.startswith("cpu:"):
         count = int(spec[4:])
         cpus = tf.config.list_physical_devices("CPU")

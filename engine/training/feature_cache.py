@@ -26,7 +26,6 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from engine.data.feeder import make_feeder
 from engine.events import LogMessage, Sink
@@ -125,26 +124,58 @@ def extract(extractor: keras.Model, x: np.ndarray, batch_size: int, image_size: 
 
 
 def feature_dataset(plain: np.ndarray, y: np.ndarray, batch_size: int, training: bool = False,
-                    mirrored: np.ndarray | None = None, seed: int = 0) -> tf.data.Dataset:
-    """Batches of (features (B, D) float32, labels (B,) int32). Training: shuffled each epoch and, with
-    `mirrored`, each image's view drawn afresh each epoch (mirrored with probability 1/2), seeded."""
-    features = tf.constant(plain)
-    other = tf.constant(mirrored) if mirrored is not None and training else None
-    labels = tf.constant(y.astype(np.int32))
-    ds = tf.data.Dataset.range(len(plain))
-    if training:
-        ds = ds.shuffle(len(plain), seed=seed, reshuffle_each_iteration=True)
-    ds = tf.data.Dataset.zip(ds.batch(batch_size),
-                             tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True).batch(2))
+                    mirrored: np.ndarray | None = None, seed: int = 0) -> FeatureBatches:
+    """Batches of (features (B, D) float32, labels (B,) int32), for `fit` on any backend. Training: shuffled
+    each epoch and, with `mirrored`, each image's view drawn afresh each epoch (mirrored with probability
+    1/2), seeded."""
+    return FeatureBatches(plain, y, batch_size, training, mirrored if training else None, seed)
 
-    def load(idx, batch_seed):
-        batch = tf.gather(features, idx)
-        if other is not None:
-            flip = tf.random.stateless_uniform(tf.shape(idx), tf.cast(batch_seed, tf.int64)) < 0.5
-            batch = tf.where(flip[:, None], tf.gather(other, idx), batch)
-        return batch, tf.gather(labels, idx)
 
-    return ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+class FeatureBatches(keras.utils.PyDataset):
+    """Cached features as a Keras `PyDataset` (numpy batches: no TensorFlow on the other backends).
+
+    Epoch e's order and views are a function of (seed, e) alone; Keras calls `on_epoch_end` between epochs
+    (before it asks for the next epoch's batches), and iterating the object directly (tests) counts as one
+    epoch too."""
+
+    def __init__(self, plain: np.ndarray, y: np.ndarray, batch_size: int, training: bool,
+                 mirrored: np.ndarray | None, seed: int):
+        super().__init__()  # one worker, no processes: a gather per batch is far cheaper than the head's step
+        self.plain, self.mirrored = plain, mirrored
+        self.labels = np.asarray(y, dtype=np.int32)
+        self.batch_size, self.training, self.seed = batch_size, training, seed
+        self.epoch = 0
+        self._drawn: tuple[int, np.ndarray, np.ndarray | None] | None = None
+
+    def __len__(self) -> int:
+        return -(-len(self.plain) // self.batch_size)
+
+    def _draw(self) -> tuple[np.ndarray, np.ndarray | None]:
+        if self._drawn is None or self._drawn[0] != self.epoch:
+            n = len(self.plain)
+            if not self.training:
+                order, flips = np.arange(n), None
+            else:
+                rng = np.random.default_rng([self.seed, self.epoch])
+                order = rng.permutation(n)
+                flips = rng.random(n) < 0.5 if self.mirrored is not None else None
+            self._drawn = (self.epoch, order, flips)
+        return self._drawn[1], self._drawn[2]
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        order, flips = self._draw()
+        idx = order[index * self.batch_size:(index + 1) * self.batch_size]
+        batch = self.plain[idx]
+        if flips is not None:
+            batch = np.where(flips[idx][:, None], self.mirrored[idx], batch)
+        return batch, self.labels[idx]
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+
+    def __iter__(self):
+        yield from (self[i] for i in range(len(self)))
+        self.on_epoch_end()
 
 
 class ModelView:

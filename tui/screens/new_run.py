@@ -18,6 +18,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
+from engine.backend import process_backend
 from engine.config import STRATEGIES, ExperimentConfig
 from engine.errors import ConfigError, UserError
 from engine.presets import PRESETS, preset_config
@@ -53,7 +54,8 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
     def __init__(self, base: ExperimentConfig | None = None) -> None:
         super().__init__()
         self.from_last_run = base is not None
-        self.base = base or preset_config("quick")
+        # No field for the backend: the one Keras already runs on in this process, else --backend's default
+        self.base = base or preset_config("quick", backend=process_backend())
         # The config the fields edit: the base, or a preset chosen in the form. Knobs without a field
         # come from here unchanged.
         self.template = self.base
@@ -102,7 +104,7 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
         """The base itself when its own preset is chosen again; otherwise the preset's pure config."""
         if preset == self.base.preset or preset == CUSTOM:
             return self.base
-        return preset_config(preset)
+        return preset_config(preset, backend=self.base.backend)
 
     def on_select_changed(self, event: Select.Changed) -> None:
         # Select also reports its initial value: only a different preset replaces the fields.

@@ -1,5 +1,6 @@
-"""What is being looked at, always on screen: run id, data set, weights, device, status, and any notice
-that something else than asked for is in use (substitute data, random init, a deliberate mistake)."""
+"""What is being looked at, always on screen: run id, data set, weights, device (with its precision and the
+Keras backend), status, and any notice that something else than asked for is in use (substitute data,
+random init, a deliberate mistake)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from engine.backend import DEFAULT_BACKEND
 from engine.state import RunState
 from tui.theme import STATUS_STYLES
 
@@ -47,6 +49,7 @@ def _info(state: RunState, labels: bool, sizes: bool) -> Text:
         Text.assemble(label("weights"), (weights_label, "bold" if pretrained else "bold red")),
         Text.assemble(label("device"), str(state.environment.get("device", "-")),
                       (f" {state.environment['precision']}" if state.environment.get("precision") else "", "dim"),
+                      (f" {recorded_backend(state)}" if recorded_backend(state) else "", "dim"),
                       (f" x{state.environment['replicas']} replicas" if state.environment.get("replicas", 1) > 1
                        else "", "bold")),
     ])
@@ -75,3 +78,11 @@ class InfoBar(Vertical):
             notices.remove_class("hidden")
         else:
             notices.add_class("hidden")
+
+
+def recorded_backend(state: RunState) -> str:
+    """The Keras backend a run computes on ("" before it is known); runs recorded before the choice existed
+    ran on TensorFlow."""
+    if not (state.environment or state.config):
+        return ""
+    return state.environment.get("backend") or state.config.get("backend") or DEFAULT_BACKEND
