@@ -86,3 +86,31 @@ def activate(name: str) -> None:
     if current != name:
         raise ConfigError(f"Keras already runs on {current} in this process and cannot switch to {name}: "
                           f"start a new cifar-tui for --backend {name}")
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed Python, NumPy, Keras' global seed generator and the backend, as `keras.utils.set_random_seed`
+    does, without importing TensorFlow on the other backends: Keras' own seeds `tf.random` whenever
+    TensorFlow is installed ("for tf.data pipelines"), which would load all of it into a JAX run."""
+    import random
+
+    import keras
+    import numpy as np
+
+    if keras.backend.backend() == "tensorflow":
+        keras.utils.set_random_seed(seed)
+        return
+    # The two global attributes keras.utils.set_random_seed resets (Keras 3.15 rng_utils): the seed new
+    # SeedGenerators start from, and the generator itself, rebuilt from that seed on its next use.
+    from keras.src.backend.common import global_state
+    from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
+    from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
+
+    global_state.set_global_attribute(GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, None)
+    random.seed(seed)
+    np.random.seed(seed)
+    if keras.backend.backend() == "torch":
+        import torch
+
+        torch.manual_seed(seed)

@@ -149,8 +149,9 @@ def test_a_study_recorded_before_the_knob_keeps_its_fingerprint_where_its_split_
 
     from engine.study.spec import parse_spec
 
-    def as_before(spec):  # what the fingerprint hashed before the knob existed
-        configs = [{k: v for k, v in c.config.to_dict().items() if k != "val_from"} for c in spec.cells()]
+    def as_before(spec):  # what the fingerprint hashed before the knob existed (and before #14's backend, jit)
+        configs = [{**{k: v for k, v in c.config.to_dict().items() if k not in ("val_from", "backend")},
+                    "jit": False} for c in spec.cells()]
         return hashlib.sha256(json.dumps(configs, sort_keys=True).encode()).hexdigest()[:16]
 
     for base in ({"preset": "quick"}, {"preset": "paper"}):  # the quick subset's order, the full set
@@ -158,3 +159,16 @@ def test_a_study_recorded_before_the_knob_keeps_its_fingerprint_where_its_split_
         assert spec.fingerprint() == as_before(spec)
     few = parse_spec({"name": "old", "axes": {"train_size": ["5/class"], "seed": [0]}})
     assert few.fingerprint() != as_before(few)  # its split changed: continuing it would mix two protocols
+
+
+def test_how_cells_compute_leaves_the_study_fingerprint_alone():
+    """Backend and XLA are execution, not the grid (#14): a study continues on another backend or with --jit."""
+    from engine.study.spec import parse_spec
+
+    def spec(**base):
+        return parse_spec({"name": "s", "base": {"preset": "quick", **base}, "axes": {"seed": [0, 1]}})
+
+    plain = spec().fingerprint()
+    assert spec(backend="jax").fingerprint() == plain
+    assert spec(jit=True).fingerprint() == spec(jit=None).fingerprint() == plain
+    assert spec(frozen_epochs=3).fingerprint() != plain  # a knob of the grid still changes it

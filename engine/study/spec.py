@@ -109,11 +109,21 @@ class StudySpec:
         return config.validate()
 
 
+# How a cell computes, not what the grid is (issue #14): each cell's run records its own. They are hashed as
+# they were before they could vary (no backend; jit False), so a study recorded before continues, on any
+# backend, with or without XLA.
+EXECUTION_KNOBS = {"backend": None, "jit": False}  # None: not hashed at all
+
+
 def fingerprinted(config: ExperimentConfig) -> dict[str, Any]:
     """A cell's config as its study's fingerprint sees it. `val_from` is left out where the split is the one
     made before the knob existed (issue #15): "subset", or the full training set (both orders give the same
     split), so a study recorded before continues; its few-shot and fraction cells did change, and are refused."""
     out = config.to_dict()
+    for key, hashed_as in EXECUTION_KNOBS.items():
+        out.pop(key, None)
+        if hashed_as is not None:
+            out[key] = hashed_as
     if config.val_from == "subset" or (config.train_per_class is None and config.train_fraction == 1.0):
         del out["val_from"]
     return out

@@ -11,6 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from engine.backend import set_random_seed
 from engine.config import ExperimentConfig
 from engine.data.feeder import make_feeder
 from engine.data.splits import PreparedData
@@ -69,7 +70,7 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     done = resume.epoch if resume else 0
     # A resumed strategy cannot replay the random stream of the epochs it skips; it reseeds with the epoch,
     # so its shuffles and augmentations are as random as, but not identical to, an uninterrupted run's.
-    keras.utils.set_random_seed(config.seed + done)
+    set_random_seed(config.seed + done)  # engine.backend's: no TensorFlow on the other backends
     num_classes = len(data.class_names)
     # Mixed precision: layers built under the policy compute in float16 (Keras wraps the optimizer in a
     # LossScaleOptimizer at compile time); every classifier output stays float32 (dtype="float32").
