@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 TF_EXTRA ?= $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo gpu || echo cpu)
 STAMP  := $(VENV)/.installed-$(TF_EXTRA)
 
-.PHONY: install run test test-cluster bench lint clean
+.PHONY: install run test test-cluster bench gpu-wheels lint clean
 
 install: $(STAMP)
 
@@ -36,6 +36,13 @@ test-cluster: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# Keras and the small wheels it needs that the lent GPU machine lacks (it has JAX, numpy, h5py, ml-dtypes,
+# rich, no Keras), for its CPython 3.12 on x86_64: carried there with the tree; bench/gpu_check.sh installs
+# them into a private folder. Issue #14 part 4.
+gpu-wheels: $(STAMP)
+	$(BIN)/python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+		--platform manylinux_2_28_x86_64 -d bench/gpu-wheels keras==3.15.1 optree==0.20.0 namex==0.1.0 absl-py==2.5.1
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine tui tests bench
