@@ -234,3 +234,26 @@ def test_a_run_stopped_in_a_cached_head_phase_resumes_from_its_checkpoint(cifar_
     assert any("images from cache, 0 extracted (mirrored" in m for m in logs), logs
     assert [h["epoch"] for h in load_run(tmp_path, first.run_id).state.strategies["frozen"].history] == [1, 2, 3]
     assert any(isinstance(e, ev.Evaluated) for e in seen)
+
+
+def test_extraction_feeds_only_full_batches_and_returns_each_images_row(extractor):
+    """A partial last batch would make the backend trace (TensorFlow) or compile (JAX) the backbone again."""
+    from engine.training.feature_cache import extract
+
+    shapes = []
+    real_predict = extractor.predict
+
+    def recording(feeder, **kwargs):
+        shapes.extend(int(np.shape(images)[0]) for images, _labels in feeder)
+        return real_predict(feeder, **kwargs)
+
+    x = _images(13, seed=4)
+    extractor.predict = recording
+    try:
+        rows = extract(extractor, x, 8, 32)
+    finally:
+        del extractor.predict
+    assert shapes == [8, 8]
+    assert rows.shape == (13, 6)
+    np.testing.assert_allclose(rows[12], extract(extractor, x[12:], 8, 32)[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rows[:8], extract(extractor, x[:8], 8, 32), rtol=1e-5, atol=1e-6)

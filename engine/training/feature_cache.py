@@ -118,8 +118,15 @@ class FeatureCache:
 
 def extract(extractor: keras.Model, x: np.ndarray, batch_size: int, image_size: int) -> np.ndarray:
     """uint8 (N, h, w, 3) -> (N, D) float32. The extractor is the model's own front (`pooled_extractor`):
-    its `Resize` layer brings the images to `image_size`, as in training and evaluation."""
-    out = extractor.predict(make_feeder(x, np.zeros(len(x), np.int32), batch_size, training=False), verbose=0)
+    its `Resize` layer brings the images to `image_size`, as in training and evaluation.
+
+    Every batch it sees is full (the last one padded with copies of the last image, their rows dropped):
+    a batch of another shape makes TensorFlow trace the whole backbone again (~3 s per new shape on a CPU)
+    and JAX compile it again, once per view, validation set and spot check."""
+    n = len(x)
+    padded = np.concatenate([x, np.repeat(x[-1:], (-n) % batch_size, axis=0)]) if n else x
+    feeder = make_feeder(padded, np.zeros(len(padded), np.int32), batch_size, training=False)
+    out = extractor.predict(feeder, verbose=0)[:n]
     return np.asarray(out, dtype=np.float32)
 
 
