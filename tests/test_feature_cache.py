@@ -234,3 +234,28 @@ def test_a_run_stopped_in_a_cached_head_phase_resumes_from_its_checkpoint(cifar_
     assert any("images from cache, 0 extracted (mirrored" in m for m in logs), logs
     assert [h["epoch"] for h in load_run(tmp_path, first.run_id).state.strategies["frozen"].history] == [1, 2, 3]
     assert any(isinstance(e, ev.Evaluated) for e in seen)
+
+
+@pytest.mark.parametrize("augmentation, says_flips", [("translate", False), ("flip+translate", True)])
+def test_the_cached_head_log_says_flips_only_where_the_data_set_flips(tmp_path, augmentation, says_flips):
+    """digits (translate only) has one view per image: the log said 'flips kept (two views per image)'."""
+    from types import SimpleNamespace
+
+    import keras
+
+    from engine import events as ev
+    from engine.config import ExperimentConfig
+    from engine.models.backbone import resolve_weights
+    from engine.models.transfer import build_frozen
+    from engine.training.feature_cache import FeatureCache, cached_head_data
+
+    keras.utils.set_random_seed(0)
+    config = ExperimentConfig(transfer_image_size=32)
+    built = build_frozen(config, 10, resolve_weights("none"))
+    data = SimpleNamespace(x_train=_images(8, 1), y_train=np.arange(8) % 10, x_val=_images(4, 2),
+                           y_val=np.arange(4), augmentation=augmentation)
+    seen: list = []
+    cached_head_data(built.model, built.backbone, data, FeatureCache(None, seen.append), config, "frozen", 32, 4,
+                     0, seen.append)
+    notes = [e.message for e in seen if isinstance(e, ev.LogMessage) and "translation dropped" in e.message]
+    assert len(notes) == 1 and ("flips kept" in notes[0]) == says_flips, notes
