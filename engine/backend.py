@@ -79,13 +79,22 @@ def activate(name: str) -> None:
     Raises ConfigError when the backend is unknown or not installed, or when Keras already runs on another
     backend in this process (it cannot switch)."""
     check_backend(name)
-    current = loaded_backend()
-    if current is None:
+    if loaded_backend() is None:
         os.environ["KERAS_BACKEND"] = name
         return
-    if current != name:
-        raise ConfigError(f"Keras already runs on {current} in this process and cannot switch to {name}: "
-                          f"start a new cifar-tui for --backend {name}")
+    refusal = switch_refusal(name)
+    if refusal:
+        raise ConfigError(refusal)
+
+
+def switch_refusal(name: str) -> str | None:
+    """Why a run on backend `name` cannot start in this process (Keras already runs on another), else None.
+    The app asks before it shows a resumed run on the Live screen."""
+    current = loaded_backend()
+    if current is None or current == name:
+        return None
+    return (f"Keras already runs on {current} in this process and cannot switch to {name}: "
+            f"start a new cifar-tui for --backend {name}")
 
 
 def set_random_seed(seed: int) -> None:
