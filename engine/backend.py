@@ -36,6 +36,18 @@ def requested_backend(flag: str | None, environ: dict[str, str] | None = None) -
     return (flag or environ.get("KERAS_BACKEND") or DEFAULT_BACKEND).strip().lower()
 
 
+def chosen_backend(flag: str | None) -> str:
+    """`requested_backend` for the CLI: a `KERAS_BACKEND` that cannot be used (no flag given) is refused in a
+    line naming the variable, so the user knows where the name came from. Raises ConfigError."""
+    name = requested_backend(flag)
+    if flag is None:
+        try:
+            check_backend(name)
+        except ConfigError as exc:
+            raise ConfigError(f"KERAS_BACKEND={name} in the environment: {exc}") from None
+    return name
+
+
 def check_backend(name: str) -> None:
     """ConfigError (one line) unless `name` is a backend whose package is installed. Cheap: no import."""
     if name not in BACKENDS:
