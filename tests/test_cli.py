@@ -152,3 +152,29 @@ def test_run_json_puts_only_json_on_stdout(tmp_path):
     summary = json.loads(result.stdout)
     assert summary["status"] == "finished" and summary["dataset"]["name"] == "digits"
     assert "scratch   train    epoch 1/1" in result.stderr  # progress went to stderr
+
+
+def test_the_probe_has_no_learning_rate_and_the_epoch_lines_say_so():
+    """The probe's 'epochs' are points of its C grid, with no learning rate (NaN in the event, null on
+    disk): the plain line printed 'lr nan' (read as a divergence) and `runs show` 'lr 0e+00'."""
+    import math
+
+    from rich.console import Console
+
+    from engine import events as ev
+    from engine.state import RunState
+    from tui.cli_progress import epoch_line
+    from tui.tables import epochs_table
+
+    def epoch(rate):
+        return ev.EpochEnd(strategy="probe", phase="train", epoch=1, epochs=9, loss=2.0, accuracy=0.5,
+                           val_loss=2.1, val_accuracy=0.4, learning_rate=rate, seconds=0.3, images_per_s=10.0)
+
+    assert "  lr -  " in epoch_line(epoch(math.nan)) and "  lr 1e-03  " in epoch_line(epoch(1e-3))
+    state = RunState(run_id="r", status="finished")
+    state.apply(epoch(None))
+    console = Console(width=80, record=True, file=None)
+    with console.capture() as captured:
+        console.print(epochs_table(state))
+    row = next(line for line in captured.get().splitlines() if line.strip().startswith("probe"))
+    assert "0e+00" not in row and row.split()[-2] == "-", row

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from engine import events as ev
 from engine.backend import DEFAULT_BACKEND
+from tui.tables import rate
 
 
 def fmt(value: float | None, spec: str = ".3f") -> str:
@@ -22,7 +23,7 @@ def fmt(value: float | None, spec: str = ".3f") -> str:
 
 def epoch_line(e: ev.EpochEnd) -> str:
     return (f"{e.strategy:<9} {e.phase:<8} epoch {e.epoch}/{e.epochs}  loss {fmt(e.loss)}  acc {fmt(e.accuracy)}  "
-            f"val_loss {fmt(e.val_loss)}  val_acc {fmt(e.val_accuracy)}  lr {e.learning_rate:.0e}  "
+            f"val_loss {fmt(e.val_loss)}  val_acc {fmt(e.val_accuracy)}  lr {rate(e.learning_rate)}  "
             f"{e.seconds:.1f}s  {e.images_per_s:.0f} img/s")
 
 
