@@ -178,3 +178,30 @@ def test_the_probe_has_no_learning_rate_and_the_epoch_lines_say_so():
         console.print(epochs_table(state))
     row = next(line for line in captured.get().splitlines() if line.strip().startswith("probe"))
     assert "0e+00" not in row and row.split()[-2] == "-", row
+
+
+@pytest.mark.parametrize("rich", [False, True])
+def test_a_resumed_run_shows_its_progress_headless(rich):
+    """`cifar-tui resume` printed nothing until the final table: the progress sinks waited for a run_started
+    event, and a resume sends run_resumed instead (a `nohup` log of a resumed run had no epoch lines)."""
+    import io
+
+    from rich.console import Console
+
+    from engine import events as ev
+    from tui.cli_progress import PlainProgress, RichProgress
+
+    out = io.StringIO()
+    sink = RichProgress(Console(file=out, width=120)) if rich else PlainProgress(out=out)
+    for event in [ev.RunResumed(run_id="20270115-080000-demo-abcd", from_epochs={"scratch": 2},
+                                environment={"device": "CPU", "precision": "float32", "backend": "jax"}),
+                  ev.StrategyStarted(strategy="scratch", image_size=32, epochs=3, steps_per_epoch=4,
+                                     total_params=10, weights="random init"),
+                  ev.EpochEnd(strategy="scratch", phase="train", epoch=3, epochs=3, loss=0.5, accuracy=0.8,
+                              val_loss=0.4, val_accuracy=0.9, learning_rate=1e-3, seconds=1.0, images_per_s=9.0),
+                  ev.RunFinished(status="finished", seconds=5.0)]:
+        sink(event)
+    sink.close()
+    text = out.getvalue()
+    assert "resumed" in text and "scratch after epoch 2" in text and "jax" in text, text
+    assert "epoch 3/3" in text and "run finished in 5s" in text, text

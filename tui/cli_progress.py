@@ -36,6 +36,12 @@ def milestone_line(e: ev.Event) -> str | None:
                 f"weights: {w.get('label')}; "
                 f"device {e.environment.get('device')} ({e.environment.get('precision', 'float32')}, "
                 f"{e.environment.get('backend', e.config.get('backend', DEFAULT_BACKEND))})")
+    if isinstance(e, ev.RunResumed):
+        where = [f"{n} after epoch {k}" if k else f"{n} from the start" for n, k in e.from_epochs.items()]
+        where += [f"{n} finished before" for n in e.skipped]
+        return (f"run {e.run_id} resumed: {', '.join(where) or 'nothing left'}; "
+                f"device {e.environment.get('device')} ({e.environment.get('precision', 'float32')}, "
+                f"{e.environment.get('backend', DEFAULT_BACKEND)})")
     if isinstance(e, ev.StrategyStarted):
         return (f"{e.strategy:<9} started: {e.image_size}px, {e.epochs} epochs x {e.steps_per_epoch} steps, "
                 f"{e.total_params:,} params, {e.weights}")
@@ -79,7 +85,7 @@ class PlainProgress:
         return self._out or (sys.stderr if self.to_stderr else sys.stdout)
 
     def __call__(self, event: ev.Event) -> None:
-        self.started = self.started or isinstance(event, ev.RunStarted)
+        self.started = self.started or isinstance(event, (ev.RunStarted, ev.RunResumed))  # resume: no RunStarted
         if report_download(event) or not self.started:
             return  # a run refused before it started: the CLI prints the one-line error
         line = milestone_line(event)
@@ -106,7 +112,7 @@ class RichProgress:
         self.progress.start()
 
     def __call__(self, event: ev.Event) -> None:
-        self.started = self.started or isinstance(event, ev.RunStarted)
+        self.started = self.started or isinstance(event, (ev.RunStarted, ev.RunResumed))  # resume: no RunStarted
         if report_download(event) or not self.started:
             return
         line = milestone_line(event)
