@@ -36,6 +36,18 @@ def requested_backend(flag: str | None, environ: dict[str, str] | None = None) -
     return (flag or environ.get("KERAS_BACKEND") or DEFAULT_BACKEND).strip().lower()
 
 
+def chosen_backend(flag: str | None) -> str:
+    """`requested_backend` for the CLI: a `KERAS_BACKEND` that cannot be used (no flag given) is refused in a
+    line naming the variable, so the user knows where the name came from. Raises ConfigError."""
+    name = requested_backend(flag)
+    if flag is None:
+        try:
+            check_backend(name)
+        except ConfigError as exc:
+            raise ConfigError(f"KERAS_BACKEND={name} in the environment: {exc}") from None
+    return name
+
+
 def check_backend(name: str) -> None:
     """ConfigError (one line) unless `name` is a backend whose package is installed. Cheap: no import."""
     if name not in BACKENDS:
@@ -79,13 +91,22 @@ def activate(name: str) -> None:
     Raises ConfigError when the backend is unknown or not installed, or when Keras already runs on another
     backend in this process (it cannot switch)."""
     check_backend(name)
-    current = loaded_backend()
-    if current is None:
+    if loaded_backend() is None:
         os.environ["KERAS_BACKEND"] = name
         return
-    if current != name:
-        raise ConfigError(f"Keras already runs on {current} in this process and cannot switch to {name}: "
-                          f"start a new cifar-tui for --backend {name}")
+    refusal = switch_refusal(name)
+    if refusal:
+        raise ConfigError(refusal)
+
+
+def switch_refusal(name: str) -> str | None:
+    """Why a run on backend `name` cannot start in this process (Keras already runs on another), else None.
+    The app asks before it shows a resumed run on the Live screen."""
+    current = loaded_backend()
+    if current is None or current == name:
+        return None
+    return (f"Keras already runs on {current} in this process and cannot switch to {name}: "
+            f"start a new cifar-tui for --backend {name}")
 
 
 def set_random_seed(seed: int) -> None:

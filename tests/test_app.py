@@ -365,3 +365,23 @@ async def test_runs_screen_sorts_by_a_clicked_header(tmp_path):
         assert app.screen.sort_column == 1
         statuses = [cell_text(table, r, 1) for r in range(3)]
         assert statuses == sorted(statuses, reverse=app.screen.sort_reverse)
+
+
+async def test_a_new_runs_confusion_panel_forgets_the_previous_runs_strategy(tmp_path):
+    """After a finished run, the next run on the Live screen showed the old selection with the new run's
+    empty matrix ('scratch test 0.0%') until one of its strategies finished."""
+    from engine.state import RunState
+
+    app = CifarTuiApp(tmp_path, start=CONFIG, engine=ScriptedEngine())
+    async with app.run_test(size=(140, 45)) as pilot:
+        await until(pilot, lambda: app.live_state.status == "finished")
+        await pilot.pause(0.2)
+        view = app.screen.query_one(ConfusionView)
+        assert view.selected == "finetune"
+        fresh = RunState(run_id="20270120-080000-next-0006", status="running")
+        fresh.strategy("finetune")
+        view.show(fresh)
+        await pilot.pause(0.1)
+        assert view.selected is None
+        assert "no strategy has finished yet" in str(view.query_one("#cm-title").render())
+        assert view.query_one(DataTable).row_count == 0

@@ -57,3 +57,26 @@ async def test_resume_continues_a_stopped_run_and_refuses_a_finished_one(tmp_pat
         # the stopped attempt's epochs were replaced by the rerun's, each epoch once
         assert [(h["epoch"], h["val_accuracy"]) for h in scratch.history] == [(1, 0.35), (2, 0.45), (3, 0.6)]
         assert scratch.test_accuracy == 0.5 and app.live_state.resumes == 1
+
+
+async def test_resuming_a_run_of_another_backend_is_refused_before_the_live_screen(tmp_path):
+    """This process's Keras runs on TensorFlow (the suite's): a JAX run cannot continue here. It said so
+    only after switching to the Live screen, which then showed the cancelled run as 'failed'."""
+    import keras  # noqa: F401  (loaded, as in an app that has trained)
+
+    jax_run = "20270119-080000-onjax-0005"
+    recorder = RunRecorder(tmp_path, jax_run)
+    started = run_started(jax_run, strategies=("scratch",))
+    started.config["backend"] = "jax"
+    for e in [started, *strategy_events("scratch")[:3], ev.RunFinished(status="cancelled", seconds=5.0)]:
+        recorder(e)
+    recorder.close()
+    resumer = ScriptedResumer()
+    app = CifarTuiApp(tmp_path, resumer=resumer)
+    async with app.run_test(size=(140, 45)) as pilot:
+        table = await open_runs_screen(pilot, 1)
+        select_run(table, jax_run)
+        await pilot.press("u")
+        await pilot.pause(0.5)
+        assert resumer.plans == [] and app.live_run_id != jax_run and app.current_mode != "live"
+        assert any("cannot switch to jax" in n.message for n in app._notifications)

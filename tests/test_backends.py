@@ -170,3 +170,13 @@ def test_the_backend_is_on_the_first_line_and_in_runs_show(tmp_path):
     recorder.close()
     out = runner.invoke(app, ["runs", "show", jax.run_id, "--runs-dir", str(tmp_path)])
     assert out.exit_code == 0 and "weights: ImageNet (test); backend jax" in " ".join(out.output.split()), out.output
+
+
+@pytest.mark.parametrize("command", [["run", "--dataset", "digits"], ["study", "seed-replication", "--dry-run"]])
+def test_a_bad_keras_backend_variable_is_named_in_the_refusal(tmp_path, monkeypatch, command):
+    """No --backend given: the one-line refusal says the name came from KERAS_BACKEND (it read as if the
+    user had typed 'theano' somewhere)."""
+    monkeypatch.setenv("KERAS_BACKEND", "theano")
+    result = runner.invoke(app, [*command, "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert "KERAS_BACKEND=theano" in result.output and "choose from tensorflow, jax, torch" in result.output

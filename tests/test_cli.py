@@ -152,3 +152,56 @@ def test_run_json_puts_only_json_on_stdout(tmp_path):
     summary = json.loads(result.stdout)
     assert summary["status"] == "finished" and summary["dataset"]["name"] == "digits"
     assert "scratch   train    epoch 1/1" in result.stderr  # progress went to stderr
+
+
+def test_the_probe_has_no_learning_rate_and_the_epoch_lines_say_so():
+    """The probe's 'epochs' are points of its C grid, with no learning rate (NaN in the event, null on
+    disk): the plain line printed 'lr nan' (read as a divergence) and `runs show` 'lr 0e+00'."""
+    import math
+
+    from rich.console import Console
+
+    from engine import events as ev
+    from engine.state import RunState
+    from tui.cli_progress import epoch_line
+    from tui.tables import epochs_table
+
+    def epoch(rate):
+        return ev.EpochEnd(strategy="probe", phase="train", epoch=1, epochs=9, loss=2.0, accuracy=0.5,
+                           val_loss=2.1, val_accuracy=0.4, learning_rate=rate, seconds=0.3, images_per_s=10.0)
+
+    assert "  lr -  " in epoch_line(epoch(math.nan)) and "  lr 1e-03  " in epoch_line(epoch(1e-3))
+    state = RunState(run_id="r", status="finished")
+    state.apply(epoch(None))
+    console = Console(width=80, record=True, file=None)
+    with console.capture() as captured:
+        console.print(epochs_table(state))
+    row = next(line for line in captured.get().splitlines() if line.strip().startswith("probe"))
+    assert "0e+00" not in row and row.split()[-2] == "-", row
+
+
+@pytest.mark.parametrize("rich", [False, True])
+def test_a_resumed_run_shows_its_progress_headless(rich):
+    """`cifar-tui resume` printed nothing until the final table: the progress sinks waited for a run_started
+    event, and a resume sends run_resumed instead (a `nohup` log of a resumed run had no epoch lines)."""
+    import io
+
+    from rich.console import Console
+
+    from engine import events as ev
+    from tui.cli_progress import PlainProgress, RichProgress
+
+    out = io.StringIO()
+    sink = RichProgress(Console(file=out, width=120)) if rich else PlainProgress(out=out)
+    for event in [ev.RunResumed(run_id="20270115-080000-demo-abcd", from_epochs={"scratch": 2},
+                                environment={"device": "CPU", "precision": "float32", "backend": "jax"}),
+                  ev.StrategyStarted(strategy="scratch", image_size=32, epochs=3, steps_per_epoch=4,
+                                     total_params=10, weights="random init"),
+                  ev.EpochEnd(strategy="scratch", phase="train", epoch=3, epochs=3, loss=0.5, accuracy=0.8,
+                              val_loss=0.4, val_accuracy=0.9, learning_rate=1e-3, seconds=1.0, images_per_s=9.0),
+                  ev.RunFinished(status="finished", seconds=5.0)]:
+        sink(event)
+    sink.close()
+    text = out.getvalue()
+    assert "resumed" in text and "scratch after epoch 2" in text and "jax" in text, text
+    assert "epoch 3/3" in text and "run finished in 5s" in text, text

@@ -257,3 +257,28 @@ def test_extraction_feeds_only_full_batches_and_returns_each_images_row(extracto
     assert rows.shape == (13, 6)
     np.testing.assert_allclose(rows[12], extract(extractor, x[12:], 8, 32)[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(rows[:8], extract(extractor, x[:8], 8, 32), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("augmentation, says_flips", [("translate", False), ("flip+translate", True)])
+def test_the_cached_head_log_says_flips_only_where_the_data_set_flips(tmp_path, augmentation, says_flips):
+    """digits (translate only) has one view per image: the log said 'flips kept (two views per image)'."""
+    from types import SimpleNamespace
+
+    import keras
+
+    from engine import events as ev
+    from engine.config import ExperimentConfig
+    from engine.models.backbone import resolve_weights
+    from engine.models.transfer import build_frozen
+    from engine.training.feature_cache import FeatureCache, cached_head_data
+
+    keras.utils.set_random_seed(0)
+    config = ExperimentConfig(transfer_image_size=32)
+    built = build_frozen(config, 10, resolve_weights("none"))
+    data = SimpleNamespace(x_train=_images(8, 1), y_train=np.arange(8) % 10, x_val=_images(4, 2),
+                           y_val=np.arange(4), augmentation=augmentation)
+    seen: list = []
+    cached_head_data(built.model, built.backbone, data, FeatureCache(None, seen.append), config, "frozen", 32, 4,
+                     0, seen.append)
+    notes = [e.message for e in seen if isinstance(e, ev.LogMessage) and "translation dropped" in e.message]
+    assert len(notes) == 1 and ("flips kept" in notes[0]) == says_flips, notes

@@ -112,3 +112,16 @@ def test_slurm_submits_no_task_for_such_a_cell(tmp_path, monkeypatch):
     out = slurm.submit_study(spec, tmp_path, slurm.SlurmOptions.from_sources({}, {}))
     assert submitted_cells == [] and [(s.action, s.state) for s in out] == [("refused", f"failed, {TOO_MANY}")]
     assert load_record(tmp_path, "few").cells[0].refused == TOO_MANY
+
+
+def test_the_exported_report_names_a_refused_cells_reason_without_an_empty_run(tmp_path, fake_runs):
+    """A refused cell never had a run: its 'Failed cells' line ended in '(run )'."""
+    from tui.cli import app
+
+    run_study(parse_spec(SPEC), tmp_path / "runs")
+    result = CliRunner().invoke(app, ["studies", "export", "few", "--out", str(tmp_path / "out"),
+                                      "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    report = (tmp_path / "out" / "report.md").read_text()
+    line = next(line for line in report.splitlines() if line.startswith("- cell 1 "))
+    assert line == f"- cell 1 train_size=200/class seed=0: failed - {TOO_MANY}"

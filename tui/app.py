@@ -196,10 +196,15 @@ class CifarTuiApp(FollowRuns, App):
 
     @work(thread=True, exclusive=True, group="plan-resume", exit_on_error=False)
     def _plan_resume(self, run_id: str) -> None:
+        from engine.backend import switch_refusal
         from engine.resume import plan_resume
 
         try:
-            self.post_message(ResumePlanned(plan_resume(self.runs_dir, run_id), ""))
+            plan = plan_resume(self.runs_dir, run_id)
+            # Refused here, not after switching to the Live screen (which then showed the run as failed).
+            refusal = switch_refusal(plan.config.backend)
+            self.post_message(ResumePlanned(None, f"cannot resume {run_id}: {refusal}") if refusal
+                              else ResumePlanned(plan, ""))
         except Exception as exc:  # UserError, or whatever a damaged folder raises: a notification
             self.post_message(ResumePlanned(None, error_text(exc, f"cannot resume {run_id}")))
 

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from engine import events as ev
 from engine.backend import DEFAULT_BACKEND
+from tui.tables import rate
 
 
 def fmt(value: float | None, spec: str = ".3f") -> str:
@@ -22,7 +23,7 @@ def fmt(value: float | None, spec: str = ".3f") -> str:
 
 def epoch_line(e: ev.EpochEnd) -> str:
     return (f"{e.strategy:<9} {e.phase:<8} epoch {e.epoch}/{e.epochs}  loss {fmt(e.loss)}  acc {fmt(e.accuracy)}  "
-            f"val_loss {fmt(e.val_loss)}  val_acc {fmt(e.val_accuracy)}  lr {e.learning_rate:.0e}  "
+            f"val_loss {fmt(e.val_loss)}  val_acc {fmt(e.val_accuracy)}  lr {rate(e.learning_rate)}  "
             f"{e.seconds:.1f}s  {e.images_per_s:.0f} img/s")
 
 
@@ -35,6 +36,12 @@ def milestone_line(e: ev.Event) -> str | None:
                 f"weights: {w.get('label')}; "
                 f"device {e.environment.get('device')} ({e.environment.get('precision', 'float32')}, "
                 f"{e.environment.get('backend', e.config.get('backend', DEFAULT_BACKEND))})")
+    if isinstance(e, ev.RunResumed):
+        where = [f"{n} after epoch {k}" if k else f"{n} from the start" for n, k in e.from_epochs.items()]
+        where += [f"{n} finished before" for n in e.skipped]
+        return (f"run {e.run_id} resumed: {', '.join(where) or 'nothing left'}; "
+                f"device {e.environment.get('device')} ({e.environment.get('precision', 'float32')}, "
+                f"{e.environment.get('backend', DEFAULT_BACKEND)})")
     if isinstance(e, ev.StrategyStarted):
         return (f"{e.strategy:<9} started: {e.image_size}px, {e.epochs} epochs x {e.steps_per_epoch} steps, "
                 f"{e.total_params:,} params, {e.weights}")
@@ -78,7 +85,7 @@ class PlainProgress:
         return self._out or (sys.stderr if self.to_stderr else sys.stdout)
 
     def __call__(self, event: ev.Event) -> None:
-        self.started = self.started or isinstance(event, ev.RunStarted)
+        self.started = self.started or isinstance(event, (ev.RunStarted, ev.RunResumed))  # resume: no RunStarted
         if report_download(event) or not self.started:
             return  # a run refused before it started: the CLI prints the one-line error
         line = milestone_line(event)
@@ -105,7 +112,7 @@ class RichProgress:
         self.progress.start()
 
     def __call__(self, event: ev.Event) -> None:
-        self.started = self.started or isinstance(event, ev.RunStarted)
+        self.started = self.started or isinstance(event, (ev.RunStarted, ev.RunResumed))  # resume: no RunStarted
         if report_download(event) or not self.started:
             return
         line = milestone_line(event)

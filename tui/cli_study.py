@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from engine.backend import requested_backend
+from engine.backend import chosen_backend
 from engine.errors import UserError
 from engine.store.paths import resolve_runs_dir
 from tui.cli import RunsDir, app
@@ -84,7 +84,7 @@ def study(
         if preset is not None:
             overrides["preset"] = preset
         if backend is not None or (os.environ.get("KERAS_BACKEND") and "backend" not in overrides):
-            overrides["backend"] = requested_backend(backend)
+            overrides["backend"] = chosen_backend(backend)
         spec = load_spec(spec_ref, overrides)
         if name is not None:
             from engine.store.ids import validate_name

@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from engine.backend import requested_backend
+from engine.backend import chosen_backend
 from engine.config import ExperimentConfig
 from engine.errors import ConfigError
 from engine.presets import preset_config
@@ -73,7 +73,7 @@ def config_from_flags(
         **more,
     )
     if "backend" in more or os.environ.get("KERAS_BACKEND"):  # Keras' own variable stands in for the flag
-        overrides["backend"] = requested_backend(more.get("backend"))
+        overrides["backend"] = chosen_backend(more.get("backend"))
     if epochs is not None:
         overrides.update(scratch_epochs=epochs, frozen_epochs=epochs, finetune_epochs=epochs, airbench_epochs=epochs)
         if head_epochs is None:  # fair budgets (#12): finetune's head trains as long as the frozen strategy

@@ -9,6 +9,11 @@ from engine.analysis.binomial import accuracy_text
 from engine.state import RunState
 
 
+def rate(value: float | None) -> str:
+    """A learning rate; "-" where there is none (the probe's C grid: NaN in the event, null on disk)."""
+    return "-" if value is None or value != value else f"{value:.0e}"
+
+
 def pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 
@@ -113,7 +118,7 @@ def epochs_table(state: RunState) -> Table:
     for name, s in state.strategies.items():
         for h in s.history:
             table.add_row(name, h["phase"], f"{h['epoch']}/{h['epochs']}", _f(h["loss"]), pct(h["accuracy"]),
-                          _f(h["val_loss"]), pct(h["val_accuracy"]), f"{h['learning_rate'] or 0:.0e}",
+                          _f(h["val_loss"]), pct(h["val_accuracy"]), rate(h["learning_rate"]),
                           f"{h['seconds']:.1f}")
     return table
 

@@ -205,7 +205,8 @@ def export_study(record: StudyRecord, results: list[CellResult], conditions: lis
     failed = [r for r in results if r.status in ("failed", "damaged")]
     if failed:  # the reason travels with the report, not only the app
         lines += ["", "## Failed cells", "", *[f"- cell {r.index + 1} {r.label}: {r.status}"
-                                              f"{' - ' + r.reason if r.reason else ''} (run {r.run_id})"
+                                              f"{' - ' + r.reason if r.reason else ''}"
+                                              f"{f' (run {r.run_id})' if r.run_id else ''}"  # refused: no run
                                               for r in failed]]
     notices = sorted({n for r in results for n in r.notices})
     if notices:

@@ -229,8 +229,9 @@ def cached_head_data(model, backbone, data, cache: FeatureCache, config, strateg
         if augmentation["flip"] else None
     val = cache.features(extractor, digest, data.x_val, mirrored=False, **common)
     if augmentation["shift"]:
-        sink(LogMessage(level="info", message=f"{strategy}: head trained on cached features: flips kept (two "
-                                              "views per image), translation dropped (--frozen-features live "
-                                              "keeps it)"))
+        # Only a data set that mirrors has a second view; digits (translate only) has one per image.
+        kept = "flips kept (two views per image), " if augmentation["flip"] else ""
+        sink(LogMessage(level="info", message=f"{strategy}: head trained on cached features: {kept}translation "
+                                              "dropped (--frozen-features live keeps it)"))
     return (head_model(model), feature_dataset(plain, data.y_train, batch_size, True, mirrored, seed),
             feature_dataset(val, data.y_val, batch_size))

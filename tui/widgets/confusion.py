@@ -65,8 +65,9 @@ class ConfusionView(Vertical):
     def show(self, state: RunState, newest: str | None = None) -> None:
         self._state = state
         names = self.finished()
-        if newest in names or (self.selected not in names and names):
-            self.selected = newest if newest in names else names[-1]
+        if newest in names or self.selected not in names:
+            # a selection the state has no matrix for (a new run's) is dropped, not drawn as "test 0.0%"
+            self.selected = newest if newest in names else (names[-1] if names else None)
         self._redraw()
 
     def _redraw(self) -> None:
@@ -74,6 +75,8 @@ class ConfusionView(Vertical):
         title = self.query_one("#cm-title", Label)
         state = self._state
         if state is None or self.selected is None:
+            title.update("no strategy has finished yet")
+            table.clear(columns=True)
             return
         s = state.strategies[self.selected]
         matrix = s.confusion_matrix or []
