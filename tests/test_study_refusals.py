@@ -125,3 +125,24 @@ def test_the_exported_report_names_a_refused_cells_reason_without_an_empty_run(t
     report = (tmp_path / "out" / "report.md").read_text()
     line = next(line for line in report.splitlines() if line.startswith("- cell 1 "))
     assert line == f"- cell 1 train_size=200/class seed=0: failed - {TOO_MANY}"
+
+
+def test_a_study_whose_remaining_cells_need_two_backends_is_refused_before_any_runs(tmp_path, fake_runs,
+                                                                                    monkeypatch):
+    """One process keeps the backend Keras first loaded (#14): a cancelled TensorFlow cell and a new JAX cell
+    cannot both run in it. Refused in one line, nothing started; --parallel is the way (a process per cell)."""
+    from types import SimpleNamespace
+
+    calls, _ = fake_runs
+    spec = parse_spec({**SPEC, "base": {**SPEC["base"], "backend": "jax"},
+                       "axes": {"train_size": ["5/class"], "seed": [0, 1]}})
+    recorded = SimpleNamespace(config=spec.cells()[0].config.replace(backend="tensorflow"))
+    decisions = iter([("resume", recorded), ("new", None)])  # cell 0 was cancelled on TensorFlow, cell 1 is new
+    monkeypatch.setattr("engine.study.runner.decide", lambda runs_dir, run_id, retry_failed=False: next(decisions))
+    resumed = []
+    monkeypatch.setattr("engine.session.resume_and_run", lambda *a, **k: resumed.append(a))
+    with pytest.raises(ConfigError) as refused:
+        run_study(spec, tmp_path)
+    assert "two Keras backends (tensorflow for the cells to resume, jax for the cells to start)" in str(refused.value)
+    assert "--parallel" in str(refused.value) and "\n" not in str(refused.value)
+    assert not calls and not resumed

@@ -76,6 +76,25 @@ def decide(runs_dir: Path, run_id: str, retry_failed: bool = False):
     return "new", None
 
 
+def one_backend(spec: StudySpec, decisions: dict) -> None:
+    """ConfigError (one line) when the cells this process would run need two Keras backends: a resumed cell
+    continues on the backend it was recorded with, a new one uses the spec's (`--backend`), and one
+    process keeps the backend Keras first loaded (issue #14). `--parallel` runs a process per cell."""
+    needs: dict[str, str] = {}
+    for cell in spec.cells():
+        action, plan = decisions[cell.index]
+        if action == "skipped":
+            continue
+        backend = plan.config.backend if action == "resume" else cell.config.backend
+        needs.setdefault(backend, "resume" if action == "resume" else "new")
+    if len(needs) > 1:
+        said = ", ".join(f"{b} for the cells to {'resume' if what == 'resume' else 'start'}"
+                         for b, what in needs.items())
+        raise ConfigError(f"this study's remaining cells need two Keras backends ({said}) and one process runs "
+                          f"one: continue it with --backend {next(iter(needs))}, or with --parallel N "
+                          f"(a process per cell)")
+
+
 def refusal(cell: Cell) -> str:
     """Why the cell's configuration cannot run on its data set ('' when it can): labels only, no TensorFlow."""
     from engine.data.feasibility import fit_problem
@@ -107,12 +126,15 @@ def run_study(spec: StudySpec, runs_dir: Path, stop_event: threading.Event | Non
     lock = RunLock(folder, what="study").acquire()
     outcomes: list[CellOutcome] = []
     try:
+        decisions = {cell.index: decide(runs_dir, record.cells[cell.index].run_id, retry_failed)
+                     for cell in spec.cells()}
+        one_backend(spec, decisions)
         save_record(runs_dir, record)
         for cell in spec.cells():
             if stop_event.is_set():
                 break
             entry = record.cells[cell.index]
-            action, plan = decide(runs_dir, entry.run_id, retry_failed)
+            action, plan = decisions[cell.index]
             sink = display(cell) if display is not None else None
             if action == "skipped":
                 outcome = CellOutcome(cell, entry.run_id, "skipped", cell_status(runs_dir, entry.run_id))
