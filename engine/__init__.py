@@ -1,9 +1,22 @@
 """cifar-tui's engine: data, models, training, events and the run store.
 
 Imports neither Textual nor Rich, and TensorFlow only when a run starts, so quick commands stay quick.
+`run_experiment` is imported on first use (PEP 562): the package imports none of its modules, so
+`engine.runner` (and all it imports) never depends on the package importing it back.
 """
 
-from engine.config import ExperimentConfig
-from engine.runner import run_experiment
+from __future__ import annotations
 
 __all__ = ["ExperimentConfig", "run_experiment"]
+
+
+def __getattr__(name: str):
+    if name == "ExperimentConfig":
+        from engine.config import ExperimentConfig
+
+        return ExperimentConfig
+    if name == "run_experiment":
+        from engine.runner import run_experiment
+
+        return run_experiment
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")

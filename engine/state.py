@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine import events as ev
+import engine.events as ev
 
 
 @dataclass

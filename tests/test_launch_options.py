@@ -47,7 +47,7 @@ def test_the_app_starts_with_every_run_option(tmp_path, monkeypatch):
 
 def test_without_a_terminal_the_whole_config_runs_headless(tmp_path, monkeypatch):
     ran: list[ExperimentConfig] = []
-    monkeypatch.setattr("tui.cli.run_headless", lambda config, runs_dir, plain, json_out: ran.append(config))
+    monkeypatch.setattr("tui.cli_headless.run_headless", lambda config, runs_dir, plain, json_out: ran.append(config))
     result = runner.invoke(app, [*OPTIONS, "--runs-dir", str(tmp_path)])  # CliRunner's streams are no TTY
     assert result.exit_code == 0, result.output
     assert "not a terminal: running the study headless" in result.output

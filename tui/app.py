@@ -20,7 +20,7 @@ from textual.filter import Monochrome, NoColor
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from engine import events as ev
+import engine.events as ev
 from engine.config import ExperimentConfig
 from engine.errors import ConfigError, DataError, StoreError, UserError, WeightsError
 from engine.state import RunState
@@ -36,7 +36,8 @@ from tui.messages import (
 from tui.screens.dialogs import ConfirmQuit, StartFailed
 from tui.screens.live import LiveScreen
 from tui.screens.new_run import NewRunScreen
-from tui.screens.runs import RunsScreen, error_text
+from tui.screens.run_loading import error_text
+from tui.screens.runs import RunsScreen
 from tui.screens.studies import StudiesScreen
 
 ERROR_KINDS = {DataError: "data", WeightsError: "weights", ConfigError: "config", StoreError: "store"}

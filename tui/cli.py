@@ -13,17 +13,11 @@ import typer
 
 from engine.errors import UserError
 from engine.store.paths import resolve_runs_dir
-from tui.cli_headless import execute, fail
+from tui.cli_app import RunsDir, app
+from tui.cli_headless import execute, fail, run_headless
 from tui.flags import config_from_options, given_options, with_run_options
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
-                  help="Transfer learning vs training from scratch on CIFAR-10, live in your terminal.",
-                  context_settings={"help_option_names": ["-h", "--help"]})
-runs_app = typer.Typer(help="Browse the run history.", no_args_is_help=True)
-app.add_typer(runs_app, name="runs")
-
-
-RunsDir = typer.Option(None, "--runs-dir", help="Runs folder (default: $CIFAR_TUI_RUNS or ./runs).")
+__all__ = ["app", "main"]
 
 
 @app.callback(invoke_without_command=True)
@@ -59,14 +53,6 @@ def run(
     run_headless(config, resolve_runs_dir(runs_dir), plain, json_out)
 
 
-def run_headless(config, runs_dir: Path, plain: bool | None, json_out: bool) -> None:
-    """Record and run `config` with progress lines and the closing table (also the app's no-terminal path)."""
-    from engine.session import record_and_run
-
-    execute(lambda display, stop_event: record_and_run(config, runs_dir, display=display, stop_event=stop_event),
-            plain, json_out)
-
-
 @app.command()
 def resume(
     run_ref: str = typer.Argument(..., metavar="RUN", help="Run id (or a unique part of it, or 'latest')."),
@@ -87,6 +73,7 @@ def resume(
                                                        stop_event=stop_event, plan=plan), plain, json_out)
 
 
+# After this module's own commands, so that `--help` lists run and resume first.
 import tui.cli_cache  # noqa: E402,F401  (registers `cache list|clear`)
 import tui.cli_runs  # noqa: E402,F401  (registers the `runs` and `watch` commands)
 import tui.cli_study  # noqa: E402,F401  (registers `study` and `studies`)
@@ -113,8 +100,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    # `python -m tui.cli` runs this file as `__main__`, a second copy of the module: the `runs`, `study` and
-    # `cache` commands register themselves on `tui.cli`'s app, so that module's `main` must be the one called.
+    # `python -m tui.cli` runs this file as `__main__`, a second copy of the module: its `run` and `resume`
+    # would register a second time on `tui.cli_app`'s app, so `tui.cli`'s own `main` is the one called.
     from tui.cli import main as cli_main
 
     cli_main()

@@ -8,7 +8,8 @@ from pathlib import Path
 import typer
 
 from engine.store.paths import resolve_runs_dir
-from tui.cli import RunsDir, app, fail
+from tui.cli_app import RunsDir, app
+from tui.cli_headless import fail
 
 cache_app = typer.Typer(help="The feature cache of frozen-backbone training (runs/.cache/features).",
                         no_args_is_help=True)

@@ -75,6 +75,14 @@ def execute(start: Callable, plain: bool | None, json_out: bool) -> None:
         raise typer.Exit(EXIT_STRATEGY_FAILED)
 
 
+def run_headless(config, runs_dir, plain: bool | None, json_out: bool) -> None:
+    """Record and run `config` with progress lines and the closing table (also the app's no-terminal path)."""
+    from engine.session import record_and_run
+
+    execute(lambda display, stop_event: record_and_run(config, runs_dir, display=display, stop_event=stop_event),
+            plain, json_out)
+
+
 def print_outcome(outcome, json_out: bool) -> None:
     from rich.console import Console
 

@@ -12,7 +12,7 @@ from typing import TextIO
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from engine import events as ev
+import engine.events as ev
 from engine.backend import DEFAULT_BACKEND
 from tui.tables import rate
 

@@ -9,7 +9,8 @@ import typer
 
 from engine.errors import UserError
 from engine.store.paths import resolve_runs_dir
-from tui.cli import RunsDir, app, fail, runs_app
+from tui.cli_app import RunsDir, app, runs_app
+from tui.cli_headless import fail
 
 
 @runs_app.command("list")

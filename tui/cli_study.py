@@ -12,7 +12,7 @@ import typer
 from engine.backend import chosen_backend
 from engine.errors import UserError
 from engine.store.paths import resolve_runs_dir
-from tui.cli import RunsDir, app
+from tui.cli_app import RunsDir, app
 from tui.cli_headless import EXIT_BY_SIGNAL, EXIT_STRATEGY_FAILED, fail, stop_on_signals
 
 studies_app = typer.Typer(help="Browse studies (grids of runs).", no_args_is_help=True)

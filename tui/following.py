@@ -10,7 +10,7 @@ from textual import work
 
 from engine.state import RunState
 from tui.messages import FollowFailed, Following, FollowOpened, FollowPolled
-from tui.screens.runs import error_text
+from tui.screens.run_loading import error_text
 
 POLL_S = 0.5
 

@@ -39,7 +39,7 @@ def launch_app(runs_dir: Path, start: ExperimentConfig | None = None, watch: str
             print(f"cifar-tui: error: {problem}; {hint}", file=sys.stderr)
             return 2
         print(f"cifar-tui: {problem}: running the study headless (plain lines)", flush=True)
-        from tui.cli import run_headless
+        from tui.cli_headless import run_headless
 
         run_headless(start, runs_dir, plain=True, json_out=False)  # the whole config, every option kept
         return 0

@@ -9,7 +9,7 @@ from typing import Any
 
 from textual.message import Message
 
-from engine import events as ev
+import engine.events as ev
 from engine.state import RunState
 
 

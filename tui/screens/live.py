@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header
 
-from engine import events as ev
+import engine.events as ev
 from engine.state import RunState
 from tui.screens.gallery_open import open_cell_gallery, open_fixed_by_transfer, open_top_losses
 from tui.widgets.confusion import ConfusionView

@@ -19,7 +19,7 @@ from engine.config import DEFAULT_STRATEGIES, STRATEGIES
 from engine.study.record import list_studies
 from engine.study.report import statistics_lines
 from engine.study.stats import aggregate, cell_results
-from tui.screens.runs import RunLoaded, error_text, load_in_worker, show_loaded_run
+from tui.screens.run_loading import RunLoaded, error_text, load_in_worker, show_loaded_run
 from tui.theme import STATUS_STYLES
 from tui.widgets.study_bands import StudyBands, StudyBandsLoaded
 from tui.widgets.study_chart import StudyChart

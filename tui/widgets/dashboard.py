@@ -13,7 +13,7 @@ import time
 from textual.app import ComposeResult
 from textual.containers import Container, Vertical, VerticalScroll
 
-from engine import events as ev
+import engine.events as ev
 from engine.state import RunState
 from tui.widgets.analysis import AnalysisView
 from tui.widgets.comparison import ComparisonTable
