@@ -1,0 +1,51 @@
+"""No import cycles between the project's modules (module-level imports; a function's own lazy import is
+not a dependency of its module). A cycle makes import order matter and half-initialised modules possible."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("engine", "tui", "bench")
+
+
+def module_imports() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+            deps = set()
+            for node in ast.parse(path.read_text()).body:
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    deps.add(node.module)
+                elif isinstance(node, ast.Import):
+                    deps.update(alias.name for alias in node.names)
+            graph[name] = {d for d in deps if d.split(".")[0] in PACKAGES}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    found = []
+    for start in graph:
+        stack, seen = [(start, [start])], set()
+        while stack:
+            node, path = stack.pop()
+            for dep in graph.get(node, ()):
+                if dep == start:
+                    found.append(path + [dep])
+                elif dep in graph and dep not in seen:
+                    seen.add(dep)
+                    stack.append((dep, path + [dep]))
+    return found
+
+
+def test_the_project_has_no_import_cycles():
+    graph = module_imports()
+    assert {"engine.runner", "tui.cli", "tui.cli_app"} <= set(graph)  # the walk found the modules
+    assert cycles(graph) == []
+
+
+def test_a_cycle_is_found():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"], ["b", "c", "a", "b"],
+                                                                      ["c", "a", "b", "c"]]
