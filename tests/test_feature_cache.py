@@ -150,10 +150,14 @@ def test_cache_list_and_clear_without_tensorflow(tmp_path):
     listed = cli("list")
     assert "HEAVY []" in listed.stdout and "2 cached extraction(s)" in listed.stdout, listed.stdout + listed.stderr
     assert "mirrored, 32 px" in listed.stdout and listed.stdout.count("       2  ") == 2
+    assert max(len(line) for line in listed.stdout.splitlines() if str(runs) not in line) <= 80, listed.stdout
     first = list_entries(runs)[0]["id"]
     wrong = cli("clear", "nope", "--yes")
     assert "EXIT 2" in wrong.stdout and "no cached features with id nope" in wrong.stderr
-    assert "removed 1" in cli("clear", first, "--yes").stdout and len(list_entries(runs)) == 1
+    declined = subprocess.run([sys.executable, "-c", code, "cache", "clear", "--runs-dir", str(runs)], input="n\n",
+                              capture_output=True, text=True, timeout=60)
+    assert "nothing removed" in declined.stdout and "EXIT 0" in declined.stdout and len(list_entries(runs)) == 2
+    assert "removed 1" in cli("clear", first[:6], "--yes").stdout and len(list_entries(runs)) == 1  # a unique start
     assert "removed 1" in cli("clear", "--yes").stdout and list_entries(runs) == []
     assert "no cached features" in cli("list").stdout
 

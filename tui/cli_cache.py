@@ -33,12 +33,14 @@ def cache_list(runs_dir: Path | None = RunsDir) -> None:
     if not entries:
         typer.echo(f"no cached features in {cache_root(folder)}")
         return
-    typer.echo(f"{'id':<20}  {'images':>8}  {'MB':>8}  {'written':<16}  features")
+    # Two lines per entry, so that both fit 80 columns: the numbers, then what the features are.
+    typer.echo(f"{'id':<20}  {'images':>8}  {'MB':>8}  written")
     for e in entries:
         written = time.strftime("%Y-%m-%d %H:%M", time.localtime(e["modified"]))
-        typer.echo(f"{e['id']:<20}  {e['images']:>8,}  {e['megabytes']:>8.1f}  {written:<16}  {_describe(e['key'])}")
-    typer.echo(f"{len(entries)} cached extraction(s), {sum(e['megabytes'] for e in entries):.1f} MB in "
-               f"{cache_root(folder)}")
+        typer.echo(f"{e['id']:<20}  {e['images']:>8,}  {e['megabytes']:>8.1f}  {written}")
+        typer.echo(f"    {_describe(e['key'])}")
+    typer.echo(f"{len(entries)} cached extraction(s), {sum(e['megabytes'] for e in entries):.1f} MB, in")
+    typer.echo(f"    {cache_root(folder)}")
 
 
 @cache_app.command("clear")
@@ -51,15 +53,20 @@ def cache_clear(
     from engine.store.feature_files import cache_root, clear, list_entries
 
     folder = resolve_runs_dir(runs_dir)
-    present = {e["id"] for e in list_entries(folder)}
-    unknown = [i for i in ids or [] if i not in present]
-    if unknown:
-        raise fail(f"no cached features with id {', '.join(unknown)} in {cache_root(folder)} (see `cache list`)")
+    present = sorted(e["id"] for e in list_entries(folder))
+    chosen = []
+    for given in ids or []:  # an id, or a unique start of one (as run ids)
+        matches = [i for i in present if i == given] or [i for i in present if i.startswith(given)]
+        if len(matches) != 1:
+            why = "no cached features with id" if not matches else f"{len(matches)} cached extractions start with"
+            raise fail(f"{why} {given} in {cache_root(folder)} (see `cache list`)")
+        chosen.append(matches[0])
     if not present:
         typer.echo(f"no cached features in {cache_root(folder)}")
         return
-    count = len(ids) if ids else len(present)
+    count = len(set(chosen)) if ids else len(present)
     if not yes and not typer.confirm(f"remove {count} cached extraction(s) from {cache_root(folder)}?"):
-        raise typer.Exit(1)
-    removed = clear(folder, ids or None)
+        typer.echo("nothing removed")
+        return
+    removed = clear(folder, sorted(set(chosen)) or None)
     typer.echo(f"removed {len(removed)} cached extraction(s)")
