@@ -94,6 +94,19 @@ def test_the_info_line_fits_120_columns_on_one_line():
     assert len(lines) == 1 and "float32" in lines[0] and state.run_id in lines[0]
 
 
+def test_at_80_columns_a_long_run_id_is_shortened_before_the_device_is_cut():
+    """A named run's or study cell's id would push precision and backend off the line ("CPU floa…")."""
+    from tui.widgets.info_bar import info_text
+
+    state = RunState(run_id="20270115-080000-data-efficiency-003-abcd", status="running",
+                     dataset={"name": "cifar10", "train": 45000, "val": 5000, "test": 10000},
+                     weights={"pretrained": True}, environment={"device": "CPU", "precision": "float32",
+                                                               "backend": "jax"},
+                     config={"backend": "jax"})
+    line = info_text(state, 78).plain
+    assert line.endswith("CPU float32 jax") and "│0115-0800 data-e…│" in line and len(line) <= 78, line
+
+
 async def test_the_log_panel_wraps_long_lines_at_80_columns(tmp_path):
     from tui.widgets.log_panel import LogPanel
 

@@ -12,7 +12,7 @@ from engine.config_diff import show_value
 RICH_NAMES = {"orange": "dark_orange"}  # plotext's colour names (the curves') that Rich spells differently
 
 
-def short_id(run_id: str) -> str:
+def run_label(run_id: str) -> str:
     """"20270115-080000-alpha-0001" -> "alpha-0001": the part that tells runs apart."""
     return run_id.split("-", 2)[-1] if run_id.count("-") >= 2 else run_id
 
@@ -25,7 +25,8 @@ def config_diff_table(run_ids: list[str], diff: dict[str, list], colors: list[st
     table.add_column("key", no_wrap=True, style="bold")
     for index, run_id in enumerate(run_ids):
         color = colors[index % len(colors)] if colors else "bold"
-        table.add_column(short_id(run_id), no_wrap=True, overflow="ellipsis", header_style=RICH_NAMES.get(color, color))
+        table.add_column(run_label(run_id), no_wrap=True, overflow="ellipsis",
+                         header_style=RICH_NAMES.get(color, color))
     for key, values in diff.items():
         table.add_row(key, *[show_value(v) for v in values])
     return table

@@ -79,6 +79,17 @@ def listed_strategies(listings) -> tuple[str, ...]:
     return LIST_STRATEGIES + (("probe",) if any("probe" in r.strategies for r in listings) else ())
 
 
+SHORT_ID = 17  # characters of the shortened id: "0115-0800 alpha-0…"
+
+
+def short_id(run_id: str) -> str:
+    """`20270115-080000-alpha-0001` -> `0115-0800 alpha-0…`: month-day, hour-minute, then the name."""
+    parts = run_id.split("-", 2)
+    if len(parts) == 3 and len(parts[0]) == 8 and len(parts[1]) == 6:
+        run_id = f"{parts[0][4:]}-{parts[1][:4]} {parts[2]}"
+    return run_id if len(run_id) <= SHORT_ID else run_id[: SHORT_ID - 1] + "…"
+
+
 def runs_lines(listings) -> list[str]:
     """`cifar-tui runs list` as fixed-width lines, 80 columns. Plain text on purpose: a Rich table takes
     over a second to lay out 1,000 runs; these lines take milliseconds, and grep and awk read them."""

@@ -13,8 +13,10 @@ from textual.widgets import DataTable, Footer, Header, Static
 from engine.config import STRATEGIES
 from engine.config_diff import config_diff
 from engine.state import RunState
-from tui.config_diff_table import config_diff_table
-from tui.config_diff_table import short_id as run_label  # as the diff's header and the plot's legend name runs
+from tui.config_diff_table import (
+    config_diff_table,
+    run_label,  # as the diff's header and the plot's legend name runs
+)
 from tui.tables import comparison_cells
 from tui.widgets.curves import CurvesPlot, thin
 

@@ -21,7 +21,7 @@ from tui.screens.run_loading import (
     load_in_worker,
     show_loaded_run,
 )
-from tui.tables import SHORT_NAMES
+from tui.tables import SHORT_NAMES, short_id
 from tui.theme import STATUS_STYLES
 
 STRATEGY_COLUMNS = ("scratch", "frozen", "finetune", "probe")  # test accuracy, %
@@ -31,15 +31,6 @@ NUMERIC = (*STRATEGY_COLUMNS, "time")  # sorted as numbers, runs without a value
 # the name are left out, so every strategy's accuracy stays on screen.
 COMPACT_COLUMNS = ("run", "status", "data", *STRATEGY_COLUMNS, "time")
 WIDE_FROM = 110
-SHORT_ID = 17  # characters of the shortened id: "0115-0800 alpha-0…"
-
-
-def short_id(run_id: str) -> str:
-    """`20270115-080000-alpha-0001` -> `0115-0800 alpha-0…`: month-day, hour-minute, then the name."""
-    parts = run_id.split("-", 2)
-    if len(parts) == 3 and len(parts[0]) == 8 and len(parts[1]) == 6:
-        run_id = f"{parts[0][4:]}-{parts[1][:4]} {parts[2]}"
-    return run_id if len(run_id) <= SHORT_ID else run_id[: SHORT_ID - 1] + "…"
 
 
 def listing_row(r: RunListing) -> tuple:

@@ -11,12 +11,13 @@ from textual.widgets import Static
 
 from engine.backend import DEFAULT_BACKEND
 from engine.state import RunState
+from tui.tables import short_id
 from tui.theme import STATUS_STYLES
 
 
 def info_text(state: RunState, width: int | None = None) -> Text:
-    """One line, never wrapped: at `width` columns the labels, then the split sizes, are dropped first,
-    and only then is the end cut (with an ellipsis)."""
+    """One line, never wrapped: at `width` columns the labels, then the split sizes, are dropped first, then
+    the run id is shortened (`short_id`), and only then is the end cut (with an ellipsis)."""
     if not state.run_id and state.status == "pending":
         return Text("no run yet: press n for a new run, r for past runs", style="dim")
     text = _info(state, labels=True, sizes=True)
@@ -24,11 +25,13 @@ def info_text(state: RunState, width: int | None = None) -> Text:
         text = _info(state, labels=False, sizes=True)
     if width is not None and text.cell_len > width:
         text = _info(state, labels=False, sizes=False)
+    if width is not None and text.cell_len > width:  # a long --name or a study cell's id: as the Runs screen
+        text = _info(state, labels=False, sizes=False, short=True)
     text.no_wrap, text.overflow = True, "ellipsis"
     return text
 
 
-def _info(state: RunState, labels: bool, sizes: bool) -> Text:
+def _info(state: RunState, labels: bool, sizes: bool, short: bool = False) -> Text:
     d, w = state.dataset, state.weights
 
     def label(word: str) -> tuple[str, str]:
@@ -42,7 +45,7 @@ def _info(state: RunState, labels: bool, sizes: bool) -> Text:
     substitute = bool(d.get("substituted_for"))
     return Text(" │ " if labels else "│", style="dim").join([
         Text.assemble((state.status, STATUS_STYLES.get(state.status, ""))),
-        Text.assemble(label("run"), (state.run_id or "-", "bold")),
+        Text.assemble(label("run"), ((short_id(state.run_id) if short else state.run_id) or "-", "bold")),
         Text.assemble(label("data"), (dataset.upper() if substitute else dataset, "bold red" if substitute else
                                       "bold"), (counts, "dim"),
                       (f" aug {state.config['augment']}" if state.config.get("augment") and sizes else "", "dim")),
