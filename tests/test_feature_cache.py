@@ -186,9 +186,21 @@ def test_the_head_fitted_on_features_is_the_full_models_head(tmp_path):
 
 
 @pytest.mark.slow
-def test_cached_frozen_learns_and_a_second_run_reuses_the_features(tmp_path):
-    """Live frozen learning on the same data: test_recipe's random-features test (frozen_features=live)."""
+def test_cached_frozen_learns_and_a_second_run_reuses_the_features(tmp_path, monkeypatch):
+    """Live frozen learning on the same data: test_recipe's random-features test (frozen_features=live). The
+    test set goes through the extractor then the head (the whole model's layers), never the whole model anew:
+    that would trace it again (test_the_head_fitted_on_features_is_the_full_models_head: the same numbers)."""
+    import keras
     from learnable_data import learnable_cifar
+
+    predicted_by = []
+    real_predict = keras.Model.predict
+
+    def spy(model, *args, **kwargs):
+        predicted_by.append(model.name)
+        return real_predict(model, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "predict", spy)
 
     from engine import events as ev
     from engine.config import ExperimentConfig
@@ -212,6 +224,7 @@ def test_cached_frozen_learns_and_a_second_run_reuses_the_features(tmp_path):
     assert any("0 images from cache, 180 extracted" in m for m in results["first"][1])
     assert any("frozen: features of 180 images from cache, 0 extracted (mirrored" in m for m in results["second"][1])
     assert results["second"][0] == results["first"][0]  # the same features, the same seed: the same model
+    assert "pooled_features" in predicted_by and "efficientnetb0_transfer" not in predicted_by, predicted_by
 
 
 @pytest.mark.slow

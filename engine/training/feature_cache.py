@@ -6,7 +6,9 @@ on them gives the same model as running the backbone every epoch, minus augmenta
 inside the network's view. Flip is kept exactly: each training image is cached twice (as is, and mirrored at
 its native size, as the model's `Augment` layer mirrors) and every epoch picks one of the two views per image with
 probability 1/2. Translation is dropped (a translated copy is another image; caching all 81 offsets would
-cost 81 extractions). Validation uses the cached as-is view; the test set still goes through the full model.
+cost 81 extractions). Validation uses the cached as-is view. The test set is never cached: a frozen model
+is tested as its extractor then its head (the same layers; `HeadData.predict`), a fine-tuned one through
+the whole model.
 
 The key (see `engine/store/feature_files.py` for the files) is everything the features depend on: a
 SHA-256 of all the backbone's weights as built (pretrained file, or random init plus its AdaBN estimate, so
@@ -23,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -116,7 +119,8 @@ class FeatureCache:
         return self._tables[ident]
 
 
-def extract(extractor: keras.Model, x: np.ndarray, batch_size: int, image_size: int) -> np.ndarray:
+def extract(extractor: keras.Model, x: np.ndarray, batch_size: int, image_size: int,
+            callbacks: list | None = None) -> np.ndarray:
     """uint8 (N, h, w, 3) -> (N, D) float32. The extractor is the model's own front (`pooled_extractor`):
     its `Resize` layer brings the images to `image_size`, as in training and evaluation.
 
@@ -126,7 +130,7 @@ def extract(extractor: keras.Model, x: np.ndarray, batch_size: int, image_size: 
     n = len(x)
     padded = np.concatenate([x, np.repeat(x[-1:], (-n) % batch_size, axis=0)]) if n else x
     feeder = make_feeder(padded, np.zeros(len(padded), np.int32), batch_size, training=False)
-    out = extractor.predict(feeder, verbose=0)[:n]
+    out = extractor.predict(feeder, verbose=0, callbacks=callbacks)[:n]
     return np.asarray(out, dtype=np.float32)
 
 
@@ -212,10 +216,30 @@ def pin_model(callback, view) -> None:
     callback.set_model = lambda _model: setattr(callback, "_model", view)
 
 
+class HeadData(NamedTuple):
+    """A frozen-backbone phase on cached features: the model's head (its layers after `avg_pool`), the
+    training and validation feature batches, and the extractor that made them (the model's own front)."""
+
+    head: keras.Model
+    train: FeatureBatches
+    val: FeatureBatches
+    extractor: keras.Model
+    image_size: int
+
+    def predict(self, x: np.ndarray, batch_size: int, callbacks: list | None = None) -> np.ndarray:
+        """(N, C) class probabilities of uint8 images `x`: the whole model in inference mode, run as its two
+        halves (the same layers and weights, `test_the_head_fitted_on_features_is_the_full_models_head`).
+        The extractor's compiled predict is reused, where the whole model would be traced anew (~4-5 s on a
+        CPU). Never cached: the test set is seen once."""
+        features = extract(self.extractor, x, batch_size, self.image_size, callbacks)
+        return np.asarray(self.head.predict(features, batch_size=batch_size, verbose=0, callbacks=callbacks))
+
+
 def cached_head_data(model, backbone, data, cache: FeatureCache, config, strategy: str, image_size: int,
-                     batch_size: int, seed: int, sink: Sink):
-    """(head model, training dataset, validation dataset) for a frozen-backbone phase on cached features.
-    `model`/`backbone`: a `transfer_model` model and its backbone (BatchNorm statistics final)."""
+                     batch_size: int, seed: int, sink: Sink) -> HeadData:
+    """The head, its training and validation feature batches, and the extractor, for a frozen-backbone phase
+    on cached features. `model`/`backbone`: a `transfer_model` model and its backbone (BatchNorm statistics
+    final)."""
     from engine.models.preprocessing import AUGMENTATIONS
     from engine.models.transfer import head_model
 
@@ -233,5 +257,5 @@ def cached_head_data(model, backbone, data, cache: FeatureCache, config, strateg
         kept = "flips kept (two views per image), " if augmentation["flip"] else ""
         sink(LogMessage(level="info", message=f"{strategy}: head trained on cached features: {kept}translation "
                                               "dropped (--frozen-features live keeps it)"))
-    return (head_model(model), feature_dataset(plain, data.y_train, batch_size, True, mirrored, seed),
-            feature_dataset(val, data.y_val, batch_size))
+    return HeadData(head_model(model), feature_dataset(plain, data.y_train, batch_size, True, mirrored, seed),
+                    feature_dataset(val, data.y_val, batch_size), extractor, image_size)

@@ -127,7 +127,7 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
                          recipe=recipe.description, epoch_budget=budget))
 
     cached_phase = _cached_phase(name, config, built, features)
-    head_data = None  # (head model, training features, validation features), made when that phase starts
+    head_data = None  # a HeadData (head model, training and validation features), made when that phase starts
     best = BestEpoch(stop_event)
     stopper = StopOnRequest(stop_event)
     extra = [keras.callbacks.TensorBoard(log_dir=str(tensorboard_dir))] if tensorboard_dir is not None else []
@@ -153,7 +153,7 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
                 with scope():
                     head_data = cached_head_data(model, built.backbone, data, features, config, name, size,
                                                  batch_size, config.seed + done, sink)
-            fit_model, fit_train, fit_val = head_data
+            fit_model, fit_train, fit_val = head_data.head, head_data.train, head_data.val
         peak, phase_steps = phase.learning_rate * lr_factor, phase.epochs * steps
         with scope():
             fit_model.compile(
@@ -224,9 +224,14 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     else:  # the notebook's way: the weights the training ended with (the last epoch, or early stopping's best)
         tested_epoch = last_epoch or total_epochs
         tested_val_accuracy = last_val_accuracy if last_val_accuracy is not None else math.nan
-    test_ds = make_feeder(data.x_test, data.y_test, batch_size, training=False)
-    tester = recipe.test_model(model) if recipe.test_model is not None else model
-    probabilities = tester.predict(test_ds, verbose=0, callbacks=[stopper])
+    if head_data is not None and built.phases[-1].name == cached_phase and recipe.test_model is None:
+        # The tested weights sit behind a frozen backbone: the whole model as extractor then head (the same
+        # layers), reusing the extractor's compiled predict.
+        probabilities = head_data.predict(data.x_test, batch_size, callbacks=[stopper])
+    else:
+        test_ds = make_feeder(data.x_test, data.y_test, batch_size, training=False)
+        tester = recipe.test_model(model) if recipe.test_model is not None else model
+        probabilities = tester.predict(test_ds, verbose=0, callbacks=[stopper])
     if stop_event.is_set() or len(probabilities) != len(data.y_test):
         sink(StrategyFinished(strategy=name, status="cancelled", seconds=time.perf_counter() - started,
                               trainable_params=trainable, total_params=model.count_params()))
