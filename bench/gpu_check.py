@@ -74,8 +74,8 @@ class Capture:
         self.events: list = []
 
     def __call__(self, event) -> None:
-        if event.type in ("batch_end", "epoch_end", "strategy_finished", "strategy_failed", "run_finished",
-                          "phase_started"):
+        if event.type in ("run_started", "batch_end", "epoch_end", "strategy_finished", "strategy_failed",
+                          "run_finished", "phase_started"):
             self.events.append(event)
 
     def last_epoch_rate(self, strategy: str, phase: str) -> float | None:
@@ -83,6 +83,11 @@ class Capture:
         epoch's start: compile time, which falls in the first epoch, and validation are excluded)."""
         batches = [e for e in self.events if e.type == "batch_end" and e.strategy == strategy and e.phase == phase]
         return round(batches[-1].images_per_s, 1) if batches else None
+
+    def train_images(self) -> int | None:
+        """Training images of the run (its validation split held out), as its `run_started` event says."""
+        started = [e for e in self.events if e.type == "run_started"]
+        return started[-1].dataset.get("train") if started else None
 
     def failure(self) -> str:
         return "; ".join(f"{e.strategy}: {e.error}" for e in self.events if e.type == "strategy_failed")
@@ -132,12 +137,6 @@ def _config(data_dir: Path, **knobs):
     return ExperimentConfig(**base)
 
 
-def config_train_images(config) -> int:
-    """Training images of a run (its validation split held out): read off the engine's own split."""
-    from engine.data.splits import prepare_data
-    return len(prepare_data(config).x_train)
-
-
 def throughput(data_dir: Path, size: dict, strategies: tuple[str, ...]) -> dict:
     """Per strategy, two epochs over `throughput_images` images at the full size; the second is measured."""
     from engine.runner import run_experiment
@@ -155,7 +154,7 @@ def throughput(data_dir: Path, size: dict, strategies: tuple[str, ...]) -> dict:
             run_experiment(config, sink)
         rate, waited = sink.last_epoch_rate(strategy, phase), meter.last_epoch_s()
         # the measured epoch's training time: its images over the rate of its last batch
-        train_s = config_train_images(config) / rate if rate else None
+        train_s = sink.train_images() / rate if rate and sink.train_images() else None
         out[strategy] = {"train_img_s": rate, "image_size": px, "error": sink.failure() or None,
                          "input_share_upper_bound": round(waited / train_s, 4) if waited and train_s else None}
     return out
@@ -179,9 +178,9 @@ def extraction_rate(size: dict) -> float:
     keras.mixed_precision.set_dtype_policy("float32")
     extractor = pooled_extractor(model)
     images = np.random.default_rng(0).integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
-    extract(extractor, images[:batch], batch, px)  # compile
+    extract(extractor, images[:batch], batch)  # compile
     started = time.perf_counter()
-    extract(extractor, images, batch, px)
+    extract(extractor, images, batch)
     return round(n / (time.perf_counter() - started), 1)
 
 

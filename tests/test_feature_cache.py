@@ -45,7 +45,7 @@ def _features(extractor, root, x, logged, backbone=BACKBONE, size=32, scaling="r
 def _direct(extractor, x):
     from engine.training.feature_cache import extract
 
-    return extract(extractor, x, 8, 32)
+    return extract(extractor, x, 8)
 
 
 def test_hit_and_miss_by_weights_size_scaling_and_images(extractor, tmp_path):
@@ -175,7 +175,7 @@ def test_the_head_fitted_on_features_is_the_full_models_head(tmp_path):
     keras.utils.set_random_seed(0)
     built = build_frozen(ExperimentConfig(transfer_image_size=32, head_units=8), 10, resolve_weights("none"))
     x, y = _images(16, 4), np.arange(16) % 10
-    features = extract(pooled_extractor(built.model), x, 8, 32)
+    features = extract(pooled_extractor(built.model), x, 8)
     head = head_model(built.model)
     head.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
     before = built.model.get_weights()
@@ -267,13 +267,13 @@ def test_extraction_feeds_only_full_batches_and_returns_each_images_row(extracto
     x = _images(13, seed=4)
     extractor.predict = recording
     try:
-        rows = extract(extractor, x, 8, 32)
+        rows = extract(extractor, x, 8)
     finally:
         del extractor.predict
     assert shapes == [8, 8]
     assert rows.shape == (13, 6)
-    np.testing.assert_allclose(rows[12], extract(extractor, x[12:], 8, 32)[0], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(rows[:8], extract(extractor, x[:8], 8, 32), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rows[12], extract(extractor, x[12:], 8)[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rows[:8], extract(extractor, x[:8], 8), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("augmentation, says_flips", [("translate", False), ("flip+translate", True)])

@@ -63,8 +63,3 @@ def make_feeder(x: np.ndarray, y: np.ndarray, batch_size: int, training: bool, s
         return make_dataset(x, y, batch_size, training=training, seed=seed)
     return ArrayFeeder(x, y, batch_size, training=training, seed=seed)
 
-
-def image_batches(x: np.ndarray, batch_size: int):
-    """uint8 batches (B, h, w, 3) of `x` in order, for code that calls a model or layer directly."""
-    for start in range(0, len(x), batch_size):
-        yield x[start:start + batch_size]

@@ -60,7 +60,6 @@ class FeatureCache:
     def __init__(self, root: Path | None, sink: Sink):
         self.root, self.sink = (Path(root) if root is not None else None), sink
         self._tables: dict[str, dict[bytes, np.ndarray]] = {}
-        self._folders: dict[str, KeyFolder] = {}
         self._checked: set[str] = set()
 
     def features(self, extractor: keras.Model, backbone_digest: str, x: np.ndarray, *, image_size: int,
@@ -85,13 +84,13 @@ class FeatureCache:
         digests = image_digests(view)
         hits = [i for i, d in enumerate(digests.tolist()) if d in table]
         if hits and ident not in self._checked:
-            table = self._spot_check(extractor, view, digests, hits, table, ident, batch_size, image_size, folder)
+            table = self._spot_check(extractor, view, digests, hits, table, ident, batch_size, folder)
             hits = [i for i, d in enumerate(digests.tolist()) if d in table]
         self._checked.add(ident)
         missing = np.setdiff1d(np.arange(len(x)), hits)
         started = time.perf_counter()
         if len(missing):
-            rows = extract(extractor, view[missing], batch_size, image_size)
+            rows = extract(extractor, view[missing], batch_size)
             table.update(zip(digests[missing].tolist(), rows, strict=True))
             if folder is not None:
                 folder.add(digests[missing], rows)
@@ -101,9 +100,9 @@ class FeatureCache:
             f"({key['view']}, {image_size} px, key {ident[:12] if folder is not None else 'in memory'})")))
         return np.stack([table[d] for d in digests.tolist()]) if len(x) else np.zeros((0, width), np.float32)
 
-    def _spot_check(self, extractor, view, digests, hits, table, ident, batch_size, image_size, folder):
+    def _spot_check(self, extractor, view, digests, hits, table, ident, batch_size, folder):
         sample = np.asarray(hits[:SPOT_CHECK_ROWS])
-        fresh = extract(extractor, view[sample], batch_size, image_size)
+        fresh = extract(extractor, view[sample], batch_size)
         cached = np.stack([table[d] for d in digests[sample].tolist()])
         scale = max(float(np.abs(fresh).max()), 1e-6)
         if np.abs(fresh - cached).max() <= SPOT_CHECK_RTOL * scale:
@@ -119,10 +118,9 @@ class FeatureCache:
         return self._tables[ident]
 
 
-def extract(extractor: keras.Model, x: np.ndarray, batch_size: int, image_size: int,
-            callbacks: list | None = None) -> np.ndarray:
+def extract(extractor: keras.Model, x: np.ndarray, batch_size: int, callbacks: list | None = None) -> np.ndarray:
     """uint8 (N, h, w, 3) -> (N, D) float32. The extractor is the model's own front (`pooled_extractor`):
-    its `Resize` layer brings the images to `image_size`, as in training and evaluation.
+    its `Resize` layer brings the images to the strategy's size, as in training and evaluation.
 
     Every batch it sees is full (the last one padded with copies of the last image, their rows dropped):
     a batch of another shape makes TensorFlow trace the whole backbone again (~3 s per new shape on a CPU)
@@ -224,14 +222,13 @@ class HeadData(NamedTuple):
     train: FeatureBatches
     val: FeatureBatches
     extractor: keras.Model
-    image_size: int
 
     def predict(self, x: np.ndarray, batch_size: int, callbacks: list | None = None) -> np.ndarray:
         """(N, C) class probabilities of uint8 images `x`: the whole model in inference mode, run as its two
         halves (the same layers and weights, `test_the_head_fitted_on_features_is_the_full_models_head`).
         The extractor's compiled predict is reused, where the whole model would be traced anew (~4-5 s on a
         CPU). Never cached: the test set is seen once."""
-        features = extract(self.extractor, x, batch_size, self.image_size, callbacks)
+        features = extract(self.extractor, x, batch_size, callbacks)
         return np.asarray(self.head.predict(features, batch_size=batch_size, verbose=0, callbacks=callbacks))
 
 
@@ -258,4 +255,4 @@ def cached_head_data(model, backbone, data, cache: FeatureCache, config, strateg
         sink(LogMessage(level="info", message=f"{strategy}: head trained on cached features: {kept}translation "
                                               "dropped (--frozen-features live keeps it)"))
     return HeadData(head_model(model), feature_dataset(plain, data.y_train, batch_size, True, mirrored, seed),
-                    feature_dataset(val, data.y_val, batch_size), extractor, image_size)
+                    feature_dataset(val, data.y_val, batch_size), extractor)
