@@ -276,6 +276,37 @@ def test_extraction_feeds_only_full_batches_and_returns_each_images_row(extracto
     np.testing.assert_allclose(rows[:8], extract(extractor, x[:8], 8), rtol=1e-5, atol=1e-6)
 
 
+def test_a_lookup_of_several_views_extracts_them_in_one_pass(extractor, tmp_path):
+    """As-is, validation and mirrored rows missing from the cache go through one `predict` call (each call
+    has a fixed cost and pads its own last batch), and each view's rows land under its own key."""
+    from engine.training.feature_cache import FeatureCache
+
+    calls = []
+    real_predict = extractor.predict
+
+    def recording(feeder, **kwargs):
+        calls.append(sum(int(np.shape(images)[0]) for images, _labels in feeder))
+        return real_predict(feeder, **kwargs)
+
+    train, val = _images(10, 5), _images(3, 6)
+    extractor.predict = recording
+    try:
+        logged = Logged()
+        plain, held_out, mirrored = FeatureCache(tmp_path, logged).views(
+            extractor, BACKBONE, [(train, False), (val, False), (train, True)], image_size=32, input_scaling="raw",
+            precision="float32", batch_size=8, label="t")
+    finally:
+        del extractor.predict
+    assert calls == [24]  # 23 rows padded to three full batches of 8, in one call
+    np.testing.assert_allclose(plain, _direct(extractor, train), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(held_out, _direct(extractor, val), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(mirrored, _direct(extractor, train[:, :, ::-1]), rtol=1e-5, atol=1e-6)
+    assert "23 images through the backbone" in logged[-1]
+    reread = Logged()  # from disk: the mirrored rows were stored under the mirrored key
+    np.testing.assert_allclose(_features(extractor, tmp_path, train, reread, mirrored=True), mirrored, atol=1e-6)
+    assert "10 images from cache, 0 extracted (mirrored" in reread[0]
+
+
 @pytest.mark.parametrize("augmentation, says_flips", [("translate", False), ("flip+translate", True)])
 def test_the_cached_head_log_says_flips_only_where_the_data_set_flips(tmp_path, augmentation, says_flips):
     """digits (translate only) has one view per image: the log said 'flips kept (two views per image)'."""

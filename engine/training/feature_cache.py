@@ -38,6 +38,7 @@ SPOT_CHECK_ROWS = 4  # cached rows recomputed before a key folder is trusted
 # Tolerance of the spot check, relative to the features' scale: re-running the same network differs by
 # float rounding (threads, kernels), a foreign or stale cache by far more.
 SPOT_CHECK_RTOL = 1e-2
+HEAD_ROWS = 4096  # features per direct call of a head at test time (bounds its activations' memory)
 
 
 def weights_digest(model) -> str:
@@ -65,12 +66,57 @@ class FeatureCache:
     def features(self, extractor: keras.Model, backbone_digest: str, x: np.ndarray, *, image_size: int,
                  input_scaling: str, precision: str, mirrored: bool, batch_size: int, label: str) -> np.ndarray:
         """(N, D) float32 features of `x` (uint8 (N, h, w, 3)), as is or mirrored left-right."""
+        return self.views(extractor, backbone_digest, [(x, mirrored)], image_size=image_size,
+                          input_scaling=input_scaling, precision=precision, batch_size=batch_size, label=label)[0]
+
+    def views(self, extractor: keras.Model, backbone_digest: str, requests: list[tuple[np.ndarray, bool]], *,
+              image_size: int, input_scaling: str, precision: str, batch_size: int,
+              label: str) -> list[np.ndarray]:
+        """Features of several (uint8 images, mirrored) requests, one (N_i, D) float32 array each. The rows no
+        cache holds are extracted in one pass over all requests: one `predict` call has a fixed cost (its
+        feeder, a partial last batch padded) that three calls (as-is, mirrored, validation) paid three times."""
         width = int(extractor.output_shape[-1])
-        key = {"backbone": backbone_digest, "image_size": image_size, "input_scaling": input_scaling,
-               "precision": precision,
-               "view": "mirrored" if mirrored else "as-is", "width": width, "keras": keras.__version__}
-        folder = KeyFolder(self.root, key) if self.root is not None else None
-        ident = folder.path.name if folder is not None else str(sorted(key.items()))
+        lookups = []  # per request: its table, digests, key label and the positions it must extract
+        for x, mirrored in requests:
+            key = {"backbone": backbone_digest, "image_size": image_size, "input_scaling": input_scaling,
+                   "precision": precision,
+                   "view": "mirrored" if mirrored else "as-is", "width": width, "keras": keras.__version__}
+            folder = KeyFolder(self.root, key) if self.root is not None else None
+            ident = folder.path.name if folder is not None else str(sorted(key.items()))
+            table = self._table(ident, folder)
+            view = x[:, :, ::-1] if mirrored else x
+            digests = image_digests(view)
+            hits = [i for i, d in enumerate(digests.tolist()) if d in table]
+            if hits and ident not in self._checked:
+                table = self._spot_check(extractor, view, digests, hits, table, ident, batch_size, folder)
+                hits = [i for i, d in enumerate(digests.tolist()) if d in table]
+            self._checked.add(ident)
+            missing = np.setdiff1d(np.arange(len(x)), hits)
+            lookups.append((view, digests, missing, table, folder, ident, key["view"], len(hits)))
+        wanted = [(view[missing], digests[missing]) for view, digests, missing, *_ in lookups]
+        started = time.perf_counter()
+        total = sum(len(d) for _, d in wanted)
+        rows = extract(extractor, np.concatenate([v for v, _ in wanted]), batch_size) if total else None
+        seconds = time.perf_counter() - started
+        at, last = 0, len(lookups) - 1
+        for n, ((_, _, _, table, folder, ident, view_name, hits), (_, new)) in enumerate(zip(lookups, wanted,
+                                                                                             strict=True)):
+            if len(new):
+                table.update(zip(new.tolist(), rows[at:at + len(new)], strict=True))
+                if folder is not None:
+                    folder.add(new, rows[at:at + len(new)])
+                at += len(new)
+            # the last line of a lookup says what the one pass over the backbone cost
+            timing = (f"; {total:,} images through the backbone in {seconds:.1f} s "
+                      f"({total / max(seconds, 1e-9):,.0f} img/s)") if total and n == last else ""
+            self.sink(LogMessage(level="info", message=(
+                f"{label}: features of {hits:,} images from cache, {len(new):,} extracted "
+                f"({view_name}, {image_size} px, key {ident[:12] if folder is not None else 'in memory'}){timing}")))
+        return [np.stack([table[d] for d in digests.tolist()]) if len(digests) else np.zeros((0, width), np.float32)
+                for _, digests, _, table, *_ in lookups]
+
+    def _table(self, ident: str, folder: KeyFolder | None) -> dict[bytes, np.ndarray]:
+        """A key's rows in memory, read (verified) from its folder the first time it is asked for."""
         table = self._tables.get(ident)
         if table is None:
             table = {}
@@ -80,25 +126,7 @@ class FeatureCache:
                 for reason in folder.refused:
                     self.sink(LogMessage(level="warning", message=f"feature cache: refused {reason}; rebuilt"))
             self._tables[ident] = table
-        view = x[:, :, ::-1] if mirrored else x
-        digests = image_digests(view)
-        hits = [i for i, d in enumerate(digests.tolist()) if d in table]
-        if hits and ident not in self._checked:
-            table = self._spot_check(extractor, view, digests, hits, table, ident, batch_size, folder)
-            hits = [i for i, d in enumerate(digests.tolist()) if d in table]
-        self._checked.add(ident)
-        missing = np.setdiff1d(np.arange(len(x)), hits)
-        started = time.perf_counter()
-        if len(missing):
-            rows = extract(extractor, view[missing], batch_size)
-            table.update(zip(digests[missing].tolist(), rows, strict=True))
-            if folder is not None:
-                folder.add(digests[missing], rows)
-        self.sink(LogMessage(level="info", message=(
-            f"{label}: features of {len(hits):,} images from cache, {len(missing):,} extracted"
-            f"{f' in {time.perf_counter() - started:.1f} s' if len(missing) else ''} "
-            f"({key['view']}, {image_size} px, key {ident[:12] if folder is not None else 'in memory'})")))
-        return np.stack([table[d] for d in digests.tolist()]) if len(x) else np.zeros((0, width), np.float32)
+        return table
 
     def _spot_check(self, extractor, view, digests, hits, table, ident, batch_size, folder):
         sample = np.asarray(hits[:SPOT_CHECK_ROWS])
@@ -229,7 +257,11 @@ class HeadData(NamedTuple):
         The extractor's compiled predict is reused, where the whole model would be traced anew (~4-5 s on a
         CPU). Never cached: the test set is seen once."""
         features = extract(self.extractor, x, batch_size, callbacks)
-        return np.asarray(self.head.predict(features, batch_size=batch_size, verbose=0, callbacks=callbacks))
+        # The head called directly, not through `predict`: a few dense layers on (N, D) features cost less
+        # than tracing a predict function for them (~0.5 s on a CPU), on any backend.
+        chunks = [keras.ops.convert_to_numpy(self.head(features[i:i + HEAD_ROWS], training=False))
+                  for i in range(0, len(features), HEAD_ROWS)]
+        return np.concatenate(chunks) if chunks else np.zeros((0, self.head.output_shape[-1]), np.float32)
 
 
 def cached_head_data(model, backbone, data, cache: FeatureCache, config, strategy: str, image_size: int,
@@ -245,10 +277,9 @@ def cached_head_data(model, backbone, data, cache: FeatureCache, config, strateg
     augmentation = AUGMENTATIONS[data.augmentation]
     common = dict(image_size=image_size, input_scaling=config.input_scaling, precision=config.precision,
                   batch_size=batch_size, label=strategy)
-    plain = cache.features(extractor, digest, data.x_train, mirrored=False, **common)
-    mirrored = cache.features(extractor, digest, data.x_train, mirrored=True, **common) \
-        if augmentation["flip"] else None
-    val = cache.features(extractor, digest, data.x_val, mirrored=False, **common)
+    requests = [(data.x_train, False), (data.x_val, False)] + ([(data.x_train, True)] if augmentation["flip"] else [])
+    plain, val, *mirrored = cache.views(extractor, digest, requests, **common)
+    mirrored = mirrored[0] if mirrored else None
     if augmentation["shift"]:
         # Only a data set that mirrors has a second view; digits (translate only) has one per image.
         kept = "flips kept (two views per image), " if augmentation["flip"] else ""
