@@ -167,7 +167,12 @@ def _rows(state: RunState) -> list[list[str]]:
     def pct(v):
         return "-" if v is None else f"{100 * v:.1f}%"
 
-    return [[n, s.status, f"{pct(s.best_val_accuracy)} (epoch {s.best_epoch})" if s.best_epoch else "-",
+    def best(s):
+        if (partial := s.best_of_finished_epochs()) is not None:  # a cancelled strategy: never tested
+            return f"{pct(partial[1])} (epoch {partial[0]}, before it was cancelled)"
+        return f"{pct(s.best_val_accuracy)} (epoch {s.best_epoch})" if s.best_epoch else "-"
+
+    return [[n, s.status, best(s),
              accuracy_text(s.test_accuracy, state.dataset.get("test")), s.epoch_budget or str(s.epochs or "-"),
              f"{s.trainable_params:,} / {s.total_params:,}",
              "-" if s.seconds is None else f"{s.seconds:.0f}s"] for n, s in state.strategies.items()]

@@ -6,6 +6,7 @@ the app's Live panels and the history browser all read a `RunState`, so they can
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,9 +54,24 @@ class StrategyState:
                 "best_epoch", "best_val_accuracy", "test_accuracy", "test_loss", "seconds", "error")
         out = {k: getattr(self, k) for k in keys}
         out["images_per_s"] = self.train_images_per_s()
+        if (best := self.best_of_finished_epochs()) is not None:
+            out["best_of_finished_epochs"] = {"epoch": best[0], "val_accuracy": best[1]}
         if self.backbone_change:
             out["backbone_change"] = self.backbone_change
         return out
+
+    def best_of_finished_epochs(self) -> tuple[int, float] | None:
+        """For a cancelled strategy (stopped before its test, so no `Evaluated`): the finished epoch with the
+        highest validation accuracy, as (1-based epoch, accuracy in [0, 1]); None for any other status or
+        without a validated epoch. Shown marked as such, never as a test result: it was never tested."""
+        if self.status != "cancelled" or self.best_epoch is not None:
+            return None
+        validated = [(h["val_accuracy"], -h["epoch"]) for h in self.history
+                     if h.get("val_accuracy") is not None and math.isfinite(h["val_accuracy"])]
+        if not validated:
+            return None
+        accuracy, epoch = max(validated)  # the earliest epoch among equals, as the best-epoch callback keeps
+        return -epoch, accuracy
 
     def train_images_per_s(self) -> float | None:
         rates = [h["images_per_s"] for h in self.history if h.get("images_per_s")]

@@ -44,6 +44,8 @@ def comparison_cells(s: dict, n_test: int | None = None) -> list[str]:
     """One strategy's row of the comparison, from its summary (shared by the CLI and the app). The test
     accuracy carries its binomial standard error on the `n_test` test images (engine.analysis.binomial)."""
     best = "-" if s.get("best_val_accuracy") is None else f"{pct(s['best_val_accuracy'])}@{s.get('best_epoch')}"
+    if (partial := s.get("best_of_finished_epochs")) is not None:  # cancelled: in brackets, never tested
+        best = f"({pct(partial['val_accuracy'])}@{partial['epoch']})"
     total, trainable = s.get("total_params") or 0, s.get("trainable_params") or 0
     params = f"{short_count(trainable)}/{short_count(total)}" if total else "-"
     rate = s.get("images_per_s")
@@ -63,9 +65,17 @@ def comparison_table(summary: dict, title: str | None = None) -> Table:
         table.add_column(column, justify="left" if column in ("strategy", "status") else "right", no_wrap=True)
     for name, s in summary.get("strategies", {}).items():
         table.add_row(name, *comparison_cells(s, test_images(summary)))
+    captions = []
     if any(s.get("test_accuracy") is not None for s in summary.get("strategies", {}).values()):
-        table.caption = f"test ± binomial standard error on {test_images(summary) or '?'} test images"
+        captions.append(f"test ± binomial standard error on {test_images(summary) or '?'} test images")
+    if any(s.get("best_of_finished_epochs") for s in summary.get("strategies", {}).values()):
+        captions.append(PARTIAL_NOTE)
+    table.caption = "\n".join(captions) or None
     return table
+
+
+# Under a table with a cancelled strategy's bracketed best validation accuracy.
+PARTIAL_NOTE = "(…): a cancelled strategy's best validation so far, not tested"
 
 
 # Test-accuracy columns of the run lists: the three strategies of the study always, the probe only when a
@@ -149,6 +159,8 @@ def compare_table(summaries: list[dict]) -> Table:
         for name, s in summary.get("strategies", {}).items():
             status, best, test, _budget, _params, took, _rate = comparison_cells(s, test_images(summary))
             table.add_row(summary.get("run_id", ""), name, best, test if status == "finished" else status, took)
+    if any(s.get("best_of_finished_epochs") for summary in summaries for s in summary.get("strategies", {}).values()):
+        table.caption += "\n" + PARTIAL_NOTE
     return table
 
 

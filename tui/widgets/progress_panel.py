@@ -60,6 +60,8 @@ class StrategyRow(Horizontal):
         elif s.status == "finished" and s.test_accuracy is not None:
             stats.update(f"test {100 * s.test_accuracy:.1f}%  best val {100 * (s.best_val_accuracy or 0):.1f}% "
                          f"@ epoch {s.best_epoch}", layout=False)
+        elif (partial := s.best_of_finished_epochs()) is not None:  # cancelled: its epochs, never its test
+            stats.update(f"best val {100 * partial[1]:.1f}% @ epoch {partial[0]}, not tested", layout=False)
         elif s.status == "failed":
             stats.update(Text(s.error, style="red"), layout=False)
         else:
