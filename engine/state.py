@@ -22,6 +22,7 @@ class StrategyState:
     epoch: int = 0  # last finished epoch (1-based)
     epochs: int = 0
     step: int = 0
+    resumed_at: int = 0  # a resumed strategy's next epoch (1-based) until its first batch; 0 otherwise
     steps: int = 0
     batch_loss: float | None = None
     batch_accuracy: float | None = None
@@ -124,6 +125,10 @@ class RunState:
             for name, done in e.from_epochs.items():  # the strategies that run again, from their checkpoint
                 s = self.strategy(name)
                 s.status, s.error, s.step = "pending", "", 0
+                # The attempt before the interruption said nothing about this one: its phase and batch figures
+                # go until the resumed strategy's own PhaseStarted and first batch arrive.
+                s.resumed_at, s.phase = done + 1, ""
+                s.batch_loss = s.batch_accuracy = s.images_per_s = None
                 s.history = [h for h in s.history if h["epoch"] <= done]
                 s.phase_starts = [(p, first) for p, first in s.phase_starts if first <= max(done, 1)]
                 s.epoch = s.history[-1]["epoch"] if s.history else 0
@@ -143,11 +148,11 @@ class RunState:
                 s.phase_starts.append((e.phase, e.first_epoch))
         elif isinstance(e, ev.BatchEnd):
             s = self.strategy(e.strategy)
-            s.step, s.steps, s.phase = e.step, e.steps, e.phase
+            s.step, s.steps, s.phase, s.resumed_at = e.step, e.steps, e.phase, 0
             s.batch_loss, s.batch_accuracy, s.images_per_s = e.loss, e.accuracy, e.images_per_s
         elif isinstance(e, ev.EpochEnd):
             s = self.strategy(e.strategy)
-            s.epoch, s.epochs, s.step = e.epoch, e.epochs, 0
+            s.epoch, s.epochs, s.step, s.resumed_at = e.epoch, e.epochs, 0, 0
             # An epoch logged before a crash but not checkpointed is trained again after a resume: the
             # later record replaces the earlier one, so a history never holds an epoch twice.
             s.history = [h for h in s.history if h["epoch"] < e.epoch]

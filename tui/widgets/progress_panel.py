@@ -42,7 +42,9 @@ class StrategyRow(Horizontal):
         # Labels here have fixed sizes (app.tcss): update without a layout pass, which would re-render
         # every panel of the screen four times a second.
         status = self.status
-        if s.status == "running":
+        if s.status == "running" and s.resumed_at:  # resumed, no batch yet (JAX compiles): not the old epoch
+            status.update(Text(f"resuming {s.resumed_at}/{s.epochs}", style="green"), layout=False)
+        elif s.status == "running":
             epoch = min(s.epoch + 1, s.epochs) if s.step else max(s.epoch, 1)
             status.update(Text(f"{PHASE_NAMES.get(s.phase, s.phase)} {epoch}/{s.epochs}", style="green"), layout=False)
         else:
@@ -52,11 +54,16 @@ class StrategyRow(Horizontal):
             bar.update(total=s.steps, progress=s.step)
         elif s.status in ("finished",):
             bar.update(total=1, progress=1)
+        elif s.status == "pending":  # also a resumed strategy waiting: not the stopped attempt's progress
+            bar.update(total=1, progress=0)
         stats = self.stats
         if s.status == "running" and s.batch_loss is not None:
             acc = "-" if s.batch_accuracy is None else f"{100 * s.batch_accuracy:.1f}%"
             stats.update(f"loss {s.batch_loss:.3f}  acc {acc}  {s.images_per_s or 0:.0f} img/s  "
                          f"ETA {clock(eta_seconds(s, batch_size))}", layout=False)
+        elif s.status == "running" and s.resumed_at:
+            phase = PHASE_NAMES.get(s.phase, s.phase)  # known once the resumed phase has started
+            stats.update(f"{phase} phase, starting" if phase else "starting", layout=False)
         elif s.status == "finished" and s.test_accuracy is not None:
             stats.update(f"test {100 * s.test_accuracy:.1f}%  best val {100 * (s.best_val_accuracy or 0):.1f}% "
                          f"@ epoch {s.best_epoch}", layout=False)
