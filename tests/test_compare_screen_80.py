@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Static
 from engine import events as ev
 from engine.state import RunState
 from tui.app import CifarTuiApp
+from tui.config_diff_table import config_diff_table
 from tui.screens.compare import CompareCurves, CompareScreen
 
 WITH_PROBE = "20270116-090000-probe-0001"
@@ -46,3 +47,26 @@ def test_the_legend_lists_only_strategies_the_runs_have():
     from tui.screens.compare import strategy_legend
 
     assert "probe" not in strategy_legend([(WITHOUT_PROBE, RunState.from_events(full_run(WITHOUT_PROBE)))])
+
+
+async def test_many_differing_keys_scroll_and_leave_the_plot_its_height(tmp_path):
+    """8 differing config keys at 80x24 took 12 rows and left the plot one row of data; the diff now takes
+    at most a quarter of the screen and scrolls to its last key."""
+    runs = []
+    for index, run_id in enumerate((WITHOUT_PROBE, "20270116-080000-beta-0002")):
+        state = RunState.from_events(full_run(run_id))
+        state.config.update({f"knob_{k}": 10 * index + k for k in range(8)})
+        runs.append((run_id, state))
+    app = CifarTuiApp(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(CompareScreen(runs))
+        await pilot.pause(0.3)
+        assert app.screen.query_one(CompareCurves).region.height >= 8
+        assert app.screen.query_one("#compare-table").region.height >= 3  # header and rows still on screen
+        diff = app.screen.query_one("#compare-diff-scroll")
+        table = config_diff_table([run_id for run_id, _ in runs], app.screen.diff)
+        assert table.title == "config: only the 8 keys that differ"  # says there is more than it shows
+        diff.focus()
+        await pilot.press("end")
+        await pilot.pause(0.1)
+        assert diff.scroll_y > 0 and diff.scroll_y == diff.max_scroll_y  # the last keys are reachable

@@ -20,7 +20,8 @@ def run_label(run_id: str) -> str:
 def config_diff_table(run_ids: list[str], diff: dict[str, list], colors: list[str] | None = None) -> Table | Text:
     if not diff:
         return Text("config: identical in every key", style="dim")
-    table = Table(title="config: only the keys that differ", title_justify="left", box=box.SIMPLE_HEAD,
+    keys = f"{len(diff)} keys that differ" if len(diff) > 1 else "key that differs"  # the count: the Compare
+    table = Table(title=f"config: only the {keys}", title_justify="left", box=box.SIMPLE_HEAD,  # screen scrolls
                   pad_edge=False)
     table.add_column("key", no_wrap=True, style="bold")
     for index, run_id in enumerate(run_ids):
