@@ -18,7 +18,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from engine.backend import process_backend
+from engine.backend import BACKEND_NAMES, BACKENDS, DEFAULT_BACKEND, check_backend, process_backend, switch_refusal
 from engine.config import STRATEGIES, ExperimentConfig
 from engine.errors import ConfigError, UserError
 from engine.presets import PRESETS, preset_config
@@ -48,14 +48,27 @@ BLANK_IS_NONE = {"train_per_class", "test_limit", "data_dir"}  # optional knobs:
 CUSTOM = "custom"
 
 
+def form_backend() -> tuple[str | None, str]:
+    """The backend a new form starts with: the one Keras already runs on in this process, else
+    `KERAS_BACKEND`, else TensorFlow; (None, why) when the environment's cannot be used (`KERAS_BACKEND=foo`):
+    the form's backend field then starts blank and the reason stands until a backend is chosen."""
+    name = process_backend()
+    try:
+        check_backend(name)
+    except ConfigError as exc:
+        return None, f"KERAS_BACKEND={name} in the environment: {exc} (in the backend field)"
+    return name, ""
+
+
 class NewRunScreen(ModalScreen[ExperimentConfig | None]):
     BINDINGS = [Binding("escape", "dismiss_form", "Cancel"), Binding("ctrl+s", "start", "Start")]
 
     def __init__(self, base: ExperimentConfig | None = None) -> None:
         super().__init__()
         self.from_last_run = base is not None
-        # No field for the backend: the one Keras already runs on in this process, else --backend's default
-        self.base = base or preset_config("quick", backend=process_backend())
+        backend, self.backend_problem = (base.backend, "") if base is not None else form_backend()
+        self.base = base or preset_config("quick", backend=backend or DEFAULT_BACKEND)
+        self.initial_backend = backend  # None: the environment's is unusable, the field starts blank
         # The config the fields edit: the base, or a preset chosen in the form. Knobs without a field
         # come from here unchanged.
         self.template = self.base
@@ -80,6 +93,9 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
                 yield Label("data set")
                 yield Select([("CIFAR-10", "cifar10"), ("digits (offline demo, NOT CIFAR-10)", "digits")],
                              value=self.base.dataset, allow_blank=False, id="dataset")
+                yield Label("backend")
+                yield Select([(BACKEND_NAMES[b], b) for b in BACKENDS], allow_blank=self.initial_backend is None,
+                             value=self.initial_backend or Select.NULL, prompt="choose a backend", id="backend")
                 yield Label("scratch model")
                 yield Select(SCRATCH_MODELS, value=self.base.scratch_model, allow_blank=False, id="scratch-model")
                 for field_id, label in FIELDS:
@@ -147,11 +163,18 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
         chosen = tuple(n for n in STRATEGIES if self.query_one(f"#use-{n}", Checkbox).value)
         dataset = str(self.query_one("#dataset", Select).value)
         scratch_model = str(self.query_one("#scratch-model", Select).value)
+        backend = self.query_one("#backend", Select).value
+        if backend is Select.NULL:
+            raise ConfigError(self.backend_problem or "choose a backend")
         config = self.template.replace(strategies=chosen, dataset=dataset, scratch_model=scratch_model,
-                                       **self.field_values())
+                                       backend=str(backend), **self.field_values())
         if config.train_per_class != self.template.train_per_class:  # a subset asked for: k-shot (#15)
             config = config.replace(val_from="full")
-        return config.validate()
+        config = config.validate()
+        refusal = switch_refusal(config.backend)  # Keras cannot switch backends in a process
+        if refusal:
+            raise ConfigError(refusal)
+        return config
 
     def check(self) -> ExperimentConfig | None:
         error = self.query_one("#form-error", Label)
