@@ -79,3 +79,11 @@ async def test_the_app_shows_a_cancelled_strategys_best_validation_so_far(tmp_pa
         assert str(table.get_cell_at(Coordinate(0, 2))).strip() == "(80.0%@2)"
         engine.stop_event.set()
         await asyncio.sleep(0)
+
+
+def test_the_exported_report_says_the_best_validation_came_before_the_cancel(tmp_path):
+    from engine.export import export_run
+
+    page = export_run(RunState.from_events(cancelled_run()), tmp_path / "r", "md").read_text()
+    row = next(line for line in page.splitlines() if line.startswith("| frozen"))
+    assert "80.0% (epoch 2, before it was cancelled)" in row, row
