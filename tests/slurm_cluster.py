@@ -38,6 +38,22 @@ class Cluster:
     def env(self) -> dict[str, str]:
         return {"SLURM_CONF": str(self.conf)}
 
+    def log_lines(self, job_id: str, lines: int = 30) -> str:
+        """The last `lines` lines of slurmctld's and slurmd's logs that name `job_id` (JobId=N or job N):
+        what a failed test shows, since Slurm forgets a finished job after MinJobAge."""
+        number = job_id.split("_")[0]
+        marks = (f"JobId={number}", f"job {number}", f"StepId={number}", f"job_id={number}")
+        out = []
+        for daemon in ("slurmctld", "slurmd"):
+            try:
+                text = (self.folder / "log" / f"{daemon}.log").read_text(errors="replace").splitlines()
+            except OSError as exc:
+                out.append(f"{daemon}.log: {exc}")
+                continue
+            named = [line for line in text if any(m in line for m in marks)]
+            out += [f"--- {daemon}.log ({len(named)} lines name job {number}; the last {lines}):", *named[-lines:]]
+        return "\n".join(out)
+
     def run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(command, env={**os.environ, **self.env}, capture_output=True, text=True, check=check,
                               timeout=60)

@@ -111,6 +111,17 @@ def wait_for(condition, timeout_s: float, what: str):
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
+def task_logs(stdout: Path, chars: int = 3000) -> str:
+    """The ends of a submitit task's stdout and stderr files (`..._log.out`, `..._log.err`)."""
+    out = []
+    for path in (stdout, stdout.with_name(stdout.name.replace("_log.out", "_log.err"))):
+        try:
+            out.append(f"--- {path.name}:\n{path.read_text(errors='replace')[-chars:]}")
+        except OSError as exc:
+            out.append(f"--- {path.name}: {exc}")
+    return "\n".join(out)
+
+
 def epoch_of(checkpoint: Path) -> int:
     try:
         return json.loads(checkpoint.read_text())["epoch"]
@@ -157,7 +168,8 @@ def test_a_task_requeued_at_its_time_limit_and_one_cancelled_both_resume_their_r
     except AssertionError as exc:
         job = slurm.run("scontrol", "show", "job", first.job_id, check=False).stdout
         nodes = slurm.run("sinfo", "--Node", "--long", check=False).stdout
-        raise AssertionError(f"{exc}; last squeue / scontrol: {seen}\n{job}\n{nodes}") from None
+        raise AssertionError(f"{exc}; last squeue / scontrol: {seen}\n{job}\n{nodes}\n"
+                             f"{slurm.log_lines(first.job_id)}\n{task_logs(Path(first.log))}") from None
     assert f"resuming run {first.run_id}" in Path(first.log).read_text()
 
     # 2. `studies cancel` (scancel): the run stops at a batch; running the study again resumes it
