@@ -205,3 +205,22 @@ def test_a_resumed_run_shows_its_progress_headless(rich):
     text = out.getvalue()
     assert "resumed" in text and "scratch after epoch 2" in text and "jax" in text, text
     assert "epoch 3/3" in text and "run finished in 5s" in text, text
+
+
+def test_a_resumed_strategys_progress_bar_starts_at_its_next_epoch():
+    """Until its first batch (a JAX compile can take a minute), the bar of a strategy resumed after epoch 2 of
+    3 read 'epoch 1/3'."""
+    import io
+
+    from rich.console import Console
+
+    from engine import events as ev
+    from tui.cli_progress import RichProgress
+
+    sink = RichProgress(Console(file=io.StringIO(), width=120))
+    sink(ev.RunResumed(run_id="20270115-080000-demo-abcd", from_epochs={"scratch": 2}, environment={}))
+    sink(ev.StrategyStarted(strategy="scratch", image_size=32, epochs=3, steps_per_epoch=4, total_params=10,
+                            weights="random init"))
+    task = sink.progress.tasks[0]
+    sink.close()
+    assert task.fields["epoch"] == "3/3" and task.fields["stats"] == "starting"

@@ -108,6 +108,7 @@ class RichProgress:
         )
         self.tasks: dict[str, TaskID] = {}
         self.epochs: dict[str, int] = {}
+        self.done: dict[str, int] = {}  # a resumed run's epochs already done per strategy (its checkpoints)
         self.started = False
         self.progress.start()
 
@@ -118,11 +119,14 @@ class RichProgress:
         line = milestone_line(event)
         if line is not None and not isinstance(event, ev.StrategyStarted):
             self.progress.console.print(line, highlight=False, markup=False)
-        if isinstance(event, ev.StrategyStarted):
+        if isinstance(event, ev.RunResumed):
+            self.done = dict(event.from_epochs)
+        elif isinstance(event, ev.StrategyStarted):
             self.epochs[event.strategy] = event.epochs
+            first = min(self.done.get(event.strategy, 0) + 1, event.epochs)  # a resumed strategy's next epoch
             self.tasks[event.strategy] = self.progress.add_task(
-                "", total=event.steps_per_epoch, strategy=event.strategy, phase="", epoch=f"1/{event.epochs}",
-                stats="")
+                "", total=event.steps_per_epoch, strategy=event.strategy, phase="", epoch=f"{first}/{event.epochs}",
+                stats="starting")
         elif isinstance(event, ev.BatchEnd) and event.strategy in self.tasks:
             self.progress.update(
                 self.tasks[event.strategy], completed=event.step, total=event.steps, phase=event.phase,
