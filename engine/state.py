@@ -23,6 +23,7 @@ class StrategyState:
     epochs: int = 0
     step: int = 0
     resumed_at: int = 0  # a resumed strategy's next epoch (1-based) until its first batch; 0 otherwise
+    earlier_seconds: float = 0.0  # training time of the epochs a resumed strategy kept from earlier attempts
     steps: int = 0
     batch_loss: float | None = None
     batch_accuracy: float | None = None
@@ -127,7 +128,9 @@ class RunState:
                 s.status, s.error, s.step = "pending", "", 0
                 # The attempt before the interruption said nothing about this one: its phase and batch figures
                 # go until the resumed strategy's own PhaseStarted and first batch arrive.
-                s.resumed_at, s.phase = done + 1, ""
+                s.resumed_at, s.phase = (done + 1 if done else 0), ""  # 0: starts over, nothing to resume
+                # the epochs kept from earlier attempts: their training time counts in the strategy's own
+                s.earlier_seconds = sum(h.get("seconds") or 0.0 for h in s.history if h["epoch"] <= done)
                 s.batch_loss = s.batch_accuracy = s.images_per_s = None
                 s.history = [h for h in s.history if h["epoch"] <= done]
                 s.phase_starts = [(p, first) for p, first in s.phase_starts if first <= max(done, 1)]
@@ -172,7 +175,7 @@ class RunState:
                 "reference": e.reference}
         elif isinstance(e, ev.StrategyFinished):
             s = self.strategy(e.strategy)
-            s.status, s.seconds = e.status, e.seconds
+            s.status, s.seconds = e.status, e.seconds + s.earlier_seconds
             s.trainable_params, s.total_params = e.trainable_params, e.total_params
         elif isinstance(e, ev.StrategyFailed):
             s = self.strategy(e.strategy)

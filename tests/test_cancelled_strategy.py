@@ -74,7 +74,7 @@ async def test_the_app_shows_a_cancelled_strategys_best_validation_so_far(tmp_pa
             await pilot.pause(0.05)
         await pilot.pause(0.6)  # the panels redraw on a timer
         row = next(r for r in app.screen.query(StrategyRow) if r.strategy == "frozen")
-        assert "best val 80.0% @ epoch 2, not tested" in str(row.stats.render())
+        assert "val 80.0% @ ep 2, untested" in str(row.stats.render())
         table = app.screen.query_one(ComparisonTable)
         assert str(table.get_cell_at(Coordinate(0, 2))).strip() == "(80.0%@2)"
         engine.stop_event.set()

@@ -307,6 +307,41 @@ def test_a_lookup_of_several_views_extracts_them_in_one_pass(extractor, tmp_path
     assert "10 images from cache, 0 extracted (mirrored" in reread[0]
 
 
+def _views(extractor, root, requests, logged):
+    from engine.training.feature_cache import FeatureCache
+
+    return FeatureCache(root, logged).views(extractor, BACKBONE, requests, image_size=32, input_scaling="raw",
+                                            precision="float32", batch_size=8, label="t")
+
+
+def test_an_image_in_two_requests_of_one_key_is_extracted_and_stored_once(extractor, tmp_path):
+    """Training and validation share the as-is key: an image in both was extracted and written twice."""
+    x = _images(10, 7)
+    train, val = x[:8], x[6:]  # images 6 and 7 in both
+    plain, held_out = _views(extractor, tmp_path, [(train, False), (val, False)], Logged())
+    np.testing.assert_allclose(held_out, _direct(extractor, val), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(plain, _direct(extractor, train), rtol=1e-5, atol=1e-6)
+    (key_folder,) = tmp_path.iterdir()
+    key = __import__("json").loads((key_folder / "meta.json").read_text())["key"]
+    assert sum(len(shard.digests) for shard in KeyFolder(tmp_path, key).load()) == 10  # not 12
+
+
+def test_rows_read_from_disk_are_spot_checked_even_when_the_first_request_has_none(extractor, tmp_path):
+    """The check ran only when the key's first request hit the disk; a later request's disk rows (here
+    another network's, for the validation images) were then trusted unchecked."""
+    from engine.store.feature_files import image_digests
+
+    x = _images(10, 8)
+    folder = KeyFolder(tmp_path, {"backbone": BACKBONE, "image_size": 32, "input_scaling": "raw",
+                                  "precision": "float32", "view": "as-is", "width": 6,
+                                  "keras": __import__("keras").__version__})
+    folder.add(image_digests(x[6:]), np.full((4, 6), 99.0, np.float32))  # foreign rows, validation only
+    logged = Logged()
+    _, held_out = _views(extractor, tmp_path, [(x[:6], False), (x[6:], False)], logged)
+    np.testing.assert_allclose(held_out, _direct(extractor, x[6:]), rtol=1e-5, atol=1e-6)
+    assert any("differ from this network" in m for m in logged)
+
+
 @pytest.mark.parametrize("augmentation, says_flips", [("translate", False), ("flip+translate", True)])
 def test_the_cached_head_log_says_flips_only_where_the_data_set_flips(tmp_path, augmentation, says_flips):
     """digits (translate only) has one view per image: the log said 'flips kept (two views per image)'."""

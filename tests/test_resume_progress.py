@@ -73,3 +73,46 @@ async def test_the_progress_row_shows_the_resumed_attempt_not_the_stopped_one(tm
         await until(pilot, lambda: row_text(app)[0] == "fine-tune 3/3")
         assert "loss 0.500" in row_text(app)[1]
         resumer.stop_event.set()
+
+
+def resumed_state(from_epochs: dict[str, int]):
+    """A run of scratch (3 epochs, cancelled after all 3, untested) and frozen (never started), resumed."""
+    from engine.state import RunState
+
+    done = [e for e in strategy_events("scratch") if not isinstance(e, ev.Evaluated | ev.StrategyFinished)]
+    state = RunState.from_events([run_started(STOPPED, strategies=("scratch", "frozen")), *done,
+                                  ev.StrategyFinished(strategy="scratch", status="cancelled", seconds=6.5,
+                                                      trainable_params=100, total_params=1000, time=T0),
+                                  ev.RunFinished(status="cancelled", seconds=7.0, time=T0)])
+    state.apply(ev.RunResumed(run_id=STOPPED, environment={}, from_epochs=from_epochs))
+    return state
+
+
+def test_only_a_strategy_with_checkpointed_epochs_is_resuming_and_its_time_keeps_them():
+    """A strategy that never ran (0 epochs done) read 'resuming 1/N'; one stopped after its last epoch read
+    'resuming 4/3'; and a resumed strategy's time was the last attempt's alone (0m01s for a test)."""
+    state = resumed_state({"scratch": 3, "frozen": 0})
+    assert state.strategies["frozen"].resumed_at == 0  # it starts, it does not resume
+    scratch = state.strategies["scratch"]
+    assert scratch.resumed_at == 4 and scratch.epochs == 3  # the panel says 'resumed: test' (below)
+    state.apply(ev.StrategyStarted(strategy="scratch", image_size=32, epochs=3, steps_per_epoch=4,
+                                   total_params=1000, weights="test", time=T0))
+    state.apply(ev.StrategyFinished(strategy="scratch", status="finished", seconds=1.0, trainable_params=100,
+                                    total_params=1000, time=T0))
+    assert scratch.seconds == 1.0 + 3 * 2.0  # the test now plus its three epochs of 2 s before the stop
+
+
+async def test_a_strategy_resumed_after_its_last_epoch_reads_resumed_test(tmp_path):
+    from tui.widgets.progress_panel import ProgressPanel
+
+    state = resumed_state({"scratch": 3, "frozen": 0})
+    state.apply(ev.StrategyStarted(strategy="scratch", image_size=32, epochs=3, steps_per_epoch=4,
+                                   total_params=1000, weights="test", time=T0))
+    app = CifarTuiApp(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = ProgressPanel()
+        await app.screen.mount(panel)
+        panel.show(state)
+        await pilot.pause()
+        rows = {r.strategy: (str(r.status.render()), str(r.stats.render())) for r in panel.query(StrategyRow)}
+    assert rows["scratch"][0] == "resumed: test" and rows["frozen"][0] != "resuming 1/3", rows

@@ -61,7 +61,7 @@ class FeatureCache:
     def __init__(self, root: Path | None, sink: Sink):
         self.root, self.sink = (Path(root) if root is not None else None), sink
         self._tables: dict[str, dict[bytes, np.ndarray]] = {}
-        self._checked: set[str] = set()
+        self._unverified: dict[str, set[bytes]] = {}  # per key: digests of rows read from disk, not yet checked
 
     def features(self, extractor: keras.Model, backbone_digest: str, x: np.ndarray, *, image_size: int,
                  input_scaling: str, precision: str, mirrored: bool, batch_size: int, label: str) -> np.ndarray:
@@ -77,6 +77,7 @@ class FeatureCache:
         feeder, a partial last batch padded) that three calls (as-is, mirrored, validation) paid three times."""
         width = int(extractor.output_shape[-1])
         lookups = []  # per request: its table, digests, key label and the positions it must extract
+        scheduled: dict[str, set[bytes]] = {}  # per key: digests this pass extracts (an image asked twice: once)
         for x, mirrored in requests:
             key = {"backbone": backbone_digest, "image_size": image_size, "input_scaling": input_scaling,
                    "precision": precision,
@@ -86,13 +87,20 @@ class FeatureCache:
             table = self._table(ident, folder)
             view = x[:, :, ::-1] if mirrored else x
             digests = image_digests(view)
-            hits = [i for i, d in enumerate(digests.tolist()) if d in table]
-            if hits and ident not in self._checked:
-                table = self._spot_check(extractor, view, digests, hits, table, ident, batch_size, folder)
-                hits = [i for i, d in enumerate(digests.tolist()) if d in table]
-            self._checked.add(ident)
-            missing = np.setdiff1d(np.arange(len(x)), hits)
-            lookups.append((view, digests, missing, table, folder, ident, key["view"], len(hits)))
+            listed = digests.tolist()
+            unverified = self._unverified.get(ident, set())
+            from_disk = [i for i, d in enumerate(listed) if d in unverified]
+            if from_disk:  # rows read from disk are trusted once a few of them match this network's
+                self._spot_check(extractor, view, digests, from_disk, table, ident, batch_size, folder)
+            hits = sum(d in table for d in listed)
+            taken = scheduled.setdefault(ident, set())
+            missing = []
+            for i, d in enumerate(listed):
+                if d not in table and d not in taken:
+                    taken.add(d)
+                    missing.append(i)
+            lookups.append((view, digests, np.asarray(missing, dtype=np.int64), table, folder, ident, key["view"],
+                            hits))
         wanted = [(view[missing], digests[missing]) for view, digests, missing, *_ in lookups]
         started = time.perf_counter()
         total = sum(len(d) for _, d in wanted)
@@ -126,15 +134,20 @@ class FeatureCache:
                 for reason in folder.refused:
                     self.sink(LogMessage(level="warning", message=f"feature cache: refused {reason}; rebuilt"))
             self._tables[ident] = table
+            self._unverified[ident] = set(table)  # rows this process did not compute: spot-checked before use
         return table
 
-    def _spot_check(self, extractor, view, digests, hits, table, ident, batch_size, folder):
-        sample = np.asarray(hits[:SPOT_CHECK_ROWS])
+    def _spot_check(self, extractor, view, digests, from_disk, table, ident, batch_size, folder) -> None:
+        """Recompute a few of a key's rows read from disk (positions `from_disk` of `view`): equal, the key's
+        folder is trusted; different, the folder is removed and every row read from it dropped from `table`
+        (in place: other lookups of this pass hold it), to be extracted again. Either way, checked once."""
+        unverified, self._unverified[ident] = self._unverified[ident], set()
+        sample = np.asarray(from_disk[:SPOT_CHECK_ROWS])
         fresh = extract(extractor, view[sample], batch_size)
         cached = np.stack([table[d] for d in digests[sample].tolist()])
         scale = max(float(np.abs(fresh).max()), 1e-6)
         if np.abs(fresh - cached).max() <= SPOT_CHECK_RTOL * scale:
-            return table
+            return
         self.sink(LogMessage(level="warning", message=(
             f"feature cache: cached features of {ident[:12]} differ from this network's "
             f"(max difference {np.abs(fresh - cached).max():.3g}); refused, removed and extracted again")))
@@ -142,8 +155,8 @@ class FeatureCache:
             import shutil
 
             shutil.rmtree(folder.path, ignore_errors=True)
-        self._tables[ident] = {}
-        return self._tables[ident]
+        for digest in unverified:
+            del table[digest]
 
 
 def extract(extractor: keras.Model, x: np.ndarray, batch_size: int, callbacks: list | None = None) -> np.ndarray:

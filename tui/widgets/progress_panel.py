@@ -43,7 +43,9 @@ class StrategyRow(Horizontal):
         # every panel of the screen four times a second.
         status = self.status
         if s.status == "running" and s.resumed_at:  # resumed, no batch yet (JAX compiles): not the old epoch
-            status.update(Text(f"resuming {s.resumed_at}/{s.epochs}", style="green"), layout=False)
+            # every epoch done before the stop (cancelled before its test): the resumed attempt only tests
+            label = f"resuming {s.resumed_at}/{s.epochs}" if s.resumed_at <= s.epochs else "resumed: test"
+            status.update(Text(label, style="green"), layout=False)
         elif s.status == "running":
             epoch = min(s.epoch + 1, s.epochs) if s.step else max(s.epoch, 1)
             status.update(Text(f"{PHASE_NAMES.get(s.phase, s.phase)} {epoch}/{s.epochs}", style="green"), layout=False)
@@ -68,7 +70,8 @@ class StrategyRow(Horizontal):
             stats.update(f"test {100 * s.test_accuracy:.1f}%  best val {100 * (s.best_val_accuracy or 0):.1f}% "
                          f"@ epoch {s.best_epoch}", layout=False)
         elif (partial := s.best_of_finished_epochs()) is not None:  # cancelled: its epochs, never its test
-            stats.update(f"best val {100 * partial[1]:.1f}% @ epoch {partial[0]}, not tested", layout=False)
+            # short: the row's stats column has ~28 cells at 80 columns
+            stats.update(f"val {100 * partial[1]:.1f}% @ ep {partial[0]}, untested", layout=False)
         elif s.status == "failed":
             stats.update(Text(s.error, style="red"), layout=False)
         else:
