@@ -52,3 +52,17 @@ async def test_a_backend_keras_cannot_switch_to_is_refused_in_one_line(tmp_path,
         await pilot.pause(0.05)
         message, disabled = form_state(form)
         assert disabled and message == engine.backend.switch_refusal("jax")
+
+
+async def test_the_reason_wraps_at_80_columns(tmp_path, monkeypatch):
+    """The one-line reason was cut at the form's width ('KERAS_BACKEND=foo in the environment')."""
+    monkeypatch.setenv("KERAS_BACKEND", "foo")
+    monkeypatch.setattr(engine.backend, "loaded_backend", lambda: None)
+    app = CifarTuiApp(tmp_path, engine=ScriptedEngine())
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_form(pilot, app)
+        error = form.query_one("#form-error", Label)
+        error.scroll_visible()
+        await pilot.pause(0.05)
+        shown = " ".join(line.text.strip() for line in error.render_lines(error.region.reset_offset))
+        assert error.size.height > 1 and "choose from tensorflow, jax, torch" in shown, shown
