@@ -325,7 +325,8 @@ async def test_compare_two_marked_runs(tmp_path):
         results = app.screen.query_one("#compare-table", DataTable)
         assert results.row_count == 6
         assert [cell_text(results, r, 5) for r in (2, 5)] == ["90.0±4.7%", "90.0±4.7%"]  # binomial SE, 40 images
-        assert "alpha-0001 scratch" in app.screen.query_one(CompareCurves).render().plain
+        assert "━ alpha-0001" in str(app.screen.query_one("#compare-legend").render())  # runs named, coloured
+        assert "alpha-0001" not in app.screen.query_one(CompareCurves).render().plain  # no legend on the curves
 
 
 async def test_command_palette_lists_the_apps_actions(tmp_path):

@@ -70,3 +70,24 @@ async def test_many_differing_keys_scroll_and_leave_the_plot_its_height(tmp_path
         await pilot.press("end")
         await pilot.pause(0.1)
         assert diff.scroll_y > 0 and diff.scroll_y == diff.max_scroll_y  # the last keys are reachable
+
+
+async def test_at_80x24_the_diff_shows_keys_and_no_legend_covers_the_curves(tmp_path):
+    """With 12 differing keys the diff showed its wrapped title and header and no key, and plotext's legend
+    (a label per run and strategy) covered the left of the six data rows; the legend line now names each run
+    in its colour, and the plot has no labels of its own."""
+    runs = []
+    for index, run_id in enumerate((WITHOUT_PROBE, "20270116-080000-beta-0002")):
+        state = RunState.from_events(full_run(run_id))
+        state.config.update({f"knob_{k}": 10 * index + k for k in range(12)})
+        runs.append((run_id, state))
+    app = CifarTuiApp(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(CompareScreen(runs))
+        await pilot.pause(0.3)
+        screen = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        plot = app.screen.query_one(CompareCurves).render().plain
+        legend = app.screen.query_one("#compare-legend", Static).render()
+    assert "knob_0" in screen and "knob_1" in screen, screen  # keys on screen, not only the title
+    assert "demo-abcd" not in plot and "beta-0002" not in plot, plot
+    assert "━ demo-abcd" in str(legend) and "━ beta-0002" in str(legend)

@@ -21,8 +21,10 @@ def config_diff_table(run_ids: list[str], diff: dict[str, list], colors: list[st
     if not diff:
         return Text("config: identical in every key", style="dim")
     keys = f"{len(diff)} keys that differ" if len(diff) > 1 else "key that differs"  # the count: the Compare
-    table = Table(title=f"config: only the {keys}", title_justify="left", box=box.SIMPLE_HEAD,  # screen scrolls
-                  pad_edge=False)
+    title = f"config: only the {keys}"  # screen shows a few and scrolls
+    # min_width: Rich wraps a title to its table's width, and a two-run diff is narrower than this one
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, min_width=len(title),
+                  show_edge=False)  # its blank top row cost a key on a short screen
     table.add_column("key", no_wrap=True, style="bold")
     for index, run_id in enumerate(run_ids):
         color = colors[index % len(colors)] if colors else "bold"

@@ -14,6 +14,7 @@ from engine.config import STRATEGIES
 from engine.config_diff import config_diff
 from engine.state import RunState
 from tui.config_diff_table import (
+    RICH_NAMES,
     config_diff_table,
     run_label,  # as the diff's header and the plot's legend name runs
 )
@@ -26,13 +27,19 @@ MARKER_GLYPHS = {"braille": "⢕", "dot": "•", "+": "+", "o": "o"}  # what plo
 COMPACT_BELOW = 110  # columns: the Runs screen's narrow layout starts here too
 
 
-def strategy_legend(runs: list[tuple[str, RunState]]) -> str:
-    """The marker of each strategy these runs have, in the engine's order: one line above the plot, since
-    plotext leaves out its own title and legend when the plot is small (80x24)."""
+def strategy_legend(runs: list[tuple[str, RunState]]) -> Text:
+    """Each run in its colour and the marker of each strategy these runs have (engine's order): the plot's
+    only legend. plotext's own (one label per run and strategy) covered the curves of a small plot: six
+    labels on the six data rows of an 80x24 screen."""
     present = {name for _, state in runs for name in state.strategies}
     names = [n for n in STRATEGIES if n in present] + sorted(present - set(STRATEGIES))
+    legend = Text()
+    for index, (run_id, _) in enumerate(runs):
+        color = RUN_COLORS[index % len(RUN_COLORS)]
+        legend.append(f"━ {run_label(run_id)}  ", style=RICH_NAMES.get(color, color))
     markers = "  ".join(f"{MARKER_GLYPHS[STRATEGY_MARKERS.get(n, 'braille')]} {n}" for n in names)
-    return f"colour = run, marker = strategy: {markers}"
+    legend.append(f"| {markers}")
+    return legend
 
 
 class CompareCurves(CurvesPlot):
@@ -45,14 +52,14 @@ class CompareCurves(CurvesPlot):
         plt.title("validation accuracy")
         plt.xlabel("epoch")
         limit = max(20, self.size.width // 3)
-        for index, (run_id, state) in enumerate(runs):
+        for index, (_run_id, state) in enumerate(runs):
             color = RUN_COLORS[index % len(RUN_COLORS)]
             for name, s in state.strategies.items():
                 points = thin([(h["epoch"], h["val_accuracy"]) for h in s.history
                                if h.get("val_accuracy") is not None], limit)
                 if points:
                     plt.plot([p[0] for p in points], [p[1] for p in points], color=color,
-                             marker=STRATEGY_MARKERS.get(name, "braille"), label=f"{run_label(run_id)} {name}")
+                             marker=STRATEGY_MARKERS.get(name, "braille"))  # no label: the legend line names them
         last = max((h["epoch"] for _, state in runs for s in state.strategies.values() for h in s.history),
                    default=0)
         if last:
