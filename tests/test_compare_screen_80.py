@@ -49,14 +49,20 @@ def test_the_legend_lists_only_strategies_the_runs_have():
     assert "probe" not in strategy_legend([(WITHOUT_PROBE, RunState.from_events(full_run(WITHOUT_PROBE)))])
 
 
-async def test_many_differing_keys_scroll_and_leave_the_plot_its_height(tmp_path):
-    """8 differing config keys at 80x24 took 12 rows and left the plot one row of data; the diff now takes
-    at most a quarter of the screen and scrolls to its last key."""
+def runs_differing_in(keys: int) -> list[tuple[str, RunState]]:
+    """Two finished runs whose configs differ in `keys` keys."""
     runs = []
     for index, run_id in enumerate((WITHOUT_PROBE, "20270116-080000-beta-0002")):
         state = RunState.from_events(full_run(run_id))
-        state.config.update({f"knob_{k}": 10 * index + k for k in range(8)})
+        state.config.update({f"knob_{k}": 10 * index + k for k in range(keys)})
         runs.append((run_id, state))
+    return runs
+
+
+async def test_many_differing_keys_scroll_and_leave_the_plot_its_height(tmp_path):
+    """8 differing config keys at 80x24 took 12 rows and left the plot one row of data; the diff now takes
+    at most a quarter of the screen and scrolls to its last key."""
+    runs = runs_differing_in(8)
     app = CifarTuiApp(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         app.push_screen(CompareScreen(runs))
@@ -76,11 +82,7 @@ async def test_at_80x24_the_diff_shows_keys_and_no_legend_covers_the_curves(tmp_
     """With 12 differing keys the diff showed its wrapped title and header and no key, and plotext's legend
     (a label per run and strategy) covered the left of the six data rows; the legend line now names each run
     in its colour, and the plot has no labels of its own."""
-    runs = []
-    for index, run_id in enumerate((WITHOUT_PROBE, "20270116-080000-beta-0002")):
-        state = RunState.from_events(full_run(run_id))
-        state.config.update({f"knob_{k}": 10 * index + k for k in range(12)})
-        runs.append((run_id, state))
+    runs = runs_differing_in(12)
     app = CifarTuiApp(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         app.push_screen(CompareScreen(runs))
