@@ -77,6 +77,8 @@ async def test_the_app_shows_a_cancelled_strategys_best_validation_so_far(tmp_pa
         assert "val 80.0% @ ep 2, untested" in str(row.stats.render())
         table = app.screen.query_one(ComparisonTable)
         assert str(table.get_cell_at(Coordinate(0, 2))).strip() == "(80.0%@2)"
+        # the app's table has no caption: its test cell says why it is empty
+        assert str(table.get_cell_at(Coordinate(0, 3))).strip() == "untested"
         engine.stop_event.set()
         await asyncio.sleep(0)
 
