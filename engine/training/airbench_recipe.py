@@ -28,6 +28,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from engine.models.preprocessing import INPUT_NAME
 from engine.training.schedules import Triangular
 
 LR = 11.5
@@ -175,5 +176,5 @@ class TestTimeAugmentation(layers.Layer):
 def tta_model(model: keras.Model, mirror: bool = True) -> keras.Model:
     """The model the test set sees: the trained network under test-time augmentation."""
     logits = keras.Model(model.inputs, model.get_layer("logits").output)
-    inputs = keras.Input(shape=model.inputs[0].shape[1:], dtype=model.inputs[0].dtype, name="pixels_uint8")
+    inputs = keras.Input(shape=model.inputs[0].shape[1:], dtype=model.inputs[0].dtype, name=INPUT_NAME)
     return keras.Model(inputs, TestTimeAugmentation(logits, mirror)(inputs), name="airbench94_tta")

@@ -29,7 +29,6 @@ from threadpoolctl import threadpool_limits
 
 from engine.analysis.predictions import prediction_arrays
 from engine.config import ExperimentConfig
-from engine.data.feeder import make_feeder
 from engine.data.splits import PreparedData
 from engine.events import (
     EpochEnd,
@@ -73,8 +72,9 @@ def feature_extractor(config: ExperimentConfig, weights: WeightsChoice, x_train:
 
 
 def _features(model: keras.Model, x: np.ndarray, config: ExperimentConfig) -> np.ndarray:
-    ds = make_feeder(x, np.zeros(len(x), np.int32), config.batch_size, training=False)
-    return np.asarray(model.predict(ds, verbose=0), dtype=np.float64)
+    from engine.training.feature_cache import extract  # full batches only: one trace for every call
+
+    return np.asarray(extract(model, x, config.batch_size), dtype=np.float64)
 
 
 def train_probe(config: ExperimentConfig, data: PreparedData, weights: WeightsChoice, sink: Sink,
