@@ -84,7 +84,7 @@ SlurmctldPort={_free_port()}
 SlurmdPort={_free_port()}
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket={folder}/munge/munge.socket
+AuthInfo=socket={folder}/munge/munge.socket,cred_expire=15
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SlurmUser=root
