@@ -298,6 +298,8 @@ class CifarTuiApp(FollowRuns, App):
         if self._quit_when_stopped:
             self.exit(return_code=self._exit_code)
             return
+        if not self.is_running:  # shutting down: no screen to push
+            return
         self.push_screen(StartFailed(message.message, message.kind), self._way_out)
 
     def _way_out(self, choice: str | None) -> None:
@@ -313,7 +315,9 @@ class CifarTuiApp(FollowRuns, App):
 
     def _refresh_live(self, event: ev.Event | None) -> None:
         screen = self.live_screen()
-        if screen is None or not screen.is_mounted:
+        # Not while shutting down: Textual prunes the screens' widgets, then still dispatches what the worker
+        # posted meanwhile (tests/test_app_events_at_exit.py)
+        if screen is None or not screen.is_mounted or not self.is_running:
             return
         if event is None:
             screen.dashboard.show(self.live_state)

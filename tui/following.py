@@ -65,7 +65,8 @@ class FollowRuns:
     def on_follow_polled(self, message: FollowPolled) -> None:
         follow = message.follow
         try:
-            shown = follow.screen in self.screen_stack  # closed while the poll was reading: fold, draw nothing
+            # closed while the poll was reading, or the app shutting down: fold, draw nothing
+            shown = follow.screen in self.screen_stack and self.is_running
             for event in message.events:
                 follow.state.apply(event)
                 if shown:
