@@ -172,8 +172,12 @@ def _rows(state: RunState) -> list[list[str]]:
             return f"{pct(partial[1])} (epoch {partial[0]}, before it was cancelled)"
         return f"{pct(s.best_val_accuracy)} (epoch {s.best_epoch})" if s.best_epoch else "-"
 
-    return [[n, s.status, best(s),
-             accuracy_text(s.test_accuracy, state.dataset.get("test")), s.epoch_budget or str(s.epochs or "-"),
+    def epochs(s):
+        if s.status in ("cancelled", "failed") and s.epochs:  # how far it got, not what it was given
+            return f"{s.epoch} of {s.epochs}"
+        return s.epoch_budget or str(s.epochs or "-")
+
+    return [[n, s.status, best(s), accuracy_text(s.test_accuracy, state.dataset.get("test")), epochs(s),
              f"{s.trainable_params:,} / {s.total_params:,}",
              "-" if s.seconds is None else f"{s.seconds:.0f}s"] for n, s in state.strategies.items()]
 

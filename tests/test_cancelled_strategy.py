@@ -54,6 +54,7 @@ def test_runs_show_and_compare_bracket_a_cancelled_strategys_best_validation(tmp
     shown = CliRunner().invoke(cli, ["runs", "show", RUN_ID, "--runs-dir", str(tmp_path)])
     row = next(line for line in shown.output.splitlines() if line.strip().startswith("frozen"))
     assert "cancelled" in row and "(80.0%@2)" in row, shown.output
+    assert " 2/3 " in row, shown.output  # epochs finished of its budget, not the budget alone
     assert "not tested" in shown.output
     compared = CliRunner().invoke(cli, ["runs", "compare", RUN_ID, "20270115-090000-full-0002",
                                         "--runs-dir", str(tmp_path)])
@@ -79,6 +80,7 @@ async def test_the_app_shows_a_cancelled_strategys_best_validation_so_far(tmp_pa
         assert str(table.get_cell_at(Coordinate(0, 2))).strip() == "(80.0%@2)"
         # the app's table has no caption: its test cell says why it is empty
         assert str(table.get_cell_at(Coordinate(0, 3))).strip() == "untested"
+        assert str(table.get_cell_at(Coordinate(0, 4))).strip() == "2/3"  # finished of its 3 epochs
         engine.stop_event.set()
         await asyncio.sleep(0)
 
@@ -89,3 +91,4 @@ def test_the_exported_report_says_the_best_validation_came_before_the_cancel(tmp
     page = export_run(RunState.from_events(cancelled_run()), tmp_path / "r", "md").read_text()
     row = next(line for line in page.splitlines() if line.startswith("| frozen"))
     assert "80.0% (epoch 2, before it was cancelled)" in row, row
+    assert "| 2 of 3 |" in row, row  # epochs finished of its budget

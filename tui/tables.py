@@ -31,7 +31,8 @@ def short_count(n: int) -> str:
     return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e3 else str(n)
 
 
-# "epochs": the budget per phase ("5+5": head, then unfrozen); "params": trainable/all
+# "epochs": the budget per phase ("5+5": head, then unfrozen), or finished/budget ("2/10") for a strategy
+# that stopped early; "params": trainable/all
 COMPARISON_COLUMNS = ("strategy", "status", "best val@ep", "test±SE", "epochs", "params", "time", "img/s")
 
 
@@ -51,6 +52,8 @@ def comparison_cells(s: dict, n_test: int | None = None) -> list[str]:
     rate = s.get("images_per_s")
     # The epoch budget ("5+5": head, then unfrozen) so that strategies are compared at equal head epochs.
     budget = s.get("epoch_budget") or (str(s["epochs"]) if s.get("epochs") else "-")
+    if s.get("status") in ("cancelled", "failed") and s.get("epochs"):  # how far it got, not what it was given
+        budget = f"{s.get('epoch') or 0}/{s['epochs']}"
     test = accuracy_text(s.get("test_accuracy"), n_test, compact=True)
     if s.get("evaluation") and s.get("test_accuracy") is not None:
         test += " TTA"  # measured with test-time augmentation: not comparable without saying so
