@@ -72,7 +72,11 @@ async def test_many_differing_keys_scroll_and_leave_the_plot_its_height(tmp_path
         diff = app.screen.query_one("#compare-diff-scroll")
         table = config_diff_table([run_id for run_id, _ in runs], app.screen.diff)
         assert table.title == "config: only the 8 keys that differ"  # says there is more than it shows
+        assert app.screen.focused is app.screen.query_one("#compare-table")  # its rows are what e / x open
+        unfocused = diff.styles.background
         diff.focus()
+        await pilot.pause(0.1)
+        assert diff.has_focus and diff.styles.background != unfocused  # tabbed to: the user can see where
         await pilot.press("end")
         await pilot.pause(0.1)
         assert diff.scroll_y > 0 and diff.scroll_y == diff.max_scroll_y  # the last keys are reachable

@@ -69,6 +69,28 @@ async def test_choosing_another_preset_fills_that_preset(tmp_path):
     assert started == preset_config("paper")
 
 
+async def test_the_cifar10_folder_is_not_asked_for_or_used_with_digits(tmp_path):
+    """The field read "CIFAR-10 data dir" and stayed editable with digits chosen, and its folder was kept."""
+    seen = {}
+
+    async def edit(form, pilot):
+        folder = form.query_one("#data_dir", Input)
+        folder.value = str(tmp_path / "cifar")
+        form.query_one("#dataset", Select).value = "digits"
+        await pilot.pause(0.1)
+        seen["with digits"] = folder.disabled, folder.placeholder
+        form.query_one("#dataset", Select).value = "cifar10"
+        await pilot.pause(0.1)
+        seen["with CIFAR-10"] = folder.disabled, folder.value
+        form.query_one("#dataset", Select).value = "digits"
+        await pilot.pause(0.1)
+
+    started = await start_from_form(tmp_path, CUSTOM.replace(dataset="cifar10"), edit)
+    assert seen["with digits"] == (True, "not used with digits")
+    assert seen["with CIFAR-10"] == (False, str(tmp_path / "cifar"))  # typed once, kept for CIFAR-10
+    assert started.dataset == "digits" and started.data_dir is None
+
+
 async def test_the_scratch_model_is_chosen_in_the_form(tmp_path):
     async def edit(form, pilot):
         form.query_one("#scratch-model", Select).value = "airbench"

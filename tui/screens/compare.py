@@ -71,6 +71,8 @@ class CompareCurves(CurvesPlot):
 
 class CompareScreen(Screen):
     CSS_PATH = "../styles/compare_diff.tcss"
+    # The table's rows are what `e` / `x` act on; Textual would focus the first focusable widget, the diff.
+    AUTO_FOCUS = "#compare-table"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("e", "top_losses", "Top losses"),

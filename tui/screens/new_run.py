@@ -18,7 +18,8 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from engine.backend import BACKEND_NAMES, BACKENDS, DEFAULT_BACKEND, check_backend, process_backend, switch_refusal
+from engine import backend as backends
+from engine.backend import BACKEND_NAMES, BACKENDS, DEFAULT_BACKEND, chosen_backend, switch_refusal
 from engine.config import STRATEGIES, ExperimentConfig
 from engine.errors import ConfigError, UserError
 from engine.presets import PRESETS, preset_config
@@ -50,14 +51,15 @@ CUSTOM = "custom"
 
 def form_backend() -> tuple[str | None, str]:
     """The backend a new form starts with: the one Keras already runs on in this process, else
-    `KERAS_BACKEND`, else TensorFlow; (None, why) when the environment's cannot be used (`KERAS_BACKEND=foo`):
-    the form's backend field then starts blank and the reason stands until a backend is chosen."""
-    name = process_backend()
+    `KERAS_BACKEND`, else TensorFlow; (None, why) when the environment's cannot be used (`KERAS_BACKEND=foo`,
+    in `chosen_backend`'s words, as the CLI says it): the form's backend field then starts blank and the reason
+    stands until a backend is chosen."""
+    if (loaded := backends.loaded_backend()) is not None:
+        return loaded, ""
     try:
-        check_backend(name)
+        return chosen_backend(None), ""
     except ConfigError as exc:
-        return None, f"KERAS_BACKEND={name} in the environment: {exc} (in the backend field)"
-    return name, ""
+        return None, f"{exc} (choose one in the backend field)"
 
 
 class NewRunScreen(ModalScreen[ExperimentConfig | None]):
@@ -137,10 +139,12 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
         self.check()
 
     def field_values(self) -> dict[str, Any]:
-        """Every field as its config knob; raises `UserError` naming the field for a value of the wrong kind."""
+        """Every field as its config knob; raises `UserError` naming the field for a value of the wrong kind.
+        A disabled field (the CIFAR-10 folder while digits is chosen) is not set."""
         values: dict[str, Any] = {}
         for field_id, label in FIELDS:
-            text = self.query_one(f"#{field_id}", Input).value.strip()
+            field = self.query_one(f"#{field_id}", Input)
+            text = "" if field.disabled else field.value.strip()
             if not text:
                 if field_id in BLANK_IS_NONE:
                     values[field_id] = None
@@ -162,6 +166,9 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
     def read(self) -> ExperimentConfig:
         chosen = tuple(n for n in STRATEGIES if self.query_one(f"#use-{n}", Checkbox).value)
         dataset = str(self.query_one("#dataset", Select).value)
+        folder = self.query_one("#data_dir", Input)  # where CIFAR-10 is read from: nothing to say for digits
+        folder.disabled = dataset == "digits"
+        folder.placeholder = "not used with digits" if folder.disabled else "blank: Keras' cache, else download"
         scratch_model = str(self.query_one("#scratch-model", Select).value)
         backend = self.query_one("#backend", Select).value
         if backend is Select.NULL:
