@@ -97,3 +97,19 @@ async def test_a_damaged_study_record_is_a_notification(tmp_path):
         await pilot.press("y")
         await until(pilot, lambda: isinstance(app.screen, StudiesScreen) and errors(app))
         await still_up(pilot)
+
+
+async def test_a_study_record_that_is_not_json_is_named_once_and_the_others_listed(tmp_path, monkeypatch):
+    """It was left out of the Studies screen without a word (`studies list` too)."""
+    monkeypatch.setattr("tui.screens.studies.RELOAD_S", 0.1)  # several reloads within the test
+    record_runs(tmp_path, (GOOD,))
+    folder = tmp_path / ".studies" / "broken"
+    folder.mkdir(parents=True)
+    (folder / "study.json").write_text("garbage")
+    app = CifarTuiApp(tmp_path)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, StudiesScreen) and errors(app))
+        await pilot.pause(0.5)
+        assert len(errors(app)) == 1 and "broken" in errors(app)[0] and "damaged" in errors(app)[0], errors(app)
+        await still_up(pilot)

@@ -265,18 +265,20 @@ def study_cell(
 @studies_app.command("list")
 def studies_list(runs_dir: Path | None = RunsDir) -> None:
     """The studies in the runs folder, with their progress."""
-    from engine.study.record import list_studies
+    from engine.study.record import scan_studies
     from engine.study.stats import cell_results
 
     folder = resolve_runs_dir(runs_dir)
-    records = list_studies(folder)
-    if not records:
+    records, damaged = scan_studies(folder)
+    if not records and not damaged:
         typer.echo(f"no studies in {folder} (start one: cifar-tui study data-efficiency --preset quick)")
         return
     for record in records:
         results = cell_results(record, folder)
         done = sum(r.status == "finished" for r in results)
         typer.echo(f"{record.name:<28} {done:>3}/{len(results):<3} cells finished  {record.title}")
+    for name, why in damaged:
+        typer.echo(f"{name:<28} damaged: {why}")
 
 
 REFERENCE_HELP = "Compare with this value of the study's x axis instead of the spec's reference."

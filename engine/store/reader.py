@@ -221,6 +221,10 @@ def load_run(runs_dir: Path, run_ref: str) -> LoadedRun:
         events, skipped = read_events(run_dir / paths.EVENTS_FILE)
     except OSError as exc:
         raise StoreError(f"run {run_dir.name}: cannot read its events ({exc.strerror or exc})") from None
+    if not events and not writer_alive(run_dir):  # nothing to show: say so, never an empty "pending" run
+        why = listing.problem if listing.status == "damaged" else "its events file holds no event"
+        lines = f"; {len(skipped)} unreadable line{'s' * (len(skipped) != 1)}" if skipped else ""
+        raise StoreError(f"run {run_dir.name} is damaged: {why}{lines}".splitlines()[0])
     state = RunState.from_events(events)
     if state.status in ("running", "pending") and listing.status == "interrupted":
         state.status = "interrupted"

@@ -118,14 +118,21 @@ def save_record(runs_dir: Path, record: StudyRecord) -> None:
         raise StoreError(f"cannot write study record in {folder}: {exc.strerror or exc}") from None
 
 
-def list_studies(runs_dir: Path) -> list[StudyRecord]:
+def scan_studies(runs_dir: Path) -> tuple[list[StudyRecord], list[tuple[str, str]]]:
+    """The readable study records, and (name, why) for each damaged one: a damaged record never hides the
+    others, and is never left out without a word (the CLI lists it, the Studies screen names it)."""
     root = Path(runs_dir) / STUDIES_DIR
-    out = []
+    records, damaged = [], []
     for folder in sorted(root.glob("*/")) if root.is_dir() else []:
         try:
             record = load_record(runs_dir, folder.name)
-        except StoreError:
-            continue  # a damaged record never hides the others; `studies show` names the problem
+        except StoreError as exc:
+            damaged.append((folder.name, str(exc)))
+            continue
         if record is not None:
-            out.append(record)
-    return out
+            records.append(record)
+    return records, damaged
+
+
+def list_studies(runs_dir: Path) -> list[StudyRecord]:
+    return scan_studies(runs_dir)[0]

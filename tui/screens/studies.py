@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from engine.config import DEFAULT_STRATEGIES, STRATEGIES
-from engine.study.record import list_studies
+from engine.study.record import scan_studies
 from engine.study.report import statistics_lines
 from engine.study.stats import aggregate, cell_results
 from tui.screens.run_loading import RunLoaded, error_text, load_in_worker, show_loaded_run
@@ -28,10 +28,11 @@ RELOAD_S = 3.0
 
 
 class StudiesLoaded(Message):
-    def __init__(self, studies: list, cluster: dict | None = None) -> None:
+    def __init__(self, studies: list, cluster: dict | None = None, damaged: list[str] | None = None) -> None:
         super().__init__()
         self.studies = studies  # [(record, results, conditions)]
         self.cluster = cluster or {}  # study name -> [CellState] for studies submitted to Slurm
+        self.damaged = damaged or []  # names of study records that cannot be read (not in the table)
 
 
 class StudiesFailed(Message):
@@ -56,6 +57,7 @@ class StudiesScreen(Screen):
         self.cluster: dict = {}
         self.selected = ""
         self.last_error = ""
+        self.damaged_said: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -81,13 +83,15 @@ class StudiesScreen(Screen):
         folder = self.app.runs_dir
         out = []
         try:
-            for record in list_studies(folder):
+            records, damaged = scan_studies(folder)
+            for record in records:
                 results = cell_results(record, folder)
                 out.append((record, results, aggregate(results)))
         except Exception as exc:  # a damaged study or run folder: say so, keep the app up
             self.post_message(StudiesFailed(error_text(exc, f"cannot read the studies in {folder}")))
             return
-        self.post_message(StudiesLoaded(out, cluster_states([record for record, _, _ in out], folder)))
+        self.post_message(StudiesLoaded(out, cluster_states([record for record, _, _ in out], folder),
+                                        [name for name, _ in damaged]))
 
     def on_studies_failed(self, message: StudiesFailed) -> None:
         if message.error != self.last_error:  # reloaded every few seconds: say it once
@@ -96,6 +100,11 @@ class StudiesScreen(Screen):
 
     def on_studies_loaded(self, message: StudiesLoaded) -> None:
         self.last_error = ""
+        if message.damaged != self.damaged_said:  # not in the table, never left out silently; said once
+            self.damaged_said = message.damaged
+            if message.damaged:
+                self.notify(f"damaged, not shown: {', '.join(message.damaged)} (`cifar-tui studies show NAME` "
+                            f"says why)", severity="error")
         self.studies = message.studies
         self.cluster = message.cluster
         table = self.query_one("#studies-table", DataTable)

@@ -1,0 +1,45 @@
+"""A run folder whose events file holds no readable event is refused in one line naming it damaged, by
+`runs show`, `runs export`, `runs compare` and `resume` (they printed an empty "pending" run with "dataset
+None" and exited 0); a damaged study record is listed as damaged by `studies list` (it was left out)."""
+
+from __future__ import annotations
+
+import pytest
+from events_factory import record_runs
+from typer.testing import CliRunner
+
+from tui.cli import app as cli
+
+GOOD, BAD = "20270115-080000-good-0001", "20270116-080000-bad-0002"
+
+
+def damage(runs) -> None:
+    record_runs(runs, (GOOD, BAD))
+    (runs / BAD / "events.jsonl").write_text("not json\n")
+    (runs / BAD / "summary.json").write_text("[1, 2, 3]")
+
+
+@pytest.mark.parametrize("command", [["runs", "show", BAD], ["runs", "export", BAD], ["runs", "compare", GOOD, BAD],
+                                     ["resume", BAD]])
+def test_a_run_with_no_readable_event_is_refused_in_one_line(tmp_path, command):
+    damage(tmp_path)
+    result = CliRunner().invoke(cli, [*command, "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and f"run {BAD} is damaged" in lines[0] and "1 unreadable line" in lines[0], lines
+    assert not (tmp_path / BAD / "report.md").exists() and not list(tmp_path.glob("*.md"))
+
+
+def test_the_good_run_beside_it_still_shows(tmp_path):
+    damage(tmp_path)
+    result = CliRunner().invoke(cli, ["runs", "show", GOOD, "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 0 and "finished" in result.output
+
+
+def test_studies_list_names_a_damaged_study_record(tmp_path):
+    folder = tmp_path / ".studies" / "broken"
+    folder.mkdir(parents=True)
+    (folder / "study.json").write_text("garbage")
+    result = CliRunner().invoke(cli, ["studies", "list", "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 0
+    assert "broken" in result.output and "damaged" in result.output, result.output
