@@ -43,3 +43,11 @@ def test_studies_list_names_a_damaged_study_record(tmp_path):
     result = CliRunner().invoke(cli, ["studies", "list", "--runs-dir", str(tmp_path)])
     assert result.exit_code == 0
     assert "broken" in result.output and "damaged" in result.output, result.output
+
+
+def test_studies_show_says_how_to_start_a_damaged_study_afresh(tmp_path):
+    folder = tmp_path / ".studies" / "broken"
+    folder.mkdir(parents=True)
+    (folder / "study.json").write_text("garbage")
+    result = CliRunner().invoke(cli, ["studies", "show", "broken", "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 2 and f"delete {folder} to run the study afresh" in result.output, result.output

@@ -106,7 +106,8 @@ def load_record(runs_dir: Path, name: str) -> StudyRecord | None:
     try:
         return StudyRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise StoreError(f"study record {path} is damaged ({exc})") from None
+        raise StoreError(f"study record {path} is damaged ({exc}); delete {path.parent} to run the study afresh "
+                         f"(its run folders are kept)".replace("\n", " ")) from None
 
 
 def save_record(runs_dir: Path, record: StudyRecord) -> None:
