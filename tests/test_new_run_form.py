@@ -149,3 +149,26 @@ async def test_ctrl_s_on_an_invalid_form_says_why_at_80x24(tmp_path):
         assert len(messages) == 1 and "strateg" in messages[0]  # the form's own error sentence
         error = app.screen.query_one("#form-error")
         assert error.region.y < 24 and error.region.height  # scrolled into view
+
+
+async def test_a_missing_data_folder_or_a_junk_weights_file_is_refused_as_typed(tmp_path):
+    """They passed the form (its line read as valid, Start enabled) and failed only after Start."""
+    junk = tmp_path / "junk.h5"
+    junk.write_bytes(b"not hdf5!")
+    app = CifarTuiApp(tmp_path, engine=ScriptedEngine())
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, NewRunScreen))
+        form = app.screen
+        start = form.query_one("#start")
+        form.query_one("#dataset", Select).value = "cifar10"
+        form.query_one("#data_dir", Input).value = str(tmp_path / "nowhere")
+        await until(pilot, lambda: "does not exist" in form.problem)
+        assert start.disabled and str(tmp_path / "nowhere") in form.problem
+        form.query_one("#data_dir", Input).value = ""
+        form.query_one("#weights", Input).value = str(junk)
+        await until(pilot, lambda: str(junk) in form.problem)
+        assert start.disabled
+        form.query_one("#weights", Input).value = "none"  # fixed: the form can start again
+        await until(pilot, lambda: not start.disabled)
+        assert form.problem == ""

@@ -12,9 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
@@ -62,6 +64,42 @@ def form_backend() -> tuple[str | None, str]:
         return None, f"{exc} (choose one in the backend field)"
 
 
+class FilesChecked(Message):
+    """The CIFAR-10 folder and weights file named in the form, checked in a worker (they are file reads)."""
+
+    def __init__(self, files: tuple, problem: str) -> None:
+        super().__init__()
+        self.files, self.problem = files, problem
+
+
+def named_files(config: ExperimentConfig) -> tuple[str | None, str | None]:
+    """The files the form names itself: a CIFAR-10 folder (with cifar10 chosen) and a weights path (not
+    `imagenet` / `none`, whose cached file is checked at Start: a checksum of ~20 MB is not for each key)."""
+    folder = config.data_dir if config.dataset == "cifar10" else None
+    needs_weights = any(s != "scratch" for s in config.strategies)
+    weights = config.weights if needs_weights and config.weights.strip().lower() not in ("imagenet", "none") \
+        else None
+    return folder, weights
+
+
+def files_problem(folder: str | None, weights: str | None) -> str:
+    """The CLI's own checks of those files (`locate_cifar10`, `resolve_weights`: no TensorFlow), as one line;
+    "" when they pass."""
+    from engine.data.sources import locate_cifar10
+    from engine.models.backbone import resolve_weights
+
+    try:
+        if folder:
+            locate_cifar10(folder)
+        if weights:
+            resolve_weights(weights)
+    except UserError as exc:
+        return str(exc)
+    except Exception as exc:  # a crafted file may raise anything: a line in the form, never a crash
+        return f"{folder or weights}: {type(exc).__name__}: {exc}".splitlines()[0]
+    return ""
+
+
 class NewRunScreen(ModalScreen[ExperimentConfig | None]):
     BINDINGS = [Binding("escape", "dismiss_form", "Cancel"), Binding("ctrl+s", "start", "Start")]
 
@@ -75,6 +113,9 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
         # come from here unchanged.
         self.template = self.base
         self.problem = ""  # why the form cannot start, in the engine's own words ("" when it can)
+        # The named folder / weights file last checked in the worker, and what was wrong with them ("": fine)
+        self.files_checked: tuple | None = None
+        self.files_problem = ""
 
     def preset_choices(self) -> list[tuple[str, str]]:
         choices = [(p, p) for p in PRESETS]
@@ -192,6 +233,18 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
             error.update(Text(self.problem, style="bold red"))
             self.query_one("#start", Button).disabled = True
             return None
+        files = named_files(config)
+        if any(files) and files != self.files_checked:  # a worker reads them; until it answers Start waits
+            self.check_files(files)
+            self.problem = "checking the data folder and weights file ..."
+            error.update(Text(self.problem, style="yellow"))
+            self.query_one("#start", Button).disabled = True
+            return None
+        if any(files) and self.files_problem:
+            self.problem = self.files_problem
+            error.update(Text(self.problem, style="bold red"))
+            self.query_one("#start", Button).disabled = True
+            return None
         self.problem = ""
         source = "the last run" if self.template is self.base and self.from_last_run \
             else f"the {self.template.preset} preset"
@@ -199,6 +252,14 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
                           f"other knobs as in {source}", style="green"))
         self.query_one("#start", Button).disabled = False
         return config
+
+    @work(thread=True, exclusive=True, group="form-files", exit_on_error=False)
+    def check_files(self, files: tuple) -> None:
+        self.post_message(FilesChecked(files, files_problem(*files)))
+
+    def on_files_checked(self, message: FilesChecked) -> None:
+        self.files_checked, self.files_problem = message.files, message.problem
+        self.check()  # an answer for files since retyped starts another check there
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "start":
