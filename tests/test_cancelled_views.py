@@ -84,7 +84,8 @@ def test_runs_compare_has_the_cells_of_runs_show_and_fits_80_columns(tmp_path):
         row = next(line.split() for line in out.splitlines() if "cancel-0001" in line and "finetune" in line)
         # strategy, status, best val, test, epochs as `runs show` writes them: nothing in another's column
         assert row[1:6] == show_row[:5] == ["finetune", "cancelled", "(80.0%@2)", "untested", "2/3"], out
-        assert "…" not in out.replace("(…)", "") and max(len(line.rstrip()) for line in out.splitlines()) <= int(width), out
+        assert "…" not in out.replace("(…)", ""), out  # no cell cut (the caption's "(…)" is its legend)
+        assert max(len(line.rstrip()) for line in out.splitlines()) <= int(width), out
     assert "0m10s" in out and "4.01M/4.05M" in out  # at 200 columns every column is there
     narrow = CliRunner().invoke(cli, ["runs", "compare", CANCELLED, FULL, "--runs-dir", str(tmp_path)],
                                 env={"COLUMNS": "80"}).output

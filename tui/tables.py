@@ -8,6 +8,7 @@ from rich.table import Table
 from engine.analysis.binomial import accuracy_text
 from engine.durations import duration  # one rule for every view; the progress panel imports it from here
 from engine.state import RunState
+from tui.config_diff_table import run_label  # runs named as the Compare screen and the config diff name them
 
 
 def rate(value: float | None) -> str:
@@ -155,8 +156,6 @@ def compare_table(summaries: list[dict], width: int = 80) -> Table:
     (comparison_cells: status, bracketed validation and `untested` for a cancelled strategy, epochs
     finished/budget), in `width` columns: the run ids shortened, then the least useful columns left out
     (COMPARE_DROPPED_FIRST, named in the caption) until every cell is whole."""
-    from tui.config_diff_table import run_label  # lazy: config_diff_table has its own Rich tables
-
     rows = [(summary.get("run_id", ""), name, *comparison_cells(s, test_images(summary)))
             for summary in summaries for name, s in summary.get("strategies", {}).items()]
     columns = ["run", "strategy", *COMPARISON_COLUMNS[1:]]
