@@ -14,6 +14,7 @@ from pathlib import Path
 
 from engine.analysis.binomial import accuracy_se, accuracy_text
 from engine.backend import BACKEND_NAMES, DEFAULT_BACKEND
+from engine.durations import duration
 from engine.state import RunState
 
 STRATEGY_COLORS = {"scratch": "#1f9bcf", "frozen": "#ff8700", "finetune": "#c2185b", "probe": "#2e7d32"}
@@ -177,9 +178,16 @@ def _rows(state: RunState) -> list[list[str]]:
             return f"{s.epoch} of {s.epochs}"
         return s.epoch_budget or str(s.epochs or "-")
 
-    return [[n, s.status, best(s), accuracy_text(s.test_accuracy, state.dataset.get("test")), epochs(s),
-             f"{s.trainable_params:,} / {s.total_params:,}",
-             "-" if s.seconds is None else f"{s.seconds:.0f}s"] for n, s in state.strategies.items()]
+    def test(s):  # the rules of every other view (tui/tables.py comparison_cells)
+        if s.best_of_finished_epochs() is not None:  # never tested: not "-", which reads as "no result yet"
+            return "untested"
+        return accuracy_text(s.test_accuracy, state.dataset.get("test"))
+
+    def params(s):  # a strategy that never started has no model: "-" as elsewhere, not "0 / 0"
+        return f"{s.trainable_params:,} / {s.total_params:,}" if s.total_params else "-"
+
+    return [[n, s.status, best(s), test(s), epochs(s), params(s), duration(s.seconds)]
+            for n, s in state.strategies.items()]
 
 
 HEADER = ["strategy", "status", "best validation", "test accuracy ± binomial SE", "epochs",

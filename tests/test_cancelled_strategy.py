@@ -58,7 +58,8 @@ def test_runs_show_and_compare_bracket_a_cancelled_strategys_best_validation(tmp
     assert "not tested" in shown.output
     compared = CliRunner().invoke(cli, ["runs", "compare", RUN_ID, "20270115-090000-full-0002",
                                         "--runs-dir", str(tmp_path)])
-    row = next(line for line in compared.output.splitlines() if RUN_ID in line and "frozen" in line)
+    # at 80 columns runs are named as the Compare screen names them: cancel-0001
+    row = next(line for line in compared.output.splitlines() if "cancel-0001" in line and "frozen" in line)
     assert "(80.0%@2)" in row and "cancelled" in row, compared.output
 
 

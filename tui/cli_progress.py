@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 import engine.events as ev
 from engine.backend import DEFAULT_BACKEND
-from tui.tables import rate
+from tui.tables import duration, rate
 
 
 def fmt(value: float | None, spec: str = ".3f") -> str:
@@ -59,7 +59,7 @@ def milestone_line(e: ev.Event) -> str | None:
     if isinstance(e, ev.LogMessage) and e.level != "info":
         return f"{e.level.upper()}: {e.message.splitlines()[-1] if e.level == 'error' else e.message}"
     if isinstance(e, ev.RunFinished):
-        return f"run {e.status} in {e.seconds:.0f}s" + (f": {e.error}" if e.error else "")
+        return f"run {e.status} in {duration(e.seconds)}" + (f": {e.error}" if e.error else "")  # as runs list
     return None
 
 

@@ -117,7 +117,7 @@ def runs_compare(
 
     console = Console()
     console.print(config_diff_table([s["run_id"] for s in summaries], diff))
-    console.print(compare_table(summaries))
+    console.print(compare_table(summaries, console.width))
 
 
 @runs_app.command("export")

@@ -6,7 +6,9 @@ from rich import box
 from rich.table import Table
 
 from engine.analysis.binomial import accuracy_text
+from engine.durations import duration  # one rule for every view; the progress panel imports it from here
 from engine.state import RunState
+from tui.config_diff_table import run_label  # runs named as the Compare screen and the config diff name them
 
 
 def rate(value: float | None) -> str:
@@ -16,15 +18,6 @@ def rate(value: float | None) -> str:
 
 def pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 def short_count(n: int) -> str:
@@ -153,19 +146,45 @@ def _f(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def compare_table(summaries: list[dict]) -> Table:
-    """Several runs, one row per run and strategy: `cifar-tui runs compare` (fits 80 columns)."""
-    table = Table(box=box.SIMPLE_HEAD, caption="data set per run: " + ", ".join(
-        f"{(s.get('dataset') or {}).get('name', '?')}" for s in summaries))
-    table.add_column("run", no_wrap=True, min_width=26)
-    for column in ("strategy", "best val@ep", "test±SE", "time"):
-        table.add_column(column, justify="left" if column == "strategy" else "right", no_wrap=True)
-    for summary in summaries:
-        for name, s in summary.get("strategies", {}).items():
-            status, best, test, _budget, _params, took, _rate = comparison_cells(s, test_images(summary))
-            table.add_row(summary.get("run_id", ""), name, best, test if status == "finished" else status, took)
+# `runs compare`: what a narrower terminal gives up first, in order: the full run id (named as the Compare
+# screen and the config diff name runs, `alpha-0001`), then img/s, params, time (`runs show` has them all).
+COMPARE_DROPPED_FIRST = ("img/s", "params", "time")
+
+
+def compare_table(summaries: list[dict], width: int = 80) -> Table:
+    """Several runs, one row per run and strategy: `cifar-tui runs compare`. The cells are `runs show`'s
+    (comparison_cells: status, bracketed validation and `untested` for a cancelled strategy, epochs
+    finished/budget), in `width` columns: the run ids shortened, then the least useful columns left out
+    (COMPARE_DROPPED_FIRST, named in the caption) until every cell is whole."""
+    rows = [(summary.get("run_id", ""), name, *comparison_cells(s, test_images(summary)))
+            for summary in summaries for name, s in summary.get("strategies", {}).items()]
+    columns = ["run", "strategy", *COMPARISON_COLUMNS[1:]]
+
+    def fits(shown: list[str], cells: list[tuple]) -> bool:
+        widths = [max(len(c) for c in (column, *(row[columns.index(column)] for row in cells)))
+                  for column in shown]
+        return sum(widths) + 2 * (len(shown) - 1) + 2 <= width  # two spaces between columns, one each edge
+
+    shown, dropped = list(columns), []
+    if not fits(shown, rows):
+        rows = [(run_label(row[0]), *row[1:]) for row in rows]
+    for column in COMPARE_DROPPED_FIRST:
+        if fits(shown, rows):
+            break
+        shown.remove(column)
+        dropped.append(column)
+    table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False, caption_justify="left")
+    for column in shown:
+        table.add_column(column, justify="left" if column in ("run", "strategy", "status") else "right",
+                         no_wrap=True)
+    for row in rows:
+        table.add_row(*[row[columns.index(column)] for column in shown])
+    captions = ["data set per run: " + ", ".join(f"{(s.get('dataset') or {}).get('name', '?')}" for s in summaries)]
+    if dropped:
+        captions.append(f"left out at {width} columns: {', '.join(dropped)} (runs show RUN has them)")
     if any(s.get("best_of_finished_epochs") for summary in summaries for s in summary.get("strategies", {}).values()):
-        table.caption += "\n" + PARTIAL_NOTE
+        captions.append(PARTIAL_NOTE)
+    table.caption = "\n".join(captions)
     return table
 
 

@@ -10,6 +10,7 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.durations import duration  # the one rule of every view (it used to round here)
 from engine.store.reader import read_listing
 from engine.study.stats import CellResult
 
@@ -32,12 +33,6 @@ class StudyProgress:
         if self.eta_s is None:
             return line + f" | {self.remaining} left, ETA once a cell has finished"
         return line + f" | ETA {duration(self.eta_s)} ({self.remaining} left, {duration(self.per_cell_s or 0)} each)"
-
-
-def duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
 
 
 def study_progress(results: list[CellResult], runs_dir: Path) -> StudyProgress:

@@ -147,4 +147,4 @@ class CompareScreen(Screen):
 
         row = self._cursor_row()
         if row is not None:
-            open_run_gallery(self.app, row[1], "fixed_by_transfer")
+            open_run_gallery(self.app, row[1], "fixed_by_transfer", row[2])  # the row's strategy: see there

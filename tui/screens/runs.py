@@ -21,7 +21,7 @@ from tui.screens.run_loading import (
     load_in_worker,
     show_loaded_run,
 )
-from tui.tables import SHORT_NAMES, short_id
+from tui.tables import SHORT_NAMES, duration, short_id
 from tui.theme import STATUS_STYLES
 
 STRATEGY_COLUMNS = ("scratch", "frozen", "finetune", "probe")  # test accuracy, %
@@ -43,6 +43,13 @@ def listing_row(r: RunListing) -> tuple:
     substitute = any("INSTEAD OF" in n for n in r.notices)
     label = " - ".join(part for part in (r.name, r.note) if part)
     return (r.run_id, r.status, started, r.dataset + ("*" if substitute else ""), *accs, r.seconds or 0.0, label)
+
+
+def accuracy_cells(r: RunListing, accs) -> list[str]:
+    """The strategy columns' text, as `runs list` writes them: blank where the run has no such strategy,
+    "-" where it has one without a test accuracy (cancelled, failed or not run yet)."""
+    return ["" if name not in r.strategies else "-" if v is None else f"{v:.1f}%"
+            for name, v in zip(STRATEGY_COLUMNS, accs, strict=True)]
 
 
 def matches(r: RunListing, text: str) -> bool:
@@ -149,12 +156,13 @@ class RunsScreen(Screen):
             selected = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         table.clear()
         time_at = COLUMNS.index("time")
+        by_id = {r.run_id: r for r in shown}
         for row in rows:
             cells = list(row)
             cells[0] = Text(("● " if row[0] in self.marked else "  ") + (short_id(row[0]) if self.compact else row[0]))
             cells[1] = Text(row[1], style=STATUS_STYLES.get(row[1], ""))
-            cells[4:time_at] = ["" if v is None else f"{v:.1f}%" for v in row[4:time_at]]
-            cells[time_at] = f"{int(row[time_at]) // 60}m{int(row[time_at]) % 60:02d}s" if row[time_at] else "-"
+            cells[4:time_at] = accuracy_cells(by_id[row[0]], row[4:time_at])
+            cells[time_at] = duration(row[time_at]) if row[time_at] else "-"
             cells[time_at + 1] = row[time_at + 1][:40]
             by_name = dict(zip(COLUMNS, cells, strict=True))
             table.add_row(*[by_name[c] for c in columns], key=row[0])
