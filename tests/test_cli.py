@@ -75,7 +75,7 @@ def test_runs_dir_from_environment(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["run", "--epochs", "0"], "epochs must be at least 1"),
+    (["run", "--epochs", "0"], "--epochs must be at least 1, got 0"),  # named as given, not "scratch epochs"
     (["run", "--batch-size", "0"], "batch size must be at least 1"),
     (["run", "--image-size", "16"], "image size must be at least 32"),
     (["run", "--train-fraction", "1.5"], "train fraction must be in (0, 1]"),
@@ -224,3 +224,26 @@ def test_a_resumed_strategys_progress_bar_starts_at_its_next_epoch():
     task = sink.progress.tasks[0]
     sink.close()
     assert task.fields["epoch"] == "3/3" and task.fields["stats"] == "starting"
+
+
+def test_the_runs_last_line_comes_after_the_bars_last_frame():
+    """After a Ctrl-C the bars' last frame (`epoch 2/10 ━━╸`) was drawn below "run cancelled in ...", when
+    the progress display stopped after that line was printed."""
+    import io
+
+    from rich.console import Console
+
+    from engine import events as ev
+    from tui.cli_progress import RichProgress
+
+    out = io.StringIO()
+    sink = RichProgress(Console(file=out, width=120, force_terminal=True))
+    for event in [ev.RunStarted(run_id="20270115-080000-demo-abcd", config={}, environment={}, dataset={}, weights={}),
+                  ev.StrategyStarted(strategy="scratch", image_size=32, epochs=10, steps_per_epoch=4,
+                                     total_params=10, weights="random init"),
+                  ev.BatchEnd(strategy="scratch", phase="train", epoch=2, step=1, steps=4, loss=1.0, accuracy=0.5,
+                              images_per_s=10.0),
+                  ev.RunFinished(status="cancelled", seconds=5.0)]:
+        sink(event)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    assert "run cancelled in 0m05s" in lines[-1], lines[-3:]

@@ -157,6 +157,10 @@ def test_cache_list_and_clear_without_tensorflow(tmp_path):
     declined = subprocess.run([sys.executable, "-c", code, "cache", "clear", "--runs-dir", str(runs)], input="n\n",
                               capture_output=True, text=True, timeout=60)
     assert "nothing removed" in declined.stdout and "EXIT 0" in declined.stdout and len(list_entries(runs)) == 2
+    no_answer = subprocess.run([sys.executable, "-c", code, "cache", "clear", "--runs-dir", str(runs)], input="",
+                               capture_output=True, text=True, timeout=60)  # stdin at its end: a no
+    assert "nothing removed" in no_answer.stdout and "EXIT 0" in no_answer.stdout, no_answer.stdout + no_answer.stderr
+    assert len(list_entries(runs)) == 2
     assert "removed 1" in cli("clear", first[:6], "--yes").stdout and len(list_entries(runs)) == 1  # a unique start
     assert "removed 1" in cli("clear", "--yes").stdout and list_entries(runs) == []
     assert "no cached features" in cli("list").stdout

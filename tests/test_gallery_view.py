@@ -28,6 +28,13 @@ def test_the_screen_reads_and_draws_its_tiles_before_it_is_mounted(tmp_path):
     assert loaded.error == "" and len(loaded.tiles) == len(loaded.gallery.items) == 40
 
 
+def test_top_losses_ranks_every_test_image_and_shows_the_first_page(tmp_path):
+    """Its title said "96 images, all shown" where 283 of 360 test images were wrong."""
+    record_run_with_predictions(tmp_path)
+    gallery = loader(tmp_path)(limit=10)
+    assert len(gallery.items) == 10 and gallery.total == 40  # 10 shown of the 40 ranked test images
+
+
 def test_tiles_are_laid_out_in_as_many_columns_as_fit(tmp_path):
     record_run_with_predictions(tmp_path)
     tiles = GalleryScreen("top losses", loader(tmp_path)).first.result(timeout=30).tiles[:24]

@@ -130,6 +130,7 @@ def test_rename_and_annotate_a_run(tmp_path):
     result = runner.invoke(app, ["runs", "note", "alpha", "--name", "baseline", "--note", "lr 1e-5, 224 px",
                                  "--runs-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
+    assert result.output.strip() == "run 20270115-080000-alpha-0001: name 'baseline'; note 'lr 1e-5, 224 px'"
     listed = {r["run_id"]: r for r in json.loads(runner.invoke(app, ["runs", "list", "--json", "--runs-dir",
                                                                       str(tmp_path)]).output)}
     alpha = listed["20270115-080000-alpha-0001"]

@@ -65,8 +65,17 @@ def cache_clear(
         typer.echo(f"no cached features in {cache_root(folder)}")
         return
     count = len(set(chosen)) if ids else len(present)
-    if not yes and not typer.confirm(f"remove {count} cached extraction(s) from {cache_root(folder)}?"):
+    if not yes and not confirmed(f"remove {count} cached extraction(s) from {cache_root(folder)}?"):
         typer.echo("nothing removed")
         return
     removed = clear(folder, sorted(set(chosen)) or None)
     typer.echo(f"removed {len(removed)} cached extraction(s)")
+
+
+def confirmed(question: str) -> bool:
+    """The user's yes; no answer (stdin at its end, Ctrl-C at the prompt) is a no, not "interrupted"."""
+    try:
+        return typer.confirm(question)
+    except typer.Abort:
+        typer.echo()
+        return False

@@ -116,6 +116,8 @@ class RichProgress:
         self.started = self.started or isinstance(event, (ev.RunStarted, ev.RunResumed))  # resume: no RunStarted
         if report_download(event) or not self.started:
             return
+        if isinstance(event, ev.RunFinished):
+            self.close()  # first: the bars' last frame, drawn when it stops, went below the run's last line
         line = milestone_line(event)
         if line is not None and not isinstance(event, ev.StrategyStarted):
             self.progress.console.print(line, highlight=False, markup=False)
@@ -132,8 +134,6 @@ class RichProgress:
                 self.tasks[event.strategy], completed=event.step, total=event.steps, phase=event.phase,
                 epoch=f"{event.epoch}/{self.epochs.get(event.strategy, '?')}",
                 stats=f"loss {fmt(event.loss)} acc {fmt(event.accuracy)} {event.images_per_s:.0f} img/s")
-        elif isinstance(event, ev.RunFinished):
-            self.close()
 
     def close(self) -> None:
         self.progress.stop()

@@ -158,11 +158,15 @@ def runs_note(
 
     if name is None and note is None:
         raise fail("give --name and/or --note")
+    from engine.store.reader import resolve_run
+
     try:
-        notes = write_notes(resolve_runs_dir(runs_dir), run_ref, name=name, note=note)
+        folder = resolve_run(resolve_runs_dir(runs_dir), run_ref)
+        notes = write_notes(folder.parent, folder.name, name=name, note=note)
     except UserError as exc:
         raise fail(str(exc)) from None
-    typer.echo(json.dumps(notes))
+    said = [f"{key} {notes[key]!r}" for key in ("name", "note") if notes.get(key)]  # a line, not raw JSON
+    typer.echo(f"run {folder.name}: " + ("; ".join(said) or "no name or note"))
 
 
 @app.command()

@@ -75,6 +75,8 @@ def config_from_flags(
     if "backend" in more or os.environ.get("KERAS_BACKEND"):  # Keras' own variable stands in for the flag
         overrides["backend"] = chosen_backend(more.get("backend"))
     if epochs is not None:
+        if epochs < 1:  # named as given: the config would name the first strategy it checks ("scratch epochs")
+            raise ConfigError(f"--epochs must be at least 1, got {epochs}")
         overrides.update(scratch_epochs=epochs, frozen_epochs=epochs, finetune_epochs=epochs, airbench_epochs=epochs)
         if head_epochs is None:  # fair budgets (#12): finetune's head trains as long as the frozen strategy
             overrides.update(head_epochs=epochs)
