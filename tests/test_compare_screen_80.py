@@ -10,7 +10,6 @@ from textual.widgets import DataTable, Static
 from engine import events as ev
 from engine.state import RunState
 from tui.app import CifarTuiApp
-from tui.config_diff_table import config_diff_table
 from tui.screens.compare import CompareCurves, CompareScreen
 
 WITH_PROBE = "20270116-090000-probe-0001"
@@ -69,17 +68,21 @@ async def test_many_differing_keys_scroll_and_leave_the_plot_its_height(tmp_path
         await pilot.pause(0.3)
         assert app.screen.query_one(CompareCurves).region.height >= 8
         assert app.screen.query_one("#compare-table").region.height >= 3  # header and rows still on screen
-        diff = app.screen.query_one("#compare-diff-scroll")
-        table = config_diff_table([run_id for run_id, _ in runs], app.screen.diff)
-        assert table.title == "config: only the 8 keys that differ"  # says there is more than it shows
+        diff = app.screen.query_one("#compare-diff")
+        title = str(app.screen.query_one("#compare-diff-title", Static).render())
+        assert title == "config: only the 8 keys that differ"  # says there is more than it shows
         assert app.screen.focused is app.screen.query_one("#compare-table")  # its rows are what e / x open
         unfocused = diff.styles.background
         diff.focus()
         await pilot.pause(0.1)
         assert diff.has_focus and diff.styles.background != unfocused  # tabbed to: the user can see where
-        await pilot.press("end")
+        await pilot.press("pagedown", "pagedown")
         await pilot.pause(0.1)
         assert diff.scroll_y > 0 and diff.scroll_y == diff.max_scroll_y  # the last keys are reachable
+        # scrolled, the header still names the runs (it scrolled away with the keys, leaving bare columns)
+        screen = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        header = next(line for line in screen.splitlines() if " key " in f" {line} ")
+        assert "demo-abcd" in header and "beta-0002" in header and "knob_7" in screen, screen
 
 
 async def test_at_80x24_the_diff_shows_keys_and_no_legend_covers_the_curves(tmp_path):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 from events_factory import full_run
-from rich.console import Console
-from textual.widgets import Static
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable, Static
 from typer.testing import CliRunner
 
 from engine import events as ev
@@ -63,12 +62,11 @@ async def test_compare_screen_shows_the_differing_keys_above_the_results(tmp_pat
         app.push_screen(CompareScreen([(run_id, load_run(tmp_path, run_id).state) for run_id in RUNS]))
         await pilot.pause(0.3)
         screen = app.screen
-        table = screen.query_one("#compare-diff", Static).content
-        console = Console(file=io.StringIO(), width=120)
-        console.print(table)
-        shown = console.file.getvalue()
-        body = shown.split("─")[-1]  # the rows, after the header's rule
-        keys = [line.split()[0] for line in body.splitlines() if line.strip()]
+        table = screen.query_one("#compare-diff", DataTable)
+        keys = [str(table.get_cell_at(Coordinate(row, 0))) for row in range(table.row_count)]
         assert keys == ["seed", "learning_rate"] == list(screen.diff)
-        assert "alpha-0001" in shown and "0.0003" in shown
-        assert screen.query_one("#compare-diff-scroll").region.y < screen.query_one("#compare-table").region.y
+        headers = [str(column.label) for column in table.columns.values()]
+        cells = [str(table.get_cell_at(Coordinate(row, col))) for row in range(2) for col in range(1, 3)]
+        assert "alpha-0001" in headers and "0.0003" in cells
+        assert "2 keys that differ" in str(screen.query_one("#compare-diff-title", Static).render())
+        assert table.region.y < screen.query_one("#compare-table").region.y

@@ -17,11 +17,19 @@ def run_label(run_id: str) -> str:
     return run_id.split("-", 2)[-1] if run_id.count("-") >= 2 else run_id
 
 
-def config_diff_table(run_ids: list[str], diff: dict[str, list], colors: list[str] | None = None) -> Table | Text:
+def config_diff_title(diff: dict[str, list]) -> str:
+    """The diff's title, with the count of keys: the Compare screen shows a few and scrolls the rest."""
     if not diff:
-        return Text("config: identical in every key", style="dim")
-    keys = f"{len(diff)} keys that differ" if len(diff) > 1 else "key that differs"  # the count: the Compare
-    title = f"config: only the {keys}"  # screen shows a few and scrolls
+        return "config: identical in every key"
+    keys = f"{len(diff)} keys that differ" if len(diff) > 1 else "key that differs"
+    return f"config: only the {keys}"
+
+
+def config_diff_table(run_ids: list[str], diff: dict[str, list], colors: list[str] | None = None) -> Table | Text:
+    """`runs compare`'s diff (the Compare screen builds a DataTable from the same title and cells)."""
+    title = config_diff_title(diff)
+    if not diff:
+        return Text(title, style="dim")
     # min_width: Rich wraps a title to its table's width, and a two-run diff is narrower than this one
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, min_width=len(title),
                   show_edge=False)  # its blank top row cost a key on a short screen

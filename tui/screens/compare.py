@@ -6,16 +6,16 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from engine.config import STRATEGIES
-from engine.config_diff import config_diff
+from engine.config_diff import config_diff, show_value
 from engine.state import RunState
 from tui.config_diff_table import (
     RICH_NAMES,
-    config_diff_table,
+    config_diff_title,
     run_label,  # as the diff's header and the plot's legend name runs
 )
 from tui.tables import comparison_cells
@@ -89,8 +89,9 @@ class CompareScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         with Vertical(id="compare-body"):
-            with VerticalScroll(id="compare-diff-scroll"):  # many differing keys scroll
-                yield Static(id="compare-diff")
+            yield Static(id="compare-diff-title")
+            # A DataTable: many differing keys scroll under a header that stays (run names, in their colours)
+            yield DataTable(id="compare-diff", cursor_type="none", show_cursor=False, fixed_columns=1)
             yield Static(strategy_legend(self.runs), id="compare-legend")
             yield CompareCurves(id="compare-curves")
             yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
@@ -98,10 +99,21 @@ class CompareScreen(Screen):
 
     def on_mount(self) -> None:
         self.diff = config_diff([state.config for _, state in self.runs])
-        self.query_one("#compare-diff", Static).update(
-            config_diff_table([run_id for run_id, _ in self.runs], self.diff, RUN_COLORS))
+        self.query_one("#compare-diff-title", Static).update(config_diff_title(self.diff))
+        self.fill_diff()
         self.fill_table()
         self.call_after_refresh(self.query_one(CompareCurves).draw_runs, self.runs)
+
+    def fill_diff(self) -> None:
+        """One row per differing key, one column per run (named and coloured as in the legend)."""
+        table = self.query_one("#compare-diff", DataTable)
+        table.display = bool(self.diff)
+        table.add_column(Text("key", style="bold"))
+        for index, (run_id, _) in enumerate(self.runs):
+            color = RUN_COLORS[index % len(RUN_COLORS)]
+            table.add_column(Text(run_label(run_id), style=RICH_NAMES.get(color, color)))
+        for key, values in self.diff.items():
+            table.add_row(Text(key, style="bold"), *[show_value(v) for v in values])
 
     def on_resize(self) -> None:
         self.fill_table()
