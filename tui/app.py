@@ -221,6 +221,8 @@ class CifarTuiApp(FollowRuns, App):
         self.live_run_id = plan.run_id
         # A copy of the plan's fold of the log: the original goes to the recorder, in the worker's thread.
         self.live_state = copy.deepcopy(plan.state)
+        # Stoppable from now on, like a new run (its Cancel button shows), not the stopped run it was
+        self.live_state.status = "starting"
         self.switch_mode("live")
         self._refresh_live(None)
         self.training = self._train(None, plan.run_id, plan)
@@ -277,7 +279,10 @@ class CifarTuiApp(FollowRuns, App):
     def on_engine_event(self, message: EngineEvent) -> None:
         if message.run_id != self.live_run_id:
             return  # a late event of an earlier run
+        stopping = self.live_state.status == "stopping"
         self.live_state.apply(message.event)
+        if stopping and self.live_state.status == "running":  # RunStarted/RunResumed after `c`: still stopping
+            self.live_state.status = "stopping"
         self._refresh_live(message.event)
         if isinstance(message.event, ev.RunFinished):
             severity = {"finished": "information", "cancelled": "warning"}.get(message.event.status, "error")
