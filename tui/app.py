@@ -198,10 +198,14 @@ class CifarTuiApp(FollowRuns, App):
     @work(thread=True, exclusive=True, group="plan-resume", exit_on_error=False)
     def _plan_resume(self, run_id: str) -> None:
         from engine.backend import switch_refusal
-        from engine.resume import plan_resume
+        from engine.resume import NothingToResume, close_ended_run, plan_resume
 
         try:
-            plan = plan_resume(self.runs_dir, run_id)
+            try:
+                plan = plan_resume(self.runs_dir, run_id)
+            except NothingToResume as exc:  # stopped after its last strategy: closed as finished (the CLI's way)
+                self.call_from_thread(self.notify, close_ended_run(exc.plan))
+                return
             # Refused here, not after switching to the Live screen (which then showed the run as failed).
             refusal = switch_refusal(plan.config.backend)
             self.post_message(ResumePlanned(None, f"cannot resume {run_id}: {refusal}") if refusal
