@@ -6,7 +6,7 @@ import threading
 
 import pytest
 from events_factory import record_runs, run_started, strategy_events
-from test_app import open_runs_screen, select_run, until
+from test_app import cell_text, open_runs_screen, select_run, until
 
 from engine import events as ev
 from engine.store.recorder import RunRecorder
@@ -125,3 +125,21 @@ async def test_a_resumed_run_shows_its_cancel_button_until_it_stops(tmp_path, si
         await until(pilot, lambda: app.live_state.status == "cancelled")
         await pilot.pause(0.1)
         assert not button.display
+
+
+async def test_resuming_a_run_whose_every_strategy_finished_closes_it_as_finished(tmp_path):
+    """Recorded interrupted by a stop that came after its last strategy: `u` answered 'nothing to resume'
+    and left it interrupted for good; now it is recorded finished and the list says so."""
+    from test_stop_after_last_strategy import ENDED, record_ended_but_interrupted
+
+    record_ended_but_interrupted(tmp_path)
+    resumer = ScriptedResumer()
+    app = CifarTuiApp(tmp_path, resumer=resumer)
+    async with app.run_test(size=(140, 45)) as pilot:
+        table = await open_runs_screen(pilot, 1)
+        select_run(table, ENDED)
+        assert cell_text(table, 0, 1) == "interrupted"
+        await pilot.press("u")
+        await until(pilot, lambda: cell_text(table, 0, 1) == "finished")
+        assert resumer.plans == [] and app.current_mode == "runs"
+        assert any("recorded it finished" in n.message for n in app._notifications)

@@ -204,7 +204,7 @@ class CifarTuiApp(FollowRuns, App):
             try:
                 plan = plan_resume(self.runs_dir, run_id)
             except NothingToResume as exc:  # stopped after its last strategy: closed as finished (the CLI's way)
-                self.call_from_thread(self.notify, close_ended_run(exc.plan))
+                self.call_from_thread(self._closed_as_finished, close_ended_run(exc.plan))
                 return
             # Refused here, not after switching to the Live screen (which then showed the run as failed).
             refusal = switch_refusal(plan.config.backend)
@@ -212,6 +212,11 @@ class CifarTuiApp(FollowRuns, App):
                               else ResumePlanned(plan, ""))
         except Exception as exc:  # UserError, or whatever a damaged folder raises: a notification
             self.post_message(ResumePlanned(None, error_text(exc, f"cannot resume {run_id}")))
+
+    def _closed_as_finished(self, line: str) -> None:
+        self.notify(line)
+        if isinstance(self.screen, RunsScreen):  # its row still says interrupted
+            self.screen.action_reload()
 
     def on_resume_planned(self, message: ResumePlanned) -> None:
         plan = message.plan
