@@ -81,7 +81,7 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
     # run is recorded as it ended (a resume would have nothing to continue).
     reason = getattr(stop_event, "reason", "")
     if stop_event.is_set() and all_strategies_ended(state, config.strategies):
-        emit(LogMessage(level="info", message=f"{reason or 'cancelled'} after every strategy had ended: "
+        emit(LogMessage(level="info", message=f"{reason or 'cancel asked'} after every strategy had ended: "
                                               "nothing was stopped"))
         status, error = ("failed", "a strategy failed") if failed else ("finished", "")
     elif stop_event.is_set():

@@ -7,11 +7,10 @@ import threading
 import pytest
 from events_factory import record_runs, run_started, strategy_events
 from test_app import cell_text, open_runs_screen, select_run, until
+from textual.widgets import Button
 
 from engine import events as ev
 from engine.store.recorder import RunRecorder
-from textual.widgets import Button
-
 from tui.app import CifarTuiApp
 
 STOPPED = "20270118-080000-stopped-0004"
