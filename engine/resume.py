@@ -62,13 +62,42 @@ def plan_resume(runs_dir: Path, run_ref: str) -> ResumePlan:
             plan.checkpoints[name] = None
         else:
             plan.checkpoints[name] = load_checkpoint(checkpoint_dir(run_dir, name))
-    if not plan.checkpoints:
-        raise UserError(f"run {run_dir.name}: every strategy finished; nothing to resume")
     if state.seconds is not None:
         plan.prior_seconds = state.seconds
     elif state.started is not None and state.last_time is not None:
         plan.prior_seconds = max(0.0, state.last_time - state.started)
+    if not plan.checkpoints:
+        raise NothingToResume(f"run {run_dir.name}: every strategy finished; nothing to resume", plan)
     return plan
+
+
+class NothingToResume(UserError):
+    """A run recorded stopped although every strategy had finished: the stop came after the last one (a
+    SIGTERM while the run was being closed, a `kill -9` before its last record). `close_ended_run(plan)`
+    records it finished."""
+
+    def __init__(self, message: str, plan: ResumePlan) -> None:
+        super().__init__(message)
+        self.plan = plan
+
+
+def close_ended_run(plan: ResumePlan) -> str:
+    """Record `plan`'s run, whose every strategy finished, as finished (appended to its log, its summary
+    rewritten), taking the run's lock like a resume. Returns one line saying so; raises StoreError (the
+    run is being written by another process, or the disk refuses)."""
+    from engine.events import LogMessage, RunFinished
+    from engine.store.recorder import RunRecorder
+
+    was = plan.state.status
+    line = (f"run {plan.run_id}: every strategy had finished before it was recorded {was}; nothing to resume, "
+            "recorded it finished")
+    recorder = RunRecorder.reopen(plan.path.parent, plan.run_id, plan.state)
+    try:
+        recorder(LogMessage(level="info", message=line))
+        recorder(RunFinished(status="finished", seconds=plan.prior_seconds))
+    finally:
+        recorder.close()
+    return line
 
 
 def recorded_before(config: dict) -> dict:

@@ -77,14 +77,25 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
         raise
 
     # A stop asked for by the user is "cancelled"; one forced from outside (SIGTERM, SSH hang-up) carries
-    # a reason and is "interrupted".
+    # a reason and is "interrupted". A stop that came after every strategy had ended stopped nothing: the
+    # run is recorded as it ended (a resume would have nothing to continue).
     reason = getattr(stop_event, "reason", "")
-    if stop_event.is_set():
+    if stop_event.is_set() and all_strategies_ended(state, config.strategies):
+        emit(LogMessage(level="info", message=f"{reason or 'cancel asked'} after every strategy had ended: "
+                                              "nothing was stopped"))
+        status, error = ("failed", "a strategy failed") if failed else ("finished", "")
+    elif stop_event.is_set():
         status, error = ("interrupted", reason) if reason else ("cancelled", "")
     else:
         status, error = ("failed", "a strategy failed") if failed else ("finished", "")
     emit(RunFinished(status=status, seconds=prior + time.perf_counter() - started, error=error))
     return state.summary()
+
+
+def all_strategies_ended(state: RunState, strategies) -> bool:
+    """True when each of `strategies` has finished (tested) or failed in `state`: nothing left to resume."""
+    return all(name in state.strategies and state.strategies[name].status in ("finished", "failed")
+               for name in strategies)
 
 
 def _record_stop(emit, reason: str, seconds: float) -> None:

@@ -24,6 +24,7 @@ class StrategyState:
     step: int = 0
     resumed_at: int = 0  # a resumed strategy's next epoch (1-based) until its first batch; 0 otherwise
     earlier_seconds: float = 0.0  # training time of the epochs a resumed strategy kept from earlier attempts
+    kept_epochs: int = 0  # epochs a resumed strategy kept from earlier attempts (not this attempt's figures)
     steps: int = 0
     batch_loss: float | None = None
     batch_accuracy: float | None = None
@@ -56,7 +57,7 @@ class StrategyState:
                 "best_epoch", "best_val_accuracy", "test_accuracy", "test_loss", "seconds", "error")
         out = {k: getattr(self, k) for k in keys}
         out["images_per_s"] = self.train_images_per_s()
-        if (best := self.best_of_finished_epochs()) is not None:
+        if (best := self.best_so_far()) is not None:
             out["best_of_finished_epochs"] = {"epoch": best[0], "val_accuracy": best[1]}
         if self.backbone_change:
             out["backbone_change"] = self.backbone_change
@@ -66,7 +67,13 @@ class StrategyState:
         """For a cancelled strategy (stopped before its test, so no `Evaluated`): the finished epoch with the
         highest validation accuracy, as (1-based epoch, accuracy in [0, 1]); None for any other status or
         without a validated epoch. Shown marked as such, never as a test result: it was never tested."""
-        if self.status != "cancelled" or self.best_epoch is not None:
+        return self.best_so_far() if self.status == "cancelled" else None
+
+    def best_so_far(self) -> tuple[int, float] | None:
+        """`best_of_finished_epochs`, also for a strategy still training (or waiting to resume): its best
+        validated epoch so far, (1-based epoch, accuracy in [0, 1]); None once tested, failed or without a
+        validated epoch. Like a cancelled strategy's, shown in brackets: not a result yet."""
+        if self.status not in ("cancelled", "running", "pending") or self.best_epoch is not None:
             return None
         validated = [(h["val_accuracy"], -h["epoch"]) for h in self.history
                      if h.get("val_accuracy") is not None and math.isfinite(h["val_accuracy"])]
@@ -76,7 +83,10 @@ class StrategyState:
         return -epoch, accuracy
 
     def train_images_per_s(self) -> float | None:
-        rates = [h["images_per_s"] for h in self.history if h.get("images_per_s")]
+        """Mean training images/s over the finished epochs (else the last batch's rate). While a resumed
+        strategy trains, only this attempt's: the epochs kept from an earlier one ran at another time."""
+        since = self.kept_epochs if self.status in ("running", "pending") else 0
+        rates = [h["images_per_s"] for h in self.history if h.get("images_per_s") and h["epoch"] > since]
         return sum(rates) / len(rates) if rates else self.images_per_s
 
 
@@ -131,7 +141,9 @@ class RunState:
                 s.resumed_at, s.phase = (done + 1 if done else 0), ""  # 0: starts over, nothing to resume
                 # the epochs kept from earlier attempts: their training time counts in the strategy's own
                 s.earlier_seconds = sum(h.get("seconds") or 0.0 for h in s.history if h["epoch"] <= done)
-                s.batch_loss = s.batch_accuracy = s.images_per_s = None
+                s.kept_epochs = done
+                # the stopped attempt's time: the strategy's own is set again when this attempt ends
+                s.batch_loss = s.batch_accuracy = s.images_per_s = s.seconds = None
                 s.history = [h for h in s.history if h["epoch"] <= done]
                 s.phase_starts = [(p, first) for p, first in s.phase_starts if first <= max(done, 1)]
                 s.epoch = s.history[-1]["epoch"] if s.history else 0
@@ -147,6 +159,8 @@ class RunState:
         elif isinstance(e, ev.PhaseStarted):
             s = self.strategy(e.strategy)
             s.phase, s.trainable_params = e.phase, e.trainable_params
+            # the previous phase's batch figures (its img/s, hence an ETA) say nothing about this one
+            s.batch_loss = s.batch_accuracy = s.images_per_s = None
             if (e.phase, e.first_epoch) not in s.phase_starts:  # a resumed phase starts again
                 s.phase_starts.append((e.phase, e.first_epoch))
         elif isinstance(e, ev.BatchEnd):

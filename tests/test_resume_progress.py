@@ -116,3 +116,71 @@ async def test_a_strategy_resumed_after_its_last_epoch_reads_resumed_test(tmp_pa
         await pilot.pause()
         rows = {r.strategy: (str(r.status.render()), str(r.stats.render())) for r in panel.query(StrategyRow)}
     assert rows["scratch"][0] == "resumed: test" and rows["frozen"][0] != "resuming 1/3", rows
+
+
+def stopped_after_two_epochs():
+    """scratch: 5 epochs at 100 img/s, cancelled after epoch 2 (best validation 45% at epoch 2, untested)."""
+    from engine.state import RunState
+
+    events = strategy_events("scratch", epochs=5, accs=(0.3, 0.45, 0.4, 0.5, 0.6))
+    second = [i for i, e in enumerate(events) if isinstance(e, ev.EpochEnd)][1]
+    return RunState.from_events([run_started(STOPPED, strategies=("scratch",)), *events[:second + 1],
+                                 ev.StrategyFinished(strategy="scratch", status="cancelled", seconds=65.0,
+                                                     trainable_params=100, total_params=1000, time=T0),
+                                 ev.RunFinished(status="cancelled", seconds=66.0, time=T0)])
+
+
+def test_a_running_resumed_strategy_shows_this_attempts_figures_and_its_best_so_far():
+    """Its comparison row read 'running - - … 1m05s 100': the stopped attempt's time and img/s as if current,
+    and no best validation although its finished epochs' best was known (shown for it when cancelled)."""
+    from tui.tables import comparison_cells
+
+    state = stopped_after_two_epochs()
+    assert comparison_cells(state.strategies["scratch"].summary())[:3] == ["cancelled", "(45.0%@2)", "untested"]
+    state.apply(ev.RunResumed(run_id=STOPPED, environment={}, from_epochs={"scratch": 2}))
+    state.apply(ev.StrategyStarted(strategy="scratch", image_size=32, epochs=5, steps_per_epoch=4,
+                                   total_params=1000, weights="test", time=T0))
+    scratch = state.strategies["scratch"]
+    status, best, test, _epochs, _params, took, rate = comparison_cells(scratch.summary())
+    assert (status, best, test, took, rate) == ("running", "(45.0%@2)", "-", "-", "-")  # nothing measured yet
+    state.apply(ev.BatchEnd(strategy="scratch", phase="train", epoch=3, step=1, steps=4, loss=1.0, accuracy=0.3,
+                            images_per_s=50.0, time=T0))
+    assert comparison_cells(scratch.summary())[-1] == "50"  # this attempt's rate
+    state.apply(ev.EpochEnd(strategy="scratch", phase="train", epoch=3, epochs=5, loss=1.0, accuracy=0.4,
+                            val_loss=1.0, val_accuracy=0.48, learning_rate=1e-3, seconds=3.0, images_per_s=70.0,
+                            time=T0))
+    assert comparison_cells(scratch.summary())[1::5] == ["(48.0%@3)", "70"]  # not the mean with the old 100s
+    state.apply(ev.StrategyFinished(strategy="scratch", status="cancelled", seconds=3.5, trainable_params=100,
+                                    total_params=1000, time=T0))
+    assert scratch.seconds == 3.5 + 2 * 2.0  # once stopped again: its kept epochs' time counts, as before
+
+
+def test_a_fresh_running_strategy_shows_its_best_so_far_the_same_way():
+    from engine.state import RunState
+    from tui.tables import comparison_cells
+
+    events = strategy_events("scratch", epochs=5, accs=(0.3, 0.45, 0.4, 0.5, 0.6))
+    first = next(i for i, e in enumerate(events) if isinstance(e, ev.EpochEnd))
+    state = RunState.from_events([run_started(STOPPED, strategies=("scratch",)), *events[:first + 2]])
+    assert comparison_cells(state.strategies["scratch"].summary())[:3] == ["running", "(30.0%@1)", "-"]
+
+
+async def test_a_new_phase_drops_the_previous_phases_rate_and_eta(tmp_path):
+    """At the switch to fine-tuning the row read 'fine-tune 1/3 … 100 img/s ETA …': the head phase's last
+    batch figures (a cached head phase runs at many times the rate) under the new phase's name."""
+    from engine.state import RunState
+    from tui.widgets.progress_panel import ProgressPanel, eta_seconds
+
+    events = strategy_events("finetune", phases=PHASES)
+    head_end = next(i for i, e in enumerate(events) if isinstance(e, ev.EpochEnd))
+    state = RunState.from_events([run_started(STOPPED, strategies=("finetune",)), *events[:head_end + 2]])
+    finetune = state.strategies["finetune"]
+    assert finetune.phase == "finetune" and finetune.images_per_s is None and eta_seconds(finetune, 16) is None
+    app = CifarTuiApp(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = ProgressPanel()
+        await app.screen.mount(panel)
+        panel.show(state)
+        await pilot.pause()
+        (row,) = panel.query(StrategyRow)
+        assert (str(row.status.render()), str(row.stats.render())) == ("fine-tune 2/3", "fine-tune phase, starting")

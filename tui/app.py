@@ -198,16 +198,25 @@ class CifarTuiApp(FollowRuns, App):
     @work(thread=True, exclusive=True, group="plan-resume", exit_on_error=False)
     def _plan_resume(self, run_id: str) -> None:
         from engine.backend import switch_refusal
-        from engine.resume import plan_resume
+        from engine.resume import NothingToResume, close_ended_run, plan_resume
 
         try:
-            plan = plan_resume(self.runs_dir, run_id)
+            try:
+                plan = plan_resume(self.runs_dir, run_id)
+            except NothingToResume as exc:  # stopped after its last strategy: closed as finished (the CLI's way)
+                self.call_from_thread(self._closed_as_finished, close_ended_run(exc.plan))
+                return
             # Refused here, not after switching to the Live screen (which then showed the run as failed).
             refusal = switch_refusal(plan.config.backend)
             self.post_message(ResumePlanned(None, f"cannot resume {run_id}: {refusal}") if refusal
                               else ResumePlanned(plan, ""))
         except Exception as exc:  # UserError, or whatever a damaged folder raises: a notification
             self.post_message(ResumePlanned(None, error_text(exc, f"cannot resume {run_id}")))
+
+    def _closed_as_finished(self, line: str) -> None:
+        self.notify(line)
+        if isinstance(self.screen, RunsScreen):  # its row still says interrupted
+            self.screen.action_reload()
 
     def on_resume_planned(self, message: ResumePlanned) -> None:
         plan = message.plan
@@ -221,6 +230,8 @@ class CifarTuiApp(FollowRuns, App):
         self.live_run_id = plan.run_id
         # A copy of the plan's fold of the log: the original goes to the recorder, in the worker's thread.
         self.live_state = copy.deepcopy(plan.state)
+        # Stoppable from now on, like a new run (its Cancel button shows), not the stopped run it was
+        self.live_state.status = "starting"
         self.switch_mode("live")
         self._refresh_live(None)
         self.training = self._train(None, plan.run_id, plan)
@@ -277,7 +288,10 @@ class CifarTuiApp(FollowRuns, App):
     def on_engine_event(self, message: EngineEvent) -> None:
         if message.run_id != self.live_run_id:
             return  # a late event of an earlier run
+        stopping = self.live_state.status == "stopping"
         self.live_state.apply(message.event)
+        if stopping and self.live_state.status == "running":  # RunStarted/RunResumed after `c`: still stopping
+            self.live_state.status = "stopping"
         self._refresh_live(message.event)
         if isinstance(message.event, ev.RunFinished):
             severity = {"finished": "information", "cancelled": "warning"}.get(message.event.status, "error")

@@ -61,12 +61,18 @@ def resume(
     runs_dir: Path | None = RunsDir,
 ) -> None:
     """Continue a cancelled or interrupted run from its last epoch checkpoint, in the same folder."""
-    from engine.resume import plan_resume
+    from engine.resume import NothingToResume, close_ended_run, plan_resume
     from engine.session import resume_and_run
 
     folder = resolve_runs_dir(runs_dir)
     try:
         plan = plan_resume(folder, run_ref)
+    except NothingToResume as exc:  # stopped after its last strategy: closed as finished, not left stopped
+        try:
+            typer.echo(close_ended_run(exc.plan))
+        except UserError as closing:
+            raise fail(str(closing), closing.exit_code) from None
+        return
     except UserError as exc:
         raise fail(str(exc), exc.exit_code) from None
     execute(lambda display, stop_event: resume_and_run(folder, plan.run_id, display=display,

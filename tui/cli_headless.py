@@ -69,8 +69,11 @@ def execute(start: Callable, plain: bool | None, json_out: bool) -> None:
     for name, strategy in outcome.summary.get("strategies", {}).items():
         if strategy.get("status") == "failed":  # on stderr too: a script sees why without parsing the table
             typer.echo(f"cifar-tui: {name} failed: {strategy.get('error') or 'see the run log'}", err=True)
-    if received:
+    if received and outcome.summary["status"] in ("cancelled", "interrupted"):
         raise typer.Exit(EXIT_BY_SIGNAL.get(received[0], 130))
+    if received:  # it came after every strategy had ended: the run is recorded as it ended, and exits so
+        typer.echo(f"cifar-tui: {signal.Signals(received[0]).name} came after every strategy had ended; "
+                   f"the run is {outcome.summary['status']}", err=True)
     if outcome.summary["status"] == "failed":
         raise typer.Exit(EXIT_STRATEGY_FAILED)
 

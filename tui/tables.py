@@ -38,7 +38,8 @@ def comparison_cells(s: dict, n_test: int | None = None) -> list[str]:
     """One strategy's row of the comparison, from its summary (shared by the CLI and the app). The test
     accuracy carries its binomial standard error on the `n_test` test images (engine.analysis.binomial)."""
     best = "-" if s.get("best_val_accuracy") is None else f"{pct(s['best_val_accuracy'])}@{s.get('best_epoch')}"
-    if (partial := s.get("best_of_finished_epochs")) is not None:  # cancelled: in brackets, never tested
+    # stopped or still training: the best validated epoch so far, in brackets, never tested (yet)
+    if (partial := s.get("best_of_finished_epochs")) is not None:
         best = f"({pct(partial['val_accuracy'])}@{partial['epoch']})"
     total, trainable = s.get("total_params") or 0, s.get("trainable_params") or 0
     params = f"{short_count(trainable)}/{short_count(total)}" if total else "-"
@@ -50,8 +51,8 @@ def comparison_cells(s: dict, n_test: int | None = None) -> list[str]:
     test = accuracy_text(s.get("test_accuracy"), n_test, compact=True)
     if s.get("evaluation") and s.get("test_accuracy") is not None:
         test += " TTA"  # measured with test-time augmentation: not comparable without saying so
-    if partial is not None:  # says why there is no test accuracy beside a bracketed validation (the app's
-        test = "untested"  # tables have no caption)
+    if partial is not None and s.get("status") == "cancelled":  # says why there is no test accuracy beside a
+        test = "untested"  # bracketed validation (the app's tables have no caption); a running one: not yet
     return [s.get("status", ""), best, test, budget, params,
             duration(s.get("seconds")) if s.get("seconds") is not None else "-", "-" if not rate else f"{rate:.0f}"]
 
@@ -72,8 +73,8 @@ def comparison_table(summary: dict, title: str | None = None) -> Table:
     return table
 
 
-# Under a table with a cancelled strategy's bracketed best validation accuracy.
-PARTIAL_NOTE = "(…): a cancelled strategy's best validation so far, not tested"
+# Under a table with a cancelled (or running) strategy's bracketed best validation accuracy.
+PARTIAL_NOTE = "(…): a cancelled or running strategy's best validation so far, not tested"
 
 
 # Test-accuracy columns of the run lists: the three strategies of the study always, the probe only when a

@@ -254,6 +254,9 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
         change = backbone_change(built.backbone, before, data.x_test[:ANALYSIS_IMAGES], size,
                                  config.input_scaling)
         sink(BackboneChange(strategy=name, reference=reference, **change))
+    elif analyse:  # tested and kept; only the extra analysis is missing, and a resume will not redo it
+        sink(LogMessage(level="warning", message=f"{name}: the backbone-change analysis was skipped: the run "
+                                                 "was stopped after the test"))
     sink(StrategyFinished(strategy=name, status="finished", seconds=time.perf_counter() - started,
                           trainable_params=trainable, total_params=model.count_params()))
     return "finished"

@@ -116,7 +116,7 @@ class LiveScreen(DashboardScreen):
             dashboard.show(state)
         else:
             dashboard.apply(event)
-        if isinstance(event, (ev.RunStarted, ev.RunFinished)):
+        if isinstance(event, (ev.RunStarted, ev.RunResumed, ev.RunFinished)):
             self.show_cancel(state.status in ("running", "starting"))
 
 

@@ -47,7 +47,8 @@ class StrategyRow(Horizontal):
             label = f"resuming {s.resumed_at}/{s.epochs}" if s.resumed_at <= s.epochs else "resumed: test"
             status.update(Text(label, style="green"), layout=False)
         elif s.status == "running":
-            epoch = min(s.epoch + 1, s.epochs) if s.step else max(s.epoch, 1)
+            # between epochs, the one just finished; once a phase has started (no batch yet), its first epoch
+            epoch = min(s.epoch + 1, s.epochs) if s.step or s.batch_loss is None else max(s.epoch, 1)
             status.update(Text(f"{PHASE_NAMES.get(s.phase, s.phase)} {epoch}/{s.epochs}", style="green"), layout=False)
         else:
             status.update(Text(s.status, style=STATUS_STYLES.get(s.status, "")), layout=False)
@@ -63,8 +64,8 @@ class StrategyRow(Horizontal):
             acc = "-" if s.batch_accuracy is None else f"{100 * s.batch_accuracy:.1f}%"
             stats.update(f"loss {s.batch_loss:.3f}  acc {acc}  {s.images_per_s or 0:.0f} img/s  "
                          f"ETA {clock(eta_seconds(s, batch_size))}", layout=False)
-        elif s.status == "running" and s.resumed_at:
-            phase = PHASE_NAMES.get(s.phase, s.phase)  # known once the resumed phase has started
+        elif s.status == "running":  # resumed, or a new phase, before its first batch: no rate, no ETA yet
+            phase = PHASE_NAMES.get(s.phase, s.phase)  # known once the (resumed) phase has started
             stats.update(f"{phase} phase, starting" if phase else "starting", layout=False)
         elif s.status == "finished" and s.test_accuracy is not None:
             stats.update(f"test {100 * s.test_accuracy:.1f}%  best val {100 * (s.best_val_accuracy or 0):.1f}% "
