@@ -29,7 +29,7 @@ def cifar_tui(*args, tmp_path):
 @pytest.mark.parametrize(("flags", "message"), [
     (["--seed", "4294967296"], "seed must be at most 2147483647, got 4294967296"),
     (["--seed", "-1"], "seed must be at least 0"),
-    (["--epochs", "0"], "scratch epochs must be at least 1"),
+    (["--epochs", "0"], "--epochs must be at least 1, got 0"),
     (["--epochs", "100000"], "scratch epochs must be at most 10000"),
     (["--head-epochs", "100000"], "head epochs must be at most 10000"),
     (["--batch-size", "0"], "batch size must be at least 1"),

@@ -88,15 +88,24 @@ def listed_strategies(listings) -> tuple[str, ...]:
     return LIST_STRATEGIES + (("probe",) if any("probe" in r.strategies for r in listings) else ())
 
 
-SHORT_ID = 17  # characters of the shortened id: "0115-0800 alpha-0…"
+SHORT_ID = 17  # characters of the shortened id: "alpha-0001", "resu…000-e8bd6d21"
 
 
 def short_id(run_id: str) -> str:
-    """`20270115-080000-alpha-0001` -> `0115-0800 alpha-0…`: month-day, hour-minute, then the name."""
+    """At most SHORT_ID characters that still tell runs apart: the name after the id's date and time, as the
+    Compare screen names runs (`20270115-080000-alpha-0001` -> `alpha-0001`); a longer name keeps its end,
+    where a study cell's index and the id's random part are (`resu…000-e8bd6d21`: cut at its end, two cells
+    of one study read the same)."""
     parts = run_id.split("-", 2)
     if len(parts) == 3 and len(parts[0]) == 8 and len(parts[1]) == 6:
-        run_id = f"{parts[0][4:]}-{parts[1][:4]} {parts[2]}"
-    return run_id if len(run_id) <= SHORT_ID else run_id[: SHORT_ID - 1] + "…"
+        run_id = parts[2]  # the date and time are the Runs screen's "started" column
+    if len(run_id) <= SHORT_ID:
+        return run_id
+    tail = min(KEPT_END, SHORT_ID - 2)
+    return run_id[: SHORT_ID - 1 - tail] + "…" + run_id[-tail:]
+
+
+KEPT_END = 12  # "000-e8bd6d21": a study cell's index and the id's 8 random hex digits
 
 
 def runs_lines(listings) -> list[str]:

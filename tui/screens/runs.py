@@ -31,6 +31,9 @@ NUMERIC = (*STRATEGY_COLUMNS, "time")  # sorted as numbers, runs without a value
 # the name are left out, so every strategy's accuracy stays on screen.
 COMPACT_COLUMNS = ("run", "status", "data", *STRATEGY_COLUMNS, "time")
 WIDE_FROM = 110
+# The longest id the wide table shows whole (an unnamed run's is 28): with a study cell's (35 and more) the
+# row passed 120 columns and the time column was cut to "ti".
+FULL_ID_MAX = 28
 
 
 def listing_row(r: RunListing) -> tuple:
@@ -157,9 +160,10 @@ class RunsScreen(Screen):
         table.clear()
         time_at = COLUMNS.index("time")
         by_id = {r.run_id: r for r in shown}
+        shorten = self.compact or any(len(r.run_id) > FULL_ID_MAX for r in shown)
         for row in rows:
             cells = list(row)
-            cells[0] = Text(("● " if row[0] in self.marked else "  ") + (short_id(row[0]) if self.compact else row[0]))
+            cells[0] = Text(("● " if row[0] in self.marked else "  ") + (short_id(row[0]) if shorten else row[0]))
             cells[1] = Text(row[1], style=STATUS_STYLES.get(row[1], ""))
             cells[4:time_at] = accuracy_cells(by_id[row[0]], row[4:time_at])
             cells[time_at] = duration(row[time_at]) if row[time_at] else "-"
