@@ -62,13 +62,13 @@ class StrategyRow(Horizontal):
         stats = self.stats
         if s.status == "running" and s.batch_loss is not None:
             acc = "-" if s.batch_accuracy is None else f"{100 * s.batch_accuracy:.1f}%"
-            stats.update(f"loss {s.batch_loss:.3f}  acc {acc}  {s.images_per_s or 0:.0f} img/s  "
+            stats.update(f"loss {s.batch_loss:.3f} acc {acc} {s.images_per_s or 0:.0f} img/s "
                          f"ETA {clock(eta_seconds(s, batch_size))}", layout=False)
         elif s.status == "running":  # resumed, or a new phase, before its first batch: no rate, no ETA yet
             phase = PHASE_NAMES.get(s.phase, s.phase)  # known once the (resumed) phase has started
             stats.update(f"{phase} phase, starting" if phase else "starting", layout=False)
         elif s.status == "finished" and s.test_accuracy is not None:
-            stats.update(f"test {100 * s.test_accuracy:.1f}%  best val {100 * (s.best_val_accuracy or 0):.1f}% "
+            stats.update(f"test {100 * s.test_accuracy:.1f}% best val {100 * (s.best_val_accuracy or 0):.1f}% "
                          f"@ epoch {s.best_epoch}", layout=False)
         elif (partial := s.best_of_finished_epochs()) is not None:  # cancelled: its epochs, never its test
             # short: the row's stats column has ~28 cells at 80 columns
