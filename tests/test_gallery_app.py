@@ -30,6 +30,14 @@ def gallery_of(app):
     return app.screen.query_one(GalleryView).gallery
 
 
+def screen_text(app) -> str:
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def title_text(app) -> str:
+    return str(app.screen.query_one("#gallery-title", Label).render())
+
+
 async def test_selecting_a_confusion_cell_opens_exactly_its_images(tmp_path):
     record_run_with_predictions(tmp_path)
     app = CifarTuiApp(tmp_path)
@@ -72,12 +80,15 @@ async def test_top_losses_and_fixed_by_transfer(tmp_path):
         view = app.screen.query_one(GalleryView)
         await until(pilot, lambda: view.size_px == 32)
         assert len(view.tiles[0].lines) == 16 + 2  # pixels + caption
+        assert "Other way" not in screen_text(app) and "zoom" not in title_text(app)  # one way; keys in the footer
         await pilot.press("escape")
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, GalleryScreen) and gallery_of(app) is not None)
         scratch = read_predictions(tmp_path / RUN, "scratch")
         fixed = {i for i in range(40) if scratch.wrong[i] and not recorded.wrong[i]}
         assert {i.index for i in gallery_of(app).items} == fixed and gallery_of(app).total == len(fixed)
+        await pilot.pause(0.1)
+        assert "Other way" in screen_text(app)  # the footer names v here (it was in the title, which wrapped)
         await pilot.press("v")  # the other way: what fine-tuning broke
         broken = {i for i in range(40) if not scratch.wrong[i] and recorded.wrong[i]}
         await until(pilot, lambda: gallery_of(app).total == len(broken) and "broken" in gallery_of(app).title)

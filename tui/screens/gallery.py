@@ -62,7 +62,7 @@ class GalleryScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("z", "zoom", "Zoom"),
-        Binding("v", "switch", "Other way", show=False),
+        Binding("v", "switch", "Other way"),  # in the footer only where there is another way (check_action)
     ]
 
     def __init__(self, title: str, loader: GalleryLoader, alternate: GalleryLoader | None = None) -> None:
@@ -72,6 +72,9 @@ class GalleryScreen(Screen):
         self.current = 0
         self.gallery: Gallery | None = None
         self.first: Future[GalleryLoaded] = PREPARE.submit(prepare, loader, None, TILE_SIZES[0])  # starts now
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        return len(self.loaders) > 1 if action == "switch" else True
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -100,8 +103,8 @@ class GalleryScreen(Screen):
             return
         gallery = self.gallery = message.gallery
         shown = f"{len(gallery.items)} shown" if len(gallery.items) < gallery.total else "all shown"
-        switch = " | v: the other way" if len(self.loaders) > 1 else ""
-        title.update(f"{gallery.title}: {gallery.total} images, {shown} | z zoom{switch}")
+        # the keys (z zoom, v the other way) are in the footer: in the title they wrapped at 80 columns
+        title.update(f"{gallery.title}: {gallery.total} images, {shown}")
         notes.update(" | ".join(gallery.notes))
         notes.display = bool(gallery.notes)
         self.query_one(GalleryView).show(gallery, message.tiles, message.size)
