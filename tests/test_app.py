@@ -157,6 +157,8 @@ async def test_start_failure_offers_the_digits_data_set(tmp_path):
     async with app.run_test(size=(140, 45)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, StartFailed))
         assert "--data-dir" in str(app.screen.query_one("#start-failed-message").render())
+        # the info line named a run id no folder has: nothing was recorded
+        assert app.live_state.run_id == "" and not list(tmp_path.iterdir())
         await pilot.pause(0.1)  # let the dialog lay out before clicking
         await pilot.click("#digits")
         await until(pilot, lambda: app.live_state.status == "finished")

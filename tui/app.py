@@ -308,6 +308,9 @@ class CifarTuiApp(FollowRuns, App):
         self.live_state.status = "failed"
         self.live_state.error = message.message
         self.live_state.log.append(("error", message.message))
+        if self.live_state.started is None:  # refused before it started: no folder bears this id
+            self.live_state.run_id = ""
+            self.live_state.log.append(("info", "nothing was recorded (the run never started)"))
         self._refresh_live(None)
         if self._quit_when_stopped:
             self.exit(return_code=self._exit_code)
