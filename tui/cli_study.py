@@ -103,7 +103,8 @@ def study(
         for cell in cells:
             run_id = record.cells[cell.index].run_id
             action, _ = decide(folder, run_id, retry_failed)
-            todo = {"resume": "resume", "new": "run"}.get(action, "skip (finished)")
+            todo = {"resume": "resume", "new": "run", "close": "close (every strategy had finished before it was "
+                    "recorded stopped: recorded finished, not trained again)"}.get(action, "skip (finished)")
             if action == "skipped" and cell_status(folder, run_id) == "failed":
                 todo = "keep (a strategy diverged; --retry-failed runs it again)"
             elif action == "new" and (reason := refusal(cell)):

@@ -30,7 +30,7 @@ from pathlib import Path
 from engine.store.lock import RunLock, is_locked
 from engine.study.cell_status import read_task_status, write_task_status
 from engine.study.record import save_record, study_dir
-from engine.study.runner import CellOutcome, cell_status, decide, open_record, refusal, refuse
+from engine.study.runner import CellOutcome, cell_status, decide, open_record, refusal, refuse, settle
 from engine.study.spec import Cell, StudySpec
 
 POLL_S = 0.2
@@ -92,7 +92,7 @@ def run_study_parallel(spec: StudySpec, runs_dir: Path, parallel: int, stop_even
                 print(f"cell {cell.index + 1} ({cell.label}): run {run_id} is still being written by a process "
                       f"of an earlier study run; waiting for it", file=sys.stderr, flush=True)
                 continue
-            action, _ = decide(runs_dir, run_id, retry_failed)
+            action, _ = settle(decide(runs_dir, run_id, retry_failed))
             reason = refusal(cell) if action == "new" else ""
             if action == "skipped" or reason:  # a cell that cannot run: failed with its reason, no child
                 outcome = (refuse(cell, record, runs_dir, reason) if reason else
@@ -112,7 +112,7 @@ def run_study_parallel(spec: StudySpec, runs_dir: Path, parallel: int, stop_even
             for index, (cell, run_id, _) in list(orphans.items()):
                 if not _still_written(runs_dir, run_id):  # it ended: now decide as for any cell
                     del orphans[index]
-                    queue.insert(0, (cell, decide(runs_dir, run_id)[0]))
+                    queue.insert(0, (cell, settle(decide(runs_dir, run_id))[0]))
             held = {slot for *_, slot in orphans.values()}
             for slot in slots:
                 if slot in running or slot in held or not queue:

@@ -62,8 +62,10 @@ def only_diverged(runs_dir: Path, run_id: str) -> bool:
 
 def decide(runs_dir: Path, run_id: str, retry_failed: bool = False):
     """What a cell needs: ("skipped", None) when finished (or diverged, unless `retry_failed`), ("resume",
-    plan) when stopped and resumable, ("new", None) otherwise."""
-    from engine.resume import plan_resume
+    plan) when stopped and resumable, ("close", plan) when recorded stopped although every strategy had
+    finished (a stop after the last one: `settle` records it finished; it is never trained again), ("new",
+    None) otherwise. Writes nothing (dry runs use it)."""
+    from engine.resume import NothingToResume, plan_resume
 
     status = cell_status(runs_dir, run_id)
     if status == "finished" or (status == "failed" and not retry_failed and only_diverged(runs_dir, run_id)):
@@ -71,9 +73,23 @@ def decide(runs_dir: Path, run_id: str, retry_failed: bool = False):
     if status in ("cancelled", "interrupted"):
         try:
             return "resume", plan_resume(runs_dir, run_id)
+        except NothingToResume as exc:
+            return "close", exc.plan
         except UserError:
             pass  # not resumable after all (say, it never started training)
     return "new", None
+
+
+def settle(decision: tuple):
+    """Carry out a "close" decision (the run is recorded finished, as `cifar-tui resume` would): then the
+    cell is "skipped" like any finished one. Other decisions pass through. Raises StoreError."""
+    from engine.resume import close_ended_run
+
+    action, plan = decision
+    if action == "close":
+        close_ended_run(plan)
+        return "skipped", None
+    return decision
 
 
 def one_backend(spec: StudySpec, decisions: dict) -> None:
@@ -126,7 +142,7 @@ def run_study(spec: StudySpec, runs_dir: Path, stop_event: threading.Event | Non
     lock = RunLock(folder, what="study").acquire()
     outcomes: list[CellOutcome] = []
     try:
-        decisions = {cell.index: decide(runs_dir, record.cells[cell.index].run_id, retry_failed)
+        decisions = {cell.index: settle(decide(runs_dir, record.cells[cell.index].run_id, retry_failed))
                      for cell in spec.cells()}
         one_backend(spec, decisions)
         save_record(runs_dir, record)

@@ -207,7 +207,7 @@ def submit_study(spec: StudySpec, runs_dir: Path, options: SlurmOptions,
     """Reconcile the study with Slurm, then submit every cell that is neither finished nor queued/running
     (nor a diverged result, unless `retry_failed`) as one job array. Raises UserError (one line) when Slurm
     cannot be asked or refuses the array."""
-    from engine.study.runner import decide, open_record, refusal, refuse
+    from engine.study.runner import decide, open_record, refusal, refuse, settle
 
     runs_dir = Path(runs_dir)
     check_shared_folder(runs_dir)
@@ -227,7 +227,7 @@ def submit_study(spec: StudySpec, runs_dir: Path, options: SlurmOptions,
                 out.append(Submitted(cell.index, cell.label, state.run_id, "kept", state.state, state.job_id))
                 continue
             entry = record.cells[cell.index]
-            action, _ = decide(runs_dir, entry.run_id, retry_failed)
+            action, _ = settle(decide(runs_dir, entry.run_id, retry_failed))
             if action == "skipped":  # a diverged result is kept, as in a local study (issue #13)
                 out.append(Submitted(cell.index, cell.label, entry.run_id, "kept", state.state, state.job_id))
                 continue
