@@ -69,7 +69,8 @@ def test_checkpoint_stops_the_child_gracefully_from_inside_the_preemption_signal
 
 def test_reconciliation_submits_only_cells_neither_finished_nor_in_slurms_queue(tmp_path, monkeypatch):
     """Five cells already submitted once: a finished run, a task still pending, one running, one that left the
-    queue without a run (cancelled while queued) and one cancelled before its first checkpoint."""
+    queue without a run (cancelled while queued) and one recorded cancelled after its strategy had finished and
+    been tested (closed as finished and kept: it was submitted again as a new run)."""
     from types import SimpleNamespace
 
     from events_factory import run_started, strategy_events
@@ -111,12 +112,13 @@ def test_reconciliation_submits_only_cells_neither_finished_nor_in_slurms_queue(
 
     monkeypatch.setattr(slurm, "_submit", fake_submit)
     out = slurm.submit_study(spec, tmp_path, SlurmOptions())
-    assert submitted == [(3, "new"), (4, "new")]  # never a second job for a queued or running cell
-    assert [s.action for s in out] == ["kept", "kept", "kept", "new", "new"]
+    assert submitted == [(3, "new")]  # never a second job for a queued or running cell, nor an ended one
+    assert [s.action for s in out] == ["kept", "kept", "kept", "new", "kept"]
     after = load_record(tmp_path, "grid").cells
-    assert [c.job_id for c in after] == ["9_0", "9_1", "9_2", "10_0", "10_1"]
+    assert [c.job_id for c in after] == ["9_0", "9_1", "9_2", "10_0", "9_4"]
     assert after[3].run_ids == record.cells[3].run_ids  # its run never started: the same id, not a new one
-    assert after[4].run_ids[0] == record.cells[4].run_id and len(after[4].run_ids) == 2  # nothing to resume in it
+    assert after[4].run_ids == record.cells[4].run_ids  # its result kept, the run recorded finished
+    assert cell_status.cell_states(record, tmp_path, {})[4].state == "finished"
     assert after[2].node == "n7" and (after[1].state, after[3].state) == ("queued", "queued")
 
 
