@@ -230,6 +230,29 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def best_effort(display: Sink | None, record: Sink) -> Sink | None:
+    """`display` (a terminal's progress) that may fail without stopping the run: the first OSError from it
+    (the terminal closed: EIO; the reader of a pipe gone, as in `| head`: EPIPE) drops it for the rest of
+    the run, and a warning saying so goes to `record` (the run store). Before this, that error ended the
+    training with no `run_finished` recorded: a run left "running" in its summary."""
+    if display is None:
+        return None
+    dropped = False
+
+    def forward(event: Event) -> None:
+        nonlocal dropped
+        if dropped:
+            return
+        try:
+            display(event)
+        except OSError as exc:
+            dropped = True
+            record(LogMessage(level="warning", message=f"the terminal output failed ({type(exc).__name__}: "
+                                                       f"{exc}); the run goes on, recorded, without it"))
+
+    return forward
+
+
 def tee(*sinks: Sink | None) -> Sink:
     """One sink that forwards each event to several (the store and a display, say)."""
     active = [s for s in sinks if s is not None]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from engine.backend import activate
 from engine.config import ExperimentConfig
-from engine.events import Sink, tee
+from engine.events import Sink, best_effort, tee
 from engine.native_stderr import native_stderr_to
 from engine.runner import run_experiment
 from engine.store import paths
@@ -44,7 +44,7 @@ def record_and_run(config: ExperimentConfig, runs_dir: Path, display: Sink | Non
     paths.check_runs_dir(runs_dir)  # before TensorFlow loads (run_experiment checks data and weights then too)
     run_id = run_id or new_run_id(config.name)
     recorder = RunRecorder(runs_dir, run_id)
-    sink = tee(recorder, display)
+    sink = tee(recorder, best_effort(display, recorder))  # the record first; a dead terminal never stops it
     tensorboard = recorder.path / "tensorboard" if config.tensorboard else None
     log = None
     if redirect_native_log:  # the run folder does not exist yet: collect in a temp file, move it in after
@@ -86,7 +86,7 @@ def resume_and_run(runs_dir: Path, run_ref: str, display: Sink | None = None,
     plan = plan or plan_resume(runs_dir, run_ref)
     activate(plan.config.backend)  # the backend it started on (runs recorded before #14: TensorFlow)
     recorder = RunRecorder.reopen(plan.path.parent, plan.run_id, plan.state)
-    sink = tee(recorder, display)
+    sink = tee(recorder, best_effort(display, recorder))  # the record first; a dead terminal never stops it
     config = plan.config
     tensorboard = recorder.path / "tensorboard" if config.tensorboard else None
     log = recorder.path / paths.NATIVE_LOG if redirect_native_log else None

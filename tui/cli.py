@@ -6,6 +6,7 @@ only when a run starts.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -102,6 +103,9 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, typer.Abort):
         typer.echo("cifar-tui: interrupted", err=True)
         sys.exit(130)
+    except BrokenPipeError:  # `cifar-tui ... | head`: the reader left; the run (if any) is recorded whole
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush must not fail again
+        sys.exit(1)  # as Rich exits on a broken pipe (Console.on_broken_pipe)
     sys.exit(code if isinstance(code, int) else 0)
 
 
