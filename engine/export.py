@@ -179,7 +179,7 @@ def _rows(state: RunState) -> list[list[str]]:
         return s.epoch_budget or str(s.epochs or "-")
 
     def test(s):  # the rules of every other view (tui/tables.py comparison_cells)
-        if s.best_of_finished_epochs() is not None:  # never tested: not "-", which reads as "no result yet"
+        if s.status == "cancelled":  # never tested (even before its first epoch): not "-", "no result yet"
             return "untested"
         return accuracy_text(s.test_accuracy, state.dataset.get("test"))
 

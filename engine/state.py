@@ -83,11 +83,18 @@ class StrategyState:
         return -epoch, accuracy
 
     def train_images_per_s(self) -> float | None:
-        """Mean training images/s over the finished epochs (else the last batch's rate). While a resumed
-        strategy trains, only this attempt's: the epochs kept from an earlier one ran at another time."""
+        """Training images/s over the finished epochs, weighted by each epoch's seconds (images trained /
+        seconds spent; else the last batch's rate). A plain mean of the epochs' rates let finetune's fast
+        head epochs on cached features (thousands of images/s) stand for its slow unfrozen ones. While a
+        resumed strategy trains, only this attempt's: the epochs kept from an earlier one ran at another time."""
         since = self.kept_epochs if self.status in ("running", "pending") else 0
-        rates = [h["images_per_s"] for h in self.history if h.get("images_per_s") and h["epoch"] > since]
-        return sum(rates) / len(rates) if rates else self.images_per_s
+        epochs = [h for h in self.history if h.get("images_per_s") and h["epoch"] > since]
+        if not epochs:
+            return self.images_per_s
+        timed = [h for h in epochs if h.get("seconds")]
+        if len(timed) == len(epochs):
+            return sum(h["images_per_s"] * h["seconds"] for h in timed) / sum(h["seconds"] for h in timed)
+        return sum(h["images_per_s"] for h in epochs) / len(epochs)
 
 
 @dataclass

@@ -51,8 +51,8 @@ def comparison_cells(s: dict, n_test: int | None = None) -> list[str]:
     test = accuracy_text(s.get("test_accuracy"), n_test, compact=True)
     if s.get("evaluation") and s.get("test_accuracy") is not None:
         test += " TTA"  # measured with test-time augmentation: not comparable without saying so
-    if partial is not None and s.get("status") == "cancelled":  # says why there is no test accuracy beside a
-        test = "untested"  # bracketed validation (the app's tables have no caption); a running one: not yet
+    if s.get("status") == "cancelled":  # says why there is no test accuracy, bracketed validation or not (the
+        test = "untested"  # app's tables have no caption); a running one: not yet
     return [s.get("status", ""), best, test, budget, params,
             duration(s.get("seconds")) if s.get("seconds") is not None else "-", "-" if not rate else f"{rate:.0f}"]
 

@@ -27,9 +27,9 @@ class StudyProgress:
     eta_s: float | None  # per_cell_s x remaining; None before any cell finished
 
     def text(self) -> str:
+        if self.remaining == 0:  # "so far" beside "complete" read as if more were to come
+            return f"cells {self.done}/{self.total} | complete, {duration(self.elapsed_s)} in all"
         line = f"cells {self.done}/{self.total} | {duration(self.elapsed_s)} so far"
-        if self.remaining == 0:
-            return line + " | complete"
         if self.eta_s is None:
             return line + f" | {self.remaining} left, ETA once a cell has finished"
         return line + f" | ETA {duration(self.eta_s)} ({self.remaining} left, {duration(self.per_cell_s or 0)} each)"
