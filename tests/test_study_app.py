@@ -54,6 +54,7 @@ async def test_studies_screen_shows_grid_statistics_and_chart_and_opens_a_cell(t
         await until(pilot, lambda: cells.row_count == 6)
         rows = [[str(cells.get_row_at(r)[c]) for c in range(5)] for r in range(6)]  # cell, status, 2 strategies, run
         assert rows[0][:4] == ["0.1 0", "finished", "30.0", "70.0"]  # values only: the axes name the column
+        assert rows[0][4] == "demo…000-0000abc0"  # the run, shortened as the Runs screen does (was cut: "2027")
         assert [str(c.label) for c in cells.columns.values()][0] == "train_fraction seed"
         assert rows[4][1:4] == ["failed", "62.0", "NaN"]  # finetune diverged; scratch keeps its number
         assert rows[5][1] == "pending" and rows[5][2] == "-"

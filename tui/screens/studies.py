@@ -20,6 +20,7 @@ from engine.study.record import scan_studies
 from engine.study.report import statistics_lines
 from engine.study.stats import aggregate, cell_results
 from tui.screens.run_loading import RunLoaded, error_text, load_in_worker, show_loaded_run
+from tui.tables import short_id
 from tui.theme import STATUS_STYLES
 from tui.widgets.study_bands import StudyBands, StudyBandsLoaded
 from tui.widgets.study_chart import StudyChart
@@ -152,7 +153,8 @@ class StudiesScreen(Screen):
                 status = cluster[r.index].state
                 job = [f"{cluster[r.index].job_id} {cluster[r.index].node}".strip() or "-"]
             values = " ".join(str(v) for v in r.key.values())
-            cells.add_row(values, Text(status, style=STATUS_STYLES.get(status, "")), *accs, r.run_id or "-", *job,
+            run = short_id(r.run_id) if r.run_id else "-"  # as the Runs screen shortens it: the full id was cut
+            cells.add_row(values, Text(status, style=STATUS_STYLES.get(status, "")), *accs, run, *job,
                           key=str(r.index))
         if results:
             cells.move_cursor(row=min(cursor, len(results) - 1))
