@@ -99,4 +99,24 @@ async def test_at_80x24_the_diff_shows_keys_and_no_legend_covers_the_curves(tmp_
         legend = app.screen.query_one("#compare-legend", Static).render()
     assert "knob_0" in screen and "knob_1" in screen, screen  # keys on screen, not only the title
     assert "demo-abcd" not in plot and "beta-0002" not in plot, plot
-    assert "━ demo-abcd" in str(legend) and "━ beta-0002" in str(legend)
+    legend = str(legend)
+    assert "━ demo-abcd" in legend and "━ beta-0002" in legend
+
+
+def test_a_narrow_legend_wraps_between_items_never_inside_one():
+    """Three long run names at 80 columns wrapped the line inside an item ("... ⢕ scratch  •" / "frozen")."""
+    import io
+
+    from rich.console import Console
+
+    from tui.screens.compare import strategy_legend
+
+    ids = [f"20261129-1{i}0000-vstudy-00{i}-bd877a8{i}" for i in range(3)]
+    runs = [(run_id, RunState.from_events(full_run(run_id))) for run_id in ids]
+    console = Console(file=io.StringIO(), width=60)
+    console.print(strategy_legend(runs, 58))  # the screen's 60 columns less the line's padding
+    lines = [line.rstrip() for line in console.file.getvalue().splitlines() if line.strip()]
+    assert max(len(line) for line in lines) <= 58, lines
+    assert len(lines) > 1, lines  # it does wrap at this width
+    assert not any(line.endswith(("━", "⢕", "•", "+", "o", "|")) for line in lines), lines
+    assert not any(line.lstrip().startswith(("scratch", "frozen", "finetune", "vstudy")) for line in lines), lines

@@ -27,18 +27,28 @@ MARKER_GLYPHS = {"braille": "⢕", "dot": "•", "+": "+", "o": "o"}  # what plo
 COMPACT_BELOW = 110  # columns: the Runs screen's narrow layout starts here too
 
 
-def strategy_legend(runs: list[tuple[str, RunState]]) -> Text:
+def strategy_legend(runs: list[tuple[str, RunState]], width: int | None = None) -> Text:
     """Each run in its colour and the marker of each strategy these runs have (engine's order): the plot's
     only legend. plotext's own (one label per run and strategy) covered the curves of a small plot: six
-    labels on the six data rows of an 80x24 screen."""
+    labels on the six data rows of an 80x24 screen. Within `width` cells the items are packed into lines
+    here, between items: Rich's own wrapping broke one in two ("... ⢕ scratch  •" / "frozen")."""
     present = {name for _, state in runs for name in state.strategies}
     names = [n for n in STRATEGIES if n in present] + sorted(present - set(STRATEGIES))
-    legend = Text()
-    for index, (run_id, _) in enumerate(runs):
-        color = RUN_COLORS[index % len(RUN_COLORS)]
-        legend.append(f"━ {run_label(run_id)}  ", style=RICH_NAMES.get(color, color))
-    markers = "  ".join(f"{MARKER_GLYPHS[STRATEGY_MARKERS.get(n, 'braille')]} {n}" for n in names)
-    legend.append(f"| {markers}")
+    items = [Text(f"━ {run_label(run_id)}", style=RICH_NAMES.get(RUN_COLORS[i % len(RUN_COLORS)],
+                                                                     RUN_COLORS[i % len(RUN_COLORS)]))
+             for i, (run_id, _) in enumerate(runs)]
+    items += [Text(("| " if index == 0 else "") + f"{MARKER_GLYPHS[STRATEGY_MARKERS.get(n, 'braille')]} {n}")
+              for index, n in enumerate(names)]
+    legend, line = Text(no_wrap=True, overflow="ellipsis"), 0
+    for item in items:
+        if line and width is not None and line + 2 + item.cell_len > width:
+            legend.append("\n")
+            line = 0
+        elif line:
+            legend.append("  ")
+            line += 2
+        legend.append_text(item)
+        line += item.cell_len
     return legend
 
 
@@ -92,7 +102,7 @@ class CompareScreen(Screen):
             yield Static(id="compare-diff-title")
             # A DataTable: many differing keys scroll under a header that stays (run names, in their colours)
             yield DataTable(id="compare-diff", cursor_type="none", show_cursor=False, fixed_columns=1)
-            yield Static(strategy_legend(self.runs), id="compare-legend")
+            yield Static(strategy_legend(self.runs, self.app.size.width - 2), id="compare-legend")
             yield CompareCurves(id="compare-curves")
             yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -116,6 +126,8 @@ class CompareScreen(Screen):
             table.add_row(Text(key, style="bold"), *[show_value(v) for v in values])
 
     def on_resize(self) -> None:
+        legend = self.query_one("#compare-legend", Static)
+        legend.update(strategy_legend(self.runs, self.app.size.width - 2))  # 2: the line's padding
         self.fill_table()
 
     def fill_table(self) -> None:
