@@ -124,3 +124,19 @@ async def test_compare_opens_the_galleries_of_the_run_under_the_cursor(tmp_path)
         assert app.screen.sub_title == f"{other}: frozen top losses"
         recorded = read_predictions(tmp_path / other, "frozen")
         assert [i.index for i in gallery_of(app).items] == recorded.top_losses(40).tolist()
+
+
+async def test_at_80_columns_the_gallery_title_is_one_line(tmp_path):
+    """The fixed-by-transfer title with its count and keys wrapped at 80 columns ("...: 2 / images, all shown");
+    the count is on the notes line now, the keys in the footer."""
+    record_run_with_predictions(tmp_path)
+    app = CifarTuiApp(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_history_run(app, pilot, tmp_path)
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, GalleryScreen) and gallery_of(app) is not None)
+        await pilot.pause(0.1)
+        title = app.screen.query_one("#gallery-title", Label)
+        assert title.size.height == 1 and "by transfer" in title_text(app), title_text(app)
+        notes = str(app.screen.query_one("#gallery-notes", Label).render())
+        assert notes.startswith(f"{gallery_of(app).total} images, ") and "fixed by finetune" in notes, notes

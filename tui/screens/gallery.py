@@ -103,10 +103,11 @@ class GalleryScreen(Screen):
             return
         gallery = self.gallery = message.gallery
         shown = f"{len(gallery.items)} shown" if len(gallery.items) < gallery.total else "all shown"
-        # the keys (z zoom, v the other way) are in the footer: in the title they wrapped at 80 columns
-        title.update(f"{gallery.title}: {gallery.total} images, {shown}")
-        notes.update(" | ".join(gallery.notes))
-        notes.display = bool(gallery.notes)
+        # the keys (z zoom, v the other way) are in the footer and the count on the notes line: in the title
+        # they wrapped it at 80 columns ("...: 2 / images, all shown")
+        title.update(gallery.title)
+        notes.update(" | ".join([f"{gallery.total} images, {shown}", *gallery.notes]))
+        notes.display = True
         self.query_one(GalleryView).show(gallery, message.tiles, message.size)
 
     def action_zoom(self) -> None:
