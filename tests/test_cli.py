@@ -247,3 +247,51 @@ def test_the_runs_last_line_comes_after_the_bars_last_frame():
         sink(event)
     lines = [line for line in out.getvalue().splitlines() if line.strip()]
     assert "run cancelled in 0m05s" in lines[-1], lines[-3:]
+
+
+def terminal_screen(stream: str) -> list[str]:
+    """What a terminal shows after `stream`: enough of VT100 for Rich's live display (newline, carriage
+    return, cursor up, erase line); colours and cursor visibility are dropped."""
+    import re
+
+    lines, row, col = [""], 0, 0
+    for token in re.findall(r"\x1b\[[0-9;?]*[A-Za-z]|.", stream, flags=re.S):
+        if token == "\n":
+            row, col = row + 1, 0
+            lines += [""] * (row + 1 - len(lines))
+        elif token == "\r":
+            col = 0
+        elif token.startswith("\x1b["):
+            if token.endswith("A"):
+                row = max(0, row - int(token[2:-1] or 1))
+            elif token == "\x1b[2K":
+                lines[row] = ""
+        else:
+            line = lines[row].ljust(col)
+            lines[row], col = line[:col] + token + line[col + 1:], col + 1
+    return [line.rstrip() for line in lines if line.strip()]
+
+
+def test_the_bars_leave_the_terminal_when_the_run_ends():
+    """Left on screen, the bars' last frame (`epoch 2/10 ━━╸`) followed the strategy's 'cancelled' line."""
+    import io
+
+    from rich.console import Console
+
+    from engine import events as ev
+    from tui.cli_progress import RichProgress
+
+    out = io.StringIO()
+    sink = RichProgress(Console(file=out, width=80, force_terminal=True))
+    for event in [ev.RunStarted(run_id="20270115-080000-demo-abcd", config={}, environment={}, dataset={}, weights={}),
+                  ev.StrategyStarted(strategy="scratch", image_size=32, epochs=10, steps_per_epoch=4,
+                                     total_params=10, weights="random init"),
+                  ev.BatchEnd(strategy="scratch", phase="train", epoch=2, step=1, steps=4, loss=1.0, accuracy=0.5,
+                              images_per_s=10.0),
+                  ev.StrategyFinished(strategy="scratch", status="cancelled", seconds=3.0, trainable_params=10,
+                                      total_params=10),
+                  ev.RunFinished(status="cancelled", seconds=5.0)]:
+        sink(event)
+    shown = terminal_screen(out.getvalue())
+    assert not any("epoch 2/10" in line for line in shown), shown
+    assert shown[-1] == "run cancelled in 0m05s", shown

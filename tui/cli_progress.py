@@ -104,7 +104,9 @@ class RichProgress:
         self.progress = Progress(
             TextColumn("[bold]{task.fields[strategy]:<9}"), TextColumn("{task.fields[phase]:<8}"),
             TextColumn("epoch {task.fields[epoch]}"), BarColumn(), TextColumn("{task.fields[stats]}"),
-            TimeElapsedColumn(), console=self.console, transient=False, refresh_per_second=4,
+            # transient: the bars go when the run ends (its epoch lines above stay); left on screen, their last
+            # frame came after the run's own last lines, and at 80 columns a bar twice
+            TimeElapsedColumn(), console=self.console, transient=True, refresh_per_second=4,
         )
         self.tasks: dict[str, TaskID] = {}
         self.epochs: dict[str, int] = {}
