@@ -53,3 +53,14 @@ def test_the_dry_run_says_it_will_close_the_cell_and_running_the_study_closes_it
     assert [(o.action, o.status) for o in outcomes] == [("skipped", "finished")] * len(spec.cells())
     assert {r.run_id: r.status for r in list_runs(runs)} == dict.fromkeys(ids, "finished")  # closed, no new run
     assert load_record(runs, spec.name).cells[1].run_ids == [ids[1]]
+
+
+def test_studies_show_keeps_its_title_on_one_line(tmp_path):
+    """A one-strategy study's table is narrower than its title, which Rich wrapped: "(2/2 cells" / "finished)"."""
+    runs = tmp_path / "runs"
+    record_cells(runs, parse_spec({**TINY, "title": "scratch against its training fraction"}),
+                 ended_cell=-1)
+    shown = CliRunner().invoke(app, ["studies", "show", "tiny", "--runs-dir", str(runs)], env={"COLUMNS": "80"})
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.splitlines()[0].rstrip() == ("study tiny: scratch against its training "
+                                                     "fraction (4/4 cells finished)"), shown.output

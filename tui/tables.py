@@ -206,9 +206,11 @@ def study_table(record, results, conditions) -> Table:
     done = sum(r.status == "finished" for r in results)
     # Short headers and the unit in the caption: at 80 columns the condition (what tells the rows apart)
     # keeps its full width.
-    table = Table(title=f"study {record.name}: {record.title} ({done}/{len(results)} cells finished)",
-                  title_justify="left", box=box.SIMPLE_HEAD, caption="test accuracy %: mean ± std (n seeds)",
-                  caption_justify="left", pad_edge=False, collapse_padding=True)
+    title = f"study {record.name}: {record.title} ({done}/{len(results)} cells finished)"
+    # min_width: Rich wraps a title to its table's width, and a one-strategy study's table is narrower
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD,
+                  caption="test accuracy %: mean ± std (n seeds)", caption_justify="left", pad_edge=False,
+                  collapse_padding=True, min_width=min(len(title), 78))
     table.add_column("condition", no_wrap=True, min_width=min(40, max((len(c.label) for c in conditions),
                                                                       default=9)))
     for name in strategies:
