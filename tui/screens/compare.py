@@ -25,6 +25,8 @@ RUN_COLORS = ["cyan", "orange", "magenta", "green", "red", "blue", "yellow", "wh
 STRATEGY_MARKERS = {"scratch": "braille", "frozen": "dot", "finetune": "+", "probe": "o"}  # plotext names
 MARKER_GLYPHS = {"braille": "⢕", "dot": "•", "+": "+", "o": "o"}  # what plotext draws for each
 COMPACT_BELOW = 110  # columns: the Runs screen's narrow layout starts here too
+COMPARE_COLUMNS = ("run", "data", "strategy", "status", "best val@ep", "test±SE", "epochs", "params", "time", "img/s")
+NARROW_LEAVES_OUT = ("data", "params", "img/s")
 
 
 def strategy_legend(runs: list[tuple[str, RunState]], width: int | None = None) -> Text:
@@ -140,17 +142,21 @@ class CompareScreen(Screen):
         table = self.query_one("#compare-table", DataTable)
         cursor = table.cursor_row
         table.clear(columns=True)
-        for column in ("run", "data", "strategy", "status", "best val@ep", "test±SE", "epochs", "params", "time",
-                       "img/s"):
+        # narrow: without the data set (in the config diff when it differs), params and img/s (`runs show` has
+        # them), so that every column through time is on an 80-column screen (epochs was cut to "ep")
+        shown = [c for c in COMPARE_COLUMNS if not (compact and c in NARROW_LEAVES_OUT)]
+        for column in shown:
             table.add_column(column)
         self.rows = []
         for index, (run_id, state) in enumerate(self.runs):
             color = RUN_COLORS[index % len(RUN_COLORS)]
             for name, s in state.strategies.items():
                 self.rows.append((run_id, state, name))
-                table.add_row(Text(run_label(run_id) if compact else run_id, style=color),
-                              state.dataset.get("name", ""), name,
-                              *comparison_cells(s.summary(), state.dataset.get("test")))
+                cells = dict(zip(COMPARE_COLUMNS, [Text(run_label(run_id) if compact else run_id, style=color),
+                                                   state.dataset.get("name", ""), name,
+                                                   *comparison_cells(s.summary(), state.dataset.get("test"))],
+                                 strict=True))
+                table.add_row(*[cells[c] for c in shown])
         table.move_cursor(row=cursor)
 
 
