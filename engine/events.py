@@ -7,6 +7,7 @@ from the stream, which is how past runs are browsed and live runs are attached t
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -249,6 +250,10 @@ def best_effort(display: Sink | None, record: Sink) -> Sink | None:
             dropped = True
             record(LogMessage(level="warning", message=f"the terminal output failed ({type(exc).__name__}: "
                                                        f"{exc}); the run goes on, recorded, without it"))
+            close = getattr(display, "close", None)  # a live display's redraw thread and stdout redirect end
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
 
     return forward
 

@@ -121,3 +121,19 @@ def test_a_narrow_legend_wraps_between_items_never_inside_one():
     assert len(lines) > 1, lines  # it does wrap at this width
     assert not any(line.endswith(("━", "⢕", "•", "+", "o", "|")) for line in lines), lines
     assert not any(line.lstrip().startswith(("scratch", "frozen", "finetune", "vstudy")) for line in lines), lines
+
+
+async def test_config_values_are_shown_as_written_not_as_markup(tmp_path):
+    """A DataTable reads a plain str cell as markup: "[/x]" in a path raised MarkupError, "[b]" vanished."""
+    runs = runs_differing_in(0)
+    for index, (_, state) in enumerate(runs):
+        state.config["data_dir"] = f"/data/[b]cifar[/x]-{index}"
+    app = CifarTuiApp(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.push_screen(CompareScreen(runs))
+        await pilot.pause(0.3)
+        table = app.screen.query_one("#compare-diff", DataTable)
+        cells = [str(table.get_cell_at(Coordinate(0, column))) for column in (1, 2)]
+        screen = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+    assert cells == ["/data/[b]cifar[/x]-0", "/data/[b]cifar[/x]-1"]
+    assert "/data/[b]cifar[/x]-0" in screen, screen

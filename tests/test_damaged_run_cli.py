@@ -51,3 +51,18 @@ def test_studies_show_says_how_to_start_a_damaged_study_afresh(tmp_path):
     (folder / "study.json").write_text("garbage")
     result = CliRunner().invoke(cli, ["studies", "show", "broken", "--runs-dir", str(tmp_path)])
     assert result.exit_code == 2 and f"delete {folder} to run the study afresh" in result.output, result.output
+
+
+def test_a_run_being_created_is_not_called_damaged(tmp_path):
+    """Its folder and lock exist before its writer.json and first event: in that moment it was refused."""
+    from engine.store.lock import RunLock
+    from engine.store.reader import load_run
+
+    folder = tmp_path / "20270117-080000-new-0003"
+    folder.mkdir()
+    (folder / "events.jsonl").write_text("")
+    lock = RunLock(folder).acquire()
+    try:
+        assert load_run(tmp_path, folder.name).state.status == "pending"
+    finally:
+        lock.release()

@@ -114,6 +114,7 @@ def test_reconciliation_submits_only_cells_neither_finished_nor_in_slurms_queue(
     out = slurm.submit_study(spec, tmp_path, SlurmOptions())
     assert submitted == [(3, "new")]  # never a second job for a queued or running cell, nor an ended one
     assert [s.action for s in out] == ["kept", "kept", "kept", "new", "kept"]
+    assert out[4].state == "finished (closed: every strategy had finished)"  # not the "cancelled" read before
     after = load_record(tmp_path, "grid").cells
     assert [c.job_id for c in after] == ["9_0", "9_1", "9_2", "10_0", "9_4"]
     assert after[3].run_ids == record.cells[3].run_ids  # its run never started: the same id, not a new one

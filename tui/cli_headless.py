@@ -65,7 +65,12 @@ def execute(start: Callable, plain: bool | None, json_out: bool) -> None:
             display.close()
             raise fail(str(exc), exc.exit_code) from None
     display.close()
-    print_outcome(outcome, json_out)
+    try:
+        print_outcome(outcome, json_out)
+    except BrokenPipeError:
+        raise  # `| head`: main() ends quietly
+    except OSError:  # the terminal gone (EIO): the run is recorded, the exit code still says how it ended
+        pass
     for name, strategy in outcome.summary.get("strategies", {}).items():
         if strategy.get("status") == "failed":  # on stderr too: a script sees why without parsing the table
             typer.echo(f"cifar-tui: {name} failed: {strategy.get('error') or 'see the run log'}", err=True)

@@ -6,6 +6,7 @@ which reads well in `nohup` logs and CI; it never prints per batch.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import TextIO
 
@@ -138,7 +139,8 @@ class RichProgress:
                 stats=f"loss {fmt(event.loss)} acc {fmt(event.accuracy)} {event.images_per_s:.0f} img/s")
 
     def close(self) -> None:
-        self.progress.stop()
+        with contextlib.suppress(OSError):  # the terminal gone (EIO): the display ends, nothing to show it on
+            self.progress.stop()
 
 
 def progress_sink(plain: bool | None = None, to_stderr: bool = False):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -167,10 +168,14 @@ def run_cells(spec, folder: Path, plain: bool | None, parallel: int = 1, retry_f
                   else ""))
     displays = []
 
+    def say(line: str) -> None:  # the terminal gone (EIO, a disowned job): the study goes on, recorded
+        with contextlib.suppress(OSError):
+            typer.echo(line)
+
     def display(cell):
         if plain:  # one line per finished cell, nothing per epoch
             return None
-        typer.echo(f"cell {cell.index + 1}/{total} {cell.label}")
+        say(f"cell {cell.index + 1}/{total} {cell.label}")
         sink = progress_sink(False)
         displays.append(sink)
         return sink
@@ -178,7 +183,7 @@ def run_cells(spec, folder: Path, plain: bool | None, parallel: int = 1, retry_f
     def on_cell(outcome):
         while displays:
             displays.pop().close()
-        typer.echo(cell_line(outcome, total))
+        say(cell_line(outcome, total))
 
     with stop_on_signals() as (stop_event, received):
         try:

@@ -20,6 +20,7 @@ from engine.events import Event, EventFormatError, event_from_json
 from engine.state import RunState
 from engine.store import paths
 from engine.store.ids import validate_run_id
+from engine.store.lock import is_locked
 
 STALE_AFTER_S = 30.0  # a heartbeat older than this means the writer is gone
 
@@ -221,7 +222,9 @@ def load_run(runs_dir: Path, run_ref: str) -> LoadedRun:
         events, skipped = read_events(run_dir / paths.EVENTS_FILE)
     except OSError as exc:
         raise StoreError(f"run {run_dir.name}: cannot read its events ({exc.strerror or exc})") from None
-    if not events and not writer_alive(run_dir):  # nothing to show: say so, never an empty "pending" run
+    # nothing to show: say so, never an empty "pending" run; a run being created holds its lock before its
+    # writer.json and first event exist, and is not damaged
+    if not events and not writer_alive(run_dir) and not is_locked(run_dir):
         why = listing.problem if listing.status == "damaged" else "its events file holds no event"
         lines = f"; {len(skipped)} unreadable line{'s' * (len(skipped) != 1)}" if skipped else ""
         raise StoreError(f"run {run_dir.name} is damaged: {why}{lines}".splitlines()[0])

@@ -227,9 +227,13 @@ def submit_study(spec: StudySpec, runs_dir: Path, options: SlurmOptions,
                 out.append(Submitted(cell.index, cell.label, state.run_id, "kept", state.state, state.job_id))
                 continue
             entry = record.cells[cell.index]
-            action, _ = settle(decide(runs_dir, entry.run_id, retry_failed))
+            decision = decide(runs_dir, entry.run_id, retry_failed)
+            action, _ = settle(decision)
             if action == "skipped":  # a diverged result is kept, as in a local study (issue #13)
-                out.append(Submitted(cell.index, cell.label, entry.run_id, "kept", state.state, state.job_id))
+                if decision[0] == "close":  # just recorded finished: not the state read before
+                    entry.state = "finished"
+                shown = "finished (closed: every strategy had finished)" if decision[0] == "close" else state.state
+                out.append(Submitted(cell.index, cell.label, entry.run_id, "kept", shown, state.job_id))
                 continue
             if action == "new" and (reason := refusal(cell)):  # cannot run on its data: failed, not submitted
                 refuse(cell, record, runs_dir, reason)

@@ -125,7 +125,8 @@ class CompareScreen(Screen):
             color = RUN_COLORS[index % len(RUN_COLORS)]
             table.add_column(Text(run_label(run_id), style=RICH_NAMES.get(color, color)))
         for key, values in self.diff.items():
-            table.add_row(Text(key, style="bold"), *[show_value(v) for v in values])
+            # Text: a plain str cell is read as markup ("[...]" in a path lost, a stray "[/x]" an error)
+            table.add_row(Text(key, style="bold"), *[Text(show_value(v)) for v in values])
 
     def on_resize(self) -> None:
         legend = self.query_one("#compare-legend", Static)

@@ -116,6 +116,7 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
         # The named folder / weights file last checked in the worker, and what was wrong with them ("": fine)
         self.files_checked: tuple | None = None
         self.files_problem = ""
+        self.files_pending: tuple | None = None  # being read in the worker: asked for once, not per keystroke
 
     def preset_choices(self) -> list[tuple[str, str]]:
         choices = [(p, p) for p in PRESETS]
@@ -235,7 +236,9 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
             return None
         files = named_files(config)
         if any(files) and files != self.files_checked:  # a worker reads them; until it answers Start waits
-            self.check_files(files)
+            if files != self.files_pending:
+                self.files_pending = files
+                self.check_files(files)
             self.problem = "checking the data folder and weights file ..."
             error.update(Text(self.problem, style="yellow"))
             self.query_one("#start", Button).disabled = True
@@ -258,7 +261,7 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
         self.post_message(FilesChecked(files, files_problem(*files)))
 
     def on_files_checked(self, message: FilesChecked) -> None:
-        self.files_checked, self.files_problem = message.files, message.problem
+        self.files_checked, self.files_problem, self.files_pending = message.files, message.problem, None
         self.check()  # an answer for files since retyped starts another check there
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -268,6 +271,8 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
             self.dismiss(None)
 
     def action_start(self) -> None:
+        if self.files_problem:  # fixed on disk since, without retyping: read them again
+            self.files_checked = None
         config = self.check()
         if config is not None:
             self.dismiss(config)
