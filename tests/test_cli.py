@@ -226,29 +226,6 @@ def test_a_resumed_strategys_progress_bar_starts_at_its_next_epoch():
     assert task.fields["epoch"] == "3/3" and task.fields["stats"] == "starting"
 
 
-def test_the_runs_last_line_comes_after_the_bars_last_frame():
-    """After a Ctrl-C the bars' last frame (`epoch 2/10 ━━╸`) was drawn below "run cancelled in ...", when
-    the progress display stopped after that line was printed."""
-    import io
-
-    from rich.console import Console
-
-    from engine import events as ev
-    from tui.cli_progress import RichProgress
-
-    out = io.StringIO()
-    sink = RichProgress(Console(file=out, width=120, force_terminal=True))
-    for event in [ev.RunStarted(run_id="20270115-080000-demo-abcd", config={}, environment={}, dataset={}, weights={}),
-                  ev.StrategyStarted(strategy="scratch", image_size=32, epochs=10, steps_per_epoch=4,
-                                     total_params=10, weights="random init"),
-                  ev.BatchEnd(strategy="scratch", phase="train", epoch=2, step=1, steps=4, loss=1.0, accuracy=0.5,
-                              images_per_s=10.0),
-                  ev.RunFinished(status="cancelled", seconds=5.0)]:
-        sink(event)
-    lines = [line for line in out.getvalue().splitlines() if line.strip()]
-    assert "run cancelled in 0m05s" in lines[-1], lines[-3:]
-
-
 def terminal_screen(stream: str) -> list[str]:
     """What a terminal shows after `stream`: enough of VT100 for Rich's live display (newline, carriage
     return, cursor up, erase line); colours and cursor visibility are dropped."""
@@ -273,7 +250,8 @@ def terminal_screen(stream: str) -> list[str]:
 
 
 def test_the_bars_leave_the_terminal_when_the_run_ends():
-    """Left on screen, the bars' last frame (`epoch 2/10 ━━╸`) followed the strategy's 'cancelled' line."""
+    """Left on screen, the bars' last frame (`epoch 2/10 ━━╸`) followed the strategy's 'cancelled' line, and
+    (stopped after it was printed) the run's own last line."""
     import io
 
     from rich.console import Console

@@ -103,18 +103,11 @@ def test_only_a_strategy_with_checkpointed_epochs_is_resuming_and_its_time_keeps
 
 
 async def test_a_strategy_resumed_after_its_last_epoch_reads_resumed_test(tmp_path):
-    from tui.widgets.progress_panel import ProgressPanel
 
     state = resumed_state({"scratch": 3, "frozen": 0})
     state.apply(ev.StrategyStarted(strategy="scratch", image_size=32, epochs=3, steps_per_epoch=4,
                                    total_params=1000, weights="test", time=T0))
-    app = CifarTuiApp(tmp_path)
-    async with app.run_test(size=(80, 24)) as pilot:
-        panel = ProgressPanel()
-        await app.screen.mount(panel)
-        panel.show(state)
-        await pilot.pause()
-        rows = {r.strategy: (str(r.status.render()), str(r.stats.render())) for r in panel.query(StrategyRow)}
+    rows = await progress_rows(tmp_path, state)
     assert rows["scratch"][0] == "resumed: test" and rows["frozen"][0] != "resuming 1/3", rows
 
 
@@ -169,18 +162,24 @@ async def test_a_new_phase_drops_the_previous_phases_rate_and_eta(tmp_path):
     """At the switch to fine-tuning the row read 'fine-tune 1/3 … 100 img/s ETA …': the head phase's last
     batch figures (a cached head phase runs at many times the rate) under the new phase's name."""
     from engine.state import RunState
-    from tui.widgets.progress_panel import ProgressPanel, eta_seconds
+    from tui.widgets.progress_panel import eta_seconds
 
     events = strategy_events("finetune", phases=PHASES)
     head_end = next(i for i, e in enumerate(events) if isinstance(e, ev.EpochEnd))
     state = RunState.from_events([run_started(STOPPED, strategies=("finetune",)), *events[:head_end + 2]])
     finetune = state.strategies["finetune"]
     assert finetune.phase == "finetune" and finetune.images_per_s is None and eta_seconds(finetune, 16) is None
+    assert await progress_rows(tmp_path, state) == {"finetune": ("fine-tune 2/3", "fine-tune phase, starting")}
+
+
+async def progress_rows(tmp_path, state) -> dict[str, tuple[str, str]]:
+    """Each strategy's (status, figures) as the progress panel draws `state` at 80x24."""
+    from tui.widgets.progress_panel import ProgressPanel
+
     app = CifarTuiApp(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         panel = ProgressPanel()
         await app.screen.mount(panel)
         panel.show(state)
         await pilot.pause()
-        (row,) = panel.query(StrategyRow)
-        assert (str(row.status.render()), str(row.stats.render())) == ("fine-tune 2/3", "fine-tune phase, starting")
+        return {r.strategy: (str(r.status.render()), str(r.stats.render())) for r in panel.query(StrategyRow)}
