@@ -80,11 +80,11 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
     # a reason and is "interrupted". A stop that came after every strategy had ended stopped nothing: the
     # run is recorded as it ended (a resume would have nothing to continue).
     reason = getattr(stop_event, "reason", "")
-    if stop_event.is_set() and all_strategies_ended(state, config.strategies):
+    stopped = stop_event.is_set() and not all_strategies_ended(state, config.strategies)
+    if stop_event.is_set() and not stopped:
         emit(LogMessage(level="info", message=f"{reason or 'cancel asked'} after every strategy had ended: "
                                               "nothing was stopped"))
-        status, error = ("failed", "a strategy failed") if failed else ("finished", "")
-    elif stop_event.is_set():
+    if stopped:
         status, error = ("interrupted", reason) if reason else ("cancelled", "")
     else:
         status, error = ("failed", "a strategy failed") if failed else ("finished", "")

@@ -11,6 +11,7 @@ import time
 
 from app_harness import ManualEngine
 from events_factory import run_started
+from test_app import until
 
 from engine import events as ev
 from engine.config import ExperimentConfig
@@ -32,8 +33,7 @@ async def test_events_arriving_during_shutdown_do_not_crash_the_app(tmp_path):
     sender = threading.Thread(target=keep_sending)
     try:
         async with app.run_test(size=(100, 30)) as pilot:
-            while not engine.started.is_set():
-                await pilot.pause(0.05)
+            await until(pilot, engine.started.is_set)
             engine.send([run_started(strategies=("frozen",))])
             sender.start()
             await pilot.pause(0.3)

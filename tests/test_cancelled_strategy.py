@@ -7,6 +7,7 @@ import asyncio
 
 from app_harness import ManualEngine
 from events_factory import T0, record_runs, run_started, strategy_events
+from test_app import until
 from textual.coordinate import Coordinate
 from typer.testing import CliRunner
 
@@ -67,13 +68,9 @@ async def test_the_app_shows_a_cancelled_strategys_best_validation_so_far(tmp_pa
     engine = ManualEngine()
     app = CifarTuiApp(tmp_path, start=ExperimentConfig(dataset="digits", weights="none"), engine=engine)
     async with app.run_test(size=(140, 45)) as pilot:
-        while not engine.started.is_set():
-            await pilot.pause(0.05)
+        await until(pilot, engine.started.is_set)
         engine.send([run_started(strategies=("frozen",)), *cancelled_frozen()])
-        for _ in range(100):
-            if app.live_state.strategies.get("frozen") and app.live_state.strategies["frozen"].status == "cancelled":
-                break
-            await pilot.pause(0.05)
+        await until(pilot, lambda: getattr(app.live_state.strategies.get("frozen"), "status", "") == "cancelled")
         await pilot.pause(0.6)  # the panels redraw on a timer
         row = next(r for r in app.screen.query(StrategyRow) if r.strategy == "frozen")
         assert "val 80.0% @ ep 2, untested" in str(row.stats.render())

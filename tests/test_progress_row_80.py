@@ -7,6 +7,7 @@ import asyncio
 
 from app_harness import ManualEngine
 from events_factory import run_started, strategy_events
+from test_app import until
 
 from engine import events as ev
 from engine.config import ExperimentConfig
@@ -23,18 +24,14 @@ async def test_the_figures_of_a_running_and_a_finished_row_fit_at_80x24(tmp_path
     engine = ManualEngine()
     app = CifarTuiApp(tmp_path, start=ExperimentConfig(dataset="digits", weights="none"), engine=engine)
     async with app.run_test(size=(80, 24)) as pilot:
-        while not engine.started.is_set():
-            await pilot.pause(0.05)
+        await until(pilot, engine.started.is_set)
         finetune = [e for e in strategy_events("finetune", accs=(0.9, 0.965, 0.95), test_acc=0.964)]
         engine.send([run_started(strategies=("finetune", "scratch")), *finetune,
                      ev.StrategyStarted(strategy="scratch", image_size=32, epochs=10, steps_per_epoch=400,
                                         total_params=290_000, weights="random init"),
                      ev.BatchEnd(strategy="scratch", phase="train", epoch=10, step=117, steps=400, loss=1.2345,
                                  accuracy=0.5678, images_per_s=12_497.0)])
-        for _ in range(100):
-            if "ETA" in row_text(app, "scratch")[0]:
-                break
-            await pilot.pause(0.05)
+        await until(pilot, lambda: "ETA" in row_text(app, "scratch")[0])
         await pilot.pause(0.6)  # the progress rows redraw on a timer
         running, width = row_text(app, "scratch")
         assert "12497 img/s ETA" in running and len(running) <= width, (running, width)

@@ -54,6 +54,20 @@ def pooled_extractor(model) -> keras.Model:
     return keras.Model(model.inputs, model.get_layer("avg_pool").output, name="pooled_features")
 
 
+class _Lookup(NamedTuple):
+    """One request of `FeatureCache.views`: its images as seen, their digests, the positions this pass
+    extracts, and the key's table, folder, id, view name and how many rows it already held."""
+
+    view: np.ndarray
+    digests: np.ndarray
+    missing: np.ndarray
+    table: dict[bytes, np.ndarray]
+    folder: KeyFolder | None
+    ident: str
+    view_name: str
+    hits: int
+
+
 class FeatureCache:
     """Pooled features per image content, shared by a run's strategies (in memory) and by runs (on disk
     under `root`, None: memory only). `sink` receives one LogMessage per lookup saying what was reused."""
@@ -76,7 +90,7 @@ class FeatureCache:
         cache holds are extracted in one pass over all requests: one `predict` call has a fixed cost (its
         feeder, a partial last batch padded) that three calls (as-is, mirrored, validation) paid three times."""
         width = int(extractor.output_shape[-1])
-        lookups = []  # per request: its table, digests, key label and the positions it must extract
+        lookups: list[_Lookup] = []
         scheduled: dict[str, set[bytes]] = {}  # per key: digests this pass extracts (an image asked twice: once)
         for x, mirrored in requests:
             key = {"backbone": backbone_digest, "image_size": image_size, "input_scaling": input_scaling,
@@ -99,29 +113,30 @@ class FeatureCache:
                 if d not in table and d not in taken:
                     taken.add(d)
                     missing.append(i)
-            lookups.append((view, digests, np.asarray(missing, dtype=np.int64), table, folder, ident, key["view"],
-                            hits))
-        wanted = [(view[missing], digests[missing]) for view, digests, missing, *_ in lookups]
+            lookups.append(_Lookup(view, digests, np.asarray(missing, dtype=np.int64), table, folder, ident,
+                                   key["view"], hits))
         started = time.perf_counter()
-        total = sum(len(d) for _, d in wanted)
-        rows = extract(extractor, np.concatenate([v for v, _ in wanted]), batch_size) if total else None
+        total = sum(len(lookup.missing) for lookup in lookups)
+        rows = extract(extractor, np.concatenate([lk.view[lk.missing] for lk in lookups]), batch_size) \
+            if total else None
         seconds = time.perf_counter() - started
-        at, last = 0, len(lookups) - 1
-        for n, ((_, _, _, table, folder, ident, view_name, hits), (_, new)) in enumerate(zip(lookups, wanted,
-                                                                                             strict=True)):
+        at = 0
+        for n, lookup in enumerate(lookups):
+            new = lookup.digests[lookup.missing]
             if len(new):
-                table.update(zip(new.tolist(), rows[at:at + len(new)], strict=True))
-                if folder is not None:
-                    folder.add(new, rows[at:at + len(new)])
+                lookup.table.update(zip(new.tolist(), rows[at:at + len(new)], strict=True))
+                if lookup.folder is not None:
+                    lookup.folder.add(new, rows[at:at + len(new)])
                 at += len(new)
             # the last line of a lookup says what the one pass over the backbone cost
             timing = (f"; {total:,} images through the backbone in {seconds:.1f} s "
-                      f"({total / max(seconds, 1e-9):,.0f} img/s)") if total and n == last else ""
+                      f"({total / max(seconds, 1e-9):,.0f} img/s)") if total and n == len(lookups) - 1 else ""
+            where = lookup.ident[:12] if lookup.folder is not None else "in memory"
             self.sink(LogMessage(level="info", message=(
-                f"{label}: features of {hits:,} images from cache, {len(new):,} extracted "
-                f"({view_name}, {image_size} px, key {ident[:12] if folder is not None else 'in memory'}){timing}")))
-        return [np.stack([table[d] for d in digests.tolist()]) if len(digests) else np.zeros((0, width), np.float32)
-                for _, digests, _, table, *_ in lookups]
+                f"{label}: features of {lookup.hits:,} images from cache, {len(new):,} extracted "
+                f"({lookup.view_name}, {image_size} px, key {where}){timing}")))
+        return [np.stack([lk.table[d] for d in lk.digests.tolist()]) if len(lk.digests)
+                else np.zeros((0, width), np.float32) for lk in lookups]
 
     def _table(self, ident: str, folder: KeyFolder | None) -> dict[bytes, np.ndarray]:
         """A key's rows in memory, read (verified) from its folder the first time it is asked for."""

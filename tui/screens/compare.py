@@ -18,14 +18,14 @@ from tui.config_diff_table import (
     config_diff_title,
     run_label,  # as the diff's header and the plot's legend name runs
 )
-from tui.tables import comparison_cells
+from tui.tables import COMPARISON_COLUMNS, comparison_cells
 from tui.widgets.curves import CurvesPlot, thin
 
 RUN_COLORS = ["cyan", "orange", "magenta", "green", "red", "blue", "yellow", "white"]
 STRATEGY_MARKERS = {"scratch": "braille", "frozen": "dot", "finetune": "+", "probe": "o"}  # plotext names
 MARKER_GLYPHS = {"braille": "⢕", "dot": "•", "+": "+", "o": "o"}  # what plotext draws for each
 COMPACT_BELOW = 110  # columns: the Runs screen's narrow layout starts here too
-COMPARE_COLUMNS = ("run", "data", "strategy", "status", "best val@ep", "test±SE", "epochs", "params", "time", "img/s")
+COMPARE_COLUMNS = ("run", "data", "strategy", *COMPARISON_COLUMNS[1:])  # the comparison's cells after the run's
 NARROW_LEAVES_OUT = ("data", "params", "img/s")
 
 

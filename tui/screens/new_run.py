@@ -82,7 +82,7 @@ def named_files(config: ExperimentConfig) -> tuple[str | None, str | None]:
     return folder, weights
 
 
-def files_problem(folder: str | None, weights: str | None) -> str:
+def check_named_files(folder: str | None, weights: str | None) -> str:
     """The CLI's own checks of those files (`locate_cifar10`, `resolve_weights`: no TensorFlow), as one line;
     "" when they pass."""
     from engine.data.sources import locate_cifar10
@@ -258,7 +258,7 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
 
     @work(thread=True, exclusive=True, group="form-files", exit_on_error=False)
     def check_files(self, files: tuple) -> None:
-        self.post_message(FilesChecked(files, files_problem(*files)))
+        self.post_message(FilesChecked(files, check_named_files(*files)))
 
     def on_files_checked(self, message: FilesChecked) -> None:
         self.files_checked, self.files_problem, self.files_pending = message.files, message.problem, None
