@@ -30,6 +30,7 @@ class Recipe:
     train_dataset: Callable[..., tuple[object, int]] | None = None
     test_model: Callable[[object], object] | None = None  # the trained model -> the model the test set sees
     evaluation: str = ""  # set when the test set is not seen plainly (test-time augmentation): a label
+    precise_bn: bool = False  # BatchNorm statistics re-estimated before each validation (training/precise_bn.py)
 
 
 @dataclass

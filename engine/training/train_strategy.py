@@ -34,6 +34,7 @@ from engine.training.callbacks import BestEpoch, EventEmitter, StopOnRequest
 from engine.training.checkpoint_files import Checkpoint, load_checkpoint
 from engine.training.checkpoints import Checkpointer, read_arrays, restore_optimizer, restore_weights
 from engine.training.evaluate import test_metrics
+from engine.training.precise_bn import PreciseBatchNorm, has_batch_norm
 from engine.training.schedules import WarmupCosine
 
 BUILDERS = {"scratch": build_scratch, "frozen": build_frozen, "finetune": build_finetune}
@@ -179,6 +180,8 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
             saver.start_phase(phase.name, phase.learning_rate * lr_factor, emitter)
             checkpointing = [saver]
         recipe_callbacks = recipe.callbacks(phase_steps) if recipe.callbacks is not None else []
+        if recipe.precise_bn and has_batch_norm(fit_model):  # validation under the current weights' statistics
+            recipe_callbacks.append(PreciseBatchNorm(data.x_train, batch_size, config.seed + done))
         stopping = None
         if phase.name == "finetune" and config.finetune_patience:
             stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.finetune_patience,
