@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from engine.config import ExperimentConfig
+from engine.config import AIRBENCH_MODELS, ExperimentConfig
 from engine.models.phases import Phase, Recipe, StrategyModel
 from engine.models.preprocessing import augmentation, model_input, preprocess
 from engine.training.schedules import scratch_learning_rate
@@ -55,7 +55,7 @@ def notebook_cnn(image_size: int, num_classes: int, dropout: float = 0.0, augmen
 
 
 def build_scratch(config: ExperimentConfig, num_classes: int, weights=None) -> StrategyModel:
-    if config.scratch_model == "airbench":
+    if config.scratch_model in AIRBENCH_MODELS:
         from engine.models.airbench_strategy import build_airbench  # local: its recipe imports tf.data
 
         return build_airbench(config, num_classes)
@@ -68,7 +68,7 @@ def build_scratch(config: ExperimentConfig, num_classes: int, weights=None) -> S
         description=f"{model.name}, Adam {config.scratch_lr:g} ({schedule}), {config.scratch_epochs} epochs, "
                     f"augmentation {config.augment}" + (", precise-BN statistics" if precise_bn else ""),
         precise_bn=precise_bn,
-        optimizer=lambda peak, steps: keras.optimizers.Adam(
+        optimizer=lambda peak, steps, _per_epoch: keras.optimizers.Adam(
             learning_rate=scratch_learning_rate(config.scratch_schedule, peak, 1, steps)),
     )
     return StrategyModel(model, [phase], weights_label="random init (trained from scratch)", recipe=recipe)
