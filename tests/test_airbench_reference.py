@@ -168,3 +168,10 @@ def test_lookahead_ends_on_the_average_before_the_last_validation():
     for average, variable in zip(lookahead.average, model.trainable_weights, strict=True):
         np.testing.assert_array_equal(average, np.array(variable))
     assert lookahead.snapped
+
+
+def test_the_airbench_reference_line_says_where_its_protocol_differs():
+    from engine.study.references import PUBLISHED, legend
+
+    airbench = next(r for r in PUBLISHED if "airbench" in r.label)
+    assert "50,000" in legend(airbench) and "45,000" in legend(airbench) and "50k" in airbench.short

@@ -186,7 +186,7 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
             checkpointing = [saver]
         recipe_callbacks = recipe.callbacks(phase_steps) if recipe.callbacks is not None else []
         if recipe.precise_bn and has_batch_norm(fit_model):  # validation under the current weights' statistics
-            recipe_callbacks.append(PreciseBatchNorm(data.x_train, batch_size, config.seed + done))
+            recipe_callbacks.append(PreciseBatchNorm(data.x_train, seed=config.seed + done))
         if phase_steps < phase.epochs * steps:  # stop inside the last epoch, before its validation
             last_batches = phase_steps - (phase.epochs - 1) * steps
             recipe_callbacks.append(EndInsideLastEpoch(epoch + phase.epochs - 1, last_batches))
