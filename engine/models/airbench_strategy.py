@@ -52,7 +52,10 @@ def build_airbench(config: ExperimentConfig, num_classes: int) -> StrategyModel:
         callbacks = lambda steps: [recipe.Lookahead(steps)]  # noqa: E731
     return StrategyModel(model, [phase], weights_label=f"random init ({model.name} recipe)", recipe=Recipe(
         description=(f"{model.name} net, {optimiser}, weight decay in the optimiser, label smoothing 0.2, "
-                     f"batch {batch}, {epochs:g} epochs, {augmentation}, TTA"),
+                     f"batch {batch}, {epochs:g} epochs, {augmentation}, TTA, precise-BN statistics"),
+        # Validation and test with the statistics of the weights they see: in a run of a few steps (batch =
+        # the whole few-shot training set) the moving average lags weights that still change fast.
+        precise_bn=True,
         batch_size=batch,
         optimizer=recipe.muon_optimizer if muon else recipe.optimizer,
         loss=recipe.smoothed_loss(num_classes),

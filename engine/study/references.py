@@ -28,7 +28,7 @@ PUBLISHED = (
     # airbench94 and airbench94_muon: both 94.01% (means over 1,000 and 200 runs), trained on all 50,000
     # images and tested with TTA; this tool carves its validation set out of them (issue #24)
     Reference("airbench94 from scratch", 0.940, "Jordan 2024", "airbench94, 50k train",
-              protocol="trained on all 50,000 images; here 45,000, 5,000 held out for validation"),
+              protocol="trained on all 50,000 images; here on 45,000"),
 )
 FEW_SHOT = (  # median of >= 5 runs; the data-efficiency study's few-shot points
     Reference("BiT-M-R50x1, 1 image/class", 0.544, "Kolesnikov et al. 2020", "BiT 1/class"),

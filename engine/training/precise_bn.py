@@ -8,7 +8,8 @@ larger momentum only trades this lag for noise. Precise BN (Wu & Johnson 2021, "
 BatchNorm", arXiv 2105.07576, Section 3) instead sets the statistics, before each validation, to their
 average over a fixed sample of training batches under the current weights: what inference-mode BatchNorm
 is meant to use. The sample passes through the model in training mode, with the augmentation and dropout
-the training batches had, as the moving average would have seen them; no weight changes.
+the training batches had, as the moving average would have seen them; no weight changes. Used by the
+scratch CNN and both airbench recipes (after airbench94's lookahead has averaged the weights).
 """
 
 from __future__ import annotations
