@@ -68,13 +68,14 @@ class _Groups:
     def _sgd_step(self, gradient, variable, buffer, group: Group, momentum: float) -> None:
         """torch.optim.SGD's Nesterov step for one variable of `group` (frozen past `group.steps`)."""
         gradient = ops.cast(gradient, variable.dtype)
+        value, buffer_value = ops.convert_to_tensor(variable), ops.convert_to_tensor(buffer)  # JAX: the state's
         if group.decay:
-            gradient = gradient + group.decay * variable
-        new_buffer = momentum * buffer + gradient
-        new_value = variable - self._rate(group, variable.dtype) * (gradient + momentum * new_buffer)
+            gradient = gradient + group.decay * value
+        new_buffer = momentum * buffer_value + gradient
+        new_value = value - self._rate(group, variable.dtype) * (gradient + momentum * new_buffer)
         if group.steps is not None:  # past its steps the group takes no step at all (no decay, no momentum)
             active = ops.less(self.iterations, group.steps)
-            new_buffer, new_value = ops.where(active, new_buffer, buffer), ops.where(active, new_value, variable)
+            new_buffer, new_value = ops.where(active, new_buffer, buffer_value), ops.where(active, new_value, value)
         self.assign(buffer, new_buffer)
         self.assign(variable, new_value)
 
@@ -133,10 +134,11 @@ class MuonWithSGD(_Groups, keras.optimizers.Muon):
         shape = tuple(variable.shape)
         outputs = shape[-1]
         gradient = ops.cast(gradient, variable.dtype)
-        self.assign(variable, variable * (math.sqrt(outputs) / (ops.norm(ops.reshape(variable, [-1])) + 1e-12)))
-        new_buffer = self.momentum * buffer + gradient
+        value = ops.convert_to_tensor(variable)
+        value = value * (math.sqrt(outputs) / (ops.norm(ops.reshape(value, [-1])) + 1e-12))
+        new_buffer = self.momentum * ops.convert_to_tensor(buffer) + gradient
         self.assign(buffer, new_buffer)
         step = gradient + self.momentum * new_buffer if self.nesterov else new_buffer
         matrix = ops.reshape(step, (math.prod(shape[:-1]), outputs))
         update = ops.reshape(self.zeropower_via_newtonschulz5(matrix, self.ns_steps), shape)
-        self.assign_sub(variable, rate * update)
+        self.assign(variable, value - rate * update)
