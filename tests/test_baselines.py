@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 
 import numpy as np
@@ -114,7 +115,7 @@ def test_alternating_flip_shows_each_image_both_ways_in_two_epochs():
     images, labels = learnable(20, 3)
     images[:, :, :16] = 0  # left half black: a mirrored image is told apart from the original
     labels = np.arange(20)
-    ds, steps = train_dataset(images, labels, batch_size=8, seed=5, first_epoch=0, epochs=2, translate_px=0)
+    ds, steps = train_dataset(images, labels, batch_size=10, seed=5, first_epoch=0, epochs=2, translate_px=0)
     seen: dict[int, list[bool]] = {i: [] for i in range(20)}
     for batch, batch_labels in itertools.islice(ds, 2 * steps):
         for image, label in zip(np.array(batch), np.array(batch_labels), strict=True):
@@ -158,8 +159,8 @@ def test_scratch_schedule_choice_reaches_the_optimizer():
 
     constant = build_scratch(ExperimentConfig(scratch_schedule="constant"), 10).recipe
     cosine = build_scratch(ExperimentConfig(), 10).recipe
-    assert float(constant.optimizer(1e-3, 100).learning_rate) == pytest.approx(1e-3)
-    schedule = cosine.optimizer(1e-3, 100)._learning_rate
+    assert float(constant.optimizer(1e-3, 100, 10).learning_rate) == pytest.approx(1e-3)
+    schedule = cosine.optimizer(1e-3, 100, 10)._learning_rate
     assert isinstance(schedule, WarmupCosine) and schedule.total_steps == 100
     assert "cosine" in cosine.description and "constant" in constant.description
 
@@ -177,9 +178,12 @@ def test_scratch_cnn_schedule_is_recorded_per_epoch(learnable_dir):
 
 
 @pytest.mark.slow
-def test_airbench_learns_and_its_test_set_is_seen_under_tta(learnable_dir):
-    config = ExperimentConfig(strategies=("scratch",), scratch_model="airbench", airbench_batch_size=64,
-                              airbench_epochs=3, data_dir=str(learnable_dir), weights="none", test_limit=100,
+@pytest.mark.parametrize("model", ["airbench", "airbench_muon"])
+def test_airbench_learns_and_its_test_set_is_seen_under_tta(learnable_dir, model):
+    """Both recipes, 2.5 epochs of 64-image batches over 360 training images: 5 whole batches per epoch
+    (the last partial one dropped), 13 steps in all; the reported loss is the data loss."""
+    config = ExperimentConfig(strategies=("scratch",), scratch_model=model, airbench_batch_size=64,
+                              airbench_epochs=2.5, data_dir=str(learnable_dir), weights="none", test_limit=100,
                               checkpoints=False)
     events: list[ev.Event] = []
     run_experiment(config, events.append, threading.Event())
@@ -187,7 +191,12 @@ def test_airbench_learns_and_its_test_set_is_seen_under_tta(learnable_dir):
     assert evaluated.test_accuracy > 0.5  # chance is 0.1
     assert "test-time augmentation" in evaluated.evaluation
     started = next(e for e in events if isinstance(e, ev.StrategyStarted))
-    assert "airbench94" in started.recipe and "TTA" in started.recipe
+    name = {"airbench": "airbench94 net", "airbench_muon": "airbench94_muon net"}[model]
+    assert name in started.recipe and "TTA" in started.recipe and "batch 64, 2.5 epochs" in started.recipe
+    assert started.steps_per_epoch == 5 and started.epoch_budget == "2.5"
+    assert sum(isinstance(e, ev.BatchEnd) for e in events) == 13
+    epochs = [e for e in events if isinstance(e, ev.EpochEnd)]
+    assert len(epochs) == 3 and all(0 < e.loss < math.log(10) + 0.5 for e in epochs)  # cross-entropy only
 
 
 @pytest.mark.slow

@@ -128,7 +128,8 @@ RUN_OPTIONS: list[tuple[str, Any, Any]] = [
     ("bn_mode", str | None, _opt("--bn-mode", help="inference (right) or train (mistake).")),
     ("select_on", str | None, _opt("--select-on", help="val (right) or test (the leak, mistake).")),
     ("scratch_model", str | None, _opt("--scratch-model", help="cnn (ours), airbench (airbench94's recipe, "
-                                       "32 px) or notebook (Flatten).")),
+                                       "32 px), airbench_muon (airbench94_muon, the record) or notebook "
+                                       "(Flatten).")),
     ("scratch_schedule", str | None, _opt("--scratch-schedule", help="Scratch CNN learning rate: cosine "
                                           "(warm-up then cosine decay; the default) or constant.")),
     ("transfer_schedule", str | None, _opt("--transfer-schedule", help="frozen/finetune learning rates: "

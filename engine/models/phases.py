@@ -12,6 +12,8 @@ class Phase:
     epochs: int
     learning_rate: float
     prepare: Callable[[], None]  # sets trainable flags before the (re)compile of this phase
+    epochs_exact: float | None = None  # fractional (airbench's 9.9): the phase ends inside its last epoch,
+    #                                    after ceil(epochs_exact x steps per epoch) steps; `epochs` = its ceiling
 
 
 @dataclass
@@ -22,7 +24,8 @@ class Recipe:
 
     description: str = ""  # one line for tables and reports: model, optimiser, epochs, augmentation, TTA
     batch_size: int | None = None  # per replica; None: the config's batch_size
-    optimizer: Callable[[float, int], object] | None = None  # (peak lr, steps in the phase) -> optimizer
+    # (peak lr, steps in the phase, steps per epoch) -> optimizer
+    optimizer: Callable[[float, int, int], object] | None = None
     loss: object = "sparse_categorical_crossentropy"
     callbacks: Callable[[int], list] | None = None  # (steps in the phase) -> extra Keras callbacks
     init_from_data: Callable[[object], None] | None = None  # (uint8 training images) -> None, before epoch 1
@@ -30,6 +33,7 @@ class Recipe:
     train_dataset: Callable[..., tuple[object, int]] | None = None
     test_model: Callable[[object], object] | None = None  # the trained model -> the model the test set sees
     evaluation: str = ""  # set when the test set is not seen plainly (test-time augmentation): a label
+    precise_bn: bool = False  # BatchNorm statistics re-estimated before each validation (training/precise_bn.py)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from engine.config import ExperimentConfig
+from engine.config import AIRBENCH_MODELS, ExperimentConfig
 from engine.models.phases import Phase, Recipe, StrategyModel
 from engine.models.preprocessing import augmentation, model_input, preprocess
 from engine.training.schedules import scratch_learning_rate
@@ -25,8 +25,8 @@ def scratch_cnn(image_size: int, num_classes: int, dropout: float, augment: str 
     for filters in (32, 64, 128):
         for _ in range(2):
             x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-            # momentum 0.9 (Keras' default is 0.99): the moving statistics used at evaluation must
-            # converge within the few hundred steps of a short run, or validation accuracy lags far behind.
+            # momentum 0.9 (Keras' default is 0.99, torch's 0.9): the moving statistics follow the training;
+            # before each validation they are replaced by precise-BN estimates (engine/training/precise_bn.py).
             x = layers.BatchNormalization(momentum=0.9)(x)
             x = layers.ReLU()(x)
         x = layers.MaxPooling2D()(x)
@@ -55,7 +55,7 @@ def notebook_cnn(image_size: int, num_classes: int, dropout: float = 0.0, augmen
 
 
 def build_scratch(config: ExperimentConfig, num_classes: int, weights=None) -> StrategyModel:
-    if config.scratch_model == "airbench":
+    if config.scratch_model in AIRBENCH_MODELS:
         from engine.models.airbench_strategy import build_airbench  # local: its recipe imports tf.data
 
         return build_airbench(config, num_classes)
@@ -63,10 +63,12 @@ def build_scratch(config: ExperimentConfig, num_classes: int, weights=None) -> S
     model = builder(config.scratch_image_size, num_classes, config.dropout, augmentation(config), config.seed)
     phase = Phase("train", config.scratch_epochs, config.scratch_lr, prepare=lambda: None)
     schedule = "warm-up + cosine" if config.scratch_schedule == "cosine" else "constant lr"
+    precise_bn = builder is scratch_cnn  # the notebook's CNN has no BatchNorm
     recipe = Recipe(
         description=f"{model.name}, Adam {config.scratch_lr:g} ({schedule}), {config.scratch_epochs} epochs, "
-                    f"augmentation {config.augment}",
-        optimizer=lambda peak, steps: keras.optimizers.Adam(
+                    f"augmentation {config.augment}" + (", precise-BN statistics" if precise_bn else ""),
+        precise_bn=precise_bn,
+        optimizer=lambda peak, steps, _per_epoch: keras.optimizers.Adam(
             learning_rate=scratch_learning_rate(config.scratch_schedule, peak, 1, steps)),
     )
     return StrategyModel(model, [phase], weights_label="random init (trained from scratch)", recipe=recipe)

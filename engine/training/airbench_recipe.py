@@ -1,13 +1,22 @@
-"""How airbench94 trains and tests (Jordan 2024, arXiv 2404.00498; KellerJordan/cifar10-airbench).
+"""How airbench94 and airbench94_muon train and test (Jordan 2024, arXiv 2404.00498;
+KellerJordan/cifar10-airbench, `legacy/airbench94.py` and `airbench94_muon.py`).
 
-- Optimiser: SGD with Nesterov momentum 0.85, the reference's lr 11.5 "per 1,024 examples" divided by its
-  kilostep scale 1024 x (1 + 1/(1 - momentum)) per summed example, i.e. x batch for Keras' mean loss.
-- Schedule: `Triangular` (0.2x -> 1x at 23% of the steps -> 0.07x). Buys: a short warm-up that tolerates
-  the large batch, and a long linear cool-down that finishes at a low rate in ~10 epochs.
+- Optimiser (airbench94): SGD with Nesterov momentum 0.85 in torch's form over the reference's parameter
+  groups (`airbench_optimizer.GroupedSGD`): lr 11.5 "per 1,024 examples" divided by its kilostep scale
+  1024 x (1 + 1/(1 - momentum)) per summed example, i.e. x batch for Keras' mean loss; the BatchNorm biases
+  at 64x that rate; weight decay 0.0153 "per 1,024 examples" in the update (torch's weight_decay = wd / lr
+  of each group: the same decay per step in every group), so the reported loss is the data loss.
+- Optimiser (airbench94_muon): Muon (lr 0.24, momentum 0.6, 3 Newton-Schulz steps) for the conv filters;
+  SGD-Nesterov 0.85 at 0.053 (biases) and 0.67 (head) per summed example, decay 2e-6 per example.
+- The batch is the reference's (1,024; muon 2,000) but never more than the training set, and the rates
+  follow the batch actually used: each example's step is the reference's at any training-set size.
+- Batches drop the last partial one, as the reference's loader; epochs may end inside the last one (9.9).
+- Schedule: `Triangular` (0.2x -> 1x at 23% of the steps -> 0.07x; airbench94), `LinearDecay` (to 0, muon).
 - Label smoothing 0.2. Buys: calibrated, less over-confident logits; +~0.3 points in the reference.
-- Lookahead: every 5 steps the weights move to an exponential moving average of themselves whose decay
-  rises as 0.95^5 x (step/total)^3; the last update snaps to the average. Buys: the averaging of weight
-  EMA late in training without its cost early on.
+- Whitening bias: trained for the first 3 epochs only (muon: at a rate falling to 0 over them).
+- Lookahead (airbench94): every 5 steps the weights move to an exponential moving average of themselves
+  whose decay rises as 0.95^5 x (step/total)^3; the last step snaps to the average. Buys: the averaging of
+  weight EMA late in training without its cost early on.
 - Alternating flip: each image gets a random mirror once; every other epoch all images are mirrored, so
   in any two consecutive epochs an image is seen both ways. Buys: flip augmentation without repeating
   the same view by chance (the paper's Section 3.6: worth ~0.25 epochs of training).
@@ -29,24 +38,62 @@ import numpy as np
 from keras import layers, ops
 
 from engine.models.preprocessing import INPUT_NAME
-from engine.training.schedules import Triangular
+from engine.training.airbench_optimizer import Group, GroupedSGD, MuonWithSGD
+from engine.training.schedules import LinearDecay, Triangular
 
-LR = 11.5
-MOMENTUM = 0.85
-KILOSTEP_SCALE = 1024 * (1 + 1 / (1 - MOMENTUM))
 LABEL_SMOOTHING = 0.2
 WHITEN_BIAS_EPOCHS = 3
 LOOKAHEAD_EVERY = 5
 TRANSLATE = 2
+SGD_MOMENTUM = 0.85
+# airbench94 (legacy/airbench94.py)
+EPOCHS, BATCH = 9.9, 1024
+LR = 11.5
+KILOSTEP_SCALE = 1024 * (1 + 1 / (1 - SGD_MOMENTUM))
+WEIGHT_DECAY = 0.0153
+BIAS_SCALER = 64.0  # BatchNorm biases learn 64x faster than the weights (decayed the same per step)
+# airbench94_muon.py
+MUON_EPOCHS, MUON_BATCH = 8, 2000
+MUON_LR, MUON_MOMENTUM, MUON_NS_STEPS = 0.24, 0.6, 3
+BIAS_LR, HEAD_LR = 0.053, 0.67  # per summed example
+MUON_DECAY = 2e-6  # per example
+REFERENCE = {"airbench": (EPOCHS, BATCH), "airbench_muon": (MUON_EPOCHS, MUON_BATCH)}  # epochs, batch
+NORM_BIASES, WHITEN_BIAS, HEAD, FILTERS = r"_norm\d/beta$", r"^whiten_bias/", r"^head/", r"_conv\d/kernel$"
 
 
-def learning_rate(batch_size: int) -> float:
-    """Peak learning rate for Keras' mean loss over `batch_size` images."""
-    return LR / KILOSTEP_SCALE * batch_size
+def learning_rate(batch_size: int, variant: str = "airbench") -> float:
+    """Peak learning rate for Keras' mean loss over `batch_size` images: airbench94's weights, or
+    airbench94_muon's BatchNorm biases (what a run reports as its rate)."""
+    return (LR / KILOSTEP_SCALE if variant == "airbench" else BIAS_LR) * batch_size
 
 
-def optimizer(peak: float, total_steps: int) -> keras.optimizers.Optimizer:
-    return keras.optimizers.SGD(learning_rate=Triangular(peak, total_steps), momentum=MOMENTUM, nesterov=True)
+def whiten_steps(steps_per_epoch: int) -> int:
+    return math.ceil(WHITEN_BIAS_EPOCHS * steps_per_epoch)
+
+
+def optimizer(peak: float, total_steps: int, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """airbench94's groups: torch's weight_decay wd/lr per group (batch-independent), BatchNorm biases at
+    `BIAS_SCALER`x the rate."""
+    decay = WEIGHT_DECAY / LR
+    schedule = Triangular(peak, total_steps)
+    return GroupedSGD(schedule, [
+        Group(NORM_BIASES, Triangular(peak * BIAS_SCALER, total_steps), decay / BIAS_SCALER),
+        Group(WHITEN_BIAS, schedule, decay, steps=whiten_steps(steps_per_epoch)),
+        Group(".", schedule, decay),
+    ], momentum=SGD_MOMENTUM)
+
+
+def muon_optimizer(peak: float, total_steps: int, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    """airbench94_muon's split: Muon for the conv filters (its rate does not follow the batch: Muon's step
+    is orthogonalised), SGD for the whitening bias, the BatchNorm biases and the head."""
+    bias_steps = whiten_steps(steps_per_epoch)
+    schedule = LinearDecay(peak, total_steps)
+    return MuonWithSGD(schedule, [
+        Group(FILTERS, LinearDecay(MUON_LR, total_steps), muon=True),
+        Group(WHITEN_BIAS, LinearDecay(peak, bias_steps), MUON_DECAY / BIAS_LR, steps=bias_steps),
+        Group(NORM_BIASES, schedule, MUON_DECAY / BIAS_LR),
+        Group(HEAD, LinearDecay(peak * HEAD_LR / BIAS_LR, total_steps), MUON_DECAY / HEAD_LR),
+    ], sgd_momentum=SGD_MOMENTUM, momentum=MUON_MOMENTUM, ns_steps=MUON_NS_STEPS)
 
 
 def smoothed_loss(num_classes: int):
@@ -59,37 +106,44 @@ def smoothed_loss(num_classes: int):
 
 
 class Lookahead(keras.callbacks.Callback):
-    """The reference's LookaheadState: float weights (trainable and BN statistics) pulled to their EMA."""
+    """The reference's LookaheadState: float weights (trainable and BN statistics) pulled to their EMA every
+    `LOOKAHEAD_EVERY` steps; after the last step (`total_steps`) the weights become the average. Should the
+    optimizer count fewer steps than were run (a loss-scaled step skipped under mixed precision), the
+    snap happens before the last epoch's validation all the same."""
 
     def __init__(self, total_steps: int):
         super().__init__()
         self.total_steps = max(int(total_steps), 1)
         self.average: list | None = None
+        self.snapped = False
+        self._epoch = 0
 
     def _tracked(self):
         return [v for v in self.model.weights if v.trainable or "moving" in v.path]
 
-    def on_train_begin(self, logs=None):
-        self.average = [np.array(v) for v in self._tracked()]
-
-    def on_train_batch_end(self, batch, logs=None):
-        step = int(self.model.optimizer.iterations)
-        if step >= self.total_steps:  # the last step: the weights become the average
-            decay = 1.0
-        elif step % LOOKAHEAD_EVERY == 0:
-            decay = 0.95**5 * (step / self.total_steps) ** 3
-        else:
-            return
+    def _update(self, decay: float) -> None:
         for average, variable in zip(self.average, self._tracked(), strict=True):
             average += (1.0 - decay) * (np.array(variable) - average)
             variable.assign(average)
 
-
-class WhitenBiasGate(keras.callbacks.Callback):
-    """Trains the whitening layer's bias for the first `WHITEN_BIAS_EPOCHS` epochs only."""
+    def on_train_begin(self, logs=None):
+        self.average = [np.array(v) for v in self._tracked()]
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.model.get_layer("whiten_bias").gate.assign(1.0 if epoch < WHITEN_BIAS_EPOCHS else 0.0)
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations)
+        if step % LOOKAHEAD_EVERY == 0 and not self.snapped:
+            self._update(0.95**5 * (min(step, self.total_steps) / self.total_steps) ** 3)
+        if step >= self.total_steps and not self.snapped:  # the last step: the weights become the average
+            self._update(1.0)
+            self.snapped = True
+
+    def on_test_begin(self, logs=None):
+        if not self.snapped and self._epoch == self.params.get("epochs", 0) - 1:
+            self._update(1.0)
+            self.snapped = True
 
 
 def train_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, first_epoch: int,
@@ -114,7 +168,7 @@ class AirbenchBatches(keras.utils.PyDataset):
         self.x, self.y = x, np.asarray(y, dtype=np.int32)
         self.batch_size, self.seed, self.first_epoch, self.epochs = batch_size, seed, first_epoch, epochs
         self.translate_px, self.flip = translate_px, flip
-        self.steps = math.ceil(len(x) / batch_size)
+        self.steps = max(len(x) // batch_size, 1)  # the last partial batch is dropped, as the reference's
         self.base_flip = np.random.default_rng(seed).random(len(x)) < 0.5  # each image's first mirror
         self._order: tuple[int, np.ndarray] | None = None
 

@@ -82,6 +82,23 @@ class EventEmitter(keras.callbacks.Callback):
         ))
 
 
+class EndInsideLastEpoch(keras.callbacks.Callback):
+    """Ends `fit` after `batches` batches of epoch `last_epoch` (0-based, as Keras counts): a fractional last
+    epoch (airbench's 9.9). Keras still validates that epoch and calls every `on_epoch_end`."""
+
+    def __init__(self, last_epoch: int, batches: int):
+        super().__init__()
+        self.last_epoch, self.batches = last_epoch, batches
+        self._epoch = -1
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._epoch == self.last_epoch and batch + 1 >= self.batches:
+            self.model.stop_training = True
+
+
 class BestEpoch(keras.callbacks.Callback):
     """Keeps a copy of the weights of the epoch with the best validation accuracy (never test)."""
 

@@ -6,6 +6,7 @@
   rate left its 10-epoch accuracy below simple published CNNs.
 - `triangular`: airbench94's schedule (Jordan 2024, arXiv 2404.00498; KellerJordan/cifar10-airbench):
   linear from 0.2x to 1x of the peak over the first 23% of the steps, then linear down to 0.07x.
+- `linear_decay`: airbench94_muon's (same repository, `airbench94_muon.py`): peak x (1 - step/total).
 
 The step is the optimizer's own iteration counter, which checkpoints save and restore, so a resumed phase
 continues the schedule where it stopped.
@@ -65,6 +66,21 @@ class Triangular(keras.optimizers.schedules.LearningRateSchedule):
     def get_config(self):
         return {"peak": self.peak, "total_steps": self.total_steps, "start": self.start, "end": self.end,
                 "peak_at": self.peak_at}
+
+
+@keras.saving.register_keras_serializable(package="cifar_tui")
+class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """peak x (1 - step / total_steps), 0 from `total_steps` on (airbench94_muon: no warm-up)."""
+
+    def __init__(self, peak: float, total_steps: int):
+        self.peak, self.total_steps = float(peak), max(int(total_steps), 1)
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        return self.peak * ops.clip(1.0 - step / float(self.total_steps), 0.0, 1.0)
+
+    def get_config(self):
+        return {"peak": self.peak, "total_steps": self.total_steps}
 
 
 def scratch_learning_rate(schedule: str, peak: float, epochs: int, steps_per_epoch: int):

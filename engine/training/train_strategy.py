@@ -25,15 +25,17 @@ from engine.events import (
     StrategyStarted,
     TestPredictions,
 )
+from engine.models.airbench_strategy import resolve as resolve_airbench
 from engine.models.backbone import WeightsChoice
 from engine.models.phases import BN_ESTIMATE_IMAGES, estimate_bn_statistics
 from engine.models.preprocessing import model_view, reseed
 from engine.models.scratch import build_scratch
 from engine.models.transfer import build_finetune, build_frozen
-from engine.training.callbacks import BestEpoch, EventEmitter, StopOnRequest
+from engine.training.callbacks import BestEpoch, EndInsideLastEpoch, EventEmitter, StopOnRequest
 from engine.training.checkpoint_files import Checkpoint, load_checkpoint
 from engine.training.checkpoints import Checkpointer, read_arrays, restore_optimizer, restore_weights
 from engine.training.evaluate import test_metrics
+from engine.training.precise_bn import PreciseBatchNorm, has_batch_norm
 from engine.training.schedules import WarmupCosine
 
 BUILDERS = {"scratch": build_scratch, "frozen": build_frozen, "finetune": build_finetune}
@@ -83,7 +85,9 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     try:
         with scope():
             # the data set's augmentation, built into the model ("auto" resolved: digits are never mirrored)
-            built = BUILDERS[name](config.replace(augment=data.augmentation), num_classes, weights)
+            # airbench: the reference's epochs and batch, the batch capped at the training set
+            effective = resolve_airbench(config.replace(augment=data.augmentation), len(data.y_train), replicas)
+            built = BUILDERS[name](effective, num_classes, weights)
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
     model, recipe = built.model, built.recipe
@@ -118,7 +122,7 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
         train_ds = make_feeder(data.x_train, data.y_train, batch_size, training=True, seed=config.seed + done)
         steps = math.ceil(len(data.y_train) / batch_size)
     val_ds = make_feeder(data.x_val, data.y_val, batch_size, training=False)
-    budget = "+".join(str(p.epochs) for p in built.phases)
+    budget = "+".join(f"{p.epochs_exact or p.epochs:g}" for p in built.phases)
     if name == "finetune":  # head epochs first, then unfrozen; from frozen, the head epochs were frozen's
         head = config.frozen_epochs if config.finetune_from == "frozen" else config.head_epochs
         budget = f"{head}+{config.finetune_epochs}"
@@ -155,9 +159,11 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
                                                  batch_size, config.seed + done, sink)
             fit_model, fit_train, fit_val = head_data.head, head_data.train, head_data.val
         peak, phase_steps = phase.learning_rate * lr_factor, phase.epochs * steps
+        if phase.epochs_exact:  # a fractional last epoch (airbench's 9.9)
+            phase_steps = math.ceil(phase.epochs_exact * steps)
         with scope():
             fit_model.compile(
-                optimizer=(recipe.optimizer(peak, phase_steps) if recipe.optimizer is not None
+                optimizer=(recipe.optimizer(peak, phase_steps, steps) if recipe.optimizer is not None
                            else keras.optimizers.Adam(learning_rate=phase_learning_rate(config, peak, phase_steps))),
                 loss=recipe.loss,
                 metrics=["accuracy"],
@@ -179,6 +185,11 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
             saver.start_phase(phase.name, phase.learning_rate * lr_factor, emitter)
             checkpointing = [saver]
         recipe_callbacks = recipe.callbacks(phase_steps) if recipe.callbacks is not None else []
+        if recipe.precise_bn and has_batch_norm(fit_model):  # validation under the current weights' statistics
+            recipe_callbacks.append(PreciseBatchNorm(data.x_train, seed=config.seed + done))
+        if phase_steps < phase.epochs * steps:  # stop inside the last epoch, before its validation
+            last_batches = phase_steps - (phase.epochs - 1) * steps
+            recipe_callbacks.append(EndInsideLastEpoch(epoch + phase.epochs - 1, last_batches))
         stopping = None
         if phase.name == "finetune" and config.finetune_patience:
             stopping = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.finetune_patience,

@@ -29,6 +29,7 @@ from tui.widgets.check_box import StateCheckbox
 
 # The scratch strategy's model (issue #18): the small CNN, airbench94's recipe, or the notebook's Flatten CNN
 SCRATCH_MODELS = [("small CNN", "cnn"), ("airbench94 (strong baseline, TTA)", "airbench"),
+                  ("airbench94_muon (the record, TTA)", "airbench_muon"),
                   ("notebook CNN (Flatten; a mistake)", "notebook")]
 # (field id = ExperimentConfig attribute, label)
 FIELDS = [
