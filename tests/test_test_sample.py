@@ -177,3 +177,35 @@ def test_seeds_on_different_test_subsets_are_bounded_not_crossed():
         r.sample.key = ("cifar10", 2000, 2000, r.seed)
     (diff,) = aggregate(results)[0].differences
     assert diff.method == pt.BOUNDED
+
+
+def state_with_class_accuracies(per_class: dict[str, list[float]], images: int = 100):
+    from engine.state import RunState, StrategyState
+
+    state = RunState(dataset={"class_names": [f"c{i}" for i in range(10)], "test": 10 * images})
+    for name, accuracies in per_class.items():
+        matrix = [[0] * 10 for _ in range(10)]
+        for i, acc in enumerate(accuracies):
+            matrix[i][i] = round(acc * images)
+            matrix[i][(i + 1) % 10] = images - matrix[i][i]
+        state.strategies[name] = StrategyState(name, status="finished", confusion_matrix=matrix)
+    return state
+
+
+def test_per_class_gains_carry_their_bound_and_say_which_the_test_set_tells_apart():
+    from rich.console import Console
+
+    from engine.analysis.per_class import per_class
+    from tui.widgets.analysis import per_class_table
+
+    state = state_with_class_accuracies({"scratch": [0.5] * 10, "finetune": [0.9, 0.55] + [0.5] * 8})
+    pc = per_class(state)
+    # class 0: 0.9 vs 0.5 on 100 images: SE <= sqrt((min(1.4, 0.6) - 0.4^2) / 100) = 0.066: +40 is told apart;
+    # class 1: +5 points, SE <= sqrt((min(1.05, 0.95) - 0.05^2) / 100) = 0.097: not
+    assert pc.gain_se["finetune - scratch"][0] == pytest.approx(((0.6 - 0.16) / 100) ** 0.5)
+    assert pc.told_apart("finetune - scratch", 0) and not pc.told_apart("finetune - scratch", 1)
+    console = Console(width=80, record=True)
+    console.print(per_class_table(state))
+    text = " ".join(console.export_text().split())
+    assert "+40*" in text and "+5*" not in text and "one run's gain over scratch" in text
+    assert "on 100 test images per class" in text
