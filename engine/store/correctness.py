@@ -58,9 +58,12 @@ def _arrays(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
     return _CACHE[key]
 
 
-def read_test_sample(run_dir: Path, strategies: list[str], summary: dict[str, Any] | None = None) -> PerImageResults:
-    """The run's test sample with the per-image results of those `strategies` that have them on file.
-    `summary`: the run's summary (data set and config), read from its summary.json when not given."""
+def read_test_sample(run_dir: Path, accuracies: dict[str, float], summary: dict[str, Any] | None = None
+                     ) -> PerImageResults:
+    """The run's test sample with the per-image results of the strategies in `accuracies` (name -> recorded
+    test accuracy) that have them on file and whose share of right images is that accuracy (within half an
+    image: predictions of another model than the one tested are not its results). `summary`: the run's
+    summary (data set and config), read from its summary.json when not given."""
     if summary is None:
         try:
             summary = json.loads((Path(run_dir) / SUMMARY_FILE).read_text(encoding="utf-8"))
@@ -70,11 +73,13 @@ def read_test_sample(run_dir: Path, strategies: list[str], summary: dict[str, An
     dataset, config = summary.get("dataset") or {}, summary.get("config") or {}
     test_images, limit = dataset.get("test"), config.get("test_limit")
     sample = PerImageResults((dataset.get("name"), test_images, limit, config.get("seed") if limit else None))
-    for name in strategies:
+    for name, accuracy in accuracies.items():
         found = _arrays(predictions_path(Path(run_dir), name))
         if found is None or (test_images is not None and len(found[0]) != test_images):
             continue
         labels, correct = found
+        if abs(float(correct.mean()) - accuracy) > 0.5 / len(correct):
+            continue
         if sample.labels is None:
             sample.labels = labels
         elif not np.array_equal(sample.labels, labels):

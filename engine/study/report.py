@@ -17,7 +17,7 @@ from typing import Any
 from engine.analysis.paired_tests import BOUNDED, CROSSED, MCNEMAR, REFERENCES
 from engine.export import STRATEGY_COLORS, _pyplot
 from engine.study.record import StudyRecord
-from engine.study.stats import SEEDS_ONLY, CellResult, Comparison, Condition, compare_with_reference, holm_family
+from engine.study.stats import SEEDS_ONLY, CellResult, Comparison, Condition, study_comparisons
 
 METHOD = ("paired by seed and, where per-image predictions exist, by test image: every seed is tested on the "
           "same test images, so each test adds the test sample's sampling error to the seeds' training noise. "
@@ -32,10 +32,7 @@ METHOD = ("paired by seed and, where per-image predictions exist, by test image:
 def comparisons(record: StudyRecord, conditions: list[Condition]) -> list[Comparison]:
     """Every condition against the reference, per strategy; the p of these and of the differences between
     strategies (in `conditions`) adjusted together, as one family (Holm)."""
-    out = compare_with_reference(conditions, record.x, record.reference)
-    holm_family([c.difference for c in out if c.difference is not None]
-                + [d for c in conditions for d in c.differences])
-    return out
+    return study_comparisons(conditions, record.x, record.reference)
 
 
 def reference_heading(record: StudyRecord) -> str:

@@ -70,6 +70,8 @@ class CellResult:
     reason: str = ""  # why a failed or damaged cell failed (a strategy's error, or the folder's problem)
     sample: PerImageResults | None = None  # its test images and which each strategy got right (None: unknown)
     test_images: int | None = None  # how many test images its accuracies were measured on
+    dataset: str = ""  # the data set its run trained on (what ran, not what was asked)
+    weights: str = ""  # the weights its backbone started from, in words ("random init (NO pretrained weights)")
 
     @property
     def seed(self) -> Any:
@@ -328,6 +330,7 @@ def cell_results(record: StudyRecord, runs_dir: Path) -> list[CellResult]:
         elif folder is not None and folder.is_dir():
             listing = read_listing(folder)
             result.status, result.notices = listing.status, listing.notices
+            result.dataset, result.weights = listing.dataset, listing.weights
             errors = [f"{name}: {s['error']}" for name, s in listing.strategies.items() if s.get("error")]
             result.reason = listing.problem or "; ".join(errors)
             for name, s in listing.strategies.items():
@@ -336,7 +339,7 @@ def cell_results(record: StudyRecord, runs_dir: Path) -> list[CellResult]:
                 elif diverged(s):
                     result.diverged.append(name)
             if result.test_accuracy:
-                result.sample = read_test_sample(folder, list(result.test_accuracy))
+                result.sample = read_test_sample(folder, result.test_accuracy)
                 result.test_images = result.sample.key[1]
         out.append(result)
     return out
@@ -393,4 +396,13 @@ def compare_with_reference(conditions: list[Condition], x: str, reference: Any) 
                                      ((name, c.samples), (name, ref.samples)))
             out.append(Comparison(name, c.key, c.label, ref.label, diff, c.per_strategy[name],
                                   ref.per_strategy[name]))
+    return out
+
+
+def study_comparisons(conditions: list[Condition], x: str, reference: Any) -> list[Comparison]:
+    """Every condition against the reference, per strategy (`compare_with_reference`), with the p of these and
+    of the differences between strategies (in `conditions`) adjusted together as one family (Holm)."""
+    out = compare_with_reference(conditions, x, reference)
+    holm_family([c.difference for c in out if c.difference is not None]
+                + [d for c in conditions for d in c.differences])
     return out
