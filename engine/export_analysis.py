@@ -21,7 +21,8 @@ def export_analysis(state: RunState, out_dir: Path) -> list[str]:
         with open(out_dir / "per_class.csv", "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["class", "test_images", *[f"{n}_accuracy" for n in pc.accuracy],
-                             *[p.replace(" ", "") for p in pc.gains], *[f"{p.replace(' ', '')}_se_bound" for p in pc.gains]])
+                             *[p.replace(" ", "") for p in pc.gains],
+                             *[f"{p.replace(' ', '')}_se_bound" for p in pc.gains]])
             for i, cls in enumerate(pc.class_names):
                 writer.writerow([cls, pc.class_sizes[i], *[a[i] for a in pc.accuracy.values()],
                                  *[g[i] for g in pc.gains.values()], *[se[i] for se in pc.gain_se.values()]])

@@ -24,7 +24,8 @@ class PerClass:
     class_names: list[str]
     accuracy: dict[str, list[float | None]]  # strategy -> per-class accuracy
     gains: dict[str, list[float | None]]  # "frozen - scratch", "finetune - scratch" -> per-class difference
-    gain_se: dict[str, list[float | None]] = field(default_factory=dict)  # the same keys: upper bound of each gain's standard error
+    # the same keys: an upper bound of each gain's standard error
+    gain_se: dict[str, list[float | None]] = field(default_factory=dict)
     class_sizes: list[int] = field(default_factory=list)  # test images per class
 
     def told_apart(self, pair: str, index: int) -> bool:

@@ -200,7 +200,9 @@ def export_study(record: StudyRecord, results: list[CellResult], conditions: lis
                 writer.writerow([*[c.key.get(a) for a in non_seed], n, s.mean, "" if s.std is None else s.std, s.n,
                                  s.diverged])
     write_differences_csv(record, conditions, out / "differences.csv")
-    lines = [f"# Study {record.name}: {record.title}", "",
+    from engine.verdict.study import study_verdict
+
+    lines = [f"# Study {record.name}: {record.title}", "", *study_verdict(record, results, conditions).markdown(),
              f"{sum(r.status == 'finished' for r in results)} of {len(results)} cells finished. "
              f"Axes: " + ", ".join(f"{k} = {v}" for k, v in record.axes.items()) + ".", "",
              "![results](results.png)", ""]

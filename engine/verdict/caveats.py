@@ -20,7 +20,7 @@ def random_init_caveat(strategies: list[str], fallback: bool) -> str:
     why = "ImageNet weights could not be loaded, so " if fallback else ""
     names = ", ".join(strategies)
     return (f"Random init: {why}{names} started from random weights: they measured random features, not "
-            f"ImageNet transfer, and say nothing about transfer learning; {WEIGHTS_FIX}")
+            f"ImageNet transfer")
 
 
 def dataset_caveat(name: str, substituted_for: str = "") -> str | None:

@@ -79,7 +79,8 @@ def pair_sentence(pair: PairTest, random_init: bool) -> Sentence:
     test, points = pair.test, 100 * abs(pair.test.mean)
     if test.method == pt.MCNEMAR:
         only_a, only_b = test.discordant
-        statistic = (f"McNemar exact: {only_a} images only {pair.a} got right, {only_b} only {pair.b}; "
+        statistic = (f"McNemar exact: {only_a} image{'s' if only_a != 1 else ''} only {pair.a} got right, "
+                     f"{only_b} only {pair.b}; "
                      f"{p_words(test.p)}, Holm {p_words(pair.p_holm)}; {test.images:,} test images")
     else:
         statistic = (f"no usable per-image predictions: z on the largest possible test-sampling SE "

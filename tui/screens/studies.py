@@ -20,7 +20,7 @@ from engine.study.record import scan_studies
 from engine.study.report import statistics_lines
 from engine.study.stats import aggregate, cell_results
 from tui.screens.run_loading import RunLoaded, error_text, load_in_worker, show_loaded_run
-from tui.tables import short_id
+from tui.tables import VERDICT_STYLES, short_id, verdict_parts
 from tui.theme import STATUS_STYLES
 from tui.widgets.study_bands import StudyBands, StudyBandsLoaded
 from tui.widgets.study_chart import StudyChart
@@ -160,7 +160,13 @@ class StudiesScreen(Screen):
             cells.move_cursor(row=min(cursor, len(results) - 1))
         self.query_one(StudyChart).draw(record, conditions)
         self.query_one(StudyBands).show(record, results, self.app.runs_dir)
+        from engine.verdict.study import study_verdict
+
+        verdict = study_verdict(record, results, conditions)  # the answer first (issue #25)
         lines = Text()
+        for kind, marker, text in verdict_parts(verdict):
+            lines.append(f"{marker} {text}\n" if marker else f"{text}\n", style=VERDICT_STYLES[kind])
+        lines.append("\n")
         for c in conditions:
             reference = record.reference is not None and c.key.get(record.x) == record.reference
             lines.append(f"{c.label}{' (reference)' if reference else ''}\n", style="bold")
