@@ -131,7 +131,8 @@ def test_runs_show_and_the_report_start_with_the_verdict_and_json_carries_it(tmp
     runner = CliRunner()
     shown = runner.invoke(app, ["runs", "show", "latest", "--runs-dir", str(tmp_path)], env={"COLUMNS": "80"})
     assert shown.exit_code == 0 and shown.output.startswith("Verdict (run 20270115-080000-shown-0001)\n")
-    assert shown.output.index("scratch beat frozen by 40.0 points") < shown.output.index("run 20270115-080000-shown-0001: finished")
+    output = shown.output
+    assert output.index("scratch beat frozen by 40.0 points") < output.index("run 20270115-080000-shown-0001: finished")
     data = json.loads(runner.invoke(app, ["runs", "show", "latest", "--json", "--runs-dir", str(tmp_path)]).output)
     assert data["verdict"]["sentences"][0]["text"].startswith("scratch came first")
     assert data["verdict"]["sentences"][1]["statistic"].startswith("McNemar exact")
@@ -208,7 +209,8 @@ def test_the_data_efficiency_verdict_says_where_transfers_advantage_stops_being_
     assert answer.text == ("finetune's advantage over scratch, in points: 1/class +30.0 (significant), 0.1 +5.0 "
                            "(significant), 1.0 +0.3 (not significant); significant up to 0.1; from 1.0 on, seeds "
                            "and test set cannot tell them apart")
-    assert answer.statistic.endswith("; seeds x test images") and "Holm-adjusted p: <0.001, <0.001, " in answer.statistic
+    assert answer.statistic.endswith("; seeds x test images")
+    assert "Holm-adjusted p: <0.001, <0.001, " in answer.statistic
     assert not any(c.startswith("Random init") for c in verdict.caveats)
     assert any("corrected together (Holm)" in c for c in verdict.caveats)
 
