@@ -24,6 +24,15 @@ NAN = "loss became NaN at epoch 1, step 3 of the finetune phase (learning rate 0
 ACCURACIES = [(0.30, 0.70), (0.34, 0.74), (0.31, 0.69), (0.60, 0.90), (0.62, NAN), None]
 
 
+def rendered_text(renderable, width: int = 400) -> str:
+    """A widget's Rich renderable as plain text, one long line per line (no wrapping at this width)."""
+    from rich.console import Console
+
+    console = Console(width=width, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(renderable)
+    return "\n".join(line.rstrip() for line in console.export_text().splitlines())
+
+
 def record_study(runs_dir):
     spec = parse_spec(SPEC)
     record = new_record(spec)
@@ -58,7 +67,8 @@ async def test_studies_screen_shows_grid_statistics_and_chart_and_opens_a_cell(t
         assert [str(c.label) for c in cells.columns.values()][0] == "train_fraction seed"
         assert rows[4][1:4] == ["failed", "62.0", "NaN"]  # finetune diverged; scratch keeps its number
         assert rows[5][1] == "pending" and rows[5][2] == "-"
-        stats = str(screen.query_one("#study-stats").render())
+        stats = rendered_text(screen.query_one("#study-stats").content)
+        assert stats.startswith("Verdict (study demo-study): Which conditions and strategies differ?")
         low = statistics.fmean([0.30, 0.34, 0.31]), statistics.stdev([0.30, 0.34, 0.31])
         assert f"{100 * low[0]:.1f} ± {100 * low[1]:.1f} (n=3)" in stats
         assert "train_fraction=1.0 (reference)" in stats

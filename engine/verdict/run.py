@@ -129,7 +129,9 @@ def run_verdict(summary: dict, run_dir: Path | None = None) -> Verdict:
     n_test = dataset.get("test")
     ranked = sorted(tested, key=lambda n: -tested[n])
     figures = ", ".join(f"{n} {accuracy_text(tested[n], n_test)}" for n in ranked)
-    first = f"{ranked[0]} came first" if len(ranked) > 1 else f"{ranked[0]} was the only strategy tested"
+    top = [n for n in ranked if tested[n] == tested[ranked[0]]]
+    first = (f"{ranked[0]} was the only strategy tested" if len(ranked) == 1 else f"{ranked[0]} came first"
+             if len(top) == 1 else f"{' and '.join(top)} tied first")
     where = f" on {n_test:,} {dataset.get('name') or ''} test images".replace("  ", " ") if n_test else ""
     verdict.sentences.append(Sentence(f"{first}: {figures}{where}", "± binomial standard error"))
     sample = read_test_sample(run_dir, tested, summary) if run_dir is not None else None

@@ -6,6 +6,7 @@ is running in another process (or over SSH) fills in as cells finish. Enter on a
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -20,10 +21,11 @@ from engine.study.record import scan_studies
 from engine.study.report import statistics_lines
 from engine.study.stats import aggregate, cell_results
 from tui.screens.run_loading import RunLoaded, error_text, load_in_worker, show_loaded_run
-from tui.tables import VERDICT_STYLES, short_id, verdict_parts
+from tui.tables import short_id
 from tui.theme import STATUS_STYLES
 from tui.widgets.study_bands import StudyBands, StudyBandsLoaded
 from tui.widgets.study_chart import StudyChart
+from tui.widgets.verdict import verdict_renderable
 
 RELOAD_S = 3.0
 
@@ -163,10 +165,7 @@ class StudiesScreen(Screen):
         from engine.verdict.study import study_verdict
 
         verdict = study_verdict(record, results, conditions)  # the answer first (issue #25)
-        lines = Text()
-        for kind, marker, text in verdict_parts(verdict):
-            lines.append(f"{marker} {text}\n" if marker else f"{text}\n", style=VERDICT_STYLES[kind])
-        lines.append("\n")
+        lines = Text("\n")
         for c in conditions:
             reference = record.reference is not None and c.key.get(record.x) == record.reference
             lines.append(f"{c.label}{' (reference)' if reference else ''}\n", style="bold")
@@ -178,7 +177,7 @@ class StudiesScreen(Screen):
         for kind, text in statistics_lines(record, conditions):  # the same lines as `studies show`
             style = {"head": "bold", "yes": "green", "no": "", "note": "dim"}[kind]
             lines.append(f"{text}\n" if kind in ("head", "note") else f"  {text}\n", style=style)
-        self.query_one("#study-stats", Static).update(lines)
+        self.query_one("#study-stats", Static).update(Group(verdict_renderable(verdict), lines))
 
     def action_cycle_bands(self) -> None:
         self.query_one(StudyChart).display = not self.query_one(StudyBands).cycle()

@@ -108,6 +108,8 @@ class Dashboard(Vertical):
 
     def _show_verdict(self) -> None:
         self.query_one(VerdictView).show(self.state, getattr(self.app, "runs_dir", None))
+        # an ended run's answer gets room: the comparison row grows to half the panels (styles/app.tcss)
+        self.set_class(self.state.status not in ("pending", "running", "starting", "stopping"), "-ended")
 
     def _show_progress_if_due(self) -> None:
         if self._progress_due:

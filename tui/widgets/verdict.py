@@ -22,8 +22,11 @@ def verdict_renderable(verdict):
 
 
 class VerdictView(Static):
+    verdict = None  # the last verdict shown (engine.verdict.model.Verdict), None while the run goes on
+
     def show(self, state: RunState, runs_dir: Path | None) -> None:
         if state.status in ("pending", "running", "starting", "stopping") or not state.run_id:
+            self.verdict = None
             self.update(Text(WAITING, style="dim"))
             return
         run_dir = Path(runs_dir) / state.run_id if runs_dir is not None else None
@@ -34,4 +37,8 @@ class VerdictView(Static):
         from engine.verdict.run import run_verdict
 
         verdict = run_verdict(summary, run_dir)
-        self.app.call_from_thread(self.update, verdict_renderable(verdict))
+        self.app.call_from_thread(self._shown, verdict)
+
+    def _shown(self, verdict) -> None:
+        self.verdict = verdict
+        self.update(verdict_renderable(verdict))
