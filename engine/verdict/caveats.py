@@ -18,7 +18,7 @@ def is_random_init(weights_label: str, pretrained: bool | None = None) -> bool:
 
 def random_init_caveat(strategies: list[str], fallback: bool) -> str:
     why = "ImageNet weights could not be loaded, so " if fallback else ""
-    names = ", ".join(strategies)
+    names = " and ".join([", ".join(strategies[:-1]), strategies[-1]]) if len(strategies) > 1 else strategies[0]
     return (f"Random init: {why}{names} started from random weights: they measured random features, not "
             f"ImageNet transfer")
 
