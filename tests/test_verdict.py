@@ -160,6 +160,9 @@ def test_the_headless_end_prints_the_verdict_last(tmp_path, capsys):
     assert out.index("recorded in ") < out.index("Verdict (run 20270115-080000-end-0001)")
     assert "scratch beat frozen by 40.0 points" in out
     assert [line for line in out.splitlines() if line.strip()][-3].startswith("! One seed")  # wraps to 3 lines
+    print_outcome(RunOutcome("20270115-080000-end-0001", folder, summary), json_out=True)  # table on stderr
+    data = json.loads(capsys.readouterr().out)
+    assert data["verdict"]["sentences"][0]["text"].startswith("scratch came first")
 
 
 def pair_for(points: float, n: int, condition: int) -> tuple[np.ndarray, np.ndarray]:
@@ -269,3 +272,8 @@ def test_studies_show_starts_with_the_verdict_and_json_carries_it(tmp_path):
                                     ).output)
     assert data["verdict"]["sentences"][0]["statistic"].startswith("Holm-adjusted p:")
     assert "4 of 6 cells finished: the verdict covers the results so far" in data["verdict"]["caveats"]
+    out = tmp_path.parent / f"{tmp_path.name}-study-report"
+    assert runner.invoke(app, ["studies", "export", "demo-study", "--out", str(out), "--runs-dir", str(tmp_path)]
+                         ).exit_code == 0
+    page = (out / "report.md").read_text()
+    assert page.index("## Verdict") < page.index("## Test accuracy") and "*Which conditions" in page
