@@ -277,3 +277,21 @@ def test_studies_show_starts_with_the_verdict_and_json_carries_it(tmp_path):
                          ).exit_code == 0
     page = (out / "report.md").read_text()
     assert page.index("## Verdict") < page.index("## Test accuracy") and "*Which conditions" in page
+
+
+def test_a_damaged_or_foreign_predictions_file_falls_back_to_the_bound_never_a_crash(tmp_path):
+    from engine.store.correctness import read_test_sample
+    from engine.store.predictions import predictions_path
+    from engine.store.reader import load_run
+
+    scratch, frozen, finetune = shares(0.9, 0.6, 0.95)
+    folder = record_run(tmp_path, "20270115-080000-damaged-0001", {"scratch": scratch, "frozen": frozen,
+                                                                   "finetune": finetune})
+    predictions_path(folder, "frozen").write_bytes(b"not a zip file")
+    summary = load_run(tmp_path, "latest").state.summary()
+    summary["strategies"]["finetune"]["test_accuracy"] = 0.5  # its predictions say 95%: another model's
+    sample = read_test_sample(folder, {"scratch": 0.9, "frozen": 0.6, "finetune": 0.5}, summary)
+    assert sorted(sample.correct) == ["scratch"]
+    verdict = run_verdict(summary, folder)
+    pair = next(s for s in verdict.sentences if "frozen" in s.text and "scratch" in s.text)
+    assert pair.statistic.startswith("no usable per-image predictions: z on the largest possible")

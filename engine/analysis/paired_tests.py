@@ -72,9 +72,10 @@ def _interval(mean: float, se: float, df: float | None) -> tuple[tuple[float, fl
 
     if se <= 0:
         return (mean, mean), (1.0 if mean == 0 else 0.0)
-    dist = stats.norm if df is None or df > 1e6 else stats.t(df)
-    half = float(dist.ppf(0.5 + LEVEL / 2)) * se
-    return (mean - half, mean + half), float(2 * dist.sf(abs(mean) / se))
+    args = () if df is None or df > 1e6 else (df,)
+    dist = stats.t if args else stats.norm  # not frozen: freezing a distribution costs more than the test
+    half = float(dist.ppf(0.5 + LEVEL / 2, *args)) * se
+    return (mean - half, mean + half), float(2 * dist.sf(abs(mean) / se, *args))
 
 
 def mcnemar(a: np.ndarray, b: np.ndarray) -> SampleTest:

@@ -10,6 +10,7 @@ Reads are cached by file size and modification time: the Studies screen re-reads
 from __future__ import annotations
 
 import json
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ class PerImageResults:
 
 _CACHE: dict[tuple[str, int, int], tuple[np.ndarray, np.ndarray] | None] = {}
 _CACHE_LIMIT = 4096  # files; ~20 kB each at 10,000 test images
+_CACHE_LOCK = threading.Lock()  # the app reads from worker threads (Studies screen, verdict)
 
 
 def _arrays(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
@@ -46,16 +48,20 @@ def _arrays(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
     except OSError:
         return None
     key = (str(path), stat.st_mtime_ns, stat.st_size)
-    if key not in _CACHE:
-        try:
-            with np.load(path, allow_pickle=False) as data:  # never unpickle a file from disk
-                labels, predicted = data["labels"].astype(np.int64), data["predicted"].astype(np.int64)
-            _CACHE[key] = (labels, predicted == labels) if labels.shape == predicted.shape else None
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
-            _CACHE[key] = None
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+    try:
+        with np.load(path, allow_pickle=False) as data:  # never unpickle a file from disk
+            labels, predicted = data["labels"].astype(np.int64), data["predicted"].astype(np.int64)
+        found = (labels, predicted == labels) if labels.shape == predicted.shape else None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+        found = None
+    with _CACHE_LOCK:
+        _CACHE[key] = found
         if len(_CACHE) > _CACHE_LIMIT:
             _CACHE.pop(next(iter(_CACHE)))
-    return _CACHE[key]
+    return found
 
 
 def read_test_sample(run_dir: Path, accuracies: dict[str, float], summary: dict[str, Any] | None = None

@@ -20,6 +20,7 @@ from engine.config import DEFAULT_STRATEGIES, STRATEGIES
 from engine.study.record import scan_studies
 from engine.study.report import statistics_lines
 from engine.study.stats import aggregate, cell_results
+from engine.verdict.study import study_verdict
 from tui.screens.run_loading import RunLoaded, error_text, load_in_worker, show_loaded_run
 from tui.tables import short_id
 from tui.theme import STATUS_STYLES
@@ -31,9 +32,11 @@ RELOAD_S = 3.0
 
 
 class StudiesLoaded(Message):
-    def __init__(self, studies: list, cluster: dict | None = None, damaged: list[str] | None = None) -> None:
+    def __init__(self, studies: list, cluster: dict | None = None, damaged: list[str] | None = None,
+                 verdicts: dict | None = None) -> None:
         super().__init__()
         self.studies = studies  # [(record, results, conditions)]
+        self.verdicts = verdicts or {}  # study name -> its verdict (engine/verdict/study.py), made off the UI thread
         self.cluster = cluster or {}  # study name -> [CellState] for studies submitted to Slurm
         self.damaged = damaged or []  # names of study records that cannot be read (not in the table)
 
@@ -61,6 +64,7 @@ class StudiesScreen(Screen):
         self.selected = ""
         self.last_error = ""
         self.damaged_said: list[str] = []
+        self.verdicts: dict = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -87,14 +91,16 @@ class StudiesScreen(Screen):
         out = []
         try:
             records, damaged = scan_studies(folder)
+            verdicts = {}
             for record in records:
                 results = cell_results(record, folder)
                 out.append((record, results, aggregate(results)))
+                verdicts[record.name] = study_verdict(*out[-1])
         except Exception as exc:  # a damaged study or run folder: say so, keep the app up
             self.post_message(StudiesFailed(error_text(exc, f"cannot read the studies in {folder}")))
             return
         self.post_message(StudiesLoaded(out, cluster_states([record for record, _, _ in out], folder),
-                                        [name for name, _ in damaged]))
+                                        [name for name, _ in damaged], verdicts))
 
     def on_studies_failed(self, message: StudiesFailed) -> None:
         if message.error != self.last_error:  # reloaded every few seconds: say it once
@@ -110,6 +116,7 @@ class StudiesScreen(Screen):
                             f"says why)", severity="error")
         self.studies = message.studies
         self.cluster = message.cluster
+        self.verdicts = message.verdicts
         table = self.query_one("#studies-table", DataTable)
         table.clear()
         for record, results, _ in self.studies:
@@ -162,9 +169,7 @@ class StudiesScreen(Screen):
             cells.move_cursor(row=min(cursor, len(results) - 1))
         self.query_one(StudyChart).draw(record, conditions)
         self.query_one(StudyBands).show(record, results, self.app.runs_dir)
-        from engine.verdict.study import study_verdict
-
-        verdict = study_verdict(record, results, conditions)  # the answer first (issue #25)
+        verdict = self.verdicts.get(record.name) or study_verdict(record, results, conditions)  # the answer first
         lines = Text("\n")
         for c in conditions:
             reference = record.reference is not None and c.key.get(record.x) == record.reference
