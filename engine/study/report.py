@@ -2,9 +2,10 @@
 
 The chart shows test accuracy against the study's x axis (training-set fraction, input size, learning
 rate, variant), one line per strategy (and per other non-seed axis), mean over seeds with error bars of
-one standard deviation, n in the legend. The answer to the study's question is in the comparisons: each
-condition against the spec's reference condition, per strategy, paired by seed with a t-test and its 95%
-interval (see `engine.study.stats`); the same lines serve `studies show`, the app and report.md.
+one standard deviation, n in the legend. The page starts with the study's verdict (engine/verdict/study.py),
+then the comparisons behind it: each condition against the spec's reference condition, per strategy, and
+the strategies within each condition, paired by seed and test image, with 95% intervals and Holm-adjusted p
+(see `engine.study.differences`); the same lines serve `studies show`, the app and report.md.
 """
 
 from __future__ import annotations
