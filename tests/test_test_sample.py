@@ -209,3 +209,17 @@ def test_per_class_gains_carry_their_bound_and_say_which_the_test_set_tells_apar
     text = " ".join(console.export_text().split())
     assert "+40*" in text and "+5*" not in text and "one run's gain over scratch" in text
     assert "on 100 test images per class" in text
+
+
+def test_no_spread_on_a_handful_of_images_proves_nothing():
+    # every seed and image differ alike: no variance to estimate; the exact sign test on the images decides
+    def results(n: int) -> list[CellResult]:
+        sample = PerImageResults(("digits", n, None, None), np.zeros(n, np.int64),
+                                 {"finetune": np.ones(n, bool), "scratch": np.zeros(n, bool)})
+        return [CellResult(s, {"seed": s}, "", "", "finished", {"finetune": 1.0, "scratch": 0.0}, sample=sample,
+                           test_images=n) for s in range(2)]
+
+    (one,) = aggregate(results(1))[0].differences
+    assert one.p == 1.0 and one.verdict == "not significant at 95%"
+    (many,) = aggregate(results(50))[0].differences
+    assert many.p == pytest.approx(2 * 0.5 ** 50) and many.significant

@@ -66,12 +66,14 @@ class SampleTest:
                 "discordant": list(self.discordant) if self.discordant else None}
 
 
-def _interval(mean: float, se: float, df: float | None) -> tuple[tuple[float, float], float]:
-    """(95% interval, two-sided p) of `mean` with standard error `se` on t(df) (normal when df is None)."""
+def _interval(mean: float, se: float, df: float | None, images: int) -> tuple[tuple[float, float], float]:
+    """(95% interval, two-sided p) of `mean` with standard error `se` on t(df) (normal when df is None). With
+    no spread at all (every seed and image differ alike) the p is the exact sign test's on the images that
+    differ, 2 * 0.5^k: a handful of images proves nothing, whatever the variance estimate says."""
     from scipy import stats
 
     if se <= 0:
-        return (mean, mean), (1.0 if mean == 0 else 0.0)
+        return (mean, mean), min(1.0, 2 * 0.5 ** round(abs(mean) * images)) if mean != 0 else 1.0
     args = () if df is None or df > 1e6 else (df,)
     dist = stats.t if args else stats.norm  # not frozen: freezing a distribution costs more than the test
     half = float(dist.ppf(0.5 + LEVEL / 2, *args)) * se
@@ -88,7 +90,7 @@ def mcnemar(a: np.ndarray, b: np.ndarray) -> SampleTest:
     mean = (only_a - only_b) / n
     variance = ((only_a + only_b) / n - mean ** 2) / n  # of the mean paired difference
     se = math.sqrt(max(variance, 0.0))
-    ci, _ = _interval(mean, se, None)
+    ci, _ = _interval(mean, se, None, n)
     p = float(stats.binomtest(only_a, only_a + only_b, 0.5).pvalue) if only_a + only_b else 1.0
     return SampleTest(mean, se, p, ci, MCNEMAR, n, se_test=se, discordant=(only_a, only_b))
 
@@ -115,7 +117,7 @@ def crossed(y: np.ndarray) -> SampleTest:
     variance = sum(c * ms for ms, _, c in terms) / (s * n)
     se = math.sqrt(max(variance, 0.0))
     df = satterthwaite([(c * ms / (s * n), d) for ms, d, c in terms])
-    ci, p = _interval(grand, se, df)
+    ci, p = _interval(grand, se, df, n)
     seed_part = max(ms_seed - ms_res, 0.0) / (n * s)
     return SampleTest(grand, se, p, ci, CROSSED, n, df, se_seeds=math.sqrt(seed_part),
                       se_test=math.sqrt(max(variance - seed_part, 0.0)))
@@ -155,6 +157,6 @@ def bounded(per_seed: list[float], test_variances: list[float], images: int) -> 
     se = math.sqrt(seed_var + test_var)
     parts = [(test_var, max(images - 1, 1))] + ([(seed_var, s - 1)] if s > 1 else [])
     df = satterthwaite(parts) if s > 1 else None
-    ci, p = _interval(mean, se, df)
+    ci, p = _interval(mean, se, df, images)
     return SampleTest(mean, se, p, ci, BOUNDED, images, df, se_seeds=math.sqrt(seed_var) if s > 1 else None,
                       se_test=math.sqrt(test_var))

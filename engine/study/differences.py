@@ -154,7 +154,7 @@ def sample_test(seeds: list, va: dict[Any, float], vb: dict[Any, float], a: tupl
         return bool(ea and eb and ea.sample and eb.sample and ea.sample.same_images(eb.sample))
 
     arrays = [(correct(a, s), correct(b, s)) for s in seeds]
-    have = all(x is not None and y is not None for x, y in arrays)
+    have = all(x is not None and y is not None and len(x) > 1 for x, y in arrays)  # 1 image: no variance
     paired = have and all(same(s, a, s, b) for s in seeds)
     if paired and len(seeds) == 1:
         return pt.mcnemar(*arrays[0])
@@ -162,7 +162,7 @@ def sample_test(seeds: list, va: dict[Any, float], vb: dict[Any, float], a: tupl
         return pt.crossed(np.stack([x.astype(np.int8) - y.astype(np.int8) for x, y in arrays]))
     variances, sizes = [], []
     for s, (x, y) in zip(seeds, arrays, strict=True):
-        if x is not None and y is not None:
+        if x is not None and y is not None and len(x) > 1:
             variances.append(pt.paired_variance(x, y) if same(s, a, s, b) else pt.unpaired_variance(x, y))
             sizes.append(min(len(x), len(y)))
             continue
