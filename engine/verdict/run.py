@@ -43,11 +43,13 @@ def run_caveats(summary: dict) -> list[str]:
     if (data := cv.dataset_caveat(str(dataset.get("name") or ""), dataset.get("substituted_for") or "")):
         out.append(data)
     out += cv.mistake_caveats(summary.get("notices") or [])
+    ended = summary.get("status") not in ("running", "pending", "starting", "stopping")
     for name, s in strategies.items():
         status = s.get("status")
-        if status in ("cancelled", "failed", "pending", "running"):
-            out.append(f"{name} {'has not been tested yet' if status in ('pending', 'running') else status}"
-                       f"{' before its test' if status in ('cancelled', 'failed') else ''}: not ranked")
+        if status in ("cancelled", "failed"):
+            out.append(f"{name} {status} before its test: not ranked")
+        elif status in ("pending", "running"):
+            out.append(f"{name} {'did not run' if ended else 'has not been tested yet'}: not ranked")
         elif s.get("evaluation") and s.get("test_accuracy") is not None:
             out.append(f"{name} was tested with {s['evaluation']}, the others plainly")
     return out + [cv.ONE_SEED]
