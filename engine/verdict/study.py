@@ -145,5 +145,7 @@ def study_verdict(record, results: list[st.CellResult], conditions: list[st.Cond
         return verdict
     if any(c.startswith("Random init") for c in verdict.caveats):
         verdict.sentences.append(Sentence(f"{cv.NO_TRANSFER_CONCLUSION}; {cv.WEIGHTS_FIX}", "weights: random init"))
-    verdict.sentences += question.answer(ctx) or [Sentence("No two results can be compared yet")]
+    nothing = ("Nothing to compare: no reference condition (add reference = \"...\" to the spec) and one strategy"
+               if record.reference is None else "No two results can be compared yet")
+    verdict.sentences += question.answer(ctx) or [Sentence(nothing)]
     return verdict
