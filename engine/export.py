@@ -143,9 +143,12 @@ def export_run(state: RunState, out_dir: Path, fmt: str = "md", run_dir: Path | 
     if gallery_figures:
         data_files.append("galleries.csv")
     notes = [f"Galleries unavailable: {reason}" for reason in unavailable]
+    from engine.verdict.run import run_verdict
+
+    verdict = run_verdict(state.summary(), run_dir)  # the page starts with it (issue #25)
     page = out_dir / f"report.{fmt}"
-    page.write_text(_markdown(state, figures, data_files, notes) if fmt == "md"
-                    else _html(state, figures, data_files, notes), encoding="utf-8")
+    page.write_text(_markdown(state, figures, data_files, notes, verdict) if fmt == "md"
+                    else _html(state, figures, data_files, notes, verdict), encoding="utf-8")
     return page
 
 
@@ -201,7 +204,9 @@ def _method_notes(state: RunState) -> list[str]:
                for name, s in state.strategies.items() if s.recipe]
     notes = [*recipes, f"Test accuracy ± its binomial standard error sqrt(p (1 - p) / n) on the n = "
              f"{state.dataset.get('test', '?')} test images: the sampling error of one number on one test set "
-             f"(a study's spread over seeds adds training noise)."]
+             f"(training noise, which seeds measure, comes on top). The verdict's differences between two "
+             f"strategies: McNemar's exact test on their per-image predictions (Dietterich 1998), the run's "
+             f"pairs corrected together with Holm's procedure; one run is one seed."]
     if any(s.backbone_change for s in state.strategies.values()):
         notes.append("Fine-tuning analysis: relative weight change ||W - W0|| / ||W0|| per block over the trained "
                      "parameters only (kernels, biases, BatchNorm gamma/beta; not BatchNorm moving statistics or "
@@ -212,8 +217,9 @@ def _method_notes(state: RunState) -> list[str]:
     return notes
 
 
-def _markdown(state: RunState, figures: list[str], data_files: list[str], notes: list[str] = ()) -> str:
-    lines = [f"# cifar-tui run {state.run_id}", ""]
+def _markdown(state: RunState, figures: list[str], data_files: list[str], notes: list[str] = (),
+              verdict=None) -> str:
+    lines = [f"# cifar-tui run {state.run_id}", "", *(verdict.markdown() if verdict is not None else [])]
     lines += [f"- **{k}**: {v}" for k, v in _facts(state)]
     lines += [f"- **NOTICE**: {n}" for n in state.notices]
     lines += ["", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
@@ -227,7 +233,7 @@ def _markdown(state: RunState, figures: list[str], data_files: list[str], notes:
     return "\n".join(lines)
 
 
-def _html(state: RunState, figures: list[str], data_files: list[str], notes: list[str] = ()) -> str:
+def _html(state: RunState, figures: list[str], data_files: list[str], notes: list[str] = (), verdict=None) -> str:
     e = html.escape
     facts = "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in _facts(state))
     facts += "".join(f"<li><b>NOTICE</b>: {e(n)}</li>" for n in state.notices)
@@ -237,6 +243,7 @@ def _html(state: RunState, figures: list[str], data_files: list[str], notes: lis
     images += "".join(f"<p>{e(n)}</p>" for n in notes)
     images += "".join(f"<p>{e(n)}</p>" for n in _method_notes(state))
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>cifar-tui run {e(state.run_id)}</title></head>"
-            f"<body><h1>cifar-tui run {e(state.run_id)}</h1><ul>{facts}</ul><table border='1'><tr>{head}</tr>"
+            f"<body><h1>cifar-tui run {e(state.run_id)}</h1>{verdict.html() if verdict is not None else ''}"
+            f"<ul>{facts}</ul><table border='1'><tr>{head}</tr>"
             f"{body}</table>{images}<p>Data: {e(', '.join(data_files))}</p><h2>Configuration</h2>"
             f"<pre>{e(json.dumps(state.config, indent=2))}</pre></body></html>\n")

@@ -20,9 +20,12 @@ def export_analysis(state: RunState, out_dir: Path) -> list[str]:
     if pc is not None:
         with open(out_dir / "per_class.csv", "w", newline="") as f:
             writer = csv.writer(f)
-            writer.writerow(["class", *[f"{n}_accuracy" for n in pc.accuracy], *[p.replace(" ", "") for p in pc.gains]])
+            writer.writerow(["class", "test_images", *[f"{n}_accuracy" for n in pc.accuracy],
+                             *[p.replace(" ", "") for p in pc.gains],
+                             *[f"{p.replace(' ', '')}_se_bound" for p in pc.gains]])
             for i, cls in enumerate(pc.class_names):
-                writer.writerow([cls, *[a[i] for a in pc.accuracy.values()], *[g[i] for g in pc.gains.values()]])
+                writer.writerow([cls, pc.class_sizes[i], *[a[i] for a in pc.accuracy.values()],
+                                 *[g[i] for g in pc.gains.values()], *[se[i] for se in pc.gain_se.values()]])
         plt = _pyplot()
         fig, ax = plt.subplots(figsize=(9, 4), dpi=120)
         x = np.arange(len(pc.class_names))

@@ -139,6 +139,14 @@ async def test_compact_layout_at_80x24_shows_one_panel_at_a_time(tmp_path):
         await until(pilot, lambda: app.live_state.status == "finished")
         screen = app.screen
         assert isinstance(screen, LiveScreen) and screen.has_class("-compact")
+        # the run has ended: the comparison and its verdict come into view (they were behind `2`)
+        await until(pilot, lambda: screen.query_one("#verdict").verdict is not None, timeout=60)  # imports scipy
+        shown = [p.id for p in screen.query(".panel") if p.display and p.size.height > 0]
+        assert shown == ["panel-results"]
+        verdict = screen.query_one("#verdict")
+        assert verdict.region.y < screen.size.height - 1 and verdict.region.height > 0  # on screen, not below
+        await pilot.press("1")
+        await pilot.pause(0.1)
         shown = [p.id for p in screen.query(".panel") if p.display and p.size.height > 0]
         assert shown == ["panel-curves"]
         await pilot.press("3")

@@ -133,13 +133,14 @@ def test_paired_t_test_at_three_seeds_by_hand():
     assert (d.n, d.df) == (3, 2) and d.t == pytest.approx(3.464, abs=1e-3)
     assert 100 * d.ci[0] == pytest.approx(-0.484, abs=1e-3) and 100 * d.ci[1] == pytest.approx(4.484, abs=1e-3)
     assert d.p == pytest.approx(0.0742, abs=1e-4) and d.verdict == "not significant at 95%"
-    assert "t=3.46" in d.text() and "df=2" in d.text() and "n=3" in d.text()
+    assert "t=3.46" in d.text() and "df=2" in d.text() and "3 seeds" in d.text()
+    assert "paired t over seeds only, the test sample not covered" in d.text()  # no test-set size: said so
     # +1.0, +1.2, +0.9: mean 1.033, sd 0.153, SE 0.088, t = 11.72 > 4.303: significant
     d = per_seed_points([1.0, 1.2, 0.9])
     assert d.t == pytest.approx(11.72, abs=0.01) and d.verdict == "significant at 95%"
     assert 100 * d.ci[0] == pytest.approx(1.0333 - 4.3027 * 0.08819, abs=1e-3)
     # n < 2: no spread, no test; identical differences: no spread either (t would be x/0)
-    assert per_seed_points([5]).verdict == "n<2: no seed spread, no test"
+    assert per_seed_points([5]).verdict == "n<2 and the test set's size unknown: no test"
     assert per_seed_points([2, 2, 2]).verdict.startswith("same difference in every seed")
     noisy = per_seed_points([10, -10, 1])
     assert noisy.verdict == "not significant at 95%"
@@ -304,12 +305,18 @@ def test_studies_show_json_export_and_dry_run_answer_the_reference_question(tmp_
     runner = CliRunner()
     shown = runner.invoke(app, ["studies", "show", "demo-study", "--json", "--runs-dir", str(tmp_path)])
     data = json.loads(shown.output)
-    assert data["reference"] == 1.0 and "ttest_rel" in data["method"]
+    assert data["reference"] == 1.0 and "seeds x test images" in data["method"] and "Holm" in data["method"]
     scratch, finetune = data["comparisons"]
     assert (scratch["strategy"], scratch["label"], scratch["reference"]) == (
         "scratch", "train_fraction=0.1", "train_fraction=1.0")
-    assert scratch["difference"]["df"] == 1 and scratch["difference"]["mean"] == pytest.approx(-0.29)
-    assert scratch["difference"]["ci95"] == pytest.approx([-0.29 - 12.706 * 0.01, -0.29 + 12.706 * 0.01], abs=1e-4)
+    assert scratch["difference"]["mean"] == pytest.approx(-0.29)
+    # the scripted runs have no per-image predictions: seeds (-30, -28 points: variance 2e-4 / 2) plus the test
+    # sample's bound on 40 images, (min(pa + pb, 2 - pa - pb) - (pa - pb)^2) / 40 per seed
+    bounds = [(min(a + b, 2 - a - b) - (a - b) ** 2) / 40 for a, b in ((0.30, 0.60), (0.34, 0.62))]
+    se = (2e-4 / 2 + statistics.fmean([b ** 0.5 for b in bounds]) ** 2) ** 0.5
+    assert scratch["difference"]["method"] == "seeds + test bound"
+    assert scratch["difference"]["test"]["se"] == pytest.approx(se)
+    assert scratch["difference"]["p_holm"] >= scratch["difference"]["p"]
     assert finetune["reference_diverged"] == 1 and finetune["difference"]["excluded_diverged"] == 1
     reference = data["conditions"][1]["strategies"]["finetune"]
     assert (reference["n"], reference["diverged"], reference["values"]["1"]) == (1, 1, None)  # JSON null: NaN
@@ -327,10 +334,11 @@ def test_studies_show_json_export_and_dry_run_answer_the_reference_question(tmp_
     assert runner.invoke(app, ["studies", "export", "demo-study", "--out", str(out),
                                "--runs-dir", str(tmp_path)]).exit_code == 0
     rows = list(csv.DictReader(open(out / "differences.csv")))
-    assert rows[0]["kind"] == "vs reference" and rows[0]["df"] == "1" and float(rows[0]["p"]) < 0.05
+    assert rows[0]["kind"] == "vs reference" and rows[0]["method"] == "seeds + test bound"
+    assert float(rows[0]["p_holm"]) >= float(rows[0]["p"]) and rows[0]["test_images"] == "40"
     assert {r["kind"] for r in rows} == {"vs reference", "strategies"}
     page = (out / "report.md").read_text()
-    assert "significant at 95%" in page and "paired t-test" in page and "| train_fraction=1.0 (reference) |" in page
+    assert "significant at 95%" in page and "Holm" in page and "| train_fraction=1.0 (reference) |" in page
 
     from test_study_app import SPEC
 

@@ -62,5 +62,5 @@ def test_studies_show_keeps_its_title_on_one_line(tmp_path):
                  ended_cell=-1)
     shown = CliRunner().invoke(app, ["studies", "show", "tiny", "--runs-dir", str(runs)], env={"COLUMNS": "80"})
     assert shown.exit_code == 0, shown.output
-    assert shown.output.splitlines()[0].rstrip() == ("study tiny: scratch against its training "
-                                                     "fraction (4/4 cells finished)"), shown.output
+    title = next(line for line in shown.output.splitlines() if line.startswith("study tiny"))  # after the verdict
+    assert title.rstrip() == "study tiny: scratch against its training fraction (4/4 cells finished)", shown.output

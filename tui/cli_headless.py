@@ -92,16 +92,20 @@ def run_headless(config, runs_dir, plain: bool | None, json_out: bool) -> None:
 
 
 def print_outcome(outcome, json_out: bool) -> None:
+    """The comparison, the notices, then the verdict: the last lines a headless run leaves on the terminal."""
     from rich.console import Console
 
-    from tui.tables import comparison_table
+    from engine.verdict.run import run_verdict
+    from tui.tables import comparison_table, print_verdict
 
     console = Console(stderr=json_out)
     console.print(comparison_table(outcome.summary, title=f"run {outcome.run_id} ({outcome.summary['status']})"))
     for notice in outcome.summary.get("notices", []):
         console.print(f"NOTE: {notice}", style="bold yellow", markup=False, highlight=False)
+    verdict = run_verdict(outcome.summary, outcome.path)
     console.print(f"recorded in {outcome.path}", markup=False, highlight=False)
+    print_verdict(console, verdict)
     if outcome.summary["status"] in ("cancelled", "interrupted"):
         console.print(f"continue it with: cifar-tui resume {outcome.run_id}", markup=False, highlight=False)
     if json_out:
-        typer.echo(json.dumps(outcome.summary, indent=2))
+        typer.echo(json.dumps({**outcome.summary, "verdict": verdict.to_dict()}, indent=2))

@@ -42,7 +42,7 @@ def runs_show(
     runs_dir: Path | None = RunsDir,
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Show one run: its summary, per-epoch table and notices."""
+    """Show one run: its verdict, summary, per-epoch table and notices."""
     from engine.store.reader import load_run
 
     try:
@@ -51,17 +51,22 @@ def runs_show(
         raise fail(str(exc)) from None
     summary = loaded.state.summary()
     summary["status"] = loaded.listing.status if loaded.listing.status != "damaged" else summary["status"]
+    from engine.verdict.run import run_verdict
+
+    verdict = run_verdict(summary, loaded.listing.path)
     if json_out:
+        summary["verdict"] = verdict.to_dict()
         summary["history"] = {n: s.history for n, s in loaded.state.strategies.items()}
         summary["skipped_lines"] = loaded.skipped_lines
         typer.echo(json.dumps(summary, indent=2, default=str))
         return
     from rich.console import Console
 
-    from tui.tables import comparison_table, epochs_table
+    from tui.tables import comparison_table, epochs_table, print_verdict
     from tui.widgets.info_bar import recorded_backend
 
     console = Console()
+    print_verdict(console, verdict)  # the answer first (issue #25)
     d = summary["dataset"]
     console.print(f"run {loaded.listing.run_id}: {summary['status']}; dataset {d.get('name')} "
                   f"({d.get('train')}/{d.get('val')}/{d.get('test')} train/val/test; augmentation "

@@ -228,12 +228,15 @@ def load_study_or_fail(folder: Path, name: str, reference: str | None = None):
 
 
 def print_study(record, results, conditions) -> None:
+    """The verdict first (issue #25), then the table, failed cells and every comparison."""
     from rich.console import Console
 
     from engine.study.report import statistics_lines
-    from tui.tables import study_table
+    from engine.verdict.study import study_verdict
+    from tui.tables import print_verdict, study_table
 
     console = Console()
+    print_verdict(console, study_verdict(record, results, conditions))
     console.print(study_table(record, results, conditions))
     for r in results:  # why a cell failed, in one line each (a refused cell has no run to open)
         if r.status == "failed" and r.reason:
@@ -293,17 +296,19 @@ REFERENCE_HELP = "Compare with this value of the study's x axis instead of the s
 @studies_app.command("show")
 def studies_show(
     name: str = typer.Argument(..., metavar="STUDY"),
-    json_out: bool = typer.Option(False, "--json", help="Cells, per-condition mean/std/n and paired t-tests."),
+    json_out: bool = typer.Option(False, "--json", help="The verdict, cells, per-condition mean/std/n and tests."),
     reference: str | None = typer.Option(None, "--reference", help=REFERENCE_HELP),
     runs_dir: Path | None = RunsDir,
 ) -> None:
-    """A study's cells and statistics: mean ± std (n) per strategy and condition; each condition against the
-    reference and each strategy against the others, paired by seed (t-test, 95% interval)."""
+    """A study's verdict, cells and statistics: mean ± std (n) per strategy and condition; each condition against
+    the reference and each strategy against the others, paired by seed and test image (95% interval, Holm)."""
     record, results, conditions = load_study_or_fail(resolve_runs_dir(runs_dir), name, reference)
     if json_out:
         from engine.study.report import study_json
+        from engine.verdict.study import study_verdict
 
-        typer.echo(json.dumps(study_json(record, results, conditions), indent=2))
+        data = study_json(record, results, conditions)
+        typer.echo(json.dumps({"verdict": study_verdict(record, results, conditions).to_dict(), **data}, indent=2))
         return
     from tui.cli_slurm import print_cluster_states
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from engine.analysis.binomial import accuracy_text
 from engine.durations import duration  # one rule for every view; the progress panel imports it from here
@@ -196,6 +197,38 @@ def compare_table(summaries: list[dict], width: int = 80) -> Table:
         captions.append(PARTIAL_NOTE)
     table.caption = "\n".join(captions)
     return table
+
+
+VERDICT_STYLES = {"head": "bold", "answer": "bold", "sentence": "", "statistic": "dim", "caveat": "bold yellow"}
+
+
+def verdict_parts(verdict) -> list[tuple[str, str, str]]:
+    """(kind, marker, text) items of a verdict (engine/verdict/model.py) for a terminal: the heading, the
+    first sentence (the answer), the others, each followed by its statistic, then the caveats."""
+    head = f"Verdict ({verdict.subject})" + (f": {verdict.question}" if verdict.question else "")
+    out = [("head", "", head)]
+    for i, sentence in enumerate(verdict.sentences):
+        out.append(("answer" if i == 0 else "sentence", "•", sentence.text + "".join(f" ({c})" for c in
+                                                                               sentence.caveats)))
+        if sentence.statistic:
+            out.append(("statistic", "", f"[{sentence.statistic}]"))
+    return out + [("caveat", "!", c) for c in verdict.caveats]
+
+
+def verdict_table(verdict) -> Table:
+    """The verdict's sentences, statistics and caveats (not its heading) with a hanging indent: wrapped lines
+    stay under their sentence, not under its bullet."""
+    table = Table.grid(padding=(0, 1))
+    table.add_column(width=1, no_wrap=True)
+    table.add_column(ratio=1)
+    for kind, marker, text in verdict_parts(verdict)[1:]:
+        table.add_row(Text(marker, style=VERDICT_STYLES[kind]), Text(text, style=VERDICT_STYLES[kind]))
+    return table
+
+
+def print_verdict(console, verdict) -> None:
+    console.print(verdict_parts(verdict)[0][2], style=VERDICT_STYLES["head"], markup=False, highlight=False)
+    console.print(verdict_table(verdict))
 
 
 def study_table(record, results, conditions) -> Table:

@@ -4,7 +4,9 @@ A test accuracy p measured on n test images is a binomial proportion: even with 
 draw of n images from the same distribution would give a different p. Its standard error is
     SE = sqrt(p (1 - p) / n)
 (e.g. 85% on CIFAR-10's 10,000 test images: 0.36 points; on 500 images: 1.6 points). It is the error of
-one number on one test set; the spread over seeds in a study includes it and adds training noise.
+one number on one test set. A study's spread over seeds does not include it: every seed is tested on the
+same images, so that spread is training noise alone (the study's tests add this error back:
+engine/analysis/paired_tests.py).
 """
 
 from __future__ import annotations

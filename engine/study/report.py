@@ -2,9 +2,10 @@
 
 The chart shows test accuracy against the study's x axis (training-set fraction, input size, learning
 rate, variant), one line per strategy (and per other non-seed axis), mean over seeds with error bars of
-one standard deviation, n in the legend. The answer to the study's question is in the comparisons: each
-condition against the spec's reference condition, per strategy, paired by seed with a t-test and its 95%
-interval (see `engine.study.stats`); the same lines serve `studies show`, the app and report.md.
+one standard deviation, n in the legend. The page starts with the study's verdict (engine/verdict/study.py),
+then the comparisons behind it: each condition against the spec's reference condition, per strategy, and
+the strategies within each condition, paired by seed and test image, with 95% intervals and Holm-adjusted p
+(see `engine.study.differences`); the same lines serve `studies show`, the app and report.md.
 """
 
 from __future__ import annotations
@@ -14,18 +15,25 @@ import math
 from pathlib import Path
 from typing import Any
 
+from engine.analysis.paired_tests import BOUNDED, CROSSED, MCNEMAR, REFERENCES
 from engine.export import STRATEGY_COLORS, _pyplot
 from engine.study.record import StudyRecord
-from engine.study.stats import CellResult, Comparison, Condition, compare_with_reference
+from engine.study.stats import SEEDS_ONLY, CellResult, Comparison, Condition, study_comparisons
 
-METHOD = ("paired by seed; two-sided paired t-test (Student's t, df = n - 1, scipy.stats.ttest_rel); "
-          "95% CI = t-based interval of the mean per-seed difference; 'significant at 95%' means p < 0.05 "
-          "(the interval excludes 0); n < 2 seeds: no spread, no test; seeds where a side diverged "
-          "(NaN loss) are left out of the pairing and counted")
+METHOD = ("paired by seed and, where per-image predictions exist, by test image: every seed is tested on the "
+          "same test images, so each test adds the test sample's sampling error to the seeds' training noise. "
+          f"'{CROSSED}': {REFERENCES[CROSSED]}; '{MCNEMAR}': {REFERENCES[MCNEMAR]}; '{BOUNDED}': "
+          f"{REFERENCES[BOUNDED]}; '{SEEDS_ONLY}'. Two-sided, 95% intervals; all the study's comparisons "
+          "are one family, corrected with Holm's procedure (Holm 1979; statsmodels multipletests): "
+          "'significant at 95%' means Holm-adjusted p < 0.05 (raw and Holm p both shown); one seed is never "
+          "called significant (training noise not measured); seeds where a side diverged (NaN loss) are left "
+          "out of the pairing and counted")
 
 
 def comparisons(record: StudyRecord, conditions: list[Condition]) -> list[Comparison]:
-    return compare_with_reference(conditions, record.x, record.reference)
+    """Every condition against the reference, per strategy; the p of these and of the differences between
+    strategies (in `conditions`) adjusted together, as one family (Holm)."""
+    return study_comparisons(conditions, record.x, record.reference)
 
 
 def reference_heading(record: StudyRecord) -> str:
@@ -39,7 +47,8 @@ def statistics_lines(record: StudyRecord, conditions: list[Condition]) -> list[t
     """(kind, text) lines: "head" headings, "yes"/"no" differences by verdict, "note"; shared by the CLI,
     the app and report.md so they cannot disagree."""
     lines: list[tuple[str, str]] = [("head", reference_heading(record))]
-    for c in comparisons(record, conditions):
+    compared = comparisons(record, conditions)  # first: it adjusts the differences between strategies too
+    for c in compared:
         lines.append(("yes" if c.difference is not None and c.difference.significant else "no", c.text()))
     between = [(c, d) for c in conditions for d in c.differences]
     if between:
@@ -55,12 +64,14 @@ def _finite(values: dict) -> dict:
 
 
 def study_json(record: StudyRecord, results: list[CellResult], conditions: list[Condition]) -> dict[str, Any]:
+    compared = comparisons(record, conditions)  # first: it adjusts every p of the family (Holm)
     return {
         "name": record.name, "title": record.title, "x": record.x, "axes": record.axes,
         "reference": record.reference, "method": METHOD,
         "cells": [{"index": r.index, "key": r.key, "run_id": r.run_id, "status": r.status,
                    "test_accuracy": r.test_accuracy, "diverged": r.diverged, "notices": r.notices,
-                   "reason": r.reason} for r in results],
+                   "reason": r.reason, "per_image_predictions": sorted(r.sample.correct) if r.sample else []}
+                  for r in results],
         "conditions": [{
             "key": c.key,
             "strategies": {n: {"mean": s.mean, "std": s.std, "n": s.n, "diverged": s.diverged,
@@ -68,7 +79,7 @@ def study_json(record: StudyRecord, results: list[CellResult], conditions: list[
                            for n, s in c.per_strategy.items()},
             "differences": [d.to_dict() for d in c.differences],
         } for c in conditions],
-        "comparisons": [c.to_dict() for c in comparisons(record, conditions)],
+        "comparisons": [c.to_dict() for c in compared],
     }
 
 
@@ -145,15 +156,19 @@ def plot_study(record: StudyRecord, conditions: list[Condition], path: Path, ref
 def write_differences_csv(record: StudyRecord, conditions: list[Condition], path: Path) -> None:
     """Every paired difference: against the reference (per strategy), then between strategies (per condition)."""
     rows = [("vs reference", c.strategy, c.difference) for c in comparisons(record, conditions)
-            if c.difference is not None]
+            if c.difference is not None]  # first: comparisons() adjusts every p of the family
     rows += [("strategies", c.label, d) for c in conditions for d in c.differences]
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["kind", "within", "a", "b", "mean", "ci95_low", "ci95_high", "n", "df", "t", "p",
-                         "verdict", "diverged_seeds_left_out"])
+        writer.writerow(["kind", "within", "a", "b", "mean", "ci95_low", "ci95_high", "n", "test_images", "se",
+                         "se_seeds", "se_test", "df", "t", "p", "p_holm", "method", "verdict",
+                         "diverged_seeds_left_out"])
         for kind, within, d in rows:
+            test = d.test
+            figures = (test.images, test.se, test.se_seeds, test.se_test) if test else (None, d.se, d.se, None)
             writer.writerow([kind, within, d.a, d.b, d.mean, *(d.ci or ("", "")), d.n,
-                             *("" if v is None else v for v in (d.df, d.t, d.p)), d.verdict, d.excluded])
+                             *("" if v is None else v for v in (*figures, d.df, d.t, d.p, d.p_holm)), d.method,
+                             d.verdict, d.excluded])
 
 
 def export_study(record: StudyRecord, results: list[CellResult], conditions: list[Condition], out: Path,
@@ -186,7 +201,9 @@ def export_study(record: StudyRecord, results: list[CellResult], conditions: lis
                 writer.writerow([*[c.key.get(a) for a in non_seed], n, s.mean, "" if s.std is None else s.std, s.n,
                                  s.diverged])
     write_differences_csv(record, conditions, out / "differences.csv")
-    lines = [f"# Study {record.name}: {record.title}", "",
+    from engine.verdict.study import study_verdict
+
+    lines = [f"# Study {record.name}: {record.title}", "", *study_verdict(record, results, conditions).markdown(),
              f"{sum(r.status == 'finished' for r in results)} of {len(results)} cells finished. "
              f"Axes: " + ", ".join(f"{k} = {v}" for k, v in record.axes.items()) + ".", "",
              "![results](results.png)", ""]
@@ -211,8 +228,9 @@ def export_study(record: StudyRecord, results: list[CellResult], conditions: lis
     notices = sorted({n for r in results for n in r.notices})
     if notices:
         lines += ["", "## Notices (substitutions, deliberate mistakes)", "", *[f"- {n}" for n in notices]]
-    lines += ["", "Each run's own test accuracy also has a sampling error on its test set (binomial standard "
-              "error, shown by `cifar-tui runs show RUN`); the seed-to-seed spread above includes it.",
+    lines += ["", "The mean ± std above is over seeds, on one test set: the spread measures training noise only, "
+              "not the test set's own sampling error (each run's binomial standard error, shown by `cifar-tui "
+              "runs show RUN`); the differences above account for both.",
               "", "Cells and their runs: cells.csv; per-condition statistics: summary.csv; every paired difference "
               "with its t, df, p and interval: differences.csv. Open any run with `cifar-tui runs show RUN`."]
     page = out / "report.md"

@@ -1,46 +1,53 @@
-"""Statistics over a study's cells: mean, standard deviation and n over seeds, and paired t-tests.
+"""Statistics over a study's cells: mean, standard deviation and n over seeds, and paired differences.
 
 Cells that differ only by seed are repeats of one condition. For each condition and strategy the test
 accuracies of its finished strategies give mean, sample standard deviation (n - 1) and n; a strategy whose
 loss diverged (became NaN) is a result too, counted as "diverged in k of n seeds", not a missing cell.
 
 Two kinds of paired difference, both paired by seed (both sides saw the same data subset and split under
-one seed) and both tested with Student's t (`scipy.stats.ttest_rel`, two-sided):
+one seed) and, where both sides have per-image predictions of the same test images, image by image:
 - between strategies within one condition (finetune - scratch, ...);
 - between conditions for one strategy: every condition against the study's reference condition (the
   spec's `reference`, a value of its x axis; the other non-seed axes are held equal).
-Each states the mean per-seed difference, its t-based 95% confidence interval, t, df = n - 1, p and n.
-The verdict is "significant at 95%" when p < 0.05, i.e. when the interval excludes 0. At 3 seeds (df = 2)
-that takes |mean| > 4.30 standard errors, not 2 (the old rule called 18% of null differences significant).
-With n < 2 there is no spread and no test; seeds where either side diverged are left out of the pairing.
+Every seed is tested on the same test images, so the spread over seeds measures training noise only; each
+test adds the test sample's own sampling error (engine/analysis/paired_tests.py, issue #24): seeds x test
+images (two-way random effects, Satterthwaite t), McNemar's exact test for one seed, or, where per-image
+predictions are missing, the seeds plus an upper bound of the test-sampling variance. Each states the mean
+difference, its 95% interval, p and the method; a study's comparisons are one family, corrected with
+Holm's procedure (engine/analysis/multiplicity.py, `holm_family`), and the verdict is "significant at 95%"
+when the Holm-adjusted p < 0.05. Seeds where either side diverged are left out of the pairing.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.store.correctness import PerImageResults, read_test_sample
 from engine.store.reader import read_listing
+from engine.study.differences import (  # noqa: F401  (re-exported: the statistics' one vocabulary)
+    IDENTICAL,
+    LEVEL,
+    NO_SPREAD,
+    NO_TEST,
+    NOT_SIGNIFICANT,
+    ONE_SEED,
+    ONE_SEED_NOT,
+    SEEDS_ONLY,
+    SIGNIFICANT,
+    Difference,
+    Evidence,
+    holm_family,
+    p_text,
+    paired_difference,
+)
 from engine.study.record import StudyRecord
 
 # probe - frozen: the same features read by a tuned logistic regression vs a head trained with Adam (#18)
 PAIRS = (("frozen", "scratch"), ("finetune", "scratch"), ("finetune", "frozen"), ("probe", "frozen"))
-LEVEL = 0.95  # two-sided confidence level of intervals and verdicts
-SIGNIFICANT = "significant at 95%"
-NOT_SIGNIFICANT = "not significant at 95%"
-ONE_SEED = "n<2: no seed spread, no test"
-NO_SPREAD = "same difference in every seed: no spread to test"
-ZERO_SPREAD = 1e-9  # below any accuracy resolution (1 / test images): the differences are identical
-
-
-def p_text(p: float) -> str:
-    return "p<0.001" if p < 0.001 else f"p={p:.3f}"
-
-
 def diverged(strategy_summary: dict) -> bool:
     """A strategy that failed because its loss became NaN (train_strategy's TrainingFailed message)."""
     return strategy_summary.get("status") == "failed" and "NaN" in (strategy_summary.get("error") or "")
@@ -57,6 +64,10 @@ class CellResult:
     notices: list[str] = field(default_factory=list)
     diverged: list[str] = field(default_factory=list)  # strategies whose loss became NaN in this run
     reason: str = ""  # why a failed or damaged cell failed (a strategy's error, or the folder's problem)
+    sample: PerImageResults | None = None  # its test images and which each strategy got right (None: unknown)
+    test_images: int | None = None  # how many test images its accuracies were measured on
+    dataset: str = ""  # the data set its run trained on (what ran, not what was asked)
+    weights: str = ""  # the weights its backbone started from, in words ("random init (NO pretrained weights)")
 
     @property
     def seed(self) -> Any:
@@ -83,53 +94,6 @@ class Summary:
         spread = f" ± {100 * self.std:.1f}" if self.std is not None else ""
         extra = f"; {self.diverged_text()}" if self.diverged else ""
         return f"{100 * self.mean:.1f}{spread} (n={self.n}){extra}"
-
-
-@dataclass
-class Difference:
-    """a - b over seeds (fractions of 1). ci is the t-based 95% interval of the mean; None without spread."""
-
-    a: str
-    b: str
-    mean: float
-    n: int
-    per_seed: dict[Any, float] = field(default_factory=dict)
-    t: float | None = None
-    df: int | None = None
-    p: float | None = None
-    ci: tuple[float, float] | None = None
-    excluded: int = 0  # seeds left out because one side diverged
-
-    @property
-    def se(self) -> float | None:
-        return statistics.stdev(self.per_seed.values()) / math.sqrt(self.n) if self.n > 1 else None
-
-    @property
-    def verdict(self) -> str:
-        if self.n < 2:
-            return ONE_SEED
-        if self.p is None:
-            return NO_SPREAD if self.mean != 0 else "no difference in any seed"
-        return SIGNIFICANT if self.p < 1 - LEVEL else NOT_SIGNIFICANT
-
-    @property
-    def significant(self) -> bool:
-        return self.verdict == SIGNIFICANT
-
-    def text(self) -> str:
-        head = f"{self.a} - {self.b}: {100 * self.mean:+.1f} pts"
-        if self.ci is not None:
-            head += (f", 95% CI [{100 * self.ci[0]:+.1f}, {100 * self.ci[1]:+.1f}]"
-                     f" (n={self.n}, df={self.df}, t={self.t:.2f}, {p_text(self.p)})")
-        else:
-            head += f" (n={self.n})"
-        left_out = f"; {self.excluded} diverged seed(s) left out" if self.excluded else ""
-        return f"{head}: {self.verdict}{left_out}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"a": self.a, "b": self.b, "mean": self.mean, "n": self.n, "df": self.df, "t": self.t,
-                "p": self.p, "ci95": list(self.ci) if self.ci else None, "se": self.se, "verdict": self.verdict,
-                "excluded_diverged": self.excluded, "per_seed": {str(k): v for k, v in self.per_seed.items()}}
 
 
 @dataclass
@@ -165,6 +129,7 @@ class Condition:
     per_strategy: dict[str, Summary]
     differences: list[Difference]
     values: dict[str, dict[Any, float]]  # strategy -> seed -> accuracy (NaN: diverged)
+    samples: dict[Any, Evidence] = field(default_factory=dict)  # seed -> its run's test sample
 
     @property
     def label(self) -> str:
@@ -180,28 +145,6 @@ def summarise(values: list[float]) -> Summary:
                    lost)
 
 
-def paired_difference(a: str, b: str, va: dict[Any, float], vb: dict[Any, float]) -> Difference | None:
-    """a - b paired by seed with a two-sided paired t-test; None when no seed has a value on both sides."""
-    from scipy import stats
-
-    shared = sorted(set(va) & set(vb), key=repr)
-    seeds = [s for s in shared if math.isfinite(va[s]) and math.isfinite(vb[s])]
-    if not seeds:
-        return None
-    per_seed = {s: va[s] - vb[s] for s in seeds}
-    diff = Difference(a, b, statistics.fmean(per_seed.values()), len(seeds), per_seed,
-                      excluded=len(shared) - len(seeds))
-    if len(seeds) < 2 or statistics.pstdev(per_seed.values()) < ZERO_SPREAD:
-        return diff  # no spread: a t statistic would be 0/0 or x/0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # scipy's precision note on near-equal values
-        result = stats.ttest_rel([va[s] for s in seeds], [vb[s] for s in seeds])
-        interval = result.confidence_interval(confidence_level=LEVEL)
-    diff.t, diff.df, diff.p = float(result.statistic), int(result.df), float(result.pvalue)
-    diff.ci = (float(interval.low), float(interval.high))
-    return diff
-
-
 def cell_results(record: StudyRecord, runs_dir: Path) -> list[CellResult]:
     out = []
     for cell in record.cells:
@@ -212,6 +155,7 @@ def cell_results(record: StudyRecord, runs_dir: Path) -> list[CellResult]:
         elif folder is not None and folder.is_dir():
             listing = read_listing(folder)
             result.status, result.notices = listing.status, listing.notices
+            result.dataset, result.weights = listing.dataset, listing.weights
             errors = [f"{name}: {s['error']}" for name, s in listing.strategies.items() if s.get("error")]
             result.reason = listing.problem or "; ".join(errors)
             for name, s in listing.strategies.items():
@@ -219,6 +163,9 @@ def cell_results(record: StudyRecord, runs_dir: Path) -> list[CellResult]:
                     result.test_accuracy[name] = float(s["test_accuracy"])
                 elif diverged(s):
                     result.diverged.append(name)
+            if result.test_accuracy:
+                result.sample = read_test_sample(folder, result.test_accuracy)
+                result.test_images = result.sample.key[1]
         out.append(result)
     return out
 
@@ -238,6 +185,7 @@ def aggregate(results: list[CellResult]) -> list[Condition]:
     conditions = []
     for cond in order:
         values: dict[str, dict[Any, float]] = {}
+        samples = {r.seed: Evidence(r.sample, r.test_images) for r in grouped[cond]}
         for r in grouped[cond]:
             for name, acc in r.test_accuracy.items():
                 values.setdefault(name, {})[r.seed] = acc
@@ -245,8 +193,9 @@ def aggregate(results: list[CellResult]) -> list[Condition]:
                 values.setdefault(name, {})[r.seed] = math.nan
         per = {name: summarise(list(v.values())) for name, v in values.items()}
         diffs = [d for a, b in PAIRS if a in values and b in values
-                 for d in [paired_difference(a, b, values[a], values[b])] if d is not None]
-        conditions.append(Condition(dict(cond), per, diffs, values))
+                 for d in [paired_difference(a, b, values[a], values[b], ((a, samples), (b, samples)))]
+                 if d is not None]
+        conditions.append(Condition(dict(cond), per, diffs, values, samples))
     return conditions
 
 
@@ -268,7 +217,17 @@ def compare_with_reference(conditions: list[Condition], x: str, reference: Any) 
             ref = by_key.get(tuple({**c.key, x: reference}.items()))
             if ref is None or name not in ref.values:
                 continue
-            diff = paired_difference(c.label, ref.label, c.values[name], ref.values[name])
+            diff = paired_difference(c.label, ref.label, c.values[name], ref.values[name],
+                                     ((name, c.samples), (name, ref.samples)))
             out.append(Comparison(name, c.key, c.label, ref.label, diff, c.per_strategy[name],
                                   ref.per_strategy[name]))
+    return out
+
+
+def study_comparisons(conditions: list[Condition], x: str, reference: Any) -> list[Comparison]:
+    """Every condition against the reference, per strategy (`compare_with_reference`), with the p of these and
+    of the differences between strategies (in `conditions`) adjusted together as one family (Holm)."""
+    out = compare_with_reference(conditions, x, reference)
+    holm_family([c.difference for c in out if c.difference is not None]
+                + [d for c in conditions for d in c.differences])
     return out

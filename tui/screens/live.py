@@ -118,6 +118,9 @@ class LiveScreen(DashboardScreen):
             dashboard.apply(event)
         if isinstance(event, (ev.RunStarted, ev.RunResumed, ev.RunFinished)):
             self.show_cancel(state.status in ("running", "starting"))
+        if isinstance(event, ev.RunFinished):  # the answer, in view: the comparison and its verdict (issue #25)
+            dashboard.show_panel("results")
+            dashboard.query_one("#analysis-scroll").scroll_home(animate=False)
 
 
 class RunViewScreen(DashboardScreen):

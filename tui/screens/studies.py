@@ -6,6 +6,7 @@ is running in another process (or over SSH) fills in as cells finish. Enter on a
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -19,19 +20,23 @@ from engine.config import DEFAULT_STRATEGIES, STRATEGIES
 from engine.study.record import scan_studies
 from engine.study.report import statistics_lines
 from engine.study.stats import aggregate, cell_results
+from engine.verdict.study import study_verdict
 from tui.screens.run_loading import RunLoaded, error_text, load_in_worker, show_loaded_run
 from tui.tables import short_id
 from tui.theme import STATUS_STYLES
 from tui.widgets.study_bands import StudyBands, StudyBandsLoaded
 from tui.widgets.study_chart import StudyChart
+from tui.widgets.verdict import verdict_renderable
 
 RELOAD_S = 3.0
 
 
 class StudiesLoaded(Message):
-    def __init__(self, studies: list, cluster: dict | None = None, damaged: list[str] | None = None) -> None:
+    def __init__(self, studies: list, cluster: dict | None = None, damaged: list[str] | None = None,
+                 verdicts: dict | None = None) -> None:
         super().__init__()
         self.studies = studies  # [(record, results, conditions)]
+        self.verdicts = verdicts or {}  # study name -> its verdict (engine/verdict/study.py), made off the UI thread
         self.cluster = cluster or {}  # study name -> [CellState] for studies submitted to Slurm
         self.damaged = damaged or []  # names of study records that cannot be read (not in the table)
 
@@ -59,6 +64,7 @@ class StudiesScreen(Screen):
         self.selected = ""
         self.last_error = ""
         self.damaged_said: list[str] = []
+        self.verdicts: dict = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -85,14 +91,16 @@ class StudiesScreen(Screen):
         out = []
         try:
             records, damaged = scan_studies(folder)
+            verdicts = {}
             for record in records:
                 results = cell_results(record, folder)
                 out.append((record, results, aggregate(results)))
+                verdicts[record.name] = study_verdict(*out[-1])
         except Exception as exc:  # a damaged study or run folder: say so, keep the app up
             self.post_message(StudiesFailed(error_text(exc, f"cannot read the studies in {folder}")))
             return
         self.post_message(StudiesLoaded(out, cluster_states([record for record, _, _ in out], folder),
-                                        [name for name, _ in damaged]))
+                                        [name for name, _ in damaged], verdicts))
 
     def on_studies_failed(self, message: StudiesFailed) -> None:
         if message.error != self.last_error:  # reloaded every few seconds: say it once
@@ -108,6 +116,7 @@ class StudiesScreen(Screen):
                             f"says why)", severity="error")
         self.studies = message.studies
         self.cluster = message.cluster
+        self.verdicts = message.verdicts
         table = self.query_one("#studies-table", DataTable)
         table.clear()
         for record, results, _ in self.studies:
@@ -160,7 +169,8 @@ class StudiesScreen(Screen):
             cells.move_cursor(row=min(cursor, len(results) - 1))
         self.query_one(StudyChart).draw(record, conditions)
         self.query_one(StudyBands).show(record, results, self.app.runs_dir)
-        lines = Text()
+        verdict = self.verdicts.get(record.name) or study_verdict(record, results, conditions)  # the answer first
+        lines = Text("\n")
         for c in conditions:
             reference = record.reference is not None and c.key.get(record.x) == record.reference
             lines.append(f"{c.label}{' (reference)' if reference else ''}\n", style="bold")
@@ -172,7 +182,7 @@ class StudiesScreen(Screen):
         for kind, text in statistics_lines(record, conditions):  # the same lines as `studies show`
             style = {"head": "bold", "yes": "green", "no": "", "note": "dim"}[kind]
             lines.append(f"{text}\n" if kind in ("head", "note") else f"  {text}\n", style=style)
-        self.query_one("#study-stats", Static).update(lines)
+        self.query_one("#study-stats", Static).update(Group(verdict_renderable(verdict), lines))
 
     def action_cycle_bands(self) -> None:
         self.query_one(StudyChart).display = not self.query_one(StudyBands).cycle()

@@ -16,6 +16,7 @@ from engine.state import RunState
 from tui.theme import STRATEGY_STYLES
 
 BAR_WIDTH = 20
+NBSP = "\u00a0"  # holds a gain's place where it has no "*" (Rich strips a plain trailing space)
 
 
 def bar(value: float, scale: float, width: int = BAR_WIDTH) -> str:
@@ -39,8 +40,16 @@ def per_class_table(state: RunState) -> Table | None:
     top = {c for pair in pc.gains for c, _ in pc.best_gains(pair, 3)}
     for i, cls in enumerate(pc.class_names):
         cells = ["-" if a[i] is None else f"{100 * a[i]:.0f}" for a in pc.accuracy.values()]
-        cells += ["-" if g[i] is None else f"{100 * g[i]:+.0f}" for g in pc.gains.values()]
+        cells += ["-" if g[i] is None else f"{100 * g[i]:+.0f}{'*' if pc.told_apart(pair, i) else NBSP}"
+                  for pair, g in pc.gains.items()]
         table.add_row(Text(cls, style="bold" if cls in top else ""), *cells)
+    if pc.gains:
+        sizes = sorted(set(pc.class_sizes))
+        each = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]}-{sizes[-1]}"
+        table.caption = (f"Δ: one run's gain over scratch, points, on {each} test images per class; *: beyond "
+                         f"1.96 x its largest possible standard error; the others this test set cannot tell apart")
+        table.caption_justify = "left"
+        table.min_width = 64  # the caption wraps to the table's width: a narrow table made it five lines
     return table
 
 

@@ -1,7 +1,8 @@
 """The panels of a run, live or from history: progress, curves, comparison, confusion heatmaps, log.
 
-The dashboard draws a `RunState`. Live, it is told about each event and redraws only what the event
-touched: batch events move progress bars; curves redraw at most twice a second however fast epochs end.
+The dashboard draws a `RunState`; the comparison panel starts with the run's verdict once it has ended.
+Live, it is told about each event and redraws only what the event touched: batch events move progress
+bars; curves redraw at most twice a second however fast epochs end.
 On a wide terminal the four panels share a 2x2 grid (curves | confusion over comparison | log); below
 100x30 the screen gets the `-compact` class and shows one panel at a time (keys 1-4).
 """
@@ -22,6 +23,7 @@ from tui.widgets.curves import CurvesPlot
 from tui.widgets.info_bar import InfoBar
 from tui.widgets.log_panel import LogPanel
 from tui.widgets.progress_panel import ProgressPanel
+from tui.widgets.verdict import VerdictView
 
 PANELS = ("curves", "results", "confusion", "log")
 CURVES_MIN_INTERVAL_S = 0.5  # plots redraw at most ~2 Hz
@@ -52,6 +54,7 @@ class Dashboard(Vertical):
                 v.border_title = "2 comparison"
                 yield ComparisonTable(id="results")
                 with VerticalScroll(id="analysis-scroll"):
+                    yield VerdictView(id="verdict")
                     yield AnalysisView(id="analysis")
             with Vertical(id="panel-log", classes="panel") as v:
                 v.border_title = "4 log"
@@ -73,6 +76,7 @@ class Dashboard(Vertical):
         self.query_one(InfoBar).show(self.state)
         self.query_one(ProgressPanel).show(self.state)
         self.query_one(ComparisonTable).show(self.state)
+        self._show_verdict()
         self.query_one(AnalysisView).show(self.state)
         self.query_one(ConfusionView).show(self.state)
         self._append_log()
@@ -101,6 +105,11 @@ class Dashboard(Vertical):
         if isinstance(event, (ev.Evaluated, ev.BackboneChange)):
             self.query_one(AnalysisView).show(self.state)
         self._append_log()
+
+    def _show_verdict(self) -> None:
+        self.query_one(VerdictView).show(self.state, getattr(self.app, "runs_dir", None))
+        # an ended run's answer gets room: the comparison row grows to half the panels (styles/app.tcss)
+        self.set_class(self.state.status not in ("pending", "running", "starting", "stopping"), "-ended")
 
     def _show_progress_if_due(self) -> None:
         if self._progress_due:
