@@ -87,7 +87,7 @@ def test_each_epoch_draws_one_view_per_image():
         assert sorted(index) == list(range(n))  # every image once, in one of its two views
         assert 10 < (rows < 0).sum() < 54  # about half mirrored
     assert not np.array_equal(epochs[0], epochs[1])
-    val = np.concatenate([np.asarray(f)[:, 0] for f, _ in feature_dataset(plain, np.arange(n), 16)])
+    val = np.concatenate([np.asarray(f)[:, 0] for f, *_ in feature_dataset(plain, np.arange(n), 16)])
     assert np.array_equal(val, np.arange(n))  # validation: in order, as is
 
 
