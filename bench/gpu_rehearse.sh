@@ -2,8 +2,9 @@
 # The GPU machine's one call, rehearsed on this CPU (`make gpu-rehearse`; CI runs it). Issue #27.
 #
 # 1. A Python 3.12 environment like that machine's (bench/gpu-env.txt: JAX's CPU build, numpy,
-#    scikit-learn, scipy, h5py, rich, typer, ml-dtypes; no TensorFlow, no Keras, no packaging), kept in
-#    .venv-gpu/ and rebuilt when that file changes. Checked strict before use.
+#    scikit-learn, scipy, h5py, rich, typer, ml-dtypes; no TensorFlow, no Keras, no packaging), kept outside
+#    the clone (GPU_ENV_CACHE, default ~/.cache/cifar-tui: CI's clean clones reuse it) under the hash of that
+#    file, built once under a lock. Checked strict before use.
 # 2. The tree copied as the device tool copies it: tracked files and untracked ones git does not ignore,
 #    plus the carried bench/gpu-wheels (made by `make gpu-wheels`); refused over the tool's 64 MiB.
 # 3. In the copy, with that environment's python3 first on PATH and OUT set: bash bench/gpu_launch.sh
@@ -16,7 +17,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
-ENV_DIR="$ROOT/.venv-gpu"
+CACHE="${GPU_ENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cifar-tui}"
+ENV_DIR="$CACHE/gpu-env-$(sha256sum bench/gpu-env.txt | cut -c1-16)"
 fail() { echo "gpu_rehearse: $*" >&2; exit 1; }
 
 python312() {
@@ -32,17 +34,20 @@ python312() {
 }
 
 [ -f bench/gpu-wheels/python-version ] || fail "no bench/gpu-wheels: run 'make gpu-wheels' first"
-stamp="$ENV_DIR/.built-$(sha256sum bench/gpu-env.txt | cut -c1-16)"
-if [ ! -f "$stamp" ]; then
+mkdir -p "$CACHE"
+exec 9>"$ENV_DIR.lock"
+flock 9  # one build at a time; the others wait and reuse it
+if [ ! -f "$ENV_DIR/.built" ]; then
   py="$(python312)" || fail "no Python 3.12 found (pyenv's or python3.12 on PATH; or set GPU_REHEARSE_PYTHON)"
   rm -rf "$ENV_DIR"
   "$py" -m venv "$ENV_DIR"
   "$ENV_DIR/bin/python" -m pip install -q --disable-pip-version-check -r bench/gpu-env.txt
-  touch "$stamp"
+  touch "$ENV_DIR/.built"
 fi
+flock -u 9
 for module in keras tensorflow packaging; do  # what the GPU machine lacks, or may: the check must bring it
   if "$ENV_DIR/bin/python" -c "import $module" 2>/dev/null; then
-    fail "$ENV_DIR has $module: not the GPU machine's environment (delete $ENV_DIR to rebuild it)"
+    fail "$ENV_DIR has $module: not the GPU machine's environment (delete it to rebuild it)"
   fi
 done
 

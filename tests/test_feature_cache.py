@@ -265,7 +265,7 @@ def test_extraction_feeds_only_full_batches_and_returns_each_images_row(extracto
     real_predict = extractor.predict
 
     def recording(feeder, **kwargs):
-        shapes.extend(int(np.shape(images)[0]) for images, _labels in feeder)
+        shapes.extend(int(np.shape(images)[0]) for images, *_labels in feeder)
         return real_predict(feeder, **kwargs)
 
     x = _images(13, seed=4)
