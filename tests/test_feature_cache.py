@@ -289,7 +289,7 @@ def test_a_lookup_of_several_views_extracts_them_in_one_pass(extractor, tmp_path
     real_predict = extractor.predict
 
     def recording(feeder, **kwargs):
-        calls.append(sum(int(np.shape(images)[0]) for images, _labels in feeder))
+        calls.append(sum(int(np.shape(images)[0]) for images, *_labels in feeder))
         return real_predict(feeder, **kwargs)
 
     train, val = _images(10, 5), _images(3, 6)
