@@ -106,7 +106,8 @@ def extraction(size: dict, stop) -> dict:
     rows = len(extract(extractor, images, batch, callbacks=[StopOnRequest(stop)]))
     seconds = time.perf_counter() - started
     return {"img_s": round(n / seconds, 1) if rows == n else None, "stopped": rows < n, "images": rows,
-            "image_size": px, "batch_size": batch, "precision": precision}
+            "image_size": px, "batch_size": batch, "precision": precision,
+            "xla": getattr(extractor, "jit_compile", None)}  # predict's setting, as Keras resolved it
 
 
 def paper_run(data_dir: Path, smoke: bool, stop, strategies: tuple[str, ...]) -> dict:

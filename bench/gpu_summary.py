@@ -30,8 +30,8 @@ def summary_lines(results: dict) -> list[str]:
         precision = phase.get("precision") or settings.get("precision")
         what = f"{name}: {phase['status']}, {phase.get('seconds', '?')} s, {phase.get('compiles', '?')} XLA compiles"
         if name == "extraction":
-            what += (f"; {_rate(phase.get('img_s'))} at {phase.get('image_size')} px, {precision} "
-                     f"(A100 anchor {_rate(anchors.get('a100_infer_img_s'))})")
+            what += (f"; {_rate(phase.get('img_s'))} at {phase.get('image_size')} px, {precision}, "
+                     f"XLA {phase.get('xla')} (A100 anchor {_rate(anchors.get('a100_infer_img_s'))})")
         elif name.startswith("throughput:"):
             strategy = phase.get("strategy", {})
             what += (f"; {strategy.get('status')}: {_rate(phase.get('train_img_s'))} at {phase.get('image_size')} px, "

@@ -93,12 +93,13 @@ def test_the_summary_puts_each_figure_beside_its_anchor():
     results = {"size": "full", "status": "complete", "total_s": 250.0, "anchors": {"a100_train_img_s": 3454.0,
                "a100_infer_img_s": 9730.0, "source": "NVIDIA"},
                "machine": {"devices": ["NVIDIA H100 80GB HBM3"], "python": "3.12.3", "versions": {}},
-               "phases": {"extraction": {"status": "done", "img_s": 9000.0, "image_size": 224, "precision": "mixed"},
+               "phases": {"extraction": {"status": "done", "img_s": 9000.0, "image_size": 224, "precision": "mixed",
+                                         "xla": True},
                           "throughput:finetune": {"status": "done", "train_img_s": 2000.0, "image_size": 224,
                                                   "strategy": {"status": "finished", "seconds": 60.0},
                                                   "settings": {"precision": "mixed", "xla": True}}}}
     text = "\n".join(summary_lines(results))
-    assert "9,000 img/s at 224 px, mixed (A100 anchor 9,730 img/s)" in text
+    assert "9,000 img/s at 224 px, mixed, XLA True (A100 anchor 9,730 img/s)" in text
     assert "2,000 img/s at 224 px, mixed, XLA True" in text and "(A100 anchor 3,454 img/s)" in text
     assert problems(results) == []
     results["phases"]["throughput:finetune"]["strategy"]["status"] = "cancelled"
