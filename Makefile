@@ -4,15 +4,21 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # tensorflow-cpu unless an NVIDIA GPU is present (then tensorflow with its CUDA libraries).
 TF_EXTRA ?= $(shell command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && echo gpu || echo cpu)
+TF_CHOSEN := $(if $(filter gpu,$(TF_EXTRA)),tensorflow,tensorflow-cpu)
+TF_OTHER  := $(if $(filter gpu,$(TF_EXTRA)),tensorflow-cpu,tensorflow)
 STAMP  := $(VENV)/.installed-$(TF_EXTRA)
 
-.PHONY: install run test test-cluster bench gpu-wheels lint clean
+.PHONY: install run test test-cluster bench gpu-wheels gpu-rehearse lint clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	@# One TensorFlow (issue #27): tensorflow-cpu and tensorflow install the same files, so a switch of the
+	@# extra removes the other first, and the chosen one too if both are there (their shared files are gone).
+	if $(BIN)/python -m pip show -q $(TF_OTHER) >/dev/null 2>&1; then \
+		$(BIN)/python -m pip uninstall -q -y $(TF_OTHER) $(TF_CHOSEN); fi
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[$(TF_EXTRA),dev]"
 	rm -f $(VENV)/.installed-*
 	touch $@
@@ -37,12 +43,24 @@ test-cluster: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
-# Keras and the small wheels it needs that the lent GPU machine lacks (it has JAX, numpy, h5py, ml-dtypes,
-# rich, no Keras), for its CPython 3.12 on x86_64: carried there with the tree; bench/gpu_check.sh installs
-# them into a private folder. Issue #14 part 4.
-gpu-wheels: $(STAMP)
-	$(BIN)/python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
-		--platform manylinux_2_28_x86_64 -d bench/gpu-wheels keras==3.15.1 optree==0.20.0 namex==0.1.0 absl-py==2.5.1
+# Keras and every wheel `import keras` needs beyond what the lent GPU machine is sure to have (JAX, numpy,
+# h5py, ml-dtypes, rich), at constraints.txt's pins, for its CPython 3.12 on x86_64: carried there with the
+# tree (docs/gpu.md); bench/gpu_check.sh installs them into a private folder. Issues #14 part 4, #27.
+GPU_PYTHON_VERSION := 3.12
+GPU_WHEELS := keras optree namex absl-py packaging typing_extensions
+gpu-wheels:
+	@pins="$$(for p in $(GPU_WHEELS); do grep -i "^$$p==" constraints.txt || echo "MISSING:$$p"; done)"; \
+	case "$$pins" in *MISSING:*) echo "gpu-wheels: no pin in constraints.txt for: $$pins" | grep -o 'MISSING:[^ ]*' >&2; exit 1;; esac; \
+	rm -rf bench/gpu-wheels && \
+	$(PYTHON) -m pip download -q --no-deps --only-binary=:all: --python-version $(GPU_PYTHON_VERSION) \
+		--implementation cp --platform manylinux_2_28_x86_64 -d bench/gpu-wheels $$pins && \
+	echo $(GPU_PYTHON_VERSION) > bench/gpu-wheels/python-version
+
+# The GPU machine's call rehearsed on this CPU (CI runs it): a Python 3.12 environment like that machine's
+# (JAX CPU build, no TensorFlow, no Keras), the tree copied as the device tool copies it, the wheels
+# carried, bench/gpu_launch.sh run with --smoke; fails unless every phase completes.
+gpu-rehearse: gpu-wheels
+	bash bench/gpu_rehearse.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine tui tests bench

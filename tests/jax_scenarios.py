@@ -6,11 +6,13 @@ Keras' import (and the compiles) once:
 1. a tiny scratch run cancelled after its first epoch, then resumed to the end (`cifar-tui resume`'s path);
 2. the feature cache under JAX: written once, reused by a second cache object (a new run), and a head
    fitted on the cached-feature batches;
-3. which engine module first imported TensorFlow, if any (it should be none once the neutral feeder lands).
+3. which engine module first imported TensorFlow, if any (it should be none once the neutral feeder lands);
+4. how many times XLA compiled the scenario 1 steps (train, validation, predict), by function name.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import sys
 import threading
@@ -84,11 +86,27 @@ def feature_cache(root: Path) -> dict:
             "fit_epochs": len(history.history["loss"]), "backend": keras.backend.backend()}
 
 
+def count_compiles() -> collections.Counter:
+    """XLA compiles from now on, by function name (JAX's own event, one per backend compile)."""
+    import jax.monitoring
+
+    compiles: collections.Counter = collections.Counter()
+
+    def listen(event, duration, **kwargs):
+        if event == "/jax/core/compile/backend_compile_duration":
+            compiles[kwargs.get("fun_name", "?")] += 1
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    return compiles
+
+
 def main(out: str, data_dir: str, work: str) -> None:
     sys.meta_path.insert(0, _WhoImportsTensorFlow())
     work_dir = Path(work)
-    result = {"run": run_and_resume(data_dir, work_dir / "runs"),
-              "cache": feature_cache(work_dir / "runs" / ".feature-cache")}
+    compiles = count_compiles()
+    result = {"run": run_and_resume(data_dir, work_dir / "runs")}
+    result["run"]["compiles"] = {name: n for name, n in compiles.items() if "_step" in name}
+    result["cache"] = feature_cache(work_dir / "runs" / ".feature-cache")
     result["tensorflow_loaded"] = "tensorflow" in sys.modules
     result["first_tensorflow_import"] = FIRST_TF_IMPORT
     Path(out).write_text(json.dumps(result, default=str))

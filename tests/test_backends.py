@@ -139,6 +139,14 @@ def test_a_jax_run_resumes_after_a_cancel(jax_run):
 
 
 @pytest.mark.slow
+def test_a_jax_fit_compiles_each_step_once(jax_run):
+    """Issue #27: 54 training images at batch 16, 20 test images: a partial last batch compiled the train and
+    predict steps a second time. Two fits (the run, cancelled after epoch 1, and its resume)."""
+    steps = {name.removeprefix("jit(").removesuffix(")"): n for name, n in jax_run["run"]["compiles"].items()}
+    assert steps == {"train_step": 2, "test_step": 2, "predict_step": 1}, steps
+
+
+@pytest.mark.slow
 def test_the_feature_cache_under_jax_is_written_once_and_reused(jax_run):
     cache = jax_run["cache"]
     assert cache["backend"] == "jax"

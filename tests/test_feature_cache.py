@@ -87,7 +87,7 @@ def test_each_epoch_draws_one_view_per_image():
         assert sorted(index) == list(range(n))  # every image once, in one of its two views
         assert 10 < (rows < 0).sum() < 54  # about half mirrored
     assert not np.array_equal(epochs[0], epochs[1])
-    val = np.concatenate([np.asarray(f)[:, 0] for f, _ in feature_dataset(plain, np.arange(n), 16)])
+    val = np.concatenate([np.asarray(f)[:, 0] for f, *_ in feature_dataset(plain, np.arange(n), 16)])
     assert np.array_equal(val, np.arange(n))  # validation: in order, as is
 
 
@@ -265,7 +265,7 @@ def test_extraction_feeds_only_full_batches_and_returns_each_images_row(extracto
     real_predict = extractor.predict
 
     def recording(feeder, **kwargs):
-        shapes.extend(int(np.shape(images)[0]) for images, _labels in feeder)
+        shapes.extend(int(np.shape(images)[0]) for images, *_labels in feeder)
         return real_predict(feeder, **kwargs)
 
     x = _images(13, seed=4)
@@ -289,7 +289,7 @@ def test_a_lookup_of_several_views_extracts_them_in_one_pass(extractor, tmp_path
     real_predict = extractor.predict
 
     def recording(feeder, **kwargs):
-        calls.append(sum(int(np.shape(images)[0]) for images, _labels in feeder))
+        calls.append(sum(int(np.shape(images)[0]) for images, *_labels in feeder))
         return real_predict(feeder, **kwargs)
 
     train, val = _images(10, 5), _images(3, 6)

@@ -1,5 +1,6 @@
-"""The feeders: uint8 batches at the native size and int32 labels; shuffled (seeded) only when training,
-every image once per epoch. tf.data on TensorFlow, `ArrayFeeder` on the other backends."""
+"""The feeders: uint8 batches at the native size and int32 labels; shuffled (seeded) only when training;
+one batch shape (training drops the partial batch, evaluation pads it, weighted 0), every evaluated image
+counted once. tf.data on TensorFlow, `ArrayFeeder` on the other backends."""
 
 from __future__ import annotations
 
@@ -21,37 +22,82 @@ def images(n):
 
 
 def epoch(feeder):
-    batches = [(np.asarray(x), np.asarray(y)) for x, y in feeder]
+    batches = [tuple(np.asarray(part) for part in batch) for batch in feeder]
     return np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches]), batches
 
 
+def feeder_of(kind, x, y, batch_size, training, seed=0):
+    return make_feeder(x, y, batch_size, training=training, seed=seed) if kind == "make_feeder" \
+        else ArrayFeeder(x, y, batch_size, training, seed)
+
+
 @pytest.mark.parametrize("kind", ["make_feeder", "array"])
-def test_batches_are_uint8_at_native_size_in_order_when_evaluating(kind):
+def test_evaluation_batches_are_whole_in_order_and_the_padding_weighs_nothing(kind):
+    """Issue #27: a partial last batch is a second shape to compile; it is padded (copies of the last
+    image) and the padding weighs 0, so every image counts once."""
     x, y = images(10), np.arange(10)
-    feeder = make_feeder(x, y, 4, training=False) if kind == "make_feeder" else ArrayFeeder(x, y, 4, False)
-    seen, labels, batches = epoch(feeder)
-    assert [len(b[0]) for b in batches] == [4, 4, 2]
-    assert seen.dtype == np.uint8 and seen.shape == (10, 32, 32, 3) and labels.dtype == np.int32
-    np.testing.assert_array_equal(seen, x)  # untouched: augmentation and resize are the model's
-    np.testing.assert_array_equal(labels, y)
+    seen, labels, batches = epoch(feeder_of(kind, x, y, 4, training=False))
+    assert [len(b[0]) for b in batches] == [4, 4, 4]
+    assert seen.dtype == np.uint8 and seen.shape == (12, 32, 32, 3) and labels.dtype == np.int32
+    np.testing.assert_array_equal(seen[:10], x)  # untouched: augmentation and resize are the model's
+    np.testing.assert_array_equal(seen[10:], x[[9, 9]])
+    np.testing.assert_array_equal(labels, [*range(10), 9, 9])
+    weights = np.concatenate([b[2] for b in batches])
+    assert weights.dtype == np.float32 and weights[10:].tolist() == [0, 0]
+    np.testing.assert_allclose(weights[:10], 12 / 10)  # padded rows / real rows (the loss's mean: see feeder)
 
 
 @pytest.mark.parametrize("kind", ["make_feeder", "array"])
-def test_training_shuffles_each_epoch_covers_every_image_once_and_is_seeded(kind):
+def test_training_keeps_whole_batches_reshuffles_each_epoch_and_is_seeded(kind):
     x, y = images(20), np.arange(20)
 
-    def two_epochs(seed):
-        feeder = make_feeder(x, y, 6, training=True, seed=seed) if kind == "make_feeder" \
-            else ArrayFeeder(x, y, 6, True, seed)
-        return [epoch(feeder)[:2] for _ in range(2)]
+    def epochs(seed, count=2):
+        feeder = feeder_of(kind, x, y, 6, training=True, seed=seed)
+        return [epoch(feeder) for _ in range(count)]
 
-    (seen1, order1), (_, order2) = two_epochs(1)
-    assert sorted(order1.tolist()) == list(range(20))
+    (seen1, order1, batches), (_, order2, _) = epochs(1)
+    assert [len(b[0]) for b in batches] == [6, 6, 6]  # 20 % 6 = 2 dropped: one batch shape
+    assert len(set(order1.tolist())) == 18  # no image twice in an epoch
     np.testing.assert_array_equal(seen1, x[order1])  # images travel with their labels
-    assert order1.tolist() != list(range(20)) and order1.tolist() != order2.tolist()
-    again = two_epochs(1)
+    assert order1.tolist() != list(range(18)) and order1.tolist() != order2.tolist()
+    again = epochs(1)
     assert again[0][1].tolist() == order1.tolist() and again[1][1].tolist() == order2.tolist()
-    assert two_epochs(2)[0][1].tolist() != order1.tolist()
+    assert epochs(2)[0][1].tolist() != order1.tolist()
+    # the dropped images differ from epoch to epoch: every image is seen over a few epochs
+    assert set(np.concatenate([e[1] for e in epochs(1, count=6)]).tolist()) == set(range(20))
+    assert [len(b[0]) for b in epoch(feeder_of(kind, x[:5], y[:5], 6, training=True))[2]] == [5]  # < 1 batch
+
+
+@pytest.mark.parametrize("kind", ["make_feeder", "array"])
+def test_padded_evaluation_reports_what_one_unpadded_pass_does(kind):
+    """Loss (its regularisation term too) and accuracy over a padded feeder are those of the 10 real images
+    in one batch; predict_rows returns one row per image."""
+    import keras
+
+    from engine.data.feeder import predict_rows
+    from engine.training.evaluate import MaskedAccuracy
+
+    x, y = images(10), np.arange(10) % 3
+    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Rescaling(1 / 255),
+                              keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(3, activation="softmax", kernel_regularizer=keras.regularizers.L2(0.5),
+                                                 kernel_initializer=keras.initializers.RandomNormal(seed=1))])
+    model.compile("adam", "sparse_categorical_crossentropy", weighted_metrics=[MaskedAccuracy()])
+    whole = model.evaluate(x.astype(np.float32), y, batch_size=10, verbose=0, return_dict=True)
+    padded = model.evaluate(feeder_of(kind, x, y, 4, training=False), verbose=0, return_dict=True)
+    assert padded["accuracy"] == whole["accuracy"] and 0 < whole["accuracy"] < 1
+    assert padded["loss"] == pytest.approx(whole["loss"], rel=1e-6)
+    rows = predict_rows(model, x, 4)
+    assert rows.shape == (10, 3)
+    np.testing.assert_allclose(rows, model.predict(x.astype(np.float32), batch_size=10, verbose=0), rtol=1e-6)
+
+
+def test_tf_data_batches_have_a_static_shape():
+    """A static batch dimension: one trace (and one XLA program under jit_compile) per fit on TensorFlow."""
+    x, y = images(10), np.arange(10)
+    assert make_feeder(x, y, 4, training=True).element_spec[0].shape.as_list() == [4, 32, 32, 3]
+    spec = make_feeder(x, y, 4, training=False).element_spec
+    assert [part.shape.as_list()[0] for part in spec] == [4, 4, 4]
 
 
 def test_the_neutral_feeder_trains_a_model_and_reshuffles_between_fit_epochs():

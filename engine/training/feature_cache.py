@@ -30,7 +30,7 @@ from typing import NamedTuple
 import keras
 import numpy as np
 
-from engine.data.feeder import make_feeder
+from engine.data.feeder import evaluation_rows, predict_rows, training_steps
 from engine.events import LogMessage, Sink
 from engine.store.feature_files import KeyFolder, image_digests
 
@@ -178,14 +178,10 @@ def extract(extractor: keras.Model, x: np.ndarray, batch_size: int, callbacks: l
     """uint8 (N, h, w, 3) -> (N, D) float32. The extractor is the model's own front (`pooled_extractor`):
     its `Resize` layer brings the images to the strategy's size, as in training and evaluation.
 
-    Every batch it sees is full (the last one padded with copies of the last image, their rows dropped):
-    a batch of another shape makes TensorFlow trace the whole backbone again (~3 s per new shape on a CPU)
-    and JAX compile it again, once per view, validation set and spot check."""
-    n = len(x)
-    padded = np.concatenate([x, np.repeat(x[-1:], (-n) % batch_size, axis=0)]) if n else x
-    feeder = make_feeder(padded, np.zeros(len(padded), np.int32), batch_size, training=False)
-    out = extractor.predict(feeder, verbose=0, callbacks=callbacks)[:n]
-    return np.asarray(out, dtype=np.float32)
+    Every batch it sees is full (`predict_rows`: the last one padded, its padding's rows dropped): a batch
+    of another shape makes TensorFlow trace the whole backbone again (~3 s per new shape on a CPU) and JAX
+    compile it again, once per view, validation set and spot check."""
+    return np.asarray(predict_rows(extractor, x, batch_size, callbacks), dtype=np.float32)
 
 
 def feature_dataset(plain: np.ndarray, y: np.ndarray, batch_size: int, training: bool = False,
@@ -212,8 +208,9 @@ class FeatureBatches(keras.utils.PyDataset):
         self.epoch = 0
         self._drawn: tuple[int, np.ndarray, np.ndarray | None] | None = None
 
-    def __len__(self) -> int:
-        return -(-len(self.plain) // self.batch_size)
+    def __len__(self) -> int:  # whole batches, as the image feeder's (engine/data/feeder.py)
+        n = len(self.plain)
+        return training_steps(n, self.batch_size) if self.training else -(-n // self.batch_size)
 
     def _draw(self) -> tuple[np.ndarray, np.ndarray | None]:
         if self._drawn is None or self._drawn[0] != self.epoch:
@@ -227,7 +224,10 @@ class FeatureBatches(keras.utils.PyDataset):
             self._drawn = (self.epoch, order, flips)
         return self._drawn[1], self._drawn[2]
 
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+    def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
+        if not self.training:  # in order, the last batch padded, with sample weights
+            idx, weights = evaluation_rows(len(self.plain), self.batch_size, index)
+            return self.plain[idx], self.labels[idx], weights
         order, flips = self._draw()
         idx = order[index * self.batch_size:(index + 1) * self.batch_size]
         batch = self.plain[idx]

@@ -13,7 +13,7 @@ import numpy as np
 
 from engine.backend import set_random_seed
 from engine.config import ExperimentConfig
-from engine.data.feeder import make_feeder
+from engine.data.feeder import make_feeder, predict_rows, training_steps
 from engine.data.splits import PreparedData
 from engine.events import (
     BackboneChange,
@@ -34,7 +34,7 @@ from engine.models.transfer import build_finetune, build_frozen
 from engine.training.callbacks import BestEpoch, EndInsideLastEpoch, EventEmitter, StopOnRequest
 from engine.training.checkpoint_files import Checkpoint, load_checkpoint
 from engine.training.checkpoints import Checkpointer, read_arrays, restore_optimizer, restore_weights
-from engine.training.evaluate import test_metrics
+from engine.training.evaluate import MaskedAccuracy, test_metrics
 from engine.training.precise_bn import PreciseBatchNorm, has_batch_norm
 from engine.training.schedules import WarmupCosine
 
@@ -120,7 +120,7 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
                                                total_epochs)
     else:
         train_ds = make_feeder(data.x_train, data.y_train, batch_size, training=True, seed=config.seed + done)
-        steps = math.ceil(len(data.y_train) / batch_size)
+        steps = training_steps(len(data.y_train), batch_size)  # whole batches (engine/data/feeder.py)
     val_ds = make_feeder(data.x_val, data.y_val, batch_size, training=False)
     budget = "+".join(f"{p.epochs_exact or p.epochs:g}" for p in built.phases)
     if name == "finetune":  # head epochs first, then unfrozen; from frozen, the head epochs were frozen's
@@ -166,7 +166,7 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
                 optimizer=(recipe.optimizer(peak, phase_steps, steps) if recipe.optimizer is not None
                            else keras.optimizers.Adam(learning_rate=phase_learning_rate(config, peak, phase_steps))),
                 loss=recipe.loss,
-                metrics=["accuracy"],
+                weighted_metrics=[MaskedAccuracy()],  # padded evaluation batches count real images
                 jit_compile=config.jit,
                 run_eagerly=config.run_eagerly,
                 steps_per_execution=config.steps_per_execution,
@@ -178,7 +178,7 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
                           learning_rate=phase.learning_rate * lr_factor,
                           trainable_params=count_params(model.trainable_weights)))
         emitter = EventEmitter(sink, name, phase.name, total_epochs, steps, batch_size,
-                               len(data.y_train), stop_event)
+                               min(len(data.y_train), steps * batch_size), stop_event)  # images an epoch trains
         best.emitter = emitter
         checkpointing = []
         if saver is not None:
@@ -240,9 +240,8 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
         # layers), reusing the extractor's compiled predict.
         probabilities = head_data.predict(data.x_test, batch_size, callbacks=[stopper])
     else:
-        test_ds = make_feeder(data.x_test, data.y_test, batch_size, training=False)
         tester = recipe.test_model(model) if recipe.test_model is not None else model
-        probabilities = tester.predict(test_ds, verbose=0, callbacks=[stopper])
+        probabilities = predict_rows(tester, data.x_test, batch_size, callbacks=[stopper])
     if stop_event.is_set() or len(probabilities) != len(data.y_test):
         sink(StrategyFinished(strategy=name, status="cancelled", seconds=time.perf_counter() - started,
                               trainable_params=trainable, total_params=model.count_params()))
