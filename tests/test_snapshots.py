@@ -12,6 +12,7 @@ from app_harness import ScriptedEngine
 from engine.config import ExperimentConfig
 from tui.app import CifarTuiApp
 from tui.widgets.dashboard import Dashboard
+from tui.widgets.verdict import VerdictView
 
 FIXED_ID = "20270115-080000-demo-abcd"
 
@@ -26,6 +27,13 @@ async def wait_finished(pilot):
     app = pilot.app
     for _ in range(200):
         if app.live_state.status == "finished":
+            break
+        await pilot.pause(0.05)
+    # the verdict is computed in a thread worker once the run has ended (it imports scipy): wait for it,
+    # or the snapshot shows the placeholder on a fast machine and the verdict on a slow one
+    verdict = app.screen.query_one(VerdictView)
+    for _ in range(1200):
+        if verdict.verdict is not None:
             break
         await pilot.pause(0.05)
     await settle(pilot)

@@ -39,7 +39,16 @@ def band_conditions(bands: list[Band]) -> list[dict]:
 
 
 class BandsPlot(PlotextPlot):
+    _drawn: tuple[list[Band], str] | None = None
+
+    def on_resize(self) -> None:
+        # the shading's density follows the widget's size: a draw before the first layout (size 0) left
+        # gaps in the band, so draw again at the size the user sees
+        if self._drawn is not None:
+            self.draw(*self._drawn)
+
     def draw(self, bands: list[Band], title: str) -> None:
+        self._drawn = (bands, title)
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
