@@ -120,6 +120,9 @@ class Evaluated(Event):
     precision: list[float]
     recall: list[float]
     evaluation: str = ""  # how the test set was seen when not plainly, e.g. test-time augmentation
+    # the phase that trained the tested epoch ("train", "head", "finetune"); "" in older logs. finetune tested
+    # at a "head" epoch: fine-tuning did not improve validation accuracy (issue #24)
+    tested_phase: str = ""
 
 
 @dataclass
@@ -154,6 +157,8 @@ class BackboneChange(Event):
     cka: list[float]  # debiased linear CKA (unbiased HSIC) of the block's activations, before vs after
     images: int  # test images the activations were taken on
     reference: str  # what "before" was (ImageNet weights, or random init), in words
+    weights: str = ""  # which weights were analysed, in words ("" in older logs: the tested model)
+    trained_variables: int = 0  # backbone variables the optimiser trained, the ones weight_change counts
 
 
 @dataclass

@@ -34,6 +34,7 @@ AUGMENTATIONS = {
 INPUT_NAME = "pixels_uint8"
 AUGMENT_LAYER = "augment"
 RESIZE_LAYER = "resize"
+BACKBONE_CALL = "backbone_call"  # the layer of a transfer model that calls its backbone (models/transfer.py)
 
 
 @keras.saving.register_keras_serializable(package="cifar_tui")
@@ -128,15 +129,14 @@ def preprocess(inputs, size: int, augment: str = "none", seed: int | None = None
     return Resize(size)(x)
 
 
-def model_view(model, images, training: bool = False):
-    """What `model`'s network sees of uint8 `images` (B, h, w, 3): its `Augment` (when `training`) and its
-    `Resize` layers applied. float32 (B, size, size, 3) in [0, 255]; used where a sub-network (the backbone
-    alone: AdaBN, the fine-tuning analysis) is run outside the model."""
-    x = images
-    names = {layer.name for layer in model.layers}
-    if training and AUGMENT_LAYER in names:
-        x = model.get_layer(AUGMENT_LAYER)(x, training=True)
-    return model.get_layer(RESIZE_LAYER)(x)
+def backbone_input(model, images, training: bool = False):
+    """What `model`'s backbone receives for uint8 `images` (B, h, w, 3): the model's own layers up to the
+    layer that calls its backbone (`BACKBONE_CALL`), i.e. `Augment` (only when `training`), `Resize` and,
+    in the divide-by-255 ablation, its `Rescaling`. float32 (B, size, size, 3). The one way to feed a
+    backbone outside its model (AdaBN, the fine-tuning analysis): a sub-model of the same layers, so
+    nothing the model does to its input can be left out (issue #24: AdaBN once skipped the divide)."""
+    front = keras.Model(model.inputs, model.get_layer(BACKBONE_CALL).input, name="backbone_input")
+    return front(images, training=training)
 
 
 def reseed(model, seed: int) -> None:

@@ -27,7 +27,7 @@ from keras import layers
 from engine.config import ExperimentConfig
 from engine.models.backbone import WeightsChoice, block_index, build_backbone
 from engine.models.phases import Phase, StrategyModel
-from engine.models.preprocessing import augmentation, model_input, preprocess
+from engine.models.preprocessing import BACKBONE_CALL, augmentation, model_input, preprocess
 
 # Momentum of the backbone's BatchNorm when it trains from random init: Keras' 0.99 lags behind weights
 # that change fast, so validation (on the moving statistics) lags behind training; the scratch CNN uses 0.9
@@ -47,7 +47,7 @@ class BackboneCall(layers.Layer):
     """
 
     def __init__(self, backbone, **kwargs):
-        super().__init__(name="backbone_call", dtype=backbone.dtype_policy, **kwargs)
+        super().__init__(name=BACKBONE_CALL, dtype=backbone.dtype_policy, **kwargs)
         self.backbone = backbone
         self.follow_training = False
 

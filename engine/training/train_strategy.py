@@ -11,12 +11,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from engine.analysis.backbone_change import ANALYSIS_IMAGES, snapshot, trained_variables
 from engine.backend import set_random_seed
 from engine.config import ExperimentConfig
 from engine.data.feeder import make_feeder
 from engine.data.splits import PreparedData
 from engine.events import (
-    BackboneChange,
     Evaluated,
     LogMessage,
     PhaseStarted,
@@ -26,14 +26,17 @@ from engine.events import (
     TestPredictions,
 )
 from engine.models.backbone import WeightsChoice
-from engine.models.phases import BN_ESTIMATE_IMAGES, estimate_bn_statistics
-from engine.models.preprocessing import model_view, reseed
+from engine.models.phases import estimate_random_init_statistics
+from engine.models.preprocessing import reseed
 from engine.models.scratch import build_scratch
 from engine.models.transfer import build_finetune, build_frozen
+from engine.state import before_unfreezing_note
 from engine.training.callbacks import BestEpoch, EventEmitter, StopOnRequest
 from engine.training.checkpoint_files import Checkpoint, load_checkpoint
 from engine.training.checkpoints import Checkpointer, read_arrays, restore_optimizer, restore_weights
 from engine.training.evaluate import test_metrics
+from engine.training.finetune_outcome import analyse as analyse_finetune
+from engine.training.finetune_outcome import phase_of
 from engine.training.schedules import WarmupCosine
 
 BUILDERS = {"scratch": build_scratch, "frozen": build_frozen, "finetune": build_finetune}
@@ -94,11 +97,10 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     if name == "finetune" and config.finetune_from == "frozen" and resume is None:
         model.set_weights(_frozen_weights(config, trained, checkpoint_dir))
     elif built.estimate_bn and resume is None:  # random init: BatchNorm statistics from training batches
-        order = np.random.default_rng(config.seed).permutation(len(data.y_train))[:BN_ESTIMATE_IMAGES]
-        # Augmented as in training (the model's own layers): the head trains on augmented batches, which
-        # must meet the statistics.
+        # Augmented as in training (the model's own front): the head trains on augmented batches, which must
+        # meet the statistics.
         with scope():
-            seen = estimate_bn_statistics(built.backbone, [model_view(model, data.x_train[order], training=True)])
+            seen = estimate_random_init_statistics(model, built.backbone, data.x_train, config.seed)
         sink(LogMessage(level="info", message=f"{name}: BatchNorm statistics of the random-init backbone "
                                               f"estimated on {seen} training images (AdaBN, no gradient step)"))
     analyse = name == "finetune" and config.finetune_analysis and built.backbone is not None
@@ -137,14 +139,17 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
                          resume.best_epoch, resume.best_val_accuracy)
         restore_weights(model, checkpoint_dir / resume.weights_file)
     epoch = 0
+    trained_backbone: set[str] = set()  # paths of the backbone variables some phase trained
     last_val_accuracy, last_epoch = None, 0  # the weights the model holds after training: "last" keeps them
     for phase in built.phases:
         if stop_event.is_set():
             break
+        phase.prepare()  # freeze / unfreeze, then compile: trainable flags take effect at compile time
+        if built.backbone is not None:  # what the optimiser trains in this phase (the analysis counts those)
+            trained_backbone |= trained_variables(built.backbone)
         if epoch + phase.epochs <= done:  # finished before the interruption
             epoch += phase.epochs
             continue
-        phase.prepare()  # freeze / unfreeze, then compile: trainable flags take effect at compile time
         fit_model, fit_train, fit_val = model, train_ds, val_ds
         if phase.name == cached_phase:  # the backbone is frozen: fit the head on its cached features
             from engine.training.feature_cache import cached_head_data
@@ -219,11 +224,14 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
 
     # Model selection happened on the validation split; now, and only now, the test set.
     tested_epoch, tested_val_accuracy = best.best_epoch, best.best_accuracy
-    if config.keep == "best":
-        best.restore(model)
-    else:  # the notebook's way: the weights the training ended with (the last epoch, or early stopping's best)
+    if config.keep != "best":  # the notebook's way: the weights training ended with (last epoch, or early stopping's)
         tested_epoch = last_epoch or total_epochs
         tested_val_accuracy = last_val_accuracy if last_val_accuracy is not None else math.nan
+    tested_phase = phase_of(built.phases, tested_epoch)
+    # tested before unfreezing: the analysis looks at the weights fine-tuning produced, kept before the restore
+    finetuned = snapshot(built.backbone) if analyse and tested_phase == "head" and trained_backbone else None
+    if config.keep == "best":
+        best.restore(model)
     if head_data is not None and built.phases[-1].name == cached_phase and recipe.test_model is None:
         # The tested weights sit behind a frozen backbone: the whole model as extractor then head (the same
         # layers), reusing the extractor's compiled predict.
@@ -238,7 +246,10 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
         return "cancelled"
     metrics = test_metrics(probabilities, data.y_test, num_classes)
     sink(Evaluated(strategy=name, best_epoch=tested_epoch, best_val_accuracy=tested_val_accuracy,
-                   class_names=list(data.class_names), evaluation=recipe.evaluation, **metrics))
+                   class_names=list(data.class_names), evaluation=recipe.evaluation, tested_phase=tested_phase,
+                   **metrics))
+    if note := before_unfreezing_note(name, tested_epoch, tested_phase):
+        sink(LogMessage(level="warning", message=f"{name}: {note}"))
     if recipe.evaluation:  # a trick that changes evaluation is said on screen, not only in the record
         sink(LogMessage(level="warning", message=f"{name}: test accuracy measured with {recipe.evaluation}"))
     from engine.analysis.predictions import prediction_arrays
@@ -249,11 +260,8 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     if trained is not None:
         trained[name] = model.get_weights()
     if analyse and not stop_event.is_set():
-        from engine.analysis.backbone_change import ANALYSIS_IMAGES, backbone_change
-
-        change = backbone_change(built.backbone, before, data.x_test[:ANALYSIS_IMAGES], size,
-                                 config.input_scaling)
-        sink(BackboneChange(strategy=name, reference=reference, **change))
+        analyse_finetune(sink, name, model, built.backbone, before, reference, trained_backbone,
+                         data.x_test[:ANALYSIS_IMAGES], tested_epoch, tested_phase, finetuned, last_epoch)
     elif analyse:  # tested and kept; only the extra analysis is missing, and a resume will not redo it
         sink(LogMessage(level="warning", message=f"{name}: the backbone-change analysis was skipped: the run "
                                                  "was stopped after the test"))
