@@ -63,7 +63,9 @@ class StrategyStarted(Event):
     steps_per_epoch: int
     total_params: int
     weights: str  # what the backbone was initialised from, in words
-    recipe: str = ""  # one line: model, optimiser and schedule, epochs, augmentation, TTA (issue #18)
+    # one line, never empty: model, optimiser and schedule, epochs, augmentation, features cached or live (per
+    # phase too: PhaseStarted.recipe), TTA (issues #18, #24)
+    recipe: str = ""
     epoch_budget: str = ""  # epochs per phase, "+"-joined ("5+5": head, then unfrozen); "" in older logs
 
 
@@ -76,6 +78,7 @@ class PhaseStarted(Event):
     epochs: int
     learning_rate: float
     trainable_params: int
+    recipe: str = ""  # one line: what trains, optimiser and schedule, features cached or live, augmentation
 
 
 @dataclass

@@ -46,6 +46,17 @@ def test_all_three_strategies_end_to_end(cifar_dir, tmp_path):
         assert mine.index("evaluated") > max(i for i, k in enumerate(mine) if k == "epoch_end")
     phases = [(e.strategy, e.phase) for e in seen if isinstance(e, ev.PhaseStarted)]
     assert phases == [("scratch", "train"), ("frozen", "train"), ("finetune", "head"), ("finetune", "finetune")]
+    # what each strategy and phase trained with, never empty (issue #24): the transfer strategies differ only
+    # by unfreezing, the same augmentation in every phase, cached features where the backbone is frozen
+    recipes = {e.strategy: e.recipe for e in seen if isinstance(e, ev.StrategyStarted)}
+    assert all(recipes.values()) and "augmentation flip+translate" in recipes["scratch"]
+    lines = {(e.strategy, e.phase): e.recipe for e in seen if isinstance(e, ev.PhaseStarted)}
+    for key in (("frozen", "train"), ("finetune", "head"), ("finetune", "finetune")):
+        assert "augmentation flip+translate" in lines[key] and lines[key] in recipes[key[0]], lines[key]
+    assert lines[("frozen", "train")] == lines[("finetune", "head")]  # equal budgets: the same phase
+    assert "features cached (each epoch's augmented images)" in lines[("finetune", "head")]
+    assert "backbone unfrozen (all blocks, BatchNorm training)" in lines[("finetune", "finetune")]
+    assert "backbone live" in lines[("finetune", "finetune")]
 
     summary = outcome.summary
     assert summary["status"] == "finished" and summary["dataset"]["name"] == "cifar10"

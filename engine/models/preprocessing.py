@@ -29,8 +29,11 @@ MAX_SHIFT = 4  # pixels, the classic CIFAR crop augmentation (pad 4, crop 32)
 AUGMENTATIONS = {
     "flip+translate": dict(flip=True, shift=MAX_SHIFT),
     "translate": dict(flip=False, shift=MAX_SHIFT),
+    "flip": dict(flip=True, shift=0),
     "none": dict(flip=False, shift=0),
 }
+# The same augmentation without its translation (frozen and finetune with `transfer_translate = false`)
+WITHOUT_TRANSLATION = {"flip+translate": "flip", "translate": "none", "flip": "flip", "none": "none"}
 INPUT_NAME = "pixels_uint8"
 AUGMENT_LAYER = "augment"
 RESIZE_LAYER = "resize"
@@ -57,15 +60,22 @@ class Augment(layers.Layer):
     def call(self, images, training=None):
         if not training or (self.shift == 0 and not self.flip):
             return images
+        n = ops.shape(images)[0]
+        offsets = keras.random.randint((n, 2), 0, 2 * self.shift + 1, dtype="int32", seed=self.seed_generator)
+        mirrored = keras.random.uniform((n, 1), seed=self.seed_generator) < 0.5 if self.flip else None
+        return self.apply_draw(images, offsets, mirrored)
+
+    def apply_draw(self, images, offsets, mirrored=None):
+        """`images` (B, h, w, C) translated by `offsets` (B, 2) int32, each in [0, 2 * shift] (shift + dy, shift
+        + dx: the crop's corner in the reflect-padded image) and, where `mirrored` (B, 1) bool, mirrored. The
+        layer's draws go through here, and so do the feature cache's (its views are this layer's images)."""
         shape = ops.shape(images)
         n, h, w = shape[0], images.shape[1] or shape[1], images.shape[2] or shape[2]
         s = self.shift
         padded = ops.pad(images, [[0, 0], [s, s], [s, s], [0, 0]], mode="reflect") if s else images
-        offsets = keras.random.randint((n, 2), 0, 2 * s + 1, dtype="int32", seed=self.seed_generator)
         rows = offsets[:, :1] + ops.arange(h, dtype="int32")[None, :]  # (B, h): source row of each output row
         cols = offsets[:, 1:] + ops.arange(w, dtype="int32")[None, :]  # (B, w)
-        if self.flip:
-            mirrored = keras.random.uniform((n, 1), seed=self.seed_generator) < 0.5
+        if mirrored is not None:
             cols = ops.where(mirrored, ops.flip(cols, axis=1), cols)
         # One gather over the flattened padded batch: index of (b, row, col) = (b * H' + row) * W' + col.
         hp, wp = h + 2 * s, w + 2 * s

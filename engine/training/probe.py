@@ -85,13 +85,14 @@ def train_probe(config: ExperimentConfig, data: PreparedData, weights: WeightsCh
     num_classes = len(data.class_names)
     extractor = feature_extractor(config, weights, data.x_train, num_classes)
     head_params = (extractor.output_shape[-1] + 1) * num_classes
+    recipe = (f"logistic regression (L-BFGS) on standardised pooled features of unaugmented images at "
+              f"{config.transfer_image_size} px, {'cached' if cache is not None else 'extracted live'}, L2 chosen "
+              f"on validation from {len(C_GRID)} values (Kornblith et al. 2019)")
     sink(StrategyStarted(
         strategy="probe", image_size=config.transfer_image_size, epochs=len(C_GRID), steps_per_epoch=1,
-        total_params=extractor.count_params() + head_params, weights=weights.label,
-        recipe=f"logistic regression (L-BFGS) on standardised pooled features, L2 chosen on validation from "
-               f"{len(C_GRID)} values (Kornblith et al. 2019)"))
+        total_params=extractor.count_params() + head_params, weights=weights.label, recipe=recipe))
     sink(PhaseStarted(strategy="probe", phase="train", first_epoch=1, epochs=len(C_GRID),
-                      learning_rate=math.nan, trainable_params=head_params))
+                      learning_rate=math.nan, trainable_params=head_params, recipe=recipe))
 
     def cancelled() -> str:
         sink(StrategyFinished(strategy="probe", status="cancelled", seconds=time.perf_counter() - started,

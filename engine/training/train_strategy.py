@@ -37,6 +37,7 @@ from engine.training.checkpoints import Checkpointer, read_arrays, restore_optim
 from engine.training.evaluate import test_metrics
 from engine.training.finetune_outcome import analyse as analyse_finetune
 from engine.training.finetune_outcome import phase_of
+from engine.training.recipe_lines import strategy_lines
 from engine.training.schedules import WarmupCosine
 
 BUILDERS = {"scratch": build_scratch, "frozen": build_frozen, "finetune": build_finetune}
@@ -75,20 +76,14 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     # so its shuffles and augmentations are as random as, but not identical to, an uninterrupted run's.
     set_random_seed(config.seed + done)  # engine.backend's: no TensorFlow on the other backends
     num_classes = len(data.class_names)
-    # Mixed precision: layers built under the policy compute in float16 (Keras wraps the optimizer in a
-    # LossScaleOptimizer at compile time); every classifier output stays float32 (dtype="float32").
-    keras.mixed_precision.set_dtype_policy("mixed_float16" if config.precision == "mixed" else "float32")
     def scope():  # a fresh context each time: a strategy's scope object cannot be entered twice
         return distribution.scope() if distribution is not None else contextlib.nullcontext()
 
     replicas = distribution.num_replicas_in_sync if distribution is not None else 1
     lr_factor = replicas if config.scale_lr else 1  # linear scaling rule
-    try:
-        with scope():
-            # the data set's augmentation, built into the model ("auto" resolved: digits are never mirrored)
-            built = BUILDERS[name](config.replace(augment=data.augmentation), num_classes, weights)
-    finally:
-        keras.mixed_precision.set_dtype_policy("float32")
+    with scope(), dtype_policy(config):
+        # the data set's augmentation, built into the model ("auto" resolved: digits are never mirrored)
+        built = BUILDERS[name](config.replace(augment=data.augmentation), num_classes, weights)
     model, recipe = built.model, built.recipe
     if done:  # the model's augmentation stream too (see above)
         reseed(model, config.seed + done)
@@ -124,11 +119,13 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     if name == "finetune":  # head epochs first, then unfrozen; from frozen, the head epochs were frozen's
         head = config.frozen_epochs if config.finetune_from == "frozen" else config.head_epochs
         budget = f"{head}+{config.finetune_epochs}"
+    cached_phase = _cached_phase(name, config, built, features)
+    recipe_line, phase_lines = strategy_lines(name, config.replace(augment=data.augmentation), built, cached_phase,
+                                              bool(weights and weights.pretrained), lr_factor)
     sink(StrategyStarted(strategy=name, image_size=size, epochs=total_epochs, steps_per_epoch=steps,
                          total_params=model.count_params(), weights=built.weights_label,
-                         recipe=recipe.description, epoch_budget=budget))
+                         recipe=recipe_line, epoch_budget=budget))
 
-    cached_phase = _cached_phase(name, config, built, features)
     head_data = None  # a HeadData (head model, training and validation features), made when that phase starts
     best = BestEpoch(stop_event)
     stopper = StopOnRequest(stop_event)
@@ -154,10 +151,11 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
         if phase.name == cached_phase:  # the backbone is frozen: fit the head on its cached features
             from engine.training.feature_cache import cached_head_data
 
-            if head_data is None:
-                with scope():
+            if head_data is None:  # the head model under the run's policy: compiled with loss scaling
+                with scope(), dtype_policy(config):
                     head_data = cached_head_data(model, built.backbone, data, features, config, name, size,
-                                                 batch_size, config.seed + done, sink)
+                                                 batch_size, config.seed + done, sink,
+                                                 range(max(epoch, done) + 1, epoch + phase.epochs + 1))
             fit_model, fit_train, fit_val = head_data.head, head_data.train, head_data.val
         peak, phase_steps = phase.learning_rate * lr_factor, phase.epochs * steps
         with scope():
@@ -175,7 +173,7 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
                 restore_optimizer(fit_model, checkpoint_dir / resume.optimizer_file)
         sink(PhaseStarted(strategy=name, phase=phase.name, first_epoch=epoch + 1, epochs=phase.epochs,
                           learning_rate=phase.learning_rate * lr_factor,
-                          trainable_params=count_params(model.trainable_weights)))
+                          trainable_params=count_params(model.trainable_weights), recipe=phase_lines[phase.name]))
         emitter = EventEmitter(sink, name, phase.name, total_epochs, steps, batch_size,
                                len(data.y_train), stop_event)
         best.emitter = emitter
@@ -268,6 +266,18 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     sink(StrategyFinished(strategy=name, status="finished", seconds=time.perf_counter() - started,
                           trainable_params=trainable, total_params=model.count_params()))
     return "finished"
+
+
+@contextlib.contextmanager
+def dtype_policy(config: ExperimentConfig):
+    """The run's Keras dtype policy while models are built, float32 again after (later models, other runs).
+    Mixed precision: layers built under it compute in float16 and a model built under it wraps its
+    optimizer in a LossScaleOptimizer at compile time; every classifier output stays float32."""
+    keras.mixed_precision.set_dtype_policy("mixed_float16" if config.precision == "mixed" else "float32")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
 
 
 def _frozen_weights(config: ExperimentConfig, trained: dict | None, checkpoint_dir: Path | None) -> list:
