@@ -145,7 +145,7 @@ def backbone_input(model, images, training: bool = False):
     in the divide-by-255 ablation, its `Rescaling`. float32 (B, size, size, 3). The one way to feed a
     backbone outside its model (AdaBN, the fine-tuning analysis): a sub-model of the same layers, so
     nothing the model does to its input can be left out (issue #24: AdaBN once skipped the divide)."""
-    front = keras.Model(model.inputs, model.get_layer(BACKBONE_CALL).input, name="backbone_input")
+    front = keras.Model(model.inputs[0], model.get_layer(BACKBONE_CALL).input, name="backbone_input")
     return front(images, training=training)
 
 
