@@ -97,3 +97,15 @@ def test_adabn_statistics_are_those_of_what_the_backbone_receives(strategy, scal
                                    err_msg=f"{layer.name} moving mean")
         np.testing.assert_allclose(moving_variance, variance, rtol=2e-2, atol=1e-3 * variance.max() + 1e-12,
                                    err_msg=f"{layer.name} moving variance")
+
+
+def test_the_probes_random_backbone_is_drawn_from_the_runs_seed():
+    """The probe ran first thing in its strategy, before any seeding: its random init (and so its random
+    features) depended on the strategies trained before it in the same process."""
+    config = ExperimentConfig(strategies=("probe",), weights="none", transfer_image_size=32, seed=7)
+    x = _data(16).x_train
+    weights = []
+    for noise in (1, 2):  # whatever the global random state before it
+        keras.utils.set_random_seed(noise)
+        weights.append(probe.feature_extractor(config, resolve_weights("none"), x).get_weights())
+    assert all(np.array_equal(a, b) for a, b in zip(*weights, strict=True))

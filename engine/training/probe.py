@@ -60,8 +60,10 @@ def feature_extractor(config: ExperimentConfig, weights: WeightsChoice, x_train:
     With no pretrained weights the backbone's BatchNorm statistics are first estimated on training images
     (AdaBN) through that model's front, on unaugmented images (the probe's features are of unaugmented
     images): at their initial values they pass almost no signal (issue #12)."""
+    from engine.backend import set_random_seed
     from engine.training.feature_cache import pooled_extractor
 
+    set_random_seed(config.seed)  # a random init drawn from the run's seed, as frozen's: not from what ran before
     model, backbone, _call = transfer_model(config.replace(augment="none", stochastic_depth=False), num_classes,
                                             weights)
     if not weights.pretrained:

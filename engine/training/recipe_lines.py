@@ -36,7 +36,7 @@ def phase_line(phase: Phase, config: ExperimentConfig, augment: str, cached: boo
         features = "backbone live on every batch"
     stopping = (f", early stopping (patience {config.finetune_patience})"
                 if phase.name == "finetune" and config.finetune_patience else "")
-    return (f"{_what_trains(phase, config, pretrained)}: {phase.epochs} epochs, Adam "
+    return (f"{_what_trains(phase, config, pretrained)}: {phase.epochs} epoch{'s' * (phase.epochs != 1)}, Adam "
             f"{phase.learning_rate * lr_factor:g} {schedule}{stopping}, {features}, augmentation {augment}")
 
 
