@@ -368,11 +368,13 @@ def frozen_cached_figures(size: dict) -> dict:
     """The frozen strategy's wall time (EfficientNetB0 random init with its AdaBN estimate, `frozen_images`
     images split 80/10/10, `frozen_px` px, `frozen_epochs` epochs, batch 64, through `train_strategy` with
     its events, checkpoints off), side by side in one process: live (the backbone on every augmented
-    batch) / cached with an empty cache (it pays its extraction: two views of each training image, the
+    batch) / cached with an empty cache (it pays its extraction: each epoch's augmented images, the
     validation images) = `frozen_cached_speedup`; live / cached with the features already on disk (another
     cell of the study extracted them) = `frozen_cached_reuse_speedup`; and a study of `study_cells` such
-    cells: live cost / (one extraction + the rest reusing it) = `frozen_study_speedup`. An untimed 1-epoch live
-    run on 256 images goes first, so neither timed side pays the process's one-off costs."""
+    cells: live cost / (one extraction + the rest reusing it) = `frozen_study_speedup`; live / cached without
+    translation (`transfer_translate = false`: at most two views per image) = `frozen_cached_flips_speedup`.
+    An untimed 1-epoch live run on 256 images goes first, so neither timed side pays the process's one-off
+    costs."""
     import dataclasses
     import resource
     import threading
@@ -396,11 +398,12 @@ def frozen_cached_figures(size: dict) -> dict:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return usage.ru_utime + usage.ru_stime
 
-    def wall(mode: str, root: Path | None) -> tuple[float, float]:
+    def wall(mode: str, root: Path | None, translate: bool = True) -> tuple[float, float]:
         """(wall seconds, CPU seconds) of one frozen strategy."""
         start, start_cpu = time.perf_counter(), cpu_seconds()
-        train_strategy("frozen", config.replace(frozen_features=mode), data, weights, lambda _e: None,
-                       threading.Event(), features=FeatureCache(root, lambda _e: None) if mode == "cached" else None)
+        train_strategy("frozen", config.replace(frozen_features=mode, transfer_translate=translate), data, weights,
+                       lambda _e: None, threading.Event(),
+                       features=FeatureCache(root, lambda _e: None) if mode == "cached" else None)
         return time.perf_counter() - start, cpu_seconds() - start_cpu
 
     # Untimed first: a process's first model pays one-off costs (TensorFlow's runtime, oneDNN's kernels for
@@ -411,10 +414,13 @@ def frozen_cached_figures(size: dict) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         (live, live_cpu), (cold, cold_cpu) = wall("live", None), wall("cached", Path(folder))
         warm, _ = wall("cached", Path(folder))
+    with tempfile.TemporaryDirectory() as folder:
+        flips, flips_cpu = wall("cached", Path(folder), translate=False)
     cells = size["study_cells"]
     return {"frozen_cached_speedup": live / cold, "frozen_cached_reuse_speedup": live / warm,
             "frozen_study_speedup": cells * live / (cold + (cells - 1) * warm),
             "frozen_live_s": live, "frozen_cached_s": cold, "frozen_cached_reused_s": warm,
             # the same ratio in CPU seconds: this 2-vCPU machine sometimes runs a process on one core for
             # seconds at a time, which moves wall times by a third; CPU time shows the work saved
-            "frozen_cached_cpu_speedup": live_cpu / cold_cpu}
+            "frozen_cached_cpu_speedup": live_cpu / cold_cpu,
+            "frozen_cached_flips_speedup": live / flips, "frozen_cached_flips_cpu_speedup": live_cpu / flips_cpu}

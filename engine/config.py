@@ -28,7 +28,7 @@ MAX_EPOCHS = 10_000
 MAX_BATCH_SIZE = 65_536
 MAX_IMAGE_SIZE = 1024  # CIFAR's 32 px upsampled 32x; beyond, one batch no longer fits any GPU
 MAX_STEPS_PER_EXECUTION = 10_000
-AUGMENTS = ("auto", "flip+translate", "translate", "none")
+AUGMENTS = ("auto", "flip+translate", "translate", "flip", "none")
 AIRBENCH_MODELS = ("airbench", "airbench_muon")  # airbench94 (Jordan 2024) and airbench94_muon (its record)
 SCRATCH_MODELS = ("cnn", "notebook", *AIRBENCH_MODELS)
 
@@ -89,9 +89,13 @@ class ExperimentConfig:
     #                             EarlyStopping, as TL_EfficientNet_1.ipynb); 0: off
 
     frozen_features: str = "cached"  # "cached": while the backbone is frozen (frozen, finetune's head phase,
-    #                                  probe) its pooled features are extracted once (cached under the runs
-    #                                  folder) and the head trains on them: flips kept, translation dropped;
-    #                                  "live": the backbone runs on every augmented batch (the old path)
+    #                                  probe) its pooled features are extracted (cached under the runs folder)
+    #                                  and the head trains on them: each epoch on the features of that epoch's
+    #                                  augmented images (exact: the same augmentation as live, issue #24);
+    #                                  "live": the backbone runs on every augmented batch
+    transfer_translate: bool = True  # False: frozen and finetune train without translation in every phase
+    #                                  (flips only, where the data set flips): cached phases then need at
+    #                                  most two views per image instead of one per epoch; scratch keeps it
 
     # --- pretrained weights -------------------------------------------------------------------------
     weights: str = "imagenet"  # "imagenet" (Keras cache, then download), a path to a notop file, "none"
@@ -183,6 +187,10 @@ class ExperimentConfig:
             out.append("finetune from 'frozen' needs frozen to run before finetune")
         if self.finetune_patience and "finetune" not in chosen:
             out.append("finetune patience has no effect: it changes only finetune")
+        if not self.transfer_translate and not transfer:
+            out.append("transfer translate off has no effect: it changes only frozen and finetune")
+        elif not self.transfer_translate and self.augment in ("none", "flip"):
+            out.append(f"transfer translate off has no effect: augment {self.augment!r} does not translate")
         if self.frozen_features == "live" and not chosen & {"frozen", "finetune", "probe"}:
             out.append("frozen features 'live' has no effect: it changes only frozen, finetune and probe")
         if (self.stochastic_depth or self.head_units) and not transfer:
@@ -296,6 +304,8 @@ class ExperimentConfig:
         if self.finetune_from not in ("", "frozen"):
             raise ConfigError(f"finetune from must be '' or 'frozen', got {self.finetune_from!r}")
         _check_int(self.finetune_patience, "finetune patience", minimum=0)
+        if not isinstance(self.transfer_translate, bool):
+            raise ConfigError(f"transfer translate must be true or false, got {self.transfer_translate!r}")
         if self.frozen_features not in ("cached", "live"):
             raise ConfigError(f"frozen features must be 'cached' or 'live', got {self.frozen_features!r}")
         if self.keep not in ("best", "last"):

@@ -63,7 +63,9 @@ class StrategyStarted(Event):
     steps_per_epoch: int
     total_params: int
     weights: str  # what the backbone was initialised from, in words
-    recipe: str = ""  # one line: model, optimiser and schedule, epochs, augmentation, TTA (issue #18)
+    # one line, never empty: model, optimiser and schedule, epochs, augmentation, features cached or live (per
+    # phase too: PhaseStarted.recipe), TTA (issues #18, #24)
+    recipe: str = ""
     epoch_budget: str = ""  # epochs per phase, "+"-joined ("5+5": head, then unfrozen); "" in older logs
 
 
@@ -76,6 +78,7 @@ class PhaseStarted(Event):
     epochs: int
     learning_rate: float
     trainable_params: int
+    recipe: str = ""  # one line: what trains, optimiser and schedule, features cached or live, augmentation
 
 
 @dataclass
@@ -120,6 +123,9 @@ class Evaluated(Event):
     precision: list[float]
     recall: list[float]
     evaluation: str = ""  # how the test set was seen when not plainly, e.g. test-time augmentation
+    # the phase that trained the tested epoch ("train", "head", "finetune"); "" in older logs. finetune tested
+    # at a "head" epoch: fine-tuning did not improve validation accuracy (issue #24)
+    tested_phase: str = ""
 
 
 @dataclass
@@ -154,6 +160,8 @@ class BackboneChange(Event):
     cka: list[float]  # debiased linear CKA (unbiased HSIC) of the block's activations, before vs after
     images: int  # test images the activations were taken on
     reference: str  # what "before" was (ImageNet weights, or random init), in words
+    weights: str = ""  # which weights were analysed, in words ("" in older logs: the tested model)
+    trained_variables: int = 0  # backbone variables the optimiser trained, the ones weight_change counts
 
 
 @dataclass

@@ -167,6 +167,12 @@ def _facts(state: RunState) -> list[tuple[str, str]]:
     ]
 
 
+def result_notes(state: RunState) -> list[str]:
+    """What a strategy's result means beyond its numbers, one sentence each (finetune tested before
+    unfreezing, issue #24)."""
+    return [f"{name}: {note}" for name, s in state.strategies.items() if (note := s.note())]
+
+
 def _rows(state: RunState) -> list[list[str]]:
     def pct(v):
         return "-" if v is None else f"{100 * v:.1f}%"
@@ -174,7 +180,10 @@ def _rows(state: RunState) -> list[list[str]]:
     def best(s):
         if (partial := s.best_of_finished_epochs()) is not None:  # a cancelled strategy: never tested
             return f"{pct(partial[1])} (epoch {partial[0]}, before it was cancelled)"
-        return f"{pct(s.best_val_accuracy)} (epoch {s.best_epoch})" if s.best_epoch else "-"
+        if not s.best_epoch:
+            return "-"
+        before = ", before unfreezing: fine-tuning did not improve it" if s.note() else ""
+        return f"{pct(s.best_val_accuracy)} (epoch {s.best_epoch}{before})"
 
     def epochs(s):
         if s.status in ("cancelled", "failed") and s.epochs:  # how far it got, not what it was given
@@ -208,8 +217,9 @@ def _method_notes(state: RunState) -> list[str]:
              f"strategies: McNemar's exact test on their per-image predictions (Dietterich 1998), the run's "
              f"pairs corrected together with Holm's procedure; one run is one seed."]
     if any(s.backbone_change for s in state.strategies.values()):
-        notes.append("Fine-tuning analysis: relative weight change ||W - W0|| / ||W0|| per block over the trained "
-                     "parameters only (kernels, biases, BatchNorm gamma/beta; not BatchNorm moving statistics or "
+        notes.append("Fine-tuning analysis: relative weight change ||W - W0|| / ||W0|| per block over the variables "
+                     "the optimiser trained, recorded when the backbone was unfrozen (kernels and biases; BatchNorm "
+                     "gamma/beta only where they train: random init or bn_mode train; never moving statistics or "
                      "the input Normalization constants); debiased linear CKA between the block's activations "
                      "before and after, computed with the unbiased HSIC estimator (Song et al. 2012; as in "
                      "Nguyen, Raghu & Kornblith 2021), which plain linear CKA's bias towards 1 at few images and "
@@ -222,6 +232,7 @@ def _markdown(state: RunState, figures: list[str], data_files: list[str], notes:
     lines = [f"# cifar-tui run {state.run_id}", "", *(verdict.markdown() if verdict is not None else [])]
     lines += [f"- **{k}**: {v}" for k, v in _facts(state)]
     lines += [f"- **NOTICE**: {n}" for n in state.notices]
+    lines += [f"- **NOTE**: {n}" for n in result_notes(state)]
     lines += ["", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(row) + " |" for row in _rows(state)]
     lines += [""] + [f"![{f}]({f})" for f in figures]
@@ -237,6 +248,7 @@ def _html(state: RunState, figures: list[str], data_files: list[str], notes: lis
     e = html.escape
     facts = "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in _facts(state))
     facts += "".join(f"<li><b>NOTICE</b>: {e(n)}</li>" for n in state.notices)
+    facts += "".join(f"<li><b>NOTE</b>: {e(n)}</li>" for n in result_notes(state))
     head = "".join(f"<th>{e(h)}</th>" for h in HEADER)
     body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in _rows(state))
     images = "".join(f'<p><img src="{e(f)}" alt="{e(f)}"></p>' for f in figures)

@@ -51,14 +51,15 @@ def export_analysis(state: RunState, out_dir: Path) -> list[str]:
         fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), dpi=120)
         blocks = change["blocks"]
         left.bar(blocks, [w or 0 for w in change["weight_change"]], color="#c2185b")
-        left.set(ylabel="||W - W0|| / ||W0||", title="Relative weight change (trained parameters)")
+        left.set(ylabel="||W - W0|| / ||W0||", title="Relative weight change (trained variables)")
         cka = [c or 0 for c in change["cka"]]
         right.bar(blocks, cka, color="#1f9bcf")
         right.set(ylabel="debiased linear CKA", ylim=(min(0.0, *cka), 1.05),  # unbiased HSIC: can dip below 0
                   title="Debiased linear CKA, before vs after")
         for ax in (left, right):
             ax.tick_params(axis="x", rotation=45, labelsize=8)
-        fig.suptitle(f"What fine-tuning changed (vs {change['reference']}; {change['images']} test images)",
+        analysed = f"{change['weights']}\n" if change.get("weights") else ""  # which weights (issue #24)
+        fig.suptitle(f"What fine-tuning changed: {analysed}vs {change['reference']}; {change['images']} test images",
                      fontsize=10)
         fig.tight_layout()
         fig.savefig(out_dir / "backbone_change.png")

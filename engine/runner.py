@@ -116,6 +116,11 @@ def _run_strategies(config, data, weights, environment, strategy, emit, stop_eve
     if environment["precision"] == "mixed" and environment["device"] == "CPU":
         notices.append("MIXED PRECISION ON A CPU: float16 is emulated there and slower than float32")
     notices += [f"DELIBERATE MISTAKE: {m}" for m in config.mistakes()]
+    if not config.transfer_translate and {"frozen", "finetune"} & set(config.strategies):
+        from engine.models.preprocessing import WITHOUT_TRANSLATION
+
+        notices.append(f"TRANSLATION DROPPED FOR TRANSFER: frozen and finetune train with augmentation "
+                       f"{WITHOUT_TRANSLATION[config.augment]} (transfer translate off), scratch with {config.augment}")
     if resume is None:
         emit(RunStarted(run_id=run_id, config=config.to_dict(), environment=environment,
                         dataset=data.describe(), weights=weights.describe() if weights else {"label": "n/a"},

@@ -13,6 +13,14 @@ from typing import Any
 import engine.events as ev
 
 
+def before_unfreezing_note(strategy: str, tested_epoch: int, tested_phase: str) -> str:
+    """One sentence when `finetune`'s tested epoch was trained before its backbone was unfrozen; "" otherwise."""
+    if strategy != "finetune" or tested_phase != "head":
+        return ""
+    return (f"best epoch {tested_epoch} was before unfreezing: fine-tuning did not improve validation accuracy "
+            "(the tested model is the head-only model)")
+
+
 @dataclass
 class StrategyState:
     name: str
@@ -33,6 +41,7 @@ class StrategyState:
     epoch_budget: str = ""  # epochs per phase ("5+5"), as the strategy started
     recipe: str = ""  # one line: model, optimiser and schedule, epochs, augmentation, TTA (issue #18)
     evaluation: str = ""  # how the test set was seen when not plainly (test-time augmentation)
+    tested_phase: str = ""  # the phase that trained the tested epoch (Evaluated; older logs: from the history)
     trainable_params: int = 0
     total_params: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)  # one dict per EpochEnd
@@ -61,7 +70,17 @@ class StrategyState:
             out["best_of_finished_epochs"] = {"epoch": best[0], "val_accuracy": best[1]}
         if self.backbone_change:
             out["backbone_change"] = self.backbone_change
+        if note := self.note():
+            out["note"] = note
         return out
+
+    def note(self) -> str:
+        """What the result means beyond its numbers: finetune tested before unfreezing (issue #24); or ""."""
+        if self.best_epoch is None:
+            return ""
+        phase = self.tested_phase or next((h.get("phase", "") for h in self.history
+                                           if h["epoch"] == self.best_epoch), "")
+        return before_unfreezing_note(self.name, self.best_epoch, phase)
 
     def best_of_finished_epochs(self) -> tuple[int, float] | None:
         """For a cancelled strategy (stopped before its test, so no `Evaluated`): the finished epoch with the
@@ -185,6 +204,7 @@ class RunState:
             s = self.strategy(e.strategy)
             s.best_epoch, s.best_val_accuracy = e.best_epoch, e.best_val_accuracy
             s.test_accuracy, s.test_loss, s.evaluation = e.test_accuracy, e.test_loss, e.evaluation
+            s.tested_phase = e.tested_phase
             s.confusion_matrix, s.precision, s.recall = e.confusion_matrix, e.precision, e.recall
             if e.class_names and not self.dataset.get("class_names"):
                 self.dataset["class_names"] = e.class_names
@@ -193,7 +213,7 @@ class RunState:
         elif isinstance(e, ev.BackboneChange):
             self.strategy(e.strategy).backbone_change = {
                 "blocks": e.blocks, "weight_change": e.weight_change, "cka": e.cka, "images": e.images,
-                "reference": e.reference}
+                "reference": e.reference, "weights": e.weights, "trained_variables": e.trained_variables}
         elif isinstance(e, ev.StrategyFinished):
             s = self.strategy(e.strategy)
             s.status, s.seconds = e.status, e.seconds + s.earlier_seconds

@@ -79,7 +79,7 @@ def feature_cache(root: Path) -> dict:
                 for m in (False, False, True)]
     head = keras.Sequential([keras.Input((6,)), keras.layers.Dense(3, activation="softmax")])
     head.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    history = head.fit(feature_dataset(features[0], np.arange(12) % 3, 4, True, features[2], seed=1), epochs=2,
+    history = head.fit(feature_dataset([features[0], features[2]], np.arange(12) % 3, 4, True, seed=1), epochs=2,
                        validation_data=feature_dataset(features[0], np.arange(12) % 3, 4), verbose=0)
     return {"logs": logs, "same": bool(np.array_equal(features[0], features[1])),
             "mirror_differs": not bool(np.allclose(features[0], features[2])),

@@ -1,5 +1,5 @@
 """What fine-tuning changed: debiased linear CKA's properties (hypothesis), its agreement with the unbiased
-HSIC of Song et al. (2012), and the per-block measures (trained parameters only)."""
+HSIC of Song et al. (2012), and the per-block measures (the variables the optimiser trained only)."""
 
 from __future__ import annotations
 
@@ -77,45 +77,77 @@ def test_few_images_and_many_features_no_longer_look_alike():
     assert abs(linear_cka(a, b)) < 0.1
 
 
-def test_weight_change_counts_only_trained_parameters():
-    from engine.analysis.backbone_change import STATISTICS, TRAINED, snapshot, weight_change
-    from engine.models.backbone import WeightsChoice, build_backbone
+@pytest.fixture(scope="module")
+def pretrained_finetune(tmp_path_factory):
+    """A finetune model over 'pretrained' weights (a random backbone saved and loaded back: no ImageNet
+    offline), its backbone unfrozen as phase 2 does, and the variables the optimiser then trains."""
+    from engine.analysis.backbone_change import trained_variables
+    from engine.config import ExperimentConfig
+    from engine.models.backbone import build_backbone, resolve_weights
+    from engine.models.transfer import build_finetune
 
-    backbone = build_backbone(32, WeightsChoice("none", None, "random init", False))
-    assert {v.name for v in backbone.weights} <= TRAINED | STATISTICS  # nothing is silently dropped
-    start = snapshot(backbone)
-    for v in backbone.weights:  # what BN in training mode and a re-adapted Normalization would move
-        if v.name in STATISTICS:
-            v.assign(np.asarray(v) * 3.0 + 1.0)
-    assert set(weight_change(backbone, start).values()) == {0.0}
-    gamma = next(v for v in backbone.weights if v.path.startswith("block2") and v.name == "gamma")
-    gamma.assign(np.asarray(gamma) * 2.0)  # a trained BN scale: counted
-    changed = weight_change(backbone, start)
-    assert changed["block2"] > 0 and changed["block3"] == 0.0
+    path = tmp_path_factory.mktemp("weights") / "backbone.weights.h5"
+    build_backbone(32, resolve_weights("none")).save_weights(path)
+    built = build_finetune(ExperimentConfig(transfer_image_size=32), 10, resolve_weights(str(path)))
+    built.phases[-1].prepare()  # unfreeze: BatchNorm stays frozen over pretrained statistics
+    return built, trained_variables(built.backbone)
 
 
-def test_backbone_change_sees_exactly_the_blocks_that_moved():
+def test_a_known_change_of_every_trained_variable_reads_the_same_in_every_block(pretrained_finetune):
+    """Issue #24: frozen BatchNorm gamma/beta (and statistics) count for nothing. Scaling every variable the
+    optimiser trains by 1.1 is a 10% change in every block; counting the frozen ones in read 3.9% (stem),
+    5.8% (top), 8.6% (blocks)."""
+    from engine.analysis.backbone_change import snapshot, weight_change
+
+    built, trained = pretrained_finetune
+    names = {v.path.rsplit("/", 1)[-1] for v in built.backbone.weights if v.path in trained}
+    assert "gamma" not in names and "beta" not in names and "kernel" in names  # frozen BN is not trained
+    start = snapshot(built.backbone)
+    try:
+        for v in built.backbone.weights:
+            if v.path in trained:
+                v.assign(np.asarray(v) * 1.1)
+        changes = weight_change(built.backbone, start, trained)
+    finally:
+        for v in built.backbone.weights:
+            v.assign(start[v.path])
+    assert set(changes) == {"stem", *[f"block{i}" for i in range(1, 8)], "top"}
+    assert changes == pytest.approx({block: 0.1 for block in changes}, rel=1e-5)
+
+
+def test_backbone_change_sees_exactly_the_blocks_that_moved(pretrained_finetune):
     from engine.analysis.backbone_change import backbone_change, snapshot
-    from engine.models.backbone import WeightsChoice, build_backbone
 
-    backbone = build_backbone(32, WeightsChoice("none", None, "random init", False))
+    built, trained = pretrained_finetune
+    backbone, model = built.backbone, built.model
     start = snapshot(backbone)
     images = np.random.default_rng(0).integers(0, 256, (24, 32, 32, 3), dtype=np.uint8)
-    same = backbone_change(backbone, start, images, 32, "raw")
+    same = backbone_change(model, backbone, start, images, trained)
     assert same["blocks"] == ["stem", *[f"block{i}" for i in range(1, 8)], "top"]
     assert same["weight_change"] == [0.0] * 9 and same["cka"] == pytest.approx([1.0] * 9)
     rng = np.random.default_rng(1)
-    for v in backbone.weights:  # perturb block 7's convolution kernels only
-        if v.path.startswith("block7") and "kernel" in v.path:
-            v.assign(np.asarray(v) + 0.5 * rng.normal(size=v.shape).astype("float32"))
-    moved = backbone_change(backbone, start, images, 32, "raw")
-    changed = dict(zip(moved["blocks"], moved["weight_change"], strict=True))
-    assert changed["block7"] > 0.1 and all(changed[b] == 0 for b in moved["blocks"][:-2])
-    cka = dict(zip(moved["blocks"], moved["cka"], strict=True))
-    assert cka["block6"] == pytest.approx(1.0) and cka["block7"] < 0.999  # activations change from there on
-    after = snapshot(backbone)
-    assert all(np.array_equal(after[k], np.asarray(v)) for k, v in
-               ((v.path, v) for v in backbone.weights))  # the tuned weights are back in place
+    try:
+        for v in backbone.weights:  # perturb block 7's convolution kernels only
+            if v.path.startswith("block7") and "kernel" in v.path:
+                v.assign(np.asarray(v) + 0.5 * rng.normal(size=v.shape).astype("float32"))
+        tuned = snapshot(backbone)
+        moved = backbone_change(model, backbone, start, images, trained)
+        changed = dict(zip(moved["blocks"], moved["weight_change"], strict=True))
+        assert changed["block7"] > 0.1 and all(changed[b] == 0 for b in moved["blocks"][:-2])
+        cka = dict(zip(moved["blocks"], moved["cka"], strict=True))
+        assert cka["block6"] == pytest.approx(1.0) and cka["block7"] < 0.999  # activations change from there on
+        after = snapshot(backbone)
+        assert all(np.array_equal(after[k], tuned[k]) for k in tuned)  # the tuned weights are back in place
+        # other weights to analyse (fine-tuning's own, when the tested model is the head-only one): measured
+        # on them, and the backbone's own weights back in place after
+        for v in backbone.weights:
+            v.assign(start[v.path])
+        again = backbone_change(model, backbone, start, images, trained, after=tuned)
+        assert again["weight_change"] == moved["weight_change"] and again["cka"] == pytest.approx(moved["cka"])
+        assert all(np.array_equal(np.asarray(v), start[v.path]) for v in backbone.weights)
+    finally:
+        for v in backbone.weights:
+            v.assign(start[v.path])
 
 
 def test_the_start_is_saved_once_and_read_back_on_resume_not_redrawn(tmp_path):

@@ -46,3 +46,26 @@ def test_mixed_precision_run_computes_in_float16_and_records_it(cifar_dir, monke
     epoch = next(e for e in seen if isinstance(e, ev.EpochEnd))
     assert math.isfinite(epoch.loss)
     assert summary["status"] == "finished"
+
+
+def test_a_head_trained_on_cached_features_is_compiled_with_loss_scaling_like_the_live_model(cifar_dir,
+                                                                                              monkeypatch):
+    """Issue #24: the head fitted on cached features was built after the dtype policy was reset to float32,
+    so under mixed precision it compiled without loss scaling, unlike the live model."""
+    import keras
+
+    fitted = []
+    real_fit = keras.Model.fit
+
+    def spy(model, *args, **kwargs):
+        fitted.append((model.name, type(model.optimizer).__name__, model.dtype_policy.name))
+        return real_fit(model, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", spy)
+    for features in ("cached", "live"):
+        config = ExperimentConfig(data_dir=str(cifar_dir), strategies=("frozen",), weights="none",
+                                  frozen_features=features, transfer_image_size=32, frozen_epochs=1, batch_size=16,
+                                  test_limit=20, precision="mixed", run_eagerly=True, checkpoints=False)
+        assert run_experiment(config, lambda _e: None)["status"] == "finished"
+    assert fitted == [("transfer_head", "LossScaleOptimizer", "mixed_float16"),
+                      ("efficientnetb0_transfer", "LossScaleOptimizer", "mixed_float16")]

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 
 from engine.config import ExperimentConfig
-from engine.models.preprocessing import AUGMENT_LAYER, RESIZE_LAYER, Augment, Resize, model_view
+from engine.models.preprocessing import AUGMENT_LAYER, RESIZE_LAYER, Augment, Resize, backbone_input
 from engine.models.scratch import build_scratch
 
 
@@ -75,11 +75,21 @@ def test_models_take_uint8_32px_and_augment_only_in_training():
     assert model.inputs[0].dtype == "uint8" and tuple(model.inputs[0].shape[1:]) == (32, 32, 3)
     names = [layer.name for layer in model.layers]
     assert names.index(AUGMENT_LAYER) < names.index(RESIZE_LAYER)
-    x = random_images(8)
-    seen = keras.ops.convert_to_numpy(model_view(model, x))
-    assert seen.shape == (8, 48, 48, 3)
-    np.testing.assert_array_equal(seen, keras.ops.convert_to_numpy(model_view(model, x)))  # inference: fixed
-    trained = keras.ops.convert_to_numpy(model_view(model, x, training=True))
-    assert trained.shape == (8, 48, 48, 3) and not np.array_equal(trained, seen)
     none = build_scratch(config.replace(augment="none"), 10).model
     assert AUGMENT_LAYER not in [layer.name for layer in none.layers]
+
+
+def test_the_backbone_receives_the_models_own_front():
+    """`backbone_input` is the model's own layers up to its backbone: augmentation only in training, the
+    resize, and the ablation's divide-by-255 (issue #24: AdaBN once skipped the divide)."""
+    from engine.models.backbone import resolve_weights
+    from engine.models.transfer import build_frozen
+
+    config = ExperimentConfig(transfer_image_size=48, augment="flip+translate", seed=5, input_scaling="unit")
+    model = build_frozen(config, 10, resolve_weights("none")).model
+    x = random_images(8)
+    seen = keras.ops.convert_to_numpy(backbone_input(model, x))
+    np.testing.assert_allclose(seen, keras.ops.convert_to_numpy(Resize(48)(x)) / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(seen, keras.ops.convert_to_numpy(backbone_input(model, x)))  # inference: fixed
+    trained = keras.ops.convert_to_numpy(backbone_input(model, x, training=True))
+    assert trained.shape == (8, 48, 48, 3) and trained.max() <= 1.0 and not np.array_equal(trained, seen)

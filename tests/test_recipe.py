@@ -36,6 +36,9 @@ def test_a_mistake_is_labelled_only_on_the_strategies_it_changes():
     (dict(keep="first"), "keep must be 'best' or 'last'"),
     (dict(frozen_features="disk"), "frozen features must be 'cached' or 'live'"),
     (dict(strategies=("scratch",), frozen_features="live"), "frozen features 'live' has no effect"),
+    (dict(strategies=("scratch", "probe"), transfer_translate=False), "transfer translate off has no effect"),
+    (dict(strategies=("frozen",), augment="flip", transfer_translate=False), "'flip' does not translate"),
+    (dict(transfer_translate="no"), "transfer translate must be true or false"),
 ])
 def test_knobs_without_effect_on_the_chosen_strategies_are_refused_in_one_line(knobs, message):
     with pytest.raises(ConfigError, match=message) as info:
@@ -47,6 +50,27 @@ def test_presets_give_both_transfer_strategies_the_same_head_epochs():
     for name in ("quick", "paper"):
         config = preset_config(name)
         assert config.head_epochs == config.frozen_epochs, name
+
+
+def test_both_transfer_strategies_drop_translation_together_and_say_so():
+    """`transfer_translate = false` (issue #24): the cheaper cache's choice, in every phase of frozen and
+    finetune alike (they still differ only by unfreezing), and in their recipe lines."""
+    from engine.models.backbone import resolve_weights
+    from engine.models.preprocessing import AUGMENT_LAYER
+    from engine.models.transfer import build_finetune, transfer_augmentation
+    from engine.training.recipe_lines import strategy_lines
+
+    config = ExperimentConfig(transfer_image_size=32, augment="flip+translate", transfer_translate=False)
+    assert transfer_augmentation(config) == "flip"
+    assert transfer_augmentation(config.replace(augment="translate")) == "none"
+    assert transfer_augmentation(config.replace(transfer_translate=True)) == "flip+translate"
+    built = build_finetune(config, 10, resolve_weights("none"))
+    layer = built.model.get_layer(AUGMENT_LAYER)
+    assert (layer.shift, layer.flip) == (0, True)
+    line, phases = strategy_lines("finetune", config, built, "head", pretrained=False)
+    assert all("augmentation flip," not in p and p.endswith("augmentation flip") for p in phases.values())
+    assert "features cached" in phases["head"] and "backbone live" in phases["finetune"]
+    assert line.startswith("EfficientNetB0 at 32 px, head GAP, dropout 0.2, softmax; head on the frozen backbone")
 
 
 def test_augment_switch_maps_to_the_data_sets_declaration():

@@ -132,7 +132,7 @@ def test_resume_continues_inside_the_finetune_phase(cifar_dir, tmp_path, monkeyp
     snapshot, measure = analysis.snapshot, analysis.backbone_change
     monkeypatch.setattr(analysis, "snapshot", lambda b: drawn.append(snapshot(b)) or drawn[-1])
     monkeypatch.setattr(analysis, "backbone_change",
-                        lambda b, start, *a: compared_with.append(start) or measure(b, start, *a))
+                        lambda m, b, start, *a, **k: compared_with.append(start) or measure(m, b, start, *a, **k))
 
     def stop_after_finetune_epoch_2(event):
         if isinstance(event, ev.EpochEnd) and event.strategy == "finetune" and event.epoch == 2:

@@ -45,6 +45,8 @@ def test_shipped_studies_parse_and_expand():
     assert (notebook.finetune_from, notebook.keep, notebook.bn_mode, notebook.finetune_lr) == (
         "frozen", "last", "train", 1e-5)
     assert notebook.frozen_epochs == notebook.scratch_epochs == 5 and notebook.finetune_epochs == 3
+    # the notebooks ran float32 (issue #24): every variant pinned, not "auto" (float16 on a GPU)
+    assert {config.precision for config in variants.values()} == {"float32"}
     v2 = variants["notebook-v2"]
     assert (v2.dropout, v2.finetune_lr, v2.finetune_epochs, v2.head_epochs) == (0.4, 1e-6, 15, 0)
     assert (v2.finetune_patience, v2.keep, v2.finetune_from) == (2, "last", "")

@@ -74,6 +74,9 @@ def runs_show(
                   f"backend {recorded_backend(loaded.state)}",
                   markup=False, highlight=False)
     console.print(comparison_table(summary))
+    for name, s in summary["strategies"].items():  # what a result means beyond its numbers (issue #24)
+        if s.get("note"):
+            console.print(f"NOTE: {name}: {s['note']}", style="bold yellow", markup=False, highlight=False)
     for name, s in summary["strategies"].items():  # each strategy's recipe in one line (issue #18)
         if s.get("recipe"):
             console.print(f"recipe {name}: {s['recipe']}" + (f"; test set: {s['evaluation']}" if s.get("evaluation")

@@ -145,8 +145,11 @@ RUN_OPTIONS: list[tuple[str, Any, Any]] = [
     ("steps_per_execution", int | None, _opt("--steps-per-execution", help="Batches per compiled call (small "
                                              "models on GPUs).")),
     ("frozen_features", str | None, _opt("--frozen-features", help="cached (default: a frozen backbone's "
-                                         "features extracted once, flips kept, translation dropped) or live "
-                                         "(the backbone on every augmented batch).")),
+                                         "features of each epoch's augmented images extracted and reused; "
+                                         "exact) or live (the backbone on every augmented batch).")),
+    ("transfer_translate", bool | None, _opt("--transfer-translate/--no-transfer-translate", help="Off: frozen "
+                                             "and finetune train without translation in every phase (a cheaper "
+                                             "cache: at most two views per image); scratch keeps it.")),
     ("backend", str | None, _opt("--backend", help="Keras backend: tensorflow (the default), jax or torch; "
                                  "absent: $KERAS_BACKEND, else tensorflow.")),
     ("eager", bool | None, _opt("--eager", hidden=True)),

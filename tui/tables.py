@@ -42,6 +42,8 @@ def comparison_cells(s: dict, n_test: int | None = None) -> list[str]:
     # stopped or still training: the best validated epoch so far, in brackets, never tested (yet)
     if (partial := s.get("best_of_finished_epochs")) is not None:
         best = f"({pct(partial['val_accuracy'])}@{partial['epoch']})"
+    elif s.get("note"):  # finetune tested before unfreezing: said in full under the table (NOTE_MARK)
+        best += NOTE_MARK
     total, trainable = s.get("total_params") or 0, s.get("trainable_params") or 0
     params = f"{short_count(trainable)}/{short_count(total)}" if total else "-"
     rate = s.get("images_per_s")
@@ -70,10 +72,14 @@ def comparison_table(summary: dict, title: str | None = None) -> Table:
         captions.append(f"test ± binomial standard error on {test_images(summary) or '?'} test images")
     if any(s.get("best_of_finished_epochs") for s in summary.get("strategies", {}).values()):
         captions.append(PARTIAL_NOTE)
+    if any(s.get("note") for s in summary.get("strategies", {}).values()):
+        captions.append(NOTE_CAPTION)
     table.caption = "\n".join(captions) or None
     return table
 
 
+NOTE_MARK = "*"  # a best epoch that needs a sentence: finetune's before unfreezing (issue #24)
+NOTE_CAPTION = f"{NOTE_MARK} tested before unfreezing: fine-tuning did not improve validation accuracy"
 # Under a table with a cancelled (or running) strategy's bracketed best validation accuracy.
 PARTIAL_NOTE = "(…): a cancelled or running strategy's best validation so far, not tested"
 

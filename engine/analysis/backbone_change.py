@@ -2,13 +2,16 @@
 
 Two measures per block of EfficientNetB0 (stem, blocks 1-7, top), each against the backbone as it was
 before training (ImageNet weights, or the run's own random init when it had none):
-- relative weight change ||W - W0|| / ||W0|| over the block's trained parameters only: convolution and
-  depthwise kernels, biases, BatchNorm scale (gamma) and offset (beta). BatchNorm moving statistics and the
-  input Normalization constants are not parameters the optimizer trains; counted in, their (unchanging,
-  large) norms diluted the ratio;
+- relative weight change ||W - W0|| / ||W0|| over the variables the optimiser trained, as recorded when the
+  backbone was unfrozen (`trained_variables`): by default convolution and depthwise kernels and biases;
+  BatchNorm scale and offset only where they train (random init, `bn_mode = "train"`). Frozen variables
+  (BatchNorm gamma/beta over pretrained statistics, the blocks `unfreeze_blocks` leaves frozen, moving
+  statistics, the input Normalization constants) cannot change: counted in, their norms diluted the ratio,
+  unevenly per block (issue #24);
 - debiased linear CKA (unbiased HSIC; see `engine.analysis.cka`) between the block's output activations
-  before and after, on a fixed batch of test images (the same images for both). Activations are
-  average-pooled to at most 8x8 positions first, which keeps the cost small at 224 px.
+  before and after, on a fixed batch of test images (the same images for both), fed through the model's own
+  front (`backbone_input`: what the backbone received in training). Activations are average-pooled to at
+  most 8x8 positions first, which keeps the cost small at 224 px.
 The "before" weights are saved once into the strategy's checkpoint folder when it starts (`save_start`)
 and read back on a resume: a resumed run's fresh build is seeded differently (seed + epoch), so with
 `--weights none` it would be another random draw, not this run's start.
@@ -27,17 +30,18 @@ import numpy as np
 
 from engine.analysis.cka import MIN_INPUTS, linear_cka
 from engine.models.backbone import block_index
-from engine.models.preprocessing import Resize
+from engine.models.preprocessing import backbone_input
 from engine.training.checkpoint_files import BACKBONE_START_FILE
 
 ANALYSIS_IMAGES = 256
 MAX_GRID = 8
 BLOCK_NAMES = ["stem"] + [f"block{i}" for i in range(1, 8)] + ["top"]
-# Keras variable names. Trained by the optimizer: kernels (Conv2D, DepthwiseConv2D, Dense), biases,
-# BatchNorm gamma/beta. Statistics, never trained: BatchNorm moving_mean/moving_variance, Normalization
-# mean/variance/count. (A variable's `trainable` flag cannot tell them apart: freezing a layer clears it.)
-TRAINED = frozenset({"kernel", "bias", "gamma", "beta"})
-STATISTICS = frozenset({"moving_mean", "moving_variance", "mean", "variance", "count"})
+
+
+def trained_variables(backbone) -> set[str]:
+    """Paths of the backbone's variables the optimiser trains once this phase is compiled: call it after a
+    phase's `prepare` (its trainable flags), before its compile."""
+    return {v.path for v in backbone.trainable_weights}
 
 
 def snapshot(backbone) -> dict[str, np.ndarray]:
@@ -107,13 +111,14 @@ def _block_outputs(backbone) -> list[tuple[str, str]]:
     return [(BLOCK_NAMES[i], last[i]) for i in sorted(last)]
 
 
-def weight_change(backbone, start: dict[str, np.ndarray]) -> dict[str, float]:
-    """Block -> ||W - W0|| / ||W0|| over the block's trained parameters (TRAINED), statistics left out."""
+def weight_change(backbone, start: dict[str, np.ndarray], trained: set[str]) -> dict[str, float]:
+    """Block -> ||W - W0|| / ||W0|| over the block's `trained` variables (paths, `trained_variables`); NaN for
+    a block none of whose variables trained."""
     sums: dict[str, list[float]] = {}
     for layer in backbone.layers:
         for v in layer.weights:
             before = start.get(v.path)
-            if before is None or v.name not in TRAINED:
+            if before is None or v.path not in trained:
                 continue
             now = np.array(keras.ops.convert_to_numpy(v), dtype=np.float64)
             acc = sums.setdefault(BLOCK_NAMES[block_index(layer.name)], [0.0, 0.0])
@@ -122,41 +127,42 @@ def weight_change(backbone, start: dict[str, np.ndarray]) -> dict[str, float]:
     return {name: math.sqrt(d) / math.sqrt(n) if n > 0 else math.nan for name, (d, n) in sums.items()}
 
 
-def _activations(extractor, images: np.ndarray, size: int, divide: bool, batch: int = 32) -> list[np.ndarray]:
+def _activations(model, extractor, images: np.ndarray, batch: int = 32) -> list[np.ndarray]:
     outs: list[list[np.ndarray]] = []
-    resize = Resize(size)  # the models' own front: what the backbone saw in training
     for start in range(0, len(images), batch):
-        x = resize(images[start:start + batch])
-        if divide:
-            x = x / 255.0
-        results = extractor(x, training=False)
+        results = extractor(backbone_input(model, images[start:start + batch]), training=False)
         results = results if isinstance(results, (list, tuple)) else [results]
         outs.append([_pool(np.asarray(keras.ops.convert_to_numpy(r), dtype=np.float32)) for r in results])
     return [np.concatenate([o[i] for o in outs]) for i in range(len(outs[0]))]
 
 
-def backbone_change(backbone, start: dict[str, np.ndarray], images: np.ndarray, size: int,
-                    input_scaling: str) -> dict:
-    """Per-block relative weight change (trained parameters) and debiased linear CKA, after vs `start`, on
-    `images` (uint8, native size; CKA needs at least 4, else NaN)."""
+def _assign(backbone, weights: dict[str, np.ndarray]) -> None:
+    for v in backbone.weights:
+        v.assign(weights[v.path])
+
+
+def backbone_change(model, backbone, start: dict[str, np.ndarray], images: np.ndarray, trained: set[str],
+                    after: dict[str, np.ndarray] | None = None) -> dict:
+    """Per-block relative weight change (the `trained` variables) and debiased linear CKA, `after` (default:
+    the backbone's weights now) vs `start`, on `images` (uint8, native size, through `model`'s front; CKA
+    needs at least 4, else NaN). The backbone holds its own weights again on return."""
     blocks = _block_outputs(backbone)
     extractor = keras.Model(backbone.inputs, [backbone.get_layer(layer).output for _, layer in blocks])
-    divide = input_scaling == "unit"  # what the backbone really saw during training
-    after = _activations(extractor, images, size, divide)
-    tuned = {v.path: np.array(keras.ops.convert_to_numpy(v)) for v in backbone.weights}
-    changes = weight_change(backbone, start)
+    current = {v.path: np.array(keras.ops.convert_to_numpy(v)) for v in backbone.weights}
     try:
-        for v in backbone.weights:
-            v.assign(start[v.path])
-        before = _activations(extractor, images, size, divide)
+        if after is not None:
+            _assign(backbone, after)
+        changes = weight_change(backbone, start, trained)
+        tuned = _activations(model, extractor, images)
+        _assign(backbone, start)
+        before = _activations(model, extractor, images)
     finally:
-        for v in backbone.weights:
-            v.assign(tuned[v.path])
+        _assign(backbone, current)
     names = [name for name, _ in blocks]
     return {
         "blocks": names,
         "weight_change": [changes.get(n, math.nan) for n in names],
         "cka": [linear_cka(b, a) if len(images) >= MIN_INPUTS else math.nan
-                for b, a in zip(before, after, strict=True)],
+                for b, a in zip(before, tuned, strict=True)],
         "images": len(images),
     }

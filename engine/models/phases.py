@@ -53,6 +53,18 @@ class StrategyModel:
 BN_ESTIMATE_IMAGES = 256
 
 
+def estimate_random_init_statistics(model, backbone, x_train, seed: int, augmented: bool = True) -> int:
+    """AdaBN for a random-init backbone, on `BN_ESTIMATE_IMAGES` training images (uint8, drawn with `seed`)
+    seen through `model`'s own front (`backbone_input`: augmentation when `augmented`, resize and any
+    divide-by-255), exactly as the backbone receives them in that model. Returns the number of images."""
+    import numpy as np
+
+    from engine.models.preprocessing import backbone_input
+
+    order = np.random.default_rng(seed).permutation(len(x_train))[:BN_ESTIMATE_IMAGES]
+    return estimate_bn_statistics(backbone, [backbone_input(model, x_train[order], training=augmented)])
+
+
 def estimate_bn_statistics(backbone, batches) -> int:
     """AdaBN (Li et al. 2016): set every BatchNorm's moving mean and variance to their average over
     `batches` (float32 (B, H, W, 3) arrays in [0, 255]), by forward passes in training mode; no weight

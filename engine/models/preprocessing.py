@@ -29,11 +29,15 @@ MAX_SHIFT = 4  # pixels, the classic CIFAR crop augmentation (pad 4, crop 32)
 AUGMENTATIONS = {
     "flip+translate": dict(flip=True, shift=MAX_SHIFT),
     "translate": dict(flip=False, shift=MAX_SHIFT),
+    "flip": dict(flip=True, shift=0),
     "none": dict(flip=False, shift=0),
 }
+# The same augmentation without its translation (frozen and finetune with `transfer_translate = false`)
+WITHOUT_TRANSLATION = {"flip+translate": "flip", "translate": "none", "flip": "flip", "none": "none"}
 INPUT_NAME = "pixels_uint8"
 AUGMENT_LAYER = "augment"
 RESIZE_LAYER = "resize"
+BACKBONE_CALL = "backbone_call"  # the layer of a transfer model that calls its backbone (models/transfer.py)
 
 
 @keras.saving.register_keras_serializable(package="cifar_tui")
@@ -56,15 +60,22 @@ class Augment(layers.Layer):
     def call(self, images, training=None):
         if not training or (self.shift == 0 and not self.flip):
             return images
+        n = ops.shape(images)[0]
+        offsets = keras.random.randint((n, 2), 0, 2 * self.shift + 1, dtype="int32", seed=self.seed_generator)
+        mirrored = keras.random.uniform((n, 1), seed=self.seed_generator) < 0.5 if self.flip else None
+        return self.apply_draw(images, offsets, mirrored)
+
+    def apply_draw(self, images, offsets, mirrored=None):
+        """`images` (B, h, w, C) translated by `offsets` (B, 2) int32, each in [0, 2 * shift] (shift + dy, shift
+        + dx: the crop's corner in the reflect-padded image) and, where `mirrored` (B, 1) bool, mirrored. The
+        layer's draws go through here, and so do the feature cache's (its views are this layer's images)."""
         shape = ops.shape(images)
         n, h, w = shape[0], images.shape[1] or shape[1], images.shape[2] or shape[2]
         s = self.shift
         padded = ops.pad(images, [[0, 0], [s, s], [s, s], [0, 0]], mode="reflect") if s else images
-        offsets = keras.random.randint((n, 2), 0, 2 * s + 1, dtype="int32", seed=self.seed_generator)
         rows = offsets[:, :1] + ops.arange(h, dtype="int32")[None, :]  # (B, h): source row of each output row
         cols = offsets[:, 1:] + ops.arange(w, dtype="int32")[None, :]  # (B, w)
-        if self.flip:
-            mirrored = keras.random.uniform((n, 1), seed=self.seed_generator) < 0.5
+        if mirrored is not None:
             cols = ops.where(mirrored, ops.flip(cols, axis=1), cols)
         # One gather over the flattened padded batch: index of (b, row, col) = (b * H' + row) * W' + col.
         hp, wp = h + 2 * s, w + 2 * s
@@ -128,15 +139,14 @@ def preprocess(inputs, size: int, augment: str = "none", seed: int | None = None
     return Resize(size)(x)
 
 
-def model_view(model, images, training: bool = False):
-    """What `model`'s network sees of uint8 `images` (B, h, w, 3): its `Augment` (when `training`) and its
-    `Resize` layers applied. float32 (B, size, size, 3) in [0, 255]; used where a sub-network (the backbone
-    alone: AdaBN, the fine-tuning analysis) is run outside the model."""
-    x = images
-    names = {layer.name for layer in model.layers}
-    if training and AUGMENT_LAYER in names:
-        x = model.get_layer(AUGMENT_LAYER)(x, training=True)
-    return model.get_layer(RESIZE_LAYER)(x)
+def backbone_input(model, images, training: bool = False):
+    """What `model`'s backbone receives for uint8 `images` (B, h, w, 3): the model's own layers up to the
+    layer that calls its backbone (`BACKBONE_CALL`), i.e. `Augment` (only when `training`), `Resize` and,
+    in the divide-by-255 ablation, its `Rescaling`. float32 (B, size, size, 3). The one way to feed a
+    backbone outside its model (AdaBN, the fine-tuning analysis): a sub-model of the same layers, so
+    nothing the model does to its input can be left out (issue #24: AdaBN once skipped the divide)."""
+    front = keras.Model(model.inputs[0], model.get_layer(BACKBONE_CALL).input, name="backbone_input")
+    return front(images, training=training)
 
 
 def reseed(model, seed: int) -> None:

@@ -27,7 +27,7 @@ from keras import layers
 from engine.config import ExperimentConfig
 from engine.models.backbone import WeightsChoice, block_index, build_backbone
 from engine.models.phases import Phase, StrategyModel
-from engine.models.preprocessing import augmentation, model_input, preprocess
+from engine.models.preprocessing import BACKBONE_CALL, WITHOUT_TRANSLATION, augmentation, model_input, preprocess
 
 # Momentum of the backbone's BatchNorm when it trains from random init: Keras' 0.99 lags behind weights
 # that change fast, so validation (on the moving statistics) lags behind training; the scratch CNN uses 0.9
@@ -47,7 +47,7 @@ class BackboneCall(layers.Layer):
     """
 
     def __init__(self, backbone, **kwargs):
-        super().__init__(name="backbone_call", dtype=backbone.dtype_policy, **kwargs)
+        super().__init__(name=BACKBONE_CALL, dtype=backbone.dtype_policy, **kwargs)
         self.backbone = backbone
         self.follow_training = False
 
@@ -77,7 +77,7 @@ def transfer_model(config: ExperimentConfig, num_classes: int, weights: WeightsC
                 layer.momentum = RANDOM_INIT_BN_MOMENTUM
 
     inputs = model_input()  # uint8 32 px: augmented (training only) and resized to `size` in the model
-    x = preprocess(inputs, size, augmentation(config), config.seed)
+    x = preprocess(inputs, size, transfer_augmentation(config), config.seed)
     if config.input_scaling == "unit":  # the mistake: EfficientNet then sees ~[0, 0.004]
         x = layers.Rescaling(1.0 / 255, name="mistake_divide_by_255")(x)
     call = BackboneCall(backbone)
@@ -88,6 +88,13 @@ def transfer_model(config: ExperimentConfig, num_classes: int, weights: WeightsC
     x = layers.Dropout(config.dropout, name="head_dropout")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="efficientnetb0_transfer"), backbone, call
+
+
+def transfer_augmentation(config: ExperimentConfig) -> str:
+    """The augmentation of frozen and finetune, in every phase: the run's, less its translation with
+    `transfer_translate = false` (a key of `AUGMENTATIONS`)."""
+    augment = augmentation(config)
+    return augment if config.transfer_translate else WITHOUT_TRANSLATION[augment]
 
 
 def freeze(backbone, call: BackboneCall, config: ExperimentConfig) -> None:

@@ -2,20 +2,20 @@
 
 While the backbone is frozen (the `frozen` strategy, finetune's head phase, the probe) it runs in inference
 mode, so its pooled features are a function of the image alone: extracting them once and training the head
-on them gives the same model as running the backbone every epoch, minus augmentation that changes pixels
-inside the network's view. Flip is kept exactly: each training image is cached twice (as is, and mirrored at
-its native size, as the model's `Augment` layer mirrors) and every epoch picks one of the two views per image with
-probability 1/2. Translation is dropped (a translated copy is another image; caching all 81 offsets would
-cost 81 extractions). Validation uses the cached as-is view. The test set is never cached: a frozen model
-is tested as its extractor then its head (the same layers; `HeadData.predict`), a fine-tuned one through
-the whole model.
+on them gives the same model as running the backbone every epoch. That holds for the augmentation too: it
+happens before the backbone, on uint8 images at their native size, so each epoch's augmented images are
+drawn by the model's own `Augment` layer (`engine/training/augmented_views.py`) and their features cached
+like any image's: translation and flips are both exact, and the two transfer strategies train with the same
+augmentation in every phase (issue #24). Validation uses the cached unaugmented images. The test set is
+never cached: a frozen model is tested as its extractor then its head (the same layers; `HeadData.predict`),
+a fine-tuned one through the whole model.
 
 The key (see `engine/store/feature_files.py` for the files) is everything the features depend on: a
 SHA-256 of all the backbone's weights as built (pretrained file, or random init plus its AdaBN estimate, so
 a different weights file or seed never matches), the input size, the input scaling, the compute precision,
-the view and the feature width; rows are looked up by image content. Before a cached row is trusted, a few
-of them are computed again and compared (a cache written by another Keras/TensorFlow build, or by a bug, is
-refused, removed and rebuilt).
+the view and the feature width; rows are looked up by image content (an augmented image is looked up by its
+own content). Before a cached row is trusted, a few of them are computed again and compared (a cache written
+by another Keras/TensorFlow build, or by a bug, is refused, removed and rebuilt).
 
 Shapes: images (N, 32, 32, 3) uint8 -> features (N, D) float32 (D = 1280 for EfficientNetB0).
 """
@@ -85,14 +85,15 @@ class FeatureCache:
 
     def views(self, extractor: keras.Model, backbone_digest: str, requests: list[tuple[np.ndarray, bool]], *,
               image_size: int, input_scaling: str, precision: str, batch_size: int,
-              label: str) -> list[np.ndarray]:
+              label: str, names: list[str] | None = None) -> list[np.ndarray]:
         """Features of several (uint8 images, mirrored) requests, one (N_i, D) float32 array each. The rows no
         cache holds are extracted in one pass over all requests: one `predict` call has a fixed cost (its
-        feeder, a partial last batch padded) that three calls (as-is, mirrored, validation) paid three times."""
+        feeder, a partial last batch padded) that a call per request (each epoch's views, validation) paid
+        again. `names` (one per request) name them in the log; by default their key's view."""
         width = int(extractor.output_shape[-1])
         lookups: list[_Lookup] = []
         scheduled: dict[str, set[bytes]] = {}  # per key: digests this pass extracts (an image asked twice: once)
-        for x, mirrored in requests:
+        for request, (x, mirrored) in enumerate(requests):
             key = {"backbone": backbone_digest, "image_size": image_size, "input_scaling": input_scaling,
                    "precision": precision,
                    "view": "mirrored" if mirrored else "as-is", "width": width, "keras": keras.__version__}
@@ -114,7 +115,7 @@ class FeatureCache:
                     taken.add(d)
                     missing.append(i)
             lookups.append(_Lookup(view, digests, np.asarray(missing, dtype=np.int64), table, folder, ident,
-                                   key["view"], hits))
+                                   names[request] if names else key["view"], hits))
         started = time.perf_counter()
         total = sum(len(lookup.missing) for lookup in lookups)
         rows = extract(extractor, np.concatenate([lk.view[lk.missing] for lk in lookups]), batch_size) \
@@ -184,56 +185,46 @@ def extract(extractor: keras.Model, x: np.ndarray, batch_size: int, callbacks: l
     return np.asarray(predict_rows(extractor, x, batch_size, callbacks), dtype=np.float32)
 
 
-def feature_dataset(plain: np.ndarray, y: np.ndarray, batch_size: int, training: bool = False,
-                    mirrored: np.ndarray | None = None, seed: int = 0) -> FeatureBatches:
-    """Batches of (features (B, D) float32, labels (B,) int32), for `fit` on any backend. Training: shuffled
-    each epoch and, with `mirrored`, each image's view drawn afresh each epoch (mirrored with probability
-    1/2), seeded."""
-    return FeatureBatches(plain, y, batch_size, training, mirrored if training else None, seed)
+def feature_dataset(views, y: np.ndarray, batch_size: int, training: bool = False, seed: int = 0) -> FeatureBatches:
+    """Batches of (features (B, D) float32, labels (B,) int32), for `fit` on any backend. `views`: one (N, D)
+    array, or a list of them, one per epoch (each epoch's augmented images: `augmented_views`), epoch k
+    training on views[k] (cycled when there are fewer). Training: shuffled each epoch, seeded."""
+    views = list(views) if isinstance(views, (list, tuple)) else [views]
+    return FeatureBatches(views if training else views[:1], y, batch_size, training, seed)
 
 
 class FeatureBatches(keras.utils.PyDataset):
     """Cached features as a Keras `PyDataset` (numpy batches: no TensorFlow on the other backends).
 
-    Epoch e's order and views are a function of (seed, e) alone; Keras calls `on_epoch_end` between epochs
-    (before it asks for the next epoch's batches), and iterating the object directly (tests) counts as one
-    epoch too."""
+    Epoch e's features are views[e] and its order a function of (seed, e) alone; Keras calls `on_epoch_end`
+    between epochs (before it asks for the next epoch's batches), and iterating the object directly (tests)
+    counts as one epoch too."""
 
-    def __init__(self, plain: np.ndarray, y: np.ndarray, batch_size: int, training: bool,
-                 mirrored: np.ndarray | None, seed: int):
+    def __init__(self, views: list[np.ndarray], y: np.ndarray, batch_size: int, training: bool, seed: int):
         super().__init__()  # one worker, no processes: a gather per batch is far cheaper than the head's step
-        self.plain, self.mirrored = plain, mirrored
+        self.views = views
         self.labels = np.asarray(y, dtype=np.int32)
         self.batch_size, self.training, self.seed = batch_size, training, seed
         self.epoch = 0
-        self._drawn: tuple[int, np.ndarray, np.ndarray | None] | None = None
+        self._drawn: tuple[int, np.ndarray] | None = None
 
     def __len__(self) -> int:  # whole batches, as the image feeder's (engine/data/feeder.py)
-        n = len(self.plain)
+        n = len(self.labels)
         return training_steps(n, self.batch_size) if self.training else -(-n // self.batch_size)
 
-    def _draw(self) -> tuple[np.ndarray, np.ndarray | None]:
+    def _order(self) -> np.ndarray:
         if self._drawn is None or self._drawn[0] != self.epoch:
-            n = len(self.plain)
-            if not self.training:
-                order, flips = np.arange(n), None
-            else:
-                rng = np.random.default_rng([self.seed, self.epoch])
-                order = rng.permutation(n)
-                flips = rng.random(n) < 0.5 if self.mirrored is not None else None
-            self._drawn = (self.epoch, order, flips)
-        return self._drawn[1], self._drawn[2]
+            n = len(self.labels)
+            order = np.random.default_rng([self.seed, self.epoch]).permutation(n) if self.training else np.arange(n)
+            self._drawn = (self.epoch, order)
+        return self._drawn[1]
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
         if not self.training:  # in order, the last batch padded, with sample weights
-            idx, weights = evaluation_rows(len(self.plain), self.batch_size, index)
-            return self.plain[idx], self.labels[idx], weights
-        order, flips = self._draw()
-        idx = order[index * self.batch_size:(index + 1) * self.batch_size]
-        batch = self.plain[idx]
-        if flips is not None:
-            batch = np.where(flips[idx][:, None], self.mirrored[idx], batch)
-        return batch, self.labels[idx]
+            idx, weights = evaluation_rows(len(self.labels), self.batch_size, index)
+            return self.views[0][idx], self.labels[idx], weights
+        idx = self._order()[index * self.batch_size:(index + 1) * self.batch_size]
+        return self.views[self.epoch % len(self.views)][idx], self.labels[idx]
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
@@ -293,25 +284,34 @@ class HeadData(NamedTuple):
 
 
 def cached_head_data(model, backbone, data, cache: FeatureCache, config, strategy: str, image_size: int,
-                     batch_size: int, seed: int, sink: Sink) -> HeadData:
+                     batch_size: int, seed: int, sink: Sink, epochs) -> HeadData:
     """The head, its training and validation feature batches, and the extractor, for a frozen-backbone phase
-    on cached features. `model`/`backbone`: a `transfer_model` model and its backbone (BatchNorm statistics
-    final)."""
-    from engine.models.preprocessing import AUGMENTATIONS
+    on cached features over `epochs` (1-based, the ones this fit runs). `model`/`backbone`: a `transfer_model`
+    model and its backbone (BatchNorm statistics final). Each epoch trains on the features of that epoch's
+    augmented images, drawn by the model's own `Augment` layer (`augmented_views`; the draws keyed by
+    `config.seed`, the epoch and the image), `seed` shuffles."""
+    from engine.models.preprocessing import AUGMENT_LAYER
     from engine.models.transfer import head_model
+    from engine.store.feature_files import image_digests
+    from engine.training.augmented_views import epoch_views
 
     extractor = pooled_extractor(model)
     digest = weights_digest(backbone)
-    augmentation = AUGMENTATIONS[data.augmentation]
+    layer = model.get_layer(AUGMENT_LAYER) if AUGMENT_LAYER in {x.name for x in model.layers} else None
+    epochs = list(epochs)
+    views = epoch_views(layer, data.x_train, image_digests(data.x_train), config.seed, epochs)
     common = dict(image_size=image_size, input_scaling=config.input_scaling, precision=config.precision,
                   batch_size=batch_size, label=strategy)
-    requests = [(data.x_train, False), (data.x_val, False)] + ([(data.x_train, True)] if augmentation["flip"] else [])
-    plain, val, *mirrored = cache.views(extractor, digest, requests, **common)
-    mirrored = mirrored[0] if mirrored else None
-    if augmentation["shift"]:
-        # Only a data set that mirrors has a second view; digits (translate only) has one per image.
-        kept = "flips kept (two views per image), " if augmentation["flip"] else ""
-        sink(LogMessage(level="info", message=f"{strategy}: head trained on cached features: {kept}translation "
-                                              "dropped (--frozen-features live keeps it)"))
-    return HeadData(head_model(model), feature_dataset(plain, data.y_train, batch_size, True, mirrored, seed),
+    augmented = bool(layer is not None and (layer.shift or layer.flip))
+    if not augmented:  # one view serves every epoch
+        views = views[:1]
+    names = [f"epoch {e} augmented training images" for e in epochs] if augmented else ["training images"]
+    names.append("validation images")
+    *train, val = cache.views(extractor, digest, [(v, False) for v in views] + [(data.x_val, False)], names=names,
+                              **common)
+    if augmented:
+        kind = " and ".join(k for k, on in (("translated", layer.shift), ("mirrored", layer.flip)) if on)
+        sink(LogMessage(level="info", message=f"{strategy}: head trained on cached features of each epoch's "
+                                              f"augmented images ({kind} by the model's own layer: exact)"))
+    return HeadData(head_model(model), feature_dataset(train, data.y_train, batch_size, True, seed),
                     feature_dataset(val, data.y_val, batch_size), extractor)

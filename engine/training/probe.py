@@ -21,7 +21,6 @@ import time
 
 import keras
 import numpy as np
-from keras import layers
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.preprocessing import StandardScaler
@@ -40,9 +39,10 @@ from engine.events import (
     StrategyStarted,
     TestPredictions,
 )
-from engine.models.backbone import WeightsChoice, build_backbone
-from engine.models.phases import BN_ESTIMATE_IMAGES, estimate_bn_statistics
-from engine.models.preprocessing import Resize, model_input
+from engine.models.backbone import WeightsChoice
+from engine.models.phases import estimate_random_init_statistics
+from engine.models.preprocessing import BACKBONE_CALL
+from engine.models.transfer import transfer_model
 from engine.training.evaluate import test_metrics
 
 # C = 1 / (L2 strength x N): 9 log-spaced values, from strong to weak regularisation (Kornblith et al.
@@ -51,24 +51,24 @@ C_GRID = tuple(float(c) for c in np.logspace(-4, 4, 9))
 MAX_ITER = 1000
 
 
-def feature_extractor(config: ExperimentConfig, weights: WeightsChoice, x_train: np.ndarray) -> keras.Model:
-    """uint8 32-px pixels -> the models' `Resize` to the transfer size, [0, 255] (or /255, the ablation) ->
-    the backbone in inference mode -> average pooling.
+def feature_extractor(config: ExperimentConfig, weights: WeightsChoice, x_train: np.ndarray,
+                      num_classes: int = 10) -> keras.Model:
+    """uint8 32-px pixels -> pooled backbone features (B, 1280): the `frozen` strategy's own model, built
+    unaugmented and without stochastic depth, up to its pooling. So the probe's backbone receives exactly
+    what `frozen`'s does at inference: the same resize, [0, 255] (or /255, the ablation), inference mode.
 
     With no pretrained weights the backbone's BatchNorm statistics are first estimated on training images
-    (AdaBN), as for the `frozen` strategy's random-features control: at their initial values they pass
-    almost no signal (issue #12)."""
-    size = config.transfer_image_size
-    backbone = build_backbone(size, weights)
+    (AdaBN) through that model's front, on unaugmented images (the probe's features are of unaugmented
+    images): at their initial values they pass almost no signal (issue #12)."""
+    from engine.backend import set_random_seed
+    from engine.training.feature_cache import pooled_extractor
+
+    set_random_seed(config.seed)  # a random init drawn from the run's seed, as frozen's: not from what ran before
+    model, backbone, _call = transfer_model(config.replace(augment="none", stochastic_depth=False), num_classes,
+                                            weights)
     if not weights.pretrained:
-        order = np.random.default_rng(config.seed).permutation(len(x_train))[:BN_ESTIMATE_IMAGES]
-        estimate_bn_statistics(backbone, [Resize(size)(x_train[order])])
-    backbone.trainable = False
-    inputs = model_input()
-    x = Resize(size)(inputs)  # what every strategy's network sees at this size
-    x = layers.Rescaling(1.0 / 255, name="mistake_divide_by_255")(x) if config.input_scaling == "unit" else x
-    x = backbone(x, training=False)
-    return keras.Model(inputs, layers.GlobalAveragePooling2D(name="avg_pool")(x), name="probe_features")
+        estimate_random_init_statistics(model, backbone, x_train, config.seed, augmented=False)
+    return pooled_extractor(model)
 
 
 def _features(model: keras.Model, x: np.ndarray, config: ExperimentConfig) -> np.ndarray:
@@ -85,15 +85,16 @@ def train_probe(config: ExperimentConfig, data: PreparedData, weights: WeightsCh
     into it. Returns "finished" or "cancelled" (checked between grid points)."""
     started = time.perf_counter()
     num_classes = len(data.class_names)
-    extractor = feature_extractor(config, weights, data.x_train)
+    extractor = feature_extractor(config, weights, data.x_train, num_classes)
     head_params = (extractor.output_shape[-1] + 1) * num_classes
+    recipe = (f"logistic regression (L-BFGS) on standardised pooled features of unaugmented images at "
+              f"{config.transfer_image_size} px, {'cached' if cache is not None else 'extracted live'}, L2 chosen "
+              f"on validation from {len(C_GRID)} values (Kornblith et al. 2019)")
     sink(StrategyStarted(
         strategy="probe", image_size=config.transfer_image_size, epochs=len(C_GRID), steps_per_epoch=1,
-        total_params=extractor.count_params() + head_params, weights=weights.label,
-        recipe=f"logistic regression (L-BFGS) on standardised pooled features, L2 chosen on validation from "
-               f"{len(C_GRID)} values (Kornblith et al. 2019)"))
+        total_params=extractor.count_params() + head_params, weights=weights.label, recipe=recipe))
     sink(PhaseStarted(strategy="probe", phase="train", first_epoch=1, epochs=len(C_GRID),
-                      learning_rate=math.nan, trainable_params=head_params))
+                      learning_rate=math.nan, trainable_params=head_params, recipe=recipe))
 
     def cancelled() -> str:
         sink(StrategyFinished(strategy="probe", status="cancelled", seconds=time.perf_counter() - started,
@@ -159,7 +160,7 @@ def _cached_features(extractor: keras.Model, config: ExperimentConfig, cache, si
 
 
 def _backbone(extractor: keras.Model):
-    return next(layer for layer in extractor.layers if isinstance(layer, keras.Model))
+    return extractor.get_layer(BACKBONE_CALL).backbone
 
 
 def _full(model: LogisticRegression, features: np.ndarray, num_classes: int) -> np.ndarray:

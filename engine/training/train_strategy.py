@@ -11,12 +11,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from engine.analysis.backbone_change import ANALYSIS_IMAGES, snapshot, trained_variables
 from engine.backend import set_random_seed
 from engine.config import ExperimentConfig
 from engine.data.feeder import make_feeder, predict_rows, training_steps
 from engine.data.splits import PreparedData
 from engine.events import (
-    BackboneChange,
     Evaluated,
     LogMessage,
     PhaseStarted,
@@ -27,15 +27,19 @@ from engine.events import (
 )
 from engine.models.airbench_strategy import resolve as resolve_airbench
 from engine.models.backbone import WeightsChoice
-from engine.models.phases import BN_ESTIMATE_IMAGES, estimate_bn_statistics
-from engine.models.preprocessing import model_view, reseed
+from engine.models.phases import estimate_random_init_statistics
+from engine.models.preprocessing import reseed
 from engine.models.scratch import build_scratch
 from engine.models.transfer import build_finetune, build_frozen
+from engine.state import before_unfreezing_note
 from engine.training.callbacks import BestEpoch, EndInsideLastEpoch, EventEmitter, StopOnRequest
 from engine.training.checkpoint_files import Checkpoint, load_checkpoint
 from engine.training.checkpoints import Checkpointer, read_arrays, restore_optimizer, restore_weights
 from engine.training.evaluate import MaskedAccuracy, test_metrics
+from engine.training.finetune_outcome import analyse as analyse_finetune
+from engine.training.finetune_outcome import phase_of
 from engine.training.precise_bn import PreciseBatchNorm, has_batch_norm
+from engine.training.recipe_lines import strategy_lines
 from engine.training.schedules import WarmupCosine
 
 BUILDERS = {"scratch": build_scratch, "frozen": build_frozen, "finetune": build_finetune}
@@ -74,22 +78,16 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     # so its shuffles and augmentations are as random as, but not identical to, an uninterrupted run's.
     set_random_seed(config.seed + done)  # engine.backend's: no TensorFlow on the other backends
     num_classes = len(data.class_names)
-    # Mixed precision: layers built under the policy compute in float16 (Keras wraps the optimizer in a
-    # LossScaleOptimizer at compile time); every classifier output stays float32 (dtype="float32").
-    keras.mixed_precision.set_dtype_policy("mixed_float16" if config.precision == "mixed" else "float32")
     def scope():  # a fresh context each time: a strategy's scope object cannot be entered twice
         return distribution.scope() if distribution is not None else contextlib.nullcontext()
 
     replicas = distribution.num_replicas_in_sync if distribution is not None else 1
     lr_factor = replicas if config.scale_lr else 1  # linear scaling rule
-    try:
-        with scope():
-            # the data set's augmentation, built into the model ("auto" resolved: digits are never mirrored)
-            # airbench: the reference's epochs and batch, the batch capped at the training set
-            effective = resolve_airbench(config.replace(augment=data.augmentation), len(data.y_train), replicas)
-            built = BUILDERS[name](effective, num_classes, weights)
-    finally:
-        keras.mixed_precision.set_dtype_policy("float32")
+    with scope(), dtype_policy(config):
+        # the data set's augmentation, built into the model ("auto" resolved: digits are never mirrored)
+        # airbench: the reference's epochs and batch, the batch capped at the training set
+        effective = resolve_airbench(config.replace(augment=data.augmentation), len(data.y_train), replicas)
+        built = BUILDERS[name](effective, num_classes, weights)
     model, recipe = built.model, built.recipe
     if done:  # the model's augmentation stream too (see above)
         reseed(model, config.seed + done)
@@ -98,11 +96,10 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     if name == "finetune" and config.finetune_from == "frozen" and resume is None:
         model.set_weights(_frozen_weights(config, trained, checkpoint_dir))
     elif built.estimate_bn and resume is None:  # random init: BatchNorm statistics from training batches
-        order = np.random.default_rng(config.seed).permutation(len(data.y_train))[:BN_ESTIMATE_IMAGES]
-        # Augmented as in training (the model's own layers): the head trains on augmented batches, which
-        # must meet the statistics.
+        # Augmented as in training (the model's own front): the head trains on augmented batches, which must
+        # meet the statistics.
         with scope():
-            seen = estimate_bn_statistics(built.backbone, [model_view(model, data.x_train[order], training=True)])
+            seen = estimate_random_init_statistics(model, built.backbone, data.x_train, config.seed)
         sink(LogMessage(level="info", message=f"{name}: BatchNorm statistics of the random-init backbone "
                                               f"estimated on {seen} training images (AdaBN, no gradient step)"))
     analyse = name == "finetune" and config.finetune_analysis and built.backbone is not None
@@ -126,11 +123,13 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     if name == "finetune":  # head epochs first, then unfrozen; from frozen, the head epochs were frozen's
         head = config.frozen_epochs if config.finetune_from == "frozen" else config.head_epochs
         budget = f"{head}+{config.finetune_epochs}"
+    cached_phase = _cached_phase(name, config, built, features)
+    recipe_line, phase_lines = strategy_lines(name, config.replace(augment=data.augmentation), built, cached_phase,
+                                              bool(weights and weights.pretrained), lr_factor)
     sink(StrategyStarted(strategy=name, image_size=size, epochs=total_epochs, steps_per_epoch=steps,
                          total_params=model.count_params(), weights=built.weights_label,
-                         recipe=recipe.description, epoch_budget=budget))
+                         recipe=recipe_line, epoch_budget=budget))
 
-    cached_phase = _cached_phase(name, config, built, features)
     head_data = None  # a HeadData (head model, training and validation features), made when that phase starts
     best = BestEpoch(stop_event)
     stopper = StopOnRequest(stop_event)
@@ -141,22 +140,26 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
                          resume.best_epoch, resume.best_val_accuracy)
         restore_weights(model, checkpoint_dir / resume.weights_file)
     epoch = 0
+    trained_backbone: set[str] = set()  # paths of the backbone variables some phase trained
     last_val_accuracy, last_epoch = None, 0  # the weights the model holds after training: "last" keeps them
     for phase in built.phases:
         if stop_event.is_set():
             break
+        phase.prepare()  # freeze / unfreeze, then compile: trainable flags take effect at compile time
+        if built.backbone is not None:  # what the optimiser trains in this phase (the analysis counts those)
+            trained_backbone |= trained_variables(built.backbone)
         if epoch + phase.epochs <= done:  # finished before the interruption
             epoch += phase.epochs
             continue
-        phase.prepare()  # freeze / unfreeze, then compile: trainable flags take effect at compile time
         fit_model, fit_train, fit_val = model, train_ds, val_ds
         if phase.name == cached_phase:  # the backbone is frozen: fit the head on its cached features
             from engine.training.feature_cache import cached_head_data
 
-            if head_data is None:
-                with scope():
+            if head_data is None:  # the head model under the run's policy: compiled with loss scaling
+                with scope(), dtype_policy(config):
                     head_data = cached_head_data(model, built.backbone, data, features, config, name, size,
-                                                 batch_size, config.seed + done, sink)
+                                                 batch_size, config.seed + done, sink,
+                                                 range(max(epoch, done) + 1, epoch + phase.epochs + 1))
             fit_model, fit_train, fit_val = head_data.head, head_data.train, head_data.val
         peak, phase_steps = phase.learning_rate * lr_factor, phase.epochs * steps
         if phase.epochs_exact:  # a fractional last epoch (airbench's 9.9)
@@ -176,7 +179,7 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
                 restore_optimizer(fit_model, checkpoint_dir / resume.optimizer_file)
         sink(PhaseStarted(strategy=name, phase=phase.name, first_epoch=epoch + 1, epochs=phase.epochs,
                           learning_rate=phase.learning_rate * lr_factor,
-                          trainable_params=count_params(model.trainable_weights)))
+                          trainable_params=count_params(model.trainable_weights), recipe=phase_lines[phase.name]))
         emitter = EventEmitter(sink, name, phase.name, total_epochs, steps, batch_size,
                                min(len(data.y_train), steps * batch_size), stop_event)  # images an epoch trains
         best.emitter = emitter
@@ -230,11 +233,14 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
 
     # Model selection happened on the validation split; now, and only now, the test set.
     tested_epoch, tested_val_accuracy = best.best_epoch, best.best_accuracy
-    if config.keep == "best":
-        best.restore(model)
-    else:  # the notebook's way: the weights the training ended with (the last epoch, or early stopping's best)
+    if config.keep != "best":  # the notebook's way: the weights training ended with (last epoch, or early stopping's)
         tested_epoch = last_epoch or total_epochs
         tested_val_accuracy = last_val_accuracy if last_val_accuracy is not None else math.nan
+    tested_phase = phase_of(built.phases, tested_epoch)
+    # tested before unfreezing: the analysis looks at the weights fine-tuning produced, kept before the restore
+    finetuned = snapshot(built.backbone) if analyse and tested_phase == "head" and trained_backbone else None
+    if config.keep == "best":
+        best.restore(model)
     if head_data is not None and built.phases[-1].name == cached_phase and recipe.test_model is None:
         # The tested weights sit behind a frozen backbone: the whole model as extractor then head (the same
         # layers), reusing the extractor's compiled predict.
@@ -248,7 +254,10 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
         return "cancelled"
     metrics = test_metrics(probabilities, data.y_test, num_classes)
     sink(Evaluated(strategy=name, best_epoch=tested_epoch, best_val_accuracy=tested_val_accuracy,
-                   class_names=list(data.class_names), evaluation=recipe.evaluation, **metrics))
+                   class_names=list(data.class_names), evaluation=recipe.evaluation, tested_phase=tested_phase,
+                   **metrics))
+    if note := before_unfreezing_note(name, tested_epoch, tested_phase):
+        sink(LogMessage(level="warning", message=f"{name}: {note}"))
     if recipe.evaluation:  # a trick that changes evaluation is said on screen, not only in the record
         sink(LogMessage(level="warning", message=f"{name}: test accuracy measured with {recipe.evaluation}"))
     from engine.analysis.predictions import prediction_arrays
@@ -259,17 +268,26 @@ def train_strategy(name: str, config: ExperimentConfig, data: PreparedData, weig
     if trained is not None:
         trained[name] = model.get_weights()
     if analyse and not stop_event.is_set():
-        from engine.analysis.backbone_change import ANALYSIS_IMAGES, backbone_change
-
-        change = backbone_change(built.backbone, before, data.x_test[:ANALYSIS_IMAGES], size,
-                                 config.input_scaling)
-        sink(BackboneChange(strategy=name, reference=reference, **change))
+        analyse_finetune(sink, name, model, built.backbone, before, reference, trained_backbone,
+                         data.x_test[:ANALYSIS_IMAGES], tested_epoch, tested_phase, finetuned, last_epoch)
     elif analyse:  # tested and kept; only the extra analysis is missing, and a resume will not redo it
         sink(LogMessage(level="warning", message=f"{name}: the backbone-change analysis was skipped: the run "
                                                  "was stopped after the test"))
     sink(StrategyFinished(strategy=name, status="finished", seconds=time.perf_counter() - started,
                           trainable_params=trainable, total_params=model.count_params()))
     return "finished"
+
+
+@contextlib.contextmanager
+def dtype_policy(config: ExperimentConfig):
+    """The run's Keras dtype policy while models are built, float32 again after (later models, other runs).
+    Mixed precision: layers built under it compute in float16 and a model built under it wraps its
+    optimizer in a LossScaleOptimizer at compile time; every classifier output stays float32."""
+    keras.mixed_precision.set_dtype_policy("mixed_float16" if config.precision == "mixed" else "float32")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
 
 
 def _frozen_weights(config: ExperimentConfig, trained: dict | None, checkpoint_dir: Path | None) -> list:

@@ -1,6 +1,7 @@
-"""Below the comparison table: per-class accuracy (where transfer helps most) and what fine-tuning changed
-in each backbone block (relative weight change of the trained parameters and debiased linear CKA against
-the start), as text bar charts."""
+"""Below the comparison table: what each result means beyond its numbers (finetune tested before unfreezing)
+and how each strategy trained (its recipe line), per-class accuracy (where transfer helps most) and what
+fine-tuning changed in each backbone block (relative weight change of the variables the optimiser trained
+and debiased linear CKA against the start), as text bar charts."""
 
 from __future__ import annotations
 
@@ -53,6 +54,19 @@ def per_class_table(state: RunState) -> Table | None:
     return table
 
 
+def recipe_text(state: RunState) -> Text | None:
+    """Per strategy: its note (finetune tested before unfreezing, issue #24) and its recipe line."""
+    out = Text()
+    for name, s in state.strategies.items():
+        if note := s.note():
+            out.append(f"{name}: {note}\n", style="bold yellow")
+    for name, s in state.strategies.items():
+        if s.recipe:
+            out.append(f"{name}: ", style=STRATEGY_STYLES.get(name, ""))
+            out.append(s.recipe + (f"; test set: {s.evaluation}" if s.evaluation else "") + "\n", style="dim")
+    return out if out.plain else None
+
+
 def backbone_change_text(state: RunState) -> Text | None:
     s = state.strategies.get("finetune")
     change = s.backbone_change if s is not None else None
@@ -62,6 +76,9 @@ def backbone_change_text(state: RunState) -> Text | None:
     scale = max(finite) if finite and max(finite) > 0 else 1.0
     out = Text(f"what fine-tuning changed, per block (vs {change['reference']}; debiased linear CKA on "
                f"{change['images']} test images)\n", style="bold")
+    if change.get("weights"):  # which weights: the tested model's, or fine-tuning's own (issue #24)
+        out.append(f"weights analysed: {change['weights']}\n",
+                   style="bold yellow" if "not the tested model" in change["weights"] else "")
     out.append(f"{'block':<7} {'weight change':<{BAR_WIDTH + 7}} CKA before/after\n", style="dim")
     for block, w, c in zip(change["blocks"], change["weight_change"], change["cka"], strict=True):
         w = math.nan if w is None else w
@@ -76,6 +93,7 @@ def backbone_change_text(state: RunState) -> Text | None:
 
 class AnalysisView(Static):
     def show(self, state: RunState) -> None:
-        parts = [p for p in (per_class_table(state), backbone_change_text(state)) if p is not None]
-        self.update(Group(*parts) if parts else Text("per-class accuracy and the fine-tuning analysis appear "
-                                                     "here as strategies finish", style="dim"))
+        parts = [p for p in (recipe_text(state), per_class_table(state), backbone_change_text(state))
+                 if p is not None]
+        self.update(Group(*parts) if parts else Text("recipes, per-class accuracy and the fine-tuning analysis "
+                                                     "appear here as strategies start and finish", style="dim"))

@@ -102,7 +102,7 @@ class Dashboard(Vertical):
             self.query_one(ComparisonTable).show(self.state)
         if isinstance(event, ev.Evaluated):
             self.query_one(ConfusionView).show(self.state, newest=event.strategy)
-        if isinstance(event, (ev.Evaluated, ev.BackboneChange)):
+        if isinstance(event, (ev.StrategyStarted, ev.Evaluated, ev.BackboneChange)):  # recipes, notes, analysis
             self.query_one(AnalysisView).show(self.state)
         self._append_log()
 
