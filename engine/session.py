@@ -59,7 +59,8 @@ def record_and_run(config: ExperimentConfig, runs_dir: Path, display: Sink | Non
     finally:
         recorder.close()
         if log is not None:
-            _keep_native_log(log, recorder.path / paths.NATIVE_LOG if recorder.created else None)
+            _keep_native_log(log, recorder.path / paths.NATIVE_LOG if recorder.created and not recorder.gone
+                             else None)
     return RunOutcome(run_id, recorder.path, summary)
 
 

@@ -230,6 +230,7 @@ def load_study_or_fail(folder: Path, name: str, reference: str | None = None):
 def print_study(record, results, conditions) -> None:
     from rich.console import Console
 
+    from engine.state import status_words
     from engine.study.report import statistics_lines
     from tui.tables import study_table
 
@@ -239,6 +240,9 @@ def print_study(record, results, conditions) -> None:
         if r.status == "failed" and r.reason:
             console.print(f"cell {r.index + 1} {r.label}: failed, {r.reason}", style="red", markup=False,
                           highlight=False)
+        if r.quiet_s is not None:  # its writer holds the run's lock but is silent: stopped or busy
+            console.print(f"cell {r.index + 1} {r.label}: {status_words(r.status, r.quiet_s)}", style="yellow",
+                          markup=False, highlight=False)
     for kind, text in statistics_lines(record, conditions):
         style = {"head": "bold", "yes": "green", "note": "dim"}.get(kind, "")
         console.print(text if kind in ("head", "note") else f"  {text}", style=style, markup=False,

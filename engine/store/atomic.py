@@ -38,3 +38,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_json(path: Path, value: Any) -> None:
     atomic_write_bytes(path, (json.dumps(value, indent=2, allow_nan=False, default=str) + "\n").encode())
+
+
+def make_subfolders(path: Path, depth: int) -> None:
+    """Create `path` and its `depth - 1` nearest parents, never anything above them: a run's
+    `checkpoints/<strategy>` made with depth 2 fails (FileNotFoundError) once the run folder itself has been
+    deleted, instead of making a partial run folder again (issue #26)."""
+    for folder in reversed([Path(path), *Path(path).parents][:depth]):
+        folder.mkdir(exist_ok=True)

@@ -57,6 +57,7 @@ class CellResult:
     notices: list[str] = field(default_factory=list)
     diverged: list[str] = field(default_factory=list)  # strategies whose loss became NaN in this run
     reason: str = ""  # why a failed or damaged cell failed (a strategy's error, or the folder's problem)
+    quiet_s: float | None = None  # running, its writer alive (holds the run's lock) but silent this long
 
     @property
     def seed(self) -> Any:
@@ -211,7 +212,7 @@ def cell_results(record: StudyRecord, runs_dir: Path) -> list[CellResult]:
             result.status, result.reason = "failed", cell.refused
         elif folder is not None and folder.is_dir():
             listing = read_listing(folder)
-            result.status, result.notices = listing.status, listing.notices
+            result.status, result.notices, result.quiet_s = listing.status, listing.notices, listing.quiet_s
             errors = [f"{name}: {s['error']}" for name, s in listing.strategies.items() if s.get("error")]
             result.reason = listing.problem or "; ".join(errors)
             for name, s in listing.strategies.items():

@@ -48,6 +48,12 @@ def listing_row(r: RunListing) -> tuple:
     return (r.run_id, r.status, started, r.dataset + ("*" if substitute else ""), *accs, r.seconds or 0.0, label)
 
 
+def status_cell(r: RunListing) -> str:
+    """The status column: a writer that holds its lock without beating (stopped, or busy) is "running,
+    quiet"; the line under the table says for how long (the column stays narrow enough for 80 columns)."""
+    return "running, quiet" if r.status == "running" and r.quiet_s is not None else r.status
+
+
 def accuracy_cells(r: RunListing, accs) -> list[str]:
     """The strategy columns' text, as `runs list` writes them: blank where the run has no such strategy,
     "-" where it has one without a test accuracy (cancelled, failed or not run yet)."""
@@ -164,7 +170,7 @@ class RunsScreen(Screen):
         for row in rows:
             cells = list(row)
             cells[0] = Text(("● " if row[0] in self.marked else "  ") + (short_id(row[0]) if shorten else row[0]))
-            cells[1] = Text(row[1], style=STATUS_STYLES.get(row[1], ""))
+            cells[1] = Text(status_cell(by_id[row[0]]), style=STATUS_STYLES.get(row[1], ""))
             cells[4:time_at] = accuracy_cells(by_id[row[0]], row[4:time_at])
             cells[time_at] = duration(row[time_at]) if row[time_at] else "-"
             cells[time_at + 1] = row[time_at + 1][:40]
@@ -173,8 +179,11 @@ class RunsScreen(Screen):
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))  # the cursor stays on the same run
         damaged = sum(1 for r in shown if r.status == "damaged")
+        quiet = [r.quiet_s for r in shown if r.quiet_s is not None]
         marked = f"  {len(self.marked)} marked (c: compare)" if self.marked else ""
         note = f"{len(shown)} of {len(self.listings)} runs in {self.app.runs_dir}"
+        if quiet:  # before the sort: the news comes first at 80 columns
+            note += f"  ({len(quiet)} quiet: no heartbeat for {min(quiet):.0f} s{' or more' * (len(quiet) > 1)})"
         note += f"  sorted by {COLUMNS[self.sort_column]} {'desc' if self.sort_reverse else 'asc'}"
         note += f"  ({damaged} damaged)" if damaged else ""
         note += marked
