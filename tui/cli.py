@@ -90,8 +90,9 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry: every usage error is one line on stderr and exit code 2."""
     from typer._click.exceptions import ClickException  # Typer >= 0.26 vendors its own Click
 
-    from tui.terminal import make_output_safe
+    from tui.terminal import ensure_standard_streams, make_output_safe
 
+    ensure_standard_streams()  # `<&-`: a closed stdin reads as an empty one, never a traceback
     make_output_safe()  # an ASCII-only locale: stand-ins for "…" and "±", never a UnicodeEncodeError
     try:
         code = app(args=argv, standalone_mode=False)
