@@ -47,6 +47,14 @@ class RunFolderGone(DiskError):
                    f"and nothing more is written")
 
 
+class OutOfMemory(UserError):
+    """The run ran out of memory before any strategy could start (preparing its data); the line says what
+    to make smaller. Exit code 1, as a strategy that failed: the input was valid, the machine too small. A
+    strategy that runs out of memory fails alone and the run goes on (engine.failures)."""
+
+    exit_code = 1
+
+
 class CheckpointDamaged(UserError):
     """A checkpoint file of a stopped run cannot be read (truncated, overwritten): the resume is refused,
     naming the file and the remedy (delete the strategy's checkpoint folder to restart it from epoch 1)."""

@@ -293,6 +293,8 @@ class CifarTuiApp(FollowRuns, App):
         if stopping and self.live_state.status == "running":  # RunStarted/RunResumed after `c`: still stopping
             self.live_state.status = "stopping"
         self._refresh_live(message.event)
+        if isinstance(message.event, ev.StrategyFailed):  # its row shows the start of the line; here all of it
+            self.notify(f"{message.event.strategy} failed: {message.event.error}", severity="error", timeout=30)
         if isinstance(message.event, ev.RunFinished):
             severity = {"finished": "information", "cancelled": "warning"}.get(message.event.status, "error")
             self.notify(f"run {message.event.status}", severity=severity)
