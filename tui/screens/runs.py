@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from engine.errors import UserError
-from engine.store.reader import RunListing, delete_run, list_runs, load_run, write_notes
+from engine.store.reader import RunListing, delete_run, list_runs, load_run, start_time, write_notes
 from tui.screens.run_loading import (
     CompareLoaded,
     ListingsRead,
@@ -157,9 +157,7 @@ class RunsScreen(Screen):
         columns = self.shown_columns
         text = self.query_one("#runs-filter", Input).value
         shown = [r for r in self.listings if matches(r, text)]
-        rows = sorted((listing_row(r) for r in shown), reverse=self.sort_reverse,
-                      key=lambda row: (row[self.sort_column] is None, row[self.sort_column] or 0)
-                      if COLUMNS[self.sort_column] in NUMERIC else str(row[self.sort_column]))
+        rows = sorted((listing_row(r) for r in shown), reverse=self.sort_reverse, key=self.sort_key(shown))
         selected = None
         if table.row_count:
             selected = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
@@ -188,6 +186,17 @@ class RunsScreen(Screen):
         note += f"  ({damaged} damaged)" if damaged else ""
         note += marked
         self.query_one("#runs-status", Static).update(note)
+
+    def sort_key(self, shown: list[RunListing]):
+        """The run and its start are ordered by when it started (UTC), not by the id's local-time text: a run
+        started under another time zone or across a daylight-saving change sorts where it happened."""
+        column = COLUMNS[self.sort_column]
+        if column in ("run", "started"):
+            started = {r.run_id: start_time(r) for r in shown}
+            return lambda row: started[row[0]]
+        if column in NUMERIC:
+            return lambda row: (row[self.sort_column] is None, row[self.sort_column] or 0)
+        return lambda row: str(row[self.sort_column])
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.fill()
