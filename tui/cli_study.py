@@ -14,7 +14,7 @@ from engine.backend import chosen_backend
 from engine.errors import UserError
 from engine.store.paths import resolve_runs_dir
 from tui.cli_app import RunsDir, app
-from tui.cli_headless import EXIT_BY_SIGNAL, EXIT_STRATEGY_FAILED, fail, stop_on_signals
+from tui.cli_headless import EXIT_BY_SIGNAL, EXIT_STRATEGY_FAILED, INTERRUPTED, fail, stop_on_signals
 
 studies_app = typer.Typer(help="Browse studies (grids of runs).", no_args_is_help=True)
 app.add_typer(studies_app, name="studies")
@@ -335,11 +335,13 @@ def studies_export(
     """Write the study's results chart (error bars over seeds, published reference lines), its validation
     curves as bands over seeds, cells.csv, summary.csv, differences.csv and report.md."""
     record, results, conditions = load_study_or_fail(resolve_runs_dir(runs_dir), name, reference)
+    from engine.store.atomic import report_folder
     from engine.study.report import export_study
 
     target = out or Path("exports") / f"study-{name}"
     try:
-        page = export_study(record, results, conditions, target, runs_dir=resolve_runs_dir(runs_dir))
+        with report_folder(target, INTERRUPTED) as folder:  # whole or absent: Ctrl-C leaves nothing half-written
+            page = target / export_study(record, results, conditions, folder, runs_dir=resolve_runs_dir(runs_dir)).name
     except OSError as exc:
         raise fail(f"cannot write the report to {target}: {exc.strerror or exc}") from None
     typer.echo(f"report written to {page}")
