@@ -124,13 +124,20 @@ def write_notes(runs_dir: Path, run_id: str, name: str | None = None, note: str 
 
 
 def _read_listing(run_dir: Path) -> RunListing:
-    """One run's listing from its summary.json (falling back to its events); damaged if unreadable."""
+    """One run's listing from its summary.json (falling back to its events); damaged if unreadable, and
+    damaged as `load_run` finds it when its events file holds no readable event (issue #26): every view
+    (runs list, runs show, the Runs screen, studies) reads a run the same way."""
     try:
-        return _listing_from_summary(run_dir, _read_json(run_dir / paths.SUMMARY_FILE))
+        listing = _listing_from_summary(run_dir, _read_json(run_dir / paths.SUMMARY_FILE))
     except StoreError as exc:
         return RunListing(run_dir.name, run_dir, "damaged", problem=str(exc))
     except (OSError, ValueError):
-        pass
+        listing = None
+    if listing is not None:
+        problem = events_problem(run_dir)
+        if problem:  # damaged, in its place among the runs (its recorded start)
+            return RunListing(run_dir.name, run_dir, "damaged", problem=problem, started=listing.started)
+        return listing
     try:
         events, _ = read_events(run_dir / paths.EVENTS_FILE)
         if not events:
@@ -138,6 +145,25 @@ def _read_listing(run_dir: Path) -> RunListing:
         return _listing_from_summary(run_dir, RunState.from_events(events).summary())
     except (OSError, ValueError) as exc:
         return RunListing(run_dir.name, run_dir, "damaged", problem=f"unreadable run folder: {exc}")
+
+
+def events_problem(run_dir: Path) -> str:
+    """Why the run's events file shows nothing ("" when an event in it can be read, or when a live writer is
+    still creating the run). Reads up to the first readable line: the first, in a healthy run."""
+    try:
+        with open(run_dir / paths.EVENTS_FILE, "rb") as f:
+            for raw in f:
+                try:
+                    if raw.strip():
+                        event_from_json(raw.decode("utf-8"))
+                        return ""
+                except (UnicodeDecodeError, EventFormatError):
+                    continue
+    except OSError as exc:
+        why = f"cannot read its events ({exc.strerror or exc})"
+    else:
+        why = "its events file holds no event"
+    return "" if writer_alive(run_dir) else why
 
 
 def list_runs(runs_dir: Path) -> list[RunListing]:
@@ -222,9 +248,9 @@ def load_run(runs_dir: Path, run_ref: str) -> LoadedRun:
     try:
         events, skipped = read_events(run_dir / paths.EVENTS_FILE)
     except OSError as exc:
-        raise StoreError(f"run {run_dir.name}: cannot read its events ({exc.strerror or exc})") from None
+        raise StoreError(f"run {run_dir.name} is damaged: cannot read its events ({exc.strerror or exc})") from None
     # nothing to show: say so, never an empty "pending" run; a run being created holds its lock before its
-    # writer.json and first event exist, and is not damaged
+    # writer.json and first event exist, and is not damaged (the listing read it so: events_problem)
     if not events and not writer_alive(run_dir):
         why = listing.problem if listing.status == "damaged" else "its events file holds no event"
         lines = f"; {len(skipped)} unreadable line{'s' * (len(skipped) != 1)}" if skipped else ""
