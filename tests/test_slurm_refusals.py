@@ -19,23 +19,24 @@ scratch_epochs = 1
 [axes]
 seed = [0, 1]
 """
-# slurm_strerror()'s words (Slurm 22.05, src/common/slurm_errno.c), as sbatch prints them
+# What sbatch of Slurm 22.05 prints (seen on the one-node test cluster, tests/slurm_cluster.py), and the fix
 REFUSALS = {
-    "gres": ("Invalid generic resource (gres) specification", "fix: this cluster gives no GPUs that way: "
+    "gres": (["Invalid generic resource (gres) specification"], 0, "fix: this cluster gives no GPUs that way: "
              "--gpus-per-task 0 (the tasks train on CPUs), or a --partition that has GPUs"),
-    "partition": ("Invalid partition name specified", "fix: name one of `sinfo`'s partitions with --partition"),
-    "account": ("Invalid account or account/partition combination specified",
-                "fix: name an account you may charge with --account"),
-    "time": ("Requested time limit is invalid (missing or exceeds some limit)", "fix: a shorter --time"),
+    "partition": (["invalid partition specified: nope", "Batch job submission failed: Invalid partition name "
+                   "specified"], 0, "fix: name one of `sinfo`'s partitions with --partition"),
+    "memory": (["Memory specification can not be satisfied", "Batch job submission failed: Requested node "
+                "configuration is not available"], 0, "fix: a smaller --mem-gb"),
 }
 
 
 @pytest.fixture
 def slurm_that_refuses(tmp_path, monkeypatch):
-    def refuse(words: str) -> None:
+    def refuse(lines: list[str]) -> None:
         bin_dir = tmp_path / "bin"
         bin_dir.mkdir(exist_ok=True)
-        for name, script in (("sbatch", f"echo 'sbatch: error: Batch job submission failed: {words}' >&2\nexit 1"),
+        said = "".join(f"echo 'sbatch: error: {line}' >&2\n" for line in lines)
+        for name, script in (("sbatch", f"{said}exit 1"),
                              ("srun", "exit 0"), ("squeue", "exit 0")):
             (bin_dir / name).write_text(f"#!/bin/sh\n{script}\n")
             (bin_dir / name).chmod(0o755)
@@ -48,16 +49,16 @@ def slurm_that_refuses(tmp_path, monkeypatch):
 @pytest.mark.parametrize("cause", REFUSALS)
 def test_a_refused_submission_names_the_fix_in_its_line_and_leaves_no_submitit_files(tmp_path, slurm_that_refuses,
                                                                                     cause):
-    words, fix = REFUSALS[cause]
-    slurm_that_refuses(words)
+    lines, named, fix = REFUSALS[cause]
+    slurm_that_refuses(lines)
     (tmp_path / "spec.toml").write_text(SPEC)
     runs = tmp_path / "runs"
     result = CliRunner().invoke(app, ["study", str(tmp_path / "spec.toml"), "--executor", "slurm",
                                       "--runs-dir", str(runs)])
     assert result.exit_code == 2, result.output
     assert result.stderr.count("\n") == 1 and result.stdout == "", result.output
-    assert result.stderr.startswith(f"cifar-tui: error: Slurm did not take the job array: sbatch: error: Batch job "
-                                    f"submission failed: {words}; {fix}"), result.stderr
+    assert result.stderr.startswith(f"cifar-tui: error: Slurm did not take the job array: sbatch: error: "
+                                    f"{lines[named]}; {fix}"), result.stderr
     assert not (runs / ".studies" / "refused" / "slurm").exists()  # no pickles, no sbatch script
 
 

@@ -11,13 +11,16 @@ import contextlib
 import os
 from pathlib import Path
 
-# sbatch's words -> the fix, for errors whose cause is our request
+# sbatch's words -> the fix, for errors whose cause is our request (the words as Slurm 22.05 prints them)
 FIXES = (
     (("invalid generic resource", "gres"), "fix: this cluster gives no GPUs that way: --gpus-per-task 0 (the tasks "
                                           "train on CPUs), or a --partition that has GPUs"),
     (("invalid partition",), "fix: name one of `sinfo`'s partitions with --partition"),
     (("invalid account",), "fix: name an account you may charge with --account (see `sacctmgr show assoc`)"),
     (("time limit",), "fix: a shorter --time (minutes) within the partition's limit (`sinfo -o '%P %l'`)"),
+    (("memory specification",), "fix: a smaller --mem-gb, within a node's memory (`sinfo -o '%N %m'`)"),
+    (("node configuration is not available",), "fix: ask for no more CPUs, GPUs or memory per task than one node "
+                                               "has (`sinfo -N -l`)"),
 )
 
 
@@ -39,11 +42,13 @@ def remove_leftovers(folder: Path, before: set[str], existed: bool) -> None:
 
 
 def refusal_line(message: str, gpus_per_task: int) -> str:
-    """sbatch's meaningful line, and the fix on the same line where its words name a known cause."""
+    """sbatch's meaningful line (the first that names a cause we know, else its last), and the fix on the
+    same line."""
     lines = [line.strip() for line in str(message).splitlines() if line.strip() and "Traceback" not in line]
-    line = lines[-1] if lines else str(message)
-    lowered = line.lower()
     for words, fix in FIXES:
-        if any(word in lowered for word in words) and (gpus_per_task or "gres" not in words):
-            return f"{line}; {fix}"
-    return line
+        if "gres" in words and not gpus_per_task:
+            continue  # no GPU was asked for: not ours to fix
+        named = next((line for line in lines if any(word in line.lower() for word in words)), None)
+        if named is not None:
+            return f"{named}; {fix}"
+    return lines[-1] if lines else str(message)
