@@ -8,6 +8,7 @@ version of cifar-tui is refused with the version named.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -182,13 +183,17 @@ def list_runs(runs_dir: Path) -> list[RunListing]:
 
 def start_time(listing: RunListing) -> tuple[float, str]:
     """When a run started, in seconds since the epoch (UTC): its recorded `started`; for a folder without
-    one (damaged, or still being created) the time its folder last changed. The id breaks ties."""
+    one (damaged, or still being created) the local time its id names, else the time its folder last
+    changed. The id breaks ties."""
     started = listing.started
     if not isinstance(started, (int, float)) or isinstance(started, bool):
         try:
-            started = listing.path.stat().st_mtime
-        except OSError:
-            started = 0.0
+            started = time.mktime(time.strptime(listing.run_id[:15], "%Y%m%d-%H%M%S"))
+        except (ValueError, OverflowError):
+            try:
+                started = listing.path.stat().st_mtime
+            except OSError:
+                started = 0.0
     return float(started), listing.run_id
 
 
