@@ -28,6 +28,8 @@ MAX_EPOCHS = 10_000
 MAX_BATCH_SIZE = 65_536
 MAX_IMAGE_SIZE = 1024  # CIFAR's 32 px upsampled 32x; beyond, one batch no longer fits any GPU
 MAX_STEPS_PER_EXECUTION = 10_000
+MAX_HEAD_UNITS = 65_536
+MAX_IMAGES = 10_000_000  # per class (--train-per-class) or in the test subset (--test-limit): far above any set
 AUGMENTS = ("auto", "flip+translate", "translate", "flip", "none")
 AIRBENCH_MODELS = ("airbench", "airbench_muon")  # airbench94 (Jordan 2024) and airbench94_muon (its record)
 SCRATCH_MODELS = ("cnn", "notebook", *AIRBENCH_MODELS)
@@ -241,16 +243,17 @@ class ExperimentConfig:
         if self.val_from not in ("full", "subset"):
             raise ConfigError(f"val from must be 'full' or 'subset', got {self.val_from!r}")
         if self.train_per_class is not None:  # the old order needs 2: one to validate, one to train
-            _check_int(self.train_per_class, "train images per class", minimum=1 if self.val_from == "full" else 2)
+            _check_int(self.train_per_class, "train images per class", minimum=1 if self.val_from == "full" else 2,
+                       maximum=MAX_IMAGES)
             if self.train_fraction != 1.0:
                 raise ConfigError("give train images per class or a train fraction, not both")
         if self.test_limit is not None:
-            _check_int(self.test_limit, "test limit", minimum=10)
+            _check_int(self.test_limit, "test limit", minimum=10, maximum=MAX_IMAGES)
         _check_int(self.batch_size, "batch size", minimum=1, maximum=MAX_BATCH_SIZE)
         _check_int(self.scratch_image_size, "scratch image size", minimum=8, maximum=MAX_IMAGE_SIZE)
-        if any(s != "scratch" for s in self.strategies):
-            _check_int(self.transfer_image_size, "image size", minimum=MIN_EFFICIENTNET_SIZE,
-                       maximum=MAX_IMAGE_SIZE, why=" (EfficientNetB0's minimum)")
+        # every value is checked whether or not the chosen strategies use it (issue #26): a typo stays a typo
+        _check_int(self.transfer_image_size, "image size", minimum=MIN_EFFICIENTNET_SIZE,
+                   maximum=MAX_IMAGE_SIZE, why=" (EfficientNetB0's minimum)")
         for knob in ("scratch_epochs", "frozen_epochs", "finetune_epochs"):
             _check_int(getattr(self, knob), knob.replace("_", " "), minimum=1, maximum=MAX_EPOCHS)
         _check_int(self.head_epochs, "head epochs", minimum=0, maximum=MAX_EPOCHS)
@@ -298,12 +301,16 @@ class ExperimentConfig:
             raise ConfigError("the airbench model is built for 32-px input: leave scratch image size at 32")
         if self.augment not in AUGMENTS:
             raise ConfigError(f"augment must be one of {', '.join(AUGMENTS)}, got {self.augment!r}")
-        _check_int(self.head_units, "head units", minimum=0)
-        if not isinstance(self.stochastic_depth, bool):
-            raise ConfigError(f"stochastic depth must be true or false, got {self.stochastic_depth!r}")
+        _check_int(self.head_units, "head units", minimum=0, maximum=MAX_HEAD_UNITS)
+        for knob in ("stochastic_depth", "finetune_analysis", "scale_lr", "checkpoints", "tensorboard", "run_eagerly",
+                     "allow_fallback"):
+            if not isinstance(getattr(self, knob), bool):
+                raise ConfigError(f"{knob.replace('_', ' ')} must be true or false, got {getattr(self, knob)!r}")
+        if not isinstance(self.preset, str) or not (self.data_dir is None or isinstance(self.data_dir, str)):
+            raise ConfigError(f"preset and data dir must be text, got {self.preset!r} and {self.data_dir!r}")
         if self.finetune_from not in ("", "frozen"):
             raise ConfigError(f"finetune from must be '' or 'frozen', got {self.finetune_from!r}")
-        _check_int(self.finetune_patience, "finetune patience", minimum=0)
+        _check_int(self.finetune_patience, "finetune patience", minimum=0, maximum=MAX_EPOCHS)
         if not isinstance(self.transfer_translate, bool):
             raise ConfigError(f"transfer translate must be true or false, got {self.transfer_translate!r}")
         if self.frozen_features not in ("cached", "live"):

@@ -4,6 +4,8 @@ Everything the engine raises on purpose derives from `UserError`: the CLI prints
 and exits with code 2, the app shows it in plain words. Anything else is a bug and keeps its traceback.
 """
 
+from __future__ import annotations
+
 
 class UserError(Exception):
     """A problem with the user's input or environment, with a message that says how to fix it."""
@@ -33,6 +35,24 @@ class DiskError(StoreError):
     the disk is fixed. Exit code 74 (EX_IOERR in sysexits.h): 2 means bad input with nothing written."""
 
     exit_code = 74
+
+
+class RunFolderGone(DiskError):
+    """The run's folder was deleted (or replaced) while the run was writing it: the run stops, and nothing
+    more is written, so no partial folder is made again under its name (issue #26). Exit code 74."""
+
+    @classmethod
+    def at(cls, folder) -> RunFolderGone:
+        return cls(f"run folder {folder} was deleted while this run was writing it; the run stopped, "
+                   f"and nothing more is written")
+
+
+class OutOfMemory(UserError):
+    """The run ran out of memory before any strategy could start (preparing its data); the line says what
+    to make smaller. Exit code 1, as a strategy that failed: the input was valid, the machine too small. A
+    strategy that runs out of memory fails alone and the run goes on (engine.failures)."""
+
+    exit_code = 1
 
 
 class CheckpointDamaged(UserError):

@@ -41,7 +41,8 @@ def plan_resume(runs_dir: Path, run_ref: str) -> ResumePlan:
     loaded = load_run(runs_dir, run_ref)
     run_dir, state = loaded.listing.path, loaded.state
     if writer_alive(run_dir) and state.status in ("running", "pending"):
-        raise StoreError(f"run {run_dir.name} is still running (see `cifar-tui watch {run_dir.name}`)")
+        quiet = f", no heartbeat for {loaded.listing.quiet_s:.0f} s" if loaded.listing.quiet_s is not None else ""
+        raise StoreError(f"run {run_dir.name} is still running{quiet} (see `cifar-tui watch {run_dir.name}`)")
     if not state.config:
         raise StoreError(f"run {run_dir.name} never started training: nothing to resume")
     if state.status == "finished":

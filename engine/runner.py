@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.config import ExperimentConfig
-from engine.errors import CheckpointDamaged, ConfigError, StoreError, UserError
+from engine.errors import CheckpointDamaged, ConfigError, OutOfMemory, StoreError, UserError
 from engine.events import LogMessage, RunFinished, RunResumed, RunStarted, Sink, StrategyFailed
+from engine.failures import describe_failure, is_out_of_memory
 from engine.memory import release_models
 from engine.state import RunState
 
@@ -58,7 +59,7 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
             raise ConfigError("--tensorboard needs the tensorboard package: pip install tensorboard==2.21.0 "
                               "(or `pip install -e .[tensorboard]`)")
         weights = check_inputs(config, report)  # before TensorFlow loads: a wrong file is refused in seconds
-        data, environment, strategy = _prepare(config, report)
+        data, environment, strategy = _prepared(config, report)
     except UserError as exc:
         if resume is None:  # a resume that cannot start leaves the stopped run as it was, resumable
             emit(RunFinished(status="failed", seconds=time.perf_counter() - started, error=str(exc)))
@@ -163,8 +164,9 @@ def _run_strategies(config, data, weights, environment, strategy, emit, stop_eve
             emit(StrategyFailed(strategy=name, error=str(exc)))
         except Exception as exc:  # an unexpected error in one strategy must not lose the others
             failed = True
-            emit(LogMessage(level="error", message=traceback.format_exc(limit=8)))
-            emit(StrategyFailed(strategy=name, error=f"{type(exc).__name__}: {exc}".splitlines()[0]))
+            why = describe_failure(exc, resolved, name)  # out of memory: the fix, with the values to try
+            emit(LogMessage(level="error", message=f"{name} failed: {why}\n{traceback.format_exc(limit=8)}"))
+            emit(StrategyFailed(strategy=name, error=why))
         finally:
             release_models()
     return failed
@@ -180,6 +182,17 @@ def check_inputs(config: ExperimentConfig, report=lambda _text: None):
         locate_cifar10(config.data_dir)
     needs_backbone = any(s != "scratch" for s in config.strategies)
     return resolve_weights(config.weights, config.allow_fallback, report) if needs_backbone else None
+
+
+def _prepared(config: ExperimentConfig, report):
+    """`_prepare`, with running out of memory there (a data set too large for this machine) as one line."""
+    try:
+        return _prepare(config, report)
+    except Exception as exc:
+        if not is_out_of_memory(exc):
+            raise
+        raise OutOfMemory(f"out of memory while preparing the data: try a smaller --train-fraction or "
+                          f"--train-per-class; {describe_failure(exc).split('; ', 1)[-1]}") from None
 
 
 def _prepare(config: ExperimentConfig, report):

@@ -23,6 +23,7 @@ from engine.runner import run_experiment
 from engine.store import paths
 from engine.store.feature_files import cache_root
 from engine.store.ids import new_run_id
+from engine.store.preflight import check_run_files
 from engine.store.recorder import RunRecorder
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ def record_and_run(config: ExperimentConfig, runs_dir: Path, display: Sink | Non
     activate(config.backend)  # Keras on another backend in this process: refused before a run folder exists
     paths.check_runs_dir(runs_dir)  # before TensorFlow loads (run_experiment checks data and weights then too)
     run_id = run_id or new_run_id(config.name)
+    check_run_files(runs_dir, run_id, config)  # a path too long is refused now, not after an epoch's training
     recorder = RunRecorder(runs_dir, run_id)
     sink = tee(recorder, best_effort(display, recorder))  # the record first; a dead terminal never stops it
     tensorboard = recorder.path / "tensorboard" if config.tensorboard else None
@@ -59,7 +61,8 @@ def record_and_run(config: ExperimentConfig, runs_dir: Path, display: Sink | Non
     finally:
         recorder.close()
         if log is not None:
-            _keep_native_log(log, recorder.path / paths.NATIVE_LOG if recorder.created else None)
+            _keep_native_log(log, recorder.path / paths.NATIVE_LOG if recorder.created and not recorder.gone
+                             else None)
     return RunOutcome(run_id, recorder.path, summary)
 
 
@@ -85,6 +88,7 @@ def resume_and_run(runs_dir: Path, run_ref: str, display: Sink | None = None,
 
     plan = plan or plan_resume(runs_dir, run_ref)
     activate(plan.config.backend)  # the backend it started on (runs recorded before #14: TensorFlow)
+    check_run_files(plan.path.parent, plan.run_id, plan.config)  # before any epoch is trained again
     recorder = RunRecorder.reopen(plan.path.parent, plan.run_id, plan.state)
     sink = tee(recorder, best_effort(display, recorder))  # the record first; a dead terminal never stops it
     config = plan.config

@@ -116,6 +116,12 @@ class StrategyState:
         return sum(h["images_per_s"] for h in epochs) / len(epochs)
 
 
+def status_words(status: str, quiet_s: float | None) -> str:
+    """A run's status in words: "running, no heartbeat for 35 s" while its writer holds the run's lock but
+    is silent (stopped by Ctrl-Z or `kill -STOP`, or busy); see engine.store.liveness."""
+    return f"running, no heartbeat for {quiet_s:.0f} s" if status == "running" and quiet_s is not None else status
+
+
 @dataclass
 class RunState:
     run_id: str = ""
@@ -133,6 +139,7 @@ class RunState:
     error: str = ""
     current: str = ""  # the strategy in progress
     resumes: int = 0  # how many times the run was resumed
+    quiet_s: float | None = None  # a reader's view, never recorded: running, no heartbeat for this long
 
     @classmethod
     def from_events(cls, stream) -> RunState:
@@ -140,6 +147,11 @@ class RunState:
         for event in stream:
             state.apply(event)
         return state
+
+    @property
+    def status_text(self) -> str:
+        """The status in words: "running, no heartbeat for 35 s" while its writer is stopped or busy."""
+        return status_words(self.status, self.quiet_s)
 
     def strategy(self, name: str) -> StrategyState:
         if name not in self.strategies:

@@ -56,6 +56,35 @@ def test_numeric_flags_are_checked_with_their_real_range(tmp_path, flags, messag
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.parametrize(("knob", "value", "message"), [
+    ("transfer_image_size", 5, "image size must be at least 32"),
+    ("airbench_epochs", 10**9, "airbench epochs must be at most 10000"),
+    ("airbench_batch_size", 10**9, "airbench batch size must be at most 65536"),
+    ("head_units", 10**9, "head units must be at most 65536"),
+    ("finetune_patience", 10**9, "finetune patience must be at most 10000"),
+    ("test_limit", 10**12, "test limit must be at most 10000000"),
+    ("train_per_class", 10**12, "train images per class must be at most 10000000"),
+    ("checkpoints", "no", "checkpoints must be true or false, got 'no'"),
+    ("tensorboard", "yes", "tensorboard must be true or false"),
+    ("finetune_analysis", "n", "finetune analysis must be true or false"),
+    ("data_dir", 5, "preset and data dir must be text"),
+])
+def test_every_value_is_range_checked_whether_or_not_its_strategy_runs(knob, value, message):
+    """A scratch-only run took `--image-size 5` (and a TOML's `checkpoints = "no"`, a truthy string) silently."""
+    from engine.config import ExperimentConfig
+    from engine.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        ExperimentConfig(dataset="digits", strategies=("scratch",), **{knob: value}).validate()
+
+
+def test_an_image_size_flag_is_checked_though_only_scratch_runs(tmp_path):
+    result = runner.invoke(app, ["run", "--dataset", "digits", "--strategies", "scratch", "--image-size", "5",
+                                 "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 2 and "image size must be at least 32" in result.output, result.output
+    assert not (tmp_path / "runs").exists()
+
+
 @pytest.mark.parametrize(("flags", "message"), [
     (["--seed", "4294967296"], "seed must be at most 2147483647"),
     (["--train-per-class", "4600"], "4600 training images per class asked, but the smallest class has only 4500"),

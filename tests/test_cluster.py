@@ -196,3 +196,14 @@ def test_a_task_requeued_at_its_time_limit_and_one_cancelled_both_resume_their_r
     assert [events[i]["from_epochs"] for i in resumes] == [{"scratch": stop_1}, {"scratch": stop_2}]  # checkpoints
     after_last = [e["epoch"] for e in events[resumes[-1]:] if e["type"] == "epoch_end"]
     assert after_last == list(range(stop_2 + 1, epochs + 1))  # continued, not started over
+
+
+def test_a_cluster_without_gpus_refuses_the_default_gpu_request_with_its_fix_and_no_leftovers(slurm, tmp_path):
+    """Issue #26: sbatch's raw gres error, and submitit's pickles and script left in the study's folder."""
+    spec, runs = write_spec(tmp_path, "nogpu", [0]), tmp_path / "runs"
+    spec.write_text(spec.read_text().replace("gpus_per_task = 0   # the test cluster has no GPU\n", ""))
+    refused = cli(slurm, "study", str(spec), "--executor", "slurm", "--runs-dir", str(runs))
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "Invalid generic resource (gres) specification; fix: " in refused.stderr
+    assert "--gpus-per-task 0" in refused.stderr
+    assert not (runs / ".studies" / "nogpu" / "slurm").exists()

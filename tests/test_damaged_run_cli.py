@@ -66,3 +66,26 @@ def test_a_run_being_created_is_not_called_damaged(tmp_path):
         assert load_run(tmp_path, folder.name).state.status == "pending"
     finally:
         lock.release()
+
+
+@pytest.mark.parametrize("events", [b"not json\n\x00\xff garbage\n", None])
+def test_garbage_or_missing_events_read_as_damaged_in_every_view_though_the_summary_says_finished(tmp_path, events):
+    """`runs list` read summary.json alone ("finished", with accuracies) while `runs show` refused the run."""
+    import json
+
+    from engine.store.reader import list_runs, read_listing
+
+    record_runs(tmp_path, (GOOD, BAD))
+    if events is None:
+        (tmp_path / BAD / "events.jsonl").unlink()
+    else:
+        (tmp_path / BAD / "events.jsonl").write_bytes(events)
+    listed = CliRunner().invoke(cli, ["runs", "list", "--runs-dir", str(tmp_path)]).output.splitlines()
+    bad = next(line for line in listed if line.startswith(BAD))
+    assert bad.split()[1] == "damaged" and "90.0" not in bad, listed
+    as_json = json.loads(CliRunner().invoke(cli, ["runs", "list", "--json", "--runs-dir", str(tmp_path)]).output)
+    assert {r["run_id"]: r["status"] for r in as_json} == {GOOD: "finished", BAD: "damaged"}
+    assert read_listing(tmp_path / BAD).status == "damaged"  # the Runs screen's and the studies' reading
+    assert [r.status for r in list_runs(tmp_path)] == ["damaged", "finished"]
+    shown = CliRunner().invoke(cli, ["runs", "show", BAD, "--runs-dir", str(tmp_path)])
+    assert shown.exit_code == 2 and f"run {BAD} is damaged" in shown.output

@@ -89,15 +89,23 @@ def test_listing_damaged_torn_and_newer_runs(tmp_path):
         load_run(tmp_path, newer.name)
 
 
-def test_stale_heartbeat_means_interrupted(tmp_path):
+def test_a_late_heartbeat_with_the_lock_held_is_quiet_and_a_free_lock_is_interrupted(tmp_path, monkeypatch):
+    from engine.store import liveness
+
     recorder = RunRecorder(tmp_path, "20270115-080000-live-0001", heartbeat_s=3600)
     recorder(run_started("20270115-080000-live-0001"))
-    assert list_runs(tmp_path)[0].status == "running"
+    assert list_runs(tmp_path)[0].status == "running" and list_runs(tmp_path)[0].quiet_s is None
     writer = json.loads((recorder.path / paths.WRITER_FILE).read_text())
-    writer["heartbeat"] = time.time() - 3600
+    writer["heartbeat"], writer["monotonic"] = time.time() - 3600, time.monotonic() - 3600
     (recorder.path / paths.WRITER_FILE).write_text(json.dumps(writer))
-    assert list_runs(tmp_path)[0].status == "interrupted"
+    (listing,) = list_runs(tmp_path)  # its writer holds the lock: stopped (Ctrl-Z) or busy, not dead
+    assert listing.status == "running" and listing.status_text == "running, no heartbeat for 3600 s"
+    monkeypatch.setattr(liveness.time, "time", lambda: 0.0)  # the wall clock stepped back: same reading
+    assert list_runs(tmp_path)[0].status_text == "running, no heartbeat for 3600 s"
+    monkeypatch.undo()
     recorder._stop_heartbeat.set()
+    recorder._run_lock.release()  # as the kernel does when the writer dies
+    assert list_runs(tmp_path)[0].status == "interrupted"
     assert load_run(tmp_path, "live").state.status == "interrupted"
 
 

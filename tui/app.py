@@ -26,6 +26,7 @@ from engine.errors import ConfigError, DataError, StoreError, UserError, Weights
 from engine.state import RunState
 from engine.store.ids import new_run_id
 from tui.following import FollowRuns
+from tui.job_control import SuspendAndContinue
 from tui.messages import (
     BatchProgress,
     EngineEvent,
@@ -60,7 +61,7 @@ def resume_in_store(plan, sink, stop_event) -> None:
                    plan=plan)
 
 
-class CifarTuiApp(FollowRuns, App):
+class CifarTuiApp(SuspendAndContinue, FollowRuns, App):
     CSS_PATH = "styles/app.tcss"
     TITLE = "cifar-tui"
     SUB_TITLE = "transfer learning vs training from scratch, CIFAR-10"
@@ -69,6 +70,7 @@ class CifarTuiApp(FollowRuns, App):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
         Binding("q", "quit", "Quit"),
+        Binding("ctrl+z", "suspend_process", "Suspend", show=False),  # `fg` brings it back, `bg` runs it on
     ]
 
     def __init__(self, runs_dir: Path, start: ExperimentConfig | None = None,
@@ -140,6 +142,7 @@ class CifarTuiApp(FollowRuns, App):
     # --- lifecycle ------------------------------------------------------------------------------------
     def on_mount(self) -> None:
         self._take_signals_in_loop()
+        self.redraw_on_continue()
         if self.native_log is not None:
             self.live_state.log.append(("info", f"TensorFlow's own log lines go to {self.native_log}"))
         if self.start_config is not None:
@@ -293,6 +296,8 @@ class CifarTuiApp(FollowRuns, App):
         if stopping and self.live_state.status == "running":  # RunStarted/RunResumed after `c`: still stopping
             self.live_state.status = "stopping"
         self._refresh_live(message.event)
+        if isinstance(message.event, ev.StrategyFailed):  # its row shows the start of the line; here all of it
+            self.notify(f"{message.event.strategy} failed: {message.event.error}", severity="error", timeout=30)
         if isinstance(message.event, ev.RunFinished):
             severity = {"finished": "information", "cancelled": "warning"}.get(message.event.status, "error")
             self.notify(f"run {message.event.status}", severity=severity)

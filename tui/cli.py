@@ -15,7 +15,7 @@ import typer
 from engine.errors import UserError
 from engine.store.paths import resolve_runs_dir
 from tui.cli_app import RunsDir, app
-from tui.cli_headless import execute, fail, run_headless
+from tui.cli_headless import INTERRUPTED, execute, fail, run_headless, watch_interrupts
 from tui.flags import config_from_options, given_options, with_run_options
 
 __all__ = ["app", "main"]
@@ -90,9 +90,11 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry: every usage error is one line on stderr and exit code 2."""
     from typer._click.exceptions import ClickException  # Typer >= 0.26 vendors its own Click
 
-    from tui.terminal import make_output_safe
+    from tui.terminal import ensure_standard_streams, make_output_safe
 
+    ensure_standard_streams()  # `<&-`: a closed stdin reads as an empty one, never a traceback
     make_output_safe()  # an ASCII-only locale: stand-ins for "…" and "±", never a UnicodeEncodeError
+    watch_interrupts()  # Ctrl-C: one line and exit 130, also when a library swallowed it
     try:
         code = app(args=argv, standalone_mode=False)
     except ClickException as exc:
@@ -106,6 +108,8 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:  # `cifar-tui ... | head`: the reader left; the run (if any) is recorded whole
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit's flush must not fail again
         sys.exit(1)  # as Rich exits on a broken pipe (Console.on_broken_pipe)
+    if code == 130 and INTERRUPTED.is_set():  # Typer turns a KeyboardInterrupt into exit 130, saying nothing
+        typer.echo("cifar-tui: interrupted", err=True)
     sys.exit(code if isinstance(code, int) else 0)
 
 

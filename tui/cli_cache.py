@@ -73,9 +73,10 @@ def cache_clear(
 
 
 def confirmed(question: str) -> bool:
-    """The user's yes; no answer (stdin at its end, Ctrl-C at the prompt) is a no, not "interrupted"."""
+    """The user's yes; no answer (stdin at its end, closed, unreadable; Ctrl-C at the prompt) is a no, not
+    "interrupted"."""
     try:
         return typer.confirm(question)
-    except typer.Abort:
+    except (typer.Abort, RuntimeError, OSError):  # RuntimeError: input() without a sys.stdin
         typer.echo()
         return False

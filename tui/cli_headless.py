@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -17,6 +18,31 @@ import typer
 
 EXIT_STRATEGY_FAILED, EXIT_BAD_INPUT = 1, 2  # and 74 (engine.errors.DiskError): a write failed mid-run
 EXIT_BY_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+
+
+INTERRUPTED = threading.Event()  # a Ctrl-C came (SIGINT), even one a library swallowed
+
+
+def watch_interrupts() -> None:
+    """Ctrl-C raises KeyboardInterrupt as ever, and is remembered: one raised inside a finalizer is printed as
+    "Exception ignored ... KeyboardInterrupt" and swallowed, and the command went on and exited 0; now that
+    message is not printed, and a report being written is dropped (engine.store.atomic.report_folder).
+    A SIGINT ignored from the start (a background job of a script) stays ignored."""
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return
+
+    def interrupt(signum, frame):
+        INTERRUPTED.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    previous = sys.unraisablehook
+
+    def quiet(unraisable) -> None:
+        if not issubclass(unraisable.exc_type, KeyboardInterrupt):
+            previous(unraisable)
+
+    sys.unraisablehook = quiet
 
 
 class StopRequest(threading.Event):
@@ -41,8 +67,9 @@ def stop_on_signals():
         if signum != signal.SIGINT:  # Ctrl-C is the user's cancel; TERM and HUP come from outside
             stop_event.reason = f"stopped by {signal.Signals(signum).name}"
         stop_event.set()
-        if signum == signal.SIGINT:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+        if signum == signal.SIGINT:  # the next one aborts (KeyboardInterrupt), as before this run
+            signal.signal(signal.SIGINT, previous.get(signal.SIGINT) if callable(previous.get(signal.SIGINT))
+                          else signal.default_int_handler)
 
     previous = {s: signal.signal(s, on_signal) for s in EXIT_BY_SIGNAL}
     try:

@@ -58,6 +58,8 @@ def milestone_line(e: ev.Event) -> str | None:
     if isinstance(e, ev.StrategyFinished) and e.status != "finished":
         return f"{e.strategy:<9} {e.status}"
     if isinstance(e, ev.LogMessage) and e.level != "info":
+        if e.level == "error" and "Traceback (most recent call last)" in e.message:
+            return None  # a strategy's traceback, for the log: its `FAILED:` line comes next, in one line
         return f"{e.level.upper()}: {e.message.splitlines()[-1] if e.level == 'error' else e.message}"
     if isinstance(e, ev.RunFinished):
         return f"run {e.status} in {duration(e.seconds)}" + (f": {e.error}" if e.error else "")  # as runs list

@@ -10,7 +10,7 @@ import typer
 from engine.errors import UserError
 from engine.store.paths import resolve_runs_dir
 from tui.cli_app import RunsDir, app, runs_app
-from tui.cli_headless import fail
+from tui.cli_headless import INTERRUPTED, fail
 
 
 @runs_app.command("list")
@@ -145,10 +145,12 @@ def runs_export(
     except UserError as exc:
         raise fail(str(exc)) from None
     from engine.export import export_run
+    from engine.store.atomic import report_folder
 
     target = out or Path("exports") / loaded.listing.run_id
     try:
-        page = export_run(loaded.state, target, fmt, run_dir=loaded.listing.path)
+        with report_folder(target, INTERRUPTED) as folder:  # whole or absent: Ctrl-C leaves nothing half-written
+            page = target / export_run(loaded.state, folder, fmt, run_dir=loaded.listing.path).name
     except OSError as exc:
         raise fail(f"cannot write the report to {target}: {exc.strerror or exc}") from None
     typer.echo(f"report written to {page}")

@@ -14,7 +14,7 @@ from engine.backend import chosen_backend
 from engine.errors import UserError
 from engine.store.paths import resolve_runs_dir
 from tui.cli_app import RunsDir, app
-from tui.cli_headless import EXIT_BY_SIGNAL, EXIT_STRATEGY_FAILED, fail, stop_on_signals
+from tui.cli_headless import EXIT_BY_SIGNAL, EXIT_STRATEGY_FAILED, INTERRUPTED, fail, stop_on_signals
 
 studies_app = typer.Typer(help="Browse studies (grids of runs).", no_args_is_help=True)
 app.add_typer(studies_app, name="studies")
@@ -231,6 +231,7 @@ def print_study(record, results, conditions) -> None:
     """The verdict first (issue #25), then the table, failed cells and every comparison."""
     from rich.console import Console
 
+    from engine.state import status_words
     from engine.study.report import statistics_lines
     from engine.verdict.study import study_verdict
     from tui.tables import print_verdict, study_table
@@ -242,6 +243,9 @@ def print_study(record, results, conditions) -> None:
         if r.status == "failed" and r.reason:
             console.print(f"cell {r.index + 1} {r.label}: failed, {r.reason}", style="red", markup=False,
                           highlight=False)
+        if r.quiet_s is not None:  # its writer holds the run's lock but is silent: stopped or busy
+            console.print(f"cell {r.index + 1} {r.label}: {status_words(r.status, r.quiet_s)}", style="yellow",
+                          markup=False, highlight=False)
     for kind, text in statistics_lines(record, conditions):
         style = {"head": "bold", "yes": "green", "note": "dim"}.get(kind, "")
         console.print(text if kind in ("head", "note") else f"  {text}", style=style, markup=False,
@@ -336,11 +340,13 @@ def studies_export(
     """Write the study's results chart (error bars over seeds, published reference lines), its validation
     curves as bands over seeds, cells.csv, summary.csv, differences.csv and report.md."""
     record, results, conditions = load_study_or_fail(resolve_runs_dir(runs_dir), name, reference)
+    from engine.store.atomic import report_folder
     from engine.study.report import export_study
 
     target = out or Path("exports") / f"study-{name}"
     try:
-        page = export_study(record, results, conditions, target, runs_dir=resolve_runs_dir(runs_dir))
+        with report_folder(target, INTERRUPTED) as folder:  # whole or absent: Ctrl-C leaves nothing half-written
+            page = target / export_study(record, results, conditions, folder, runs_dir=resolve_runs_dir(runs_dir)).name
     except OSError as exc:
         raise fail(f"cannot write the report to {target}: {exc.strerror or exc}") from None
     typer.echo(f"report written to {page}")

@@ -49,18 +49,18 @@ class FollowRuns:
 
     @work(thread=True, group="follow", exit_on_error=False)
     def _poll_follow(self, follow: Following) -> None:
-        from engine.store.reader import writer_alive
+        from engine.store.liveness import writer_state
 
         if not follow.busy.acquire(blocking=False):
             return  # the previous poll is still reading
         try:
             events = follow.follower.poll()
-            alive = writer_alive(self.runs_dir / follow.run_id)
+            writer = writer_state(self.runs_dir / follow.run_id)
         except Exception as exc:
             follow.busy.release()
             self.post_message(FollowFailed(error_text(exc, f"cannot follow {follow.run_id}")))
             return
-        self.post_message(FollowPolled(follow, events, alive))
+        self.post_message(FollowPolled(follow, events, writer))
 
     def on_follow_polled(self, message: FollowPolled) -> None:
         follow = message.follow
@@ -71,9 +71,14 @@ class FollowRuns:
                 follow.state.apply(event)
                 if shown:
                     follow.screen.on_engine(event, follow.state)
-            if follow.state.status in ("running", "pending") and not message.alive:
-                follow.state.status = "interrupted"  # the writer died without finishing: stale heartbeat, no pid
-                if shown:
-                    follow.screen.dashboard.show(follow.state)
+            writer = message.writer
+            quiet = writer.quiet_s if writer.quiet and follow.state.status == "running" else None
+            changed = quiet != follow.state.quiet_s
+            follow.state.quiet_s = quiet  # its writer holds the run's lock but is silent: stopped or busy
+            if follow.state.status in ("running", "pending") and not writer.alive:
+                follow.state.status = "interrupted"  # the writer died without finishing: its lock is free
+                changed = True
+            if shown and changed:
+                follow.screen.dashboard.show(follow.state)
         finally:
             follow.busy.release()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from engine.config import ExperimentConfig
 from engine.native_stderr import native_stderr_to
-from tui.terminal import can_redraw
+from tui.terminal import can_redraw, isatty
 
 
 def native_log_path() -> Path:
@@ -24,7 +24,7 @@ def native_log_path() -> Path:
 
 def why_no_app() -> str | None:
     """Why the app cannot be drawn here (None when it can): no terminal, or one that cannot address the screen."""
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if not (isatty(sys.stdin) and isatty(sys.stdout)):  # either may be missing (closed) or a file or a pipe
         return "not a terminal"
     if not can_redraw(sys.stdout):
         return f"this terminal (TERM={os.environ.get('TERM', '')}) cannot draw the app"

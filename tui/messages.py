@@ -77,9 +77,9 @@ class FollowOpened(Message):
 
 
 class FollowPolled(Message):
-    def __init__(self, follow: Following, events: list, alive: bool) -> None:
+    def __init__(self, follow: Following, events: list, writer) -> None:
         super().__init__()
-        self.follow, self.events, self.alive = follow, events, alive
+        self.follow, self.events, self.writer = follow, events, writer  # writer: engine.store.liveness.Writer
 
 
 class FollowFailed(Message):

@@ -143,6 +143,8 @@ def runs_lines(listings) -> list[str]:
     lines.append(f"test accuracy, %: {legend}")
     if substitutes:
         lines.append("* = substitute data or weights used")  # its own line: one legend line passed 80 columns
+    # a writer that holds its run's lock but has not beaten lately: stopped (Ctrl-Z, kill -STOP) or busy
+    lines += [f"{r.run_id}: {r.status_text}" for r in listings if r.quiet_s is not None]
     return lines
 
 

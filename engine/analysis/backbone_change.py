@@ -31,6 +31,7 @@ import numpy as np
 from engine.analysis.cka import MIN_INPUTS, linear_cka
 from engine.models.backbone import block_index
 from engine.models.preprocessing import backbone_input
+from engine.store.atomic import make_subfolders
 from engine.training.checkpoint_files import BACKBONE_START_FILE
 
 ANALYSIS_IMAGES = 256
@@ -50,7 +51,7 @@ def snapshot(backbone) -> dict[str, np.ndarray]:
 
 def save_start(folder: Path, start: dict[str, np.ndarray]) -> None:
     """Write the backbone's starting weights once (atomically) into a strategy's checkpoint folder."""
-    folder.mkdir(parents=True, exist_ok=True)
+    make_subfolders(folder, 2)  # checkpoints/<strategy>, never the run folder itself
     temporary = folder / f".{BACKBONE_START_FILE}.tmp"
     with open(temporary, "wb") as f:
         np.savez(f, names=np.array(list(start)), **{f"v{i}": a for i, a in enumerate(start.values())})

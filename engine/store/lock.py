@@ -1,7 +1,8 @@
 """One writer per run: an exclusive `flock` on `runs/<id>/.lock`, held for as long as a process writes.
 
 The kernel drops the lock when its holder dies (even by `kill -9`), so a crashed writer never leaves a run
-locked; the heartbeat in writer.json covers what a lock cannot see (another host on a network disk).
+locked. On this host the lock is the truth about a live writer (engine.store.liveness); the heartbeat in
+writer.json covers what a lock cannot see (another host on a network disk).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import time
 from pathlib import Path
 
 from engine.errors import StoreError
@@ -24,13 +26,11 @@ class RunLock:
 
     def acquire(self) -> RunLock:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _take(fd):
             holder = _holder(fd)
             os.close(fd)
             raise StoreError(f"{self.what} {self.path.parent.name} is being written by another process"
-                             f"{holder}; two writers never share a {self.what}") from None
+                             f"{holder}; two writers never share a {self.what}")
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid()}).encode())
         self._fd = fd
@@ -43,6 +43,19 @@ class RunLock:
             finally:
                 os.close(self._fd)
                 self._fd = None
+
+
+def _take(fd: int, tries: int = 5) -> bool:
+    """The exclusive lock, or False when another process holds it. A reader's `is_locked` holds a shared
+    lock for a moment: a few short retries keep that moment from refusing a writer."""
+    for attempt in range(tries):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if attempt + 1 < tries:
+                time.sleep(0.02)
+    return False
 
 
 def _holder(fd: int) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 
 from engine.analysis.predictions import Predictions
 from engine.errors import StoreError
-from engine.store.atomic import atomic_write_bytes
+from engine.store.atomic import atomic_write_bytes, make_subfolders
 
 PREDICTIONS_FILE = "predictions.npz"
 ARRAYS = ("labels", "predicted", "probabilities", "image_index", "images")
@@ -25,7 +25,7 @@ def predictions_path(run_dir: Path, strategy: str) -> Path:
 def write_predictions(run_dir: Path, strategy: str, arrays: dict[str, np.ndarray]) -> Path:
     """Compressed .npz (pixels and class ids compress well); raises OSError like any file write."""
     path = predictions_path(run_dir, strategy)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_subfolders(path.parent, 2)  # strategies/<name>, never the run folder itself
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **{k: arrays[k] for k in ARRAYS})
     atomic_write_bytes(path, buffer.getvalue())

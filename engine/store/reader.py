@@ -8,8 +8,6 @@ version of cifar-tui is refused with the version named.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,12 +15,14 @@ from typing import Any
 
 from engine.errors import StoreError
 from engine.events import Event, EventFormatError, event_from_json
-from engine.state import RunState
+from engine.state import RunState, status_words
 from engine.store import paths
 from engine.store.ids import validate_run_id
-from engine.store.lock import is_locked
+from engine.store.liveness import STALE_AFTER_S, writer_alive, writer_state
+from engine.store.lock import RunLock
 
-STALE_AFTER_S = 30.0  # a heartbeat older than this means the writer is gone
+__all__ = ["STALE_AFTER_S", "LoadedRun", "RunListing", "delete_run", "list_runs", "load_run", "read_events",
+           "read_listing", "resolve_run", "writer_alive"]
 
 
 @dataclass
@@ -39,12 +39,18 @@ class RunListing:
     notices: list[str] = field(default_factory=list)
     problem: str = ""  # why it is damaged
     note: str = ""  # the user's annotation (notes.json)
+    quiet_s: float | None = None  # running, its writer alive (lock held) but silent this long (issue #26)
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "path": str(self.path), "status": self.status, "name": self.name,
                 "started": self.started, "seconds": self.seconds, "dataset": self.dataset,
                 "weights": self.weights, "strategies": self.strategies, "notices": self.notices,
-                "problem": self.problem, "note": self.note}
+                "problem": self.problem, "note": self.note, "quiet_s": self.quiet_s}
+
+    @property
+    def status_text(self) -> str:
+        """The status in words: "running, no heartbeat for 35 s" for a quiet writer (stopped, or busy)."""
+        return status_words(self.status, self.quiet_s)
 
 
 @dataclass
@@ -66,36 +72,18 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def writer_alive(run_dir: Path, now: float | None = None) -> bool:
-    """Is a process still writing this run? Fresh heartbeat, and (same host) the pid exists."""
-    try:
-        info = json.loads((run_dir / paths.WRITER_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if not info.get("alive", False):
-        return False
-    if (now or time.time()) - float(info.get("heartbeat", 0)) > STALE_AFTER_S:
-        return False
-    if info.get("host") == socket.gethostname():
-        try:
-            os.kill(int(info.get("pid", -1)), 0)
-        except ProcessLookupError:
-            return False
-        except (PermissionError, ValueError, OverflowError):
-            pass
-    return True
-
-
 def _listing_from_summary(run_dir: Path, summary: dict[str, Any]) -> RunListing:
-    status = summary.get("status", "running")
-    if status in ("running", "pending") and not writer_alive(run_dir):
-        status = "interrupted"
+    status, quiet = summary.get("status", "running"), None
+    if status in ("running", "pending"):  # the record says so; its writer says whether it still is
+        writer = writer_state(run_dir)
+        status = status if writer.alive else "interrupted"
+        quiet = writer.quiet_s if writer.quiet else None
     return RunListing(
         run_id=run_dir.name, path=run_dir, status=status, name=summary.get("name", ""),
         started=summary.get("started"), seconds=summary.get("seconds"),
         dataset=(summary.get("dataset") or {}).get("name", ""),
         weights=(summary.get("weights") or {}).get("label", ""),
-        strategies=summary.get("strategies") or {}, notices=summary.get("notices") or [],
+        strategies=summary.get("strategies") or {}, notices=summary.get("notices") or [], quiet_s=quiet,
     )
 
 
@@ -137,13 +125,20 @@ def write_notes(runs_dir: Path, run_id: str, name: str | None = None, note: str 
 
 
 def _read_listing(run_dir: Path) -> RunListing:
-    """One run's listing from its summary.json (falling back to its events); damaged if unreadable."""
+    """One run's listing from its summary.json (falling back to its events); damaged if unreadable, and
+    damaged as `load_run` finds it when its events file holds no readable event (issue #26): every view
+    (runs list, runs show, the Runs screen, studies) reads a run the same way."""
     try:
-        return _listing_from_summary(run_dir, _read_json(run_dir / paths.SUMMARY_FILE))
+        listing = _listing_from_summary(run_dir, _read_json(run_dir / paths.SUMMARY_FILE))
     except StoreError as exc:
         return RunListing(run_dir.name, run_dir, "damaged", problem=str(exc))
     except (OSError, ValueError):
-        pass
+        listing = None
+    if listing is not None:
+        problem = events_problem(run_dir)
+        if problem:  # damaged, in its place among the runs (its recorded start)
+            return RunListing(run_dir.name, run_dir, "damaged", problem=problem, started=listing.started)
+        return listing
     try:
         events, _ = read_events(run_dir / paths.EVENTS_FILE)
         if not events:
@@ -153,8 +148,29 @@ def _read_listing(run_dir: Path) -> RunListing:
         return RunListing(run_dir.name, run_dir, "damaged", problem=f"unreadable run folder: {exc}")
 
 
+def events_problem(run_dir: Path) -> str:
+    """Why the run's events file shows nothing ("" when an event in it can be read, or when a live writer is
+    still creating the run). Reads up to the first readable line: the first, in a healthy run."""
+    try:
+        with open(run_dir / paths.EVENTS_FILE, "rb") as f:
+            for raw in f:
+                try:
+                    if raw.strip():
+                        event_from_json(raw.decode("utf-8"))
+                        return ""
+                except (UnicodeDecodeError, EventFormatError):
+                    continue
+    except OSError as exc:
+        why = f"cannot read its events ({exc.strerror or exc})"
+    else:
+        why = "its events file holds no event"
+    return "" if writer_alive(run_dir) else why
+
+
 def list_runs(runs_dir: Path) -> list[RunListing]:
-    """All runs, newest first. A missing runs folder is simply empty."""
+    """All runs, newest first by their true start time (UTC seconds, `started`), not by their ids, which
+    are local-time text: a run started under another time zone, or across a daylight-saving change, sorts
+    where it happened. A missing runs folder is simply empty."""
     runs_dir = Path(runs_dir)
     try:
         entries = [p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
@@ -162,7 +178,23 @@ def list_runs(runs_dir: Path) -> list[RunListing]:
         return []
     except OSError as exc:
         raise StoreError(f"cannot read runs folder {runs_dir}: {exc.strerror or exc}") from None
-    return sorted((_listing_or_damaged(p) for p in entries), key=lambda r: r.run_id, reverse=True)
+    return sorted((_listing_or_damaged(p) for p in entries), key=start_time, reverse=True)
+
+
+def start_time(listing: RunListing) -> tuple[float, str]:
+    """When a run started, in seconds since the epoch (UTC): its recorded `started`; for a folder without
+    one (damaged, or still being created) the local time its id names, else the time its folder last
+    changed. The id breaks ties."""
+    started = listing.started
+    if not isinstance(started, (int, float)) or isinstance(started, bool):
+        try:
+            started = time.mktime(time.strptime(listing.run_id[:15], "%Y%m%d-%H%M%S"))
+        except (ValueError, OverflowError):
+            try:
+                started = listing.path.stat().st_mtime
+            except OSError:
+                started = 0.0
+    return float(started), listing.run_id
 
 
 def _listing_or_damaged(run_dir: Path) -> RunListing:
@@ -221,10 +253,10 @@ def load_run(runs_dir: Path, run_ref: str) -> LoadedRun:
     try:
         events, skipped = read_events(run_dir / paths.EVENTS_FILE)
     except OSError as exc:
-        raise StoreError(f"run {run_dir.name}: cannot read its events ({exc.strerror or exc})") from None
+        raise StoreError(f"run {run_dir.name} is damaged: cannot read its events ({exc.strerror or exc})") from None
     # nothing to show: say so, never an empty "pending" run; a run being created holds its lock before its
-    # writer.json and first event exist, and is not damaged
-    if not events and not writer_alive(run_dir) and not is_locked(run_dir):
+    # writer.json and first event exist, and is not damaged (the listing read it so: events_problem)
+    if not events and not writer_alive(run_dir):
         why = listing.problem if listing.status == "damaged" else "its events file holds no event"
         lines = f"; {len(skipped)} unreadable line{'s' * (len(skipped) != 1)}" if skipped else ""
         raise StoreError(f"run {run_dir.name} is damaged: {why}{lines}".splitlines()[0])
@@ -235,13 +267,31 @@ def load_run(runs_dir: Path, run_ref: str) -> LoadedRun:
 
 
 def delete_run(runs_dir: Path, run_id: str) -> None:
-    """Remove one run folder, only ever a direct child of the runs folder, and never one being written."""
+    """Remove one run folder, only ever a direct child of the runs folder, and never one being written: a
+    writer on this host holds the run's lock as long as it lives (stopped by Ctrl-Z or `kill -STOP` too),
+    so the lock is taken for the removal; a writer elsewhere with a fresh heartbeat is refused as well."""
     import shutil
 
     validate_run_id(run_id)
     folder = Path(runs_dir) / run_id
     if folder.resolve().parent != Path(runs_dir).resolve() or not folder.is_dir():
         raise StoreError(f"no run {run_id!r} in {runs_dir}")
-    if writer_alive(folder):
-        raise StoreError(f"run {run_id} is still being written by another process")
-    shutil.rmtree(folder)
+    writer = writer_state(folder)
+    try:
+        if writer.alive:
+            raise StoreError("busy")
+        lock = RunLock(folder).acquire()
+    except StoreError:
+        raise StoreError(_still_written(run_id, writer)) from None
+    try:
+        shutil.rmtree(folder)
+    finally:
+        lock.release()
+
+
+def _still_written(run_id: str, writer) -> str:
+    by = f" by pid {writer.pid}" if writer.pid else ""
+    quiet = f", no heartbeat for {writer.quiet_s:.0f} s (stopped or busy)" if writer.quiet else ""
+    resume = f"`kill -CONT {writer.pid}` first if it was stopped, " if writer.pid and writer.here else ""
+    return (f"run {run_id} is still being written{by}{quiet}: it is not deleted; stop it first "
+            f"({resume}then Ctrl-C in its terminal)")

@@ -5,13 +5,15 @@ Layout of a run folder:
     events.jsonl         every event, one JSON line each, appended and flushed as it happens
                          (batch events thinned to about one a second per strategy)
     summary.json         the folded state (RunState.summary), rewritten atomically at each milestone
-    writer.json          pid, host and a heartbeat every few seconds while the writer lives
+    writer.json          pid, host, boot and a heartbeat every few seconds, on the wall and monotonic
+                         clocks, while the writer lives (engine.store.liveness reads it)
     strategies/<name>/   confusion_matrix.csv and metrics.json once the strategy is evaluated, and
                          predictions.npz (per-image predictions, the galleries' pixels)
     tensorflow.log       TensorFlow's own log lines (CLI runs)
 
 The folder is created when the run really starts (`run_started`), so a run refused for bad input leaves
-nothing behind.
+nothing behind. A folder deleted (or replaced) while its run writes it stops the run at the next event,
+with one line (RunFolderGone), and nothing is written again under its name.
 """
 
 from __future__ import annotations
@@ -20,12 +22,11 @@ import csv
 import io
 import math
 import os
-import socket
 import threading
 import time
 from pathlib import Path
 
-from engine.errors import DiskError, StoreError
+from engine.errors import DiskError, RunFolderGone, StoreError
 from engine.events import (
     BatchEnd,
     Evaluated,
@@ -38,8 +39,9 @@ from engine.events import (
 )
 from engine.state import RunState
 from engine.store import paths
-from engine.store.atomic import atomic_write_bytes, atomic_write_json
+from engine.store.atomic import atomic_write_bytes, atomic_write_json, make_subfolders
 from engine.store.ids import validate_run_id
+from engine.store.liveness import heartbeat_record
 from engine.store.lock import RunLock
 
 HEARTBEAT_S = 5.0
@@ -62,6 +64,9 @@ class RunRecorder:
         self._heartbeat_thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._started = time.time()
+        self._beats = 0
+        self._identity: tuple[int, int] | None = None  # the folder's (device, inode): deleted or replaced?
+        self.gone = False  # the folder was deleted under the run: nothing more is written
 
     @classmethod
     def reopen(cls, runs_dir: Path, run_id: str, state: RunState, **kwargs) -> RunRecorder:
@@ -70,6 +75,7 @@ class RunRecorder:
         recorder._run_lock = RunLock(recorder.path).acquire()
         events = recorder.path / paths.EVENTS_FILE
         try:
+            recorder._identity = _identity(recorder.path)
             _cut_torn_line(events)
             recorder._events = open(events, "a", encoding="utf-8")
             recorder._write_writer(alive=True)
@@ -84,8 +90,9 @@ class RunRecorder:
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted) and not self.created:
             self._create(event)
-        if not self.created:
+        if not self.created or self.gone:
             return
+        self._check_folder()
         self.state.apply(event)
         if isinstance(event, BatchEnd) and not self._keep_batch(event):
             return
@@ -128,7 +135,7 @@ class RunRecorder:
                 except OSError:
                     pass
                 self._events = None
-        if self.created:
+        if self.created and not self.gone:
             try:
                 self._write_writer(alive=False)
             except OSError:
@@ -161,6 +168,7 @@ class RunRecorder:
         try:
             self.runs_dir.mkdir(parents=True, exist_ok=True)
             self.path.mkdir()
+            self._identity = _identity(self.path)
             self._run_lock = RunLock(self.path).acquire()
             atomic_write_json(self.path / paths.CONFIG_FILE,
                               {"format_version": paths.FORMAT_VERSION, "run_id": self.run_id, "config": event.config})
@@ -193,22 +201,36 @@ class RunRecorder:
     def _summary(self) -> dict:
         return {"format_version": paths.FORMAT_VERSION, **self.state.summary()}
 
+    def _check_folder(self) -> None:
+        """Raise RunFolderGone once the run's folder is no longer the one this recorder made (deleted, or
+        another in its place): every later write would make a partial folder that reads as a run."""
+        if self._identity is not None and not self.gone:
+            try:
+                same = _identity(self.path) == self._identity
+            except OSError:
+                same = False
+            if not same:
+                self.gone = True
+        if self.gone:
+            raise RunFolderGone.at(self.path)
+
     def _write_writer(self, alive: bool) -> None:
-        atomic_write_json(self.path / paths.WRITER_FILE, {
-            "pid": os.getpid(), "host": socket.gethostname(), "started": self._started,
-            "heartbeat": time.time(), "alive": alive,
-        })
+        self._beats += 1
+        atomic_write_json(self.path / paths.WRITER_FILE, heartbeat_record(self._started, alive, self._beats))
 
     def _beat(self) -> None:
         while not self._stop_heartbeat.wait(self._heartbeat_s):
             try:
+                self._check_folder()
                 self._write_writer(alive=True)
             except OSError:
                 pass  # the next event's write reports a full or vanished disk
+            except RunFolderGone:
+                return  # the next event stops the run
 
     def _write_strategy_files(self, event: Evaluated) -> None:
         folder = self.path / "strategies" / event.strategy
-        folder.mkdir(parents=True, exist_ok=True)
+        make_subfolders(folder, 2)
         text = io.StringIO()
         writer = csv.writer(text)
         writer.writerow(["true \\ predicted", *event.class_names])
@@ -217,6 +239,11 @@ class RunRecorder:
         atomic_write_bytes(folder / "confusion_matrix.csv", text.getvalue().encode())
         metrics = {k: v for k, v in event.to_dict().items() if k not in ("type", "confusion_matrix")}
         atomic_write_json(folder / "metrics.json", metrics)
+
+
+def _identity(folder: Path) -> tuple[int, int]:
+    stat = os.stat(folder)
+    return stat.st_dev, stat.st_ino
 
 
 def _cut_torn_line(path: Path) -> None:

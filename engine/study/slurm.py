@@ -17,6 +17,8 @@ The runs folder must be on a filesystem every node sees: `check_shared_folder` r
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -31,6 +33,7 @@ from engine.errors import ConfigError, UserError
 from engine.store.lock import RunLock
 from engine.study.cell_status import cell_states, read_task_status, run_status, slurm_queue, write_task_status
 from engine.study.record import StudyRecord, save_record, study_dir
+from engine.study.sbatch import files_in, refusal_line, remove_leftovers
 from engine.study.spec import StudySpec
 
 LOCAL_OK_ENV = "CIFAR_TUI_SLURM_LOCAL_OK"
@@ -262,20 +265,26 @@ def submit_study(spec: StudySpec, runs_dir: Path, options: SlurmOptions,
 def _submit(study: str, folder: Path, runs_dir: Path, options: SlurmOptions, todo: list) -> list:
     import submitit
 
-    jobs = []
+    jobs, slurm_folder = [], folder / "slurm"
+    existed, before = slurm_folder.is_dir(), files_in(slurm_folder)
     try:
-        executor = submitit.SlurmExecutor(folder=folder / "slurm")
-        executor.update_parameters(**options.parameters(study))
-        with executor.batch():  # one sbatch: the cells are the tasks of one array
-            for cell, entry, _ in todo:
-                config_file = folder / "cells" / f"cell-{cell.index:03d}.json"
-                jobs.append(executor.submit(CellTask(str(runs_dir.resolve()), study, cell.index, entry.run_id,
-                                                     str(config_file))))
-    except RuntimeError as exc:  # no srun here, or sbatch refused the array (submitit puts its output in)
-        lines = [line for line in str(exc).splitlines() if line.strip() and "Traceback" not in line]
-        raise UserError(f"Slurm did not take the job array: {lines[-1] if lines else exc}") from None
-    except (OSError, ValueError, subprocess.SubprocessError) as exc:
-        raise UserError(f"Slurm did not take the job array: {exc}") from None
+        # submitit also prints sbatch's error on stderr: it is said once, in the line below
+        with contextlib.redirect_stderr(io.StringIO()):
+            executor = submitit.SlurmExecutor(folder=slurm_folder)
+            executor.update_parameters(**options.parameters(study))
+            with executor.batch():  # one sbatch: the cells are the tasks of one array
+                for cell, entry, _ in todo:
+                    config_file = folder / "cells" / f"cell-{cell.index:03d}.json"
+                    jobs.append(executor.submit(CellTask(str(runs_dir.resolve()), study, cell.index, entry.run_id,
+                                                         str(config_file))))
+    except BaseException as exc:  # refused, or interrupted: no orphan pickles or sbatch scripts left behind
+        remove_leftovers(slurm_folder, before, existed)
+        if isinstance(exc, RuntimeError):  # no srun here, or sbatch refused the array (submitit puts its output in)
+            raise UserError(f"Slurm did not take the job array: {refusal_line(str(exc), options.gpus_per_task)}") \
+                from None
+        if isinstance(exc, (OSError, ValueError, subprocess.SubprocessError)):
+            raise UserError(f"Slurm did not take the job array: {exc}") from None
+        raise
     return jobs
 
 

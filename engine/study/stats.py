@@ -68,6 +68,7 @@ class CellResult:
     test_images: int | None = None  # how many test images its accuracies were measured on
     dataset: str = ""  # the data set its run trained on (what ran, not what was asked)
     weights: str = ""  # the weights its backbone started from, in words ("random init (NO pretrained weights)")
+    quiet_s: float | None = None  # running, its writer alive (holds the run's lock) but silent this long
 
     @property
     def seed(self) -> Any:
@@ -154,7 +155,7 @@ def cell_results(record: StudyRecord, runs_dir: Path) -> list[CellResult]:
             result.status, result.reason = "failed", cell.refused
         elif folder is not None and folder.is_dir():
             listing = read_listing(folder)
-            result.status, result.notices = listing.status, listing.notices
+            result.status, result.notices, result.quiet_s = listing.status, listing.notices, listing.quiet_s
             result.dataset, result.weights = listing.dataset, listing.weights
             errors = [f"{name}: {s['error']}" for name, s in listing.strategies.items() if s.get("error")]
             result.reason = listing.problem or "; ".join(errors)

@@ -20,8 +20,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from engine.errors import CheckpointDamaged, DiskError
-from engine.store.atomic import atomic_write_json
+from engine.errors import CheckpointDamaged, DiskError, RunFolderGone
+from engine.store.atomic import atomic_write_json, make_subfolders
 from engine.training.checkpoint_files import (
     BACKBONE_START_FILE,
     CHECKPOINT_VERSION,
@@ -104,15 +104,26 @@ class Checkpointer(keras.callbacks.Callback):
             return  # a cut-short epoch (a stop mid-epoch, a NaN) is not a state to continue from
         try:
             self.save(epoch + 1)
-        except OSError as exc:  # a full disk, say: stop the run clearly; the previous checkpoint is intact
-            where = exc.filename or self.folder
-            raise DiskError(f"cannot write the epoch {epoch + 1} checkpoint {where}: {exc.strerror or exc}; "
-                            f"the epoch {self.last.epoch if self.last else 0} checkpoint is intact") from None
+        except OSError as exc:  # a full disk, say: stop the run clearly, saying what is left to resume from
+            raise self.write_failed(exc, epoch + 1) from None
+
+    def write_failed(self, exc: OSError, epoch: int) -> DiskError:
+        """The one line for a failed save: the file and why, then the checkpoint a resume can use, only
+        where its state.json is really there (never "the epoch 0 checkpoint is intact": there is none)."""
+        run_folder = self.folder.parent.parent
+        if not run_folder.is_dir():
+            return RunFolderGone.at(run_folder)
+        kept = (f"the epoch {self.last.epoch} checkpoint is intact" if self.last is not None
+                and (self.folder / STATE_FILE).is_file() else
+                f"no {self.strategy} checkpoint was written before: a resume starts {self.strategy} from its "
+                f"first epoch")
+        return DiskError(f"cannot write the epoch {epoch} checkpoint {exc.filename or self.folder}: "
+                         f"{exc.strerror or exc}; {kept}")
 
     def save(self, epoch: int) -> Checkpoint:
         # Plain arrays in uncompressed .npz files, in `model.get_weights()` order: ~15x faster to write than
         # Keras' .weights.h5 for the scratch CNN (7 ms vs 97 ms), which matters at every epoch end.
-        self.folder.mkdir(parents=True, exist_ok=True)
+        make_subfolders(self.folder, 2)  # checkpoints/<strategy>: never the run folder, if it was deleted
         weights = f"epoch-{epoch:04d}.weights.npz"
         optimizer = f"epoch-{epoch:04d}.optimizer.npz"
         best_file = self.last.best_file if self.last else ""

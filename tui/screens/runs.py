@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from engine.errors import UserError
-from engine.store.reader import RunListing, delete_run, list_runs, load_run, write_notes
+from engine.store.reader import RunListing, delete_run, list_runs, load_run, start_time, write_notes
 from tui.screens.run_loading import (
     CompareLoaded,
     ListingsRead,
@@ -46,6 +46,12 @@ def listing_row(r: RunListing) -> tuple:
     substitute = any("INSTEAD OF" in n for n in r.notices)
     label = " - ".join(part for part in (r.name, r.note) if part)
     return (r.run_id, r.status, started, r.dataset + ("*" if substitute else ""), *accs, r.seconds or 0.0, label)
+
+
+def status_cell(r: RunListing) -> str:
+    """The status column: a writer that holds its lock without beating (stopped, or busy) is "running,
+    quiet"; the line under the table says for how long (the column stays narrow enough for 80 columns)."""
+    return "running, quiet" if r.status == "running" and r.quiet_s is not None else r.status
 
 
 def accuracy_cells(r: RunListing, accs) -> list[str]:
@@ -151,9 +157,7 @@ class RunsScreen(Screen):
         columns = self.shown_columns
         text = self.query_one("#runs-filter", Input).value
         shown = [r for r in self.listings if matches(r, text)]
-        rows = sorted((listing_row(r) for r in shown), reverse=self.sort_reverse,
-                      key=lambda row: (row[self.sort_column] is None, row[self.sort_column] or 0)
-                      if COLUMNS[self.sort_column] in NUMERIC else str(row[self.sort_column]))
+        rows = sorted((listing_row(r) for r in shown), reverse=self.sort_reverse, key=self.sort_key(shown))
         selected = None
         if table.row_count:
             selected = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
@@ -164,7 +168,7 @@ class RunsScreen(Screen):
         for row in rows:
             cells = list(row)
             cells[0] = Text(("● " if row[0] in self.marked else "  ") + (short_id(row[0]) if shorten else row[0]))
-            cells[1] = Text(row[1], style=STATUS_STYLES.get(row[1], ""))
+            cells[1] = Text(status_cell(by_id[row[0]]), style=STATUS_STYLES.get(row[1], ""))
             cells[4:time_at] = accuracy_cells(by_id[row[0]], row[4:time_at])
             cells[time_at] = duration(row[time_at]) if row[time_at] else "-"
             cells[time_at + 1] = row[time_at + 1][:40]
@@ -173,12 +177,26 @@ class RunsScreen(Screen):
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))  # the cursor stays on the same run
         damaged = sum(1 for r in shown if r.status == "damaged")
+        quiet = [r.quiet_s for r in shown if r.quiet_s is not None]
         marked = f"  {len(self.marked)} marked (c: compare)" if self.marked else ""
         note = f"{len(shown)} of {len(self.listings)} runs in {self.app.runs_dir}"
+        if quiet:  # before the sort: the news comes first at 80 columns
+            note += f"  ({len(quiet)} quiet: no heartbeat for {min(quiet):.0f} s{' or more' * (len(quiet) > 1)})"
         note += f"  sorted by {COLUMNS[self.sort_column]} {'desc' if self.sort_reverse else 'asc'}"
         note += f"  ({damaged} damaged)" if damaged else ""
         note += marked
         self.query_one("#runs-status", Static).update(note)
+
+    def sort_key(self, shown: list[RunListing]):
+        """The run and its start are ordered by when it started (UTC), not by the id's local-time text: a run
+        started under another time zone or across a daylight-saving change sorts where it happened."""
+        column = COLUMNS[self.sort_column]
+        if column in ("run", "started"):
+            started = {r.run_id: start_time(r) for r in shown}
+            return lambda row: started[row[0]]
+        if column in NUMERIC:
+            return lambda row: (row[self.sort_column] is None, row[self.sort_column] or 0)
+        return lambda row: str(row[self.sort_column])
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.fill()

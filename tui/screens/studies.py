@@ -157,13 +157,13 @@ class StudiesScreen(Screen):
         for r in results:
             accs = [f"{100 * r.test_accuracy[n]:.1f}" if n in r.test_accuracy else "NaN" if n in r.diverged else "-"
                     for n in strategies]
-            status, job = r.status, []
+            status, job = ("running, quiet" if r.quiet_s is not None else r.status), []  # no heartbeat lately
             if cluster and r.index < len(cluster):
                 status = cluster[r.index].state
                 job = [f"{cluster[r.index].job_id} {cluster[r.index].node}".strip() or "-"]
             values = " ".join(str(v) for v in r.key.values())
             run = short_id(r.run_id) if r.run_id else "-"  # as the Runs screen shortens it: the full id was cut
-            cells.add_row(values, Text(status, style=STATUS_STYLES.get(status, "")), *accs, run, *job,
+            cells.add_row(values, Text(status, style=STATUS_STYLES.get(status.split(",")[0], "")), *accs, run, *job,
                           key=str(r.index))
         if results:
             cells.move_cursor(row=min(cursor, len(results) - 1))

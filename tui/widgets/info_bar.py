@@ -44,7 +44,7 @@ def _info(state: RunState, labels: bool, sizes: bool, short: bool = False) -> Te
     weights_label = "ImageNet" if pretrained else ("NO pretrained weights" if pretrained is False else "n/a")
     substitute = bool(d.get("substituted_for"))
     return Text(" │ " if labels else "│", style="dim").join([
-        Text.assemble((state.status, STATUS_STYLES.get(state.status, ""))),
+        Text.assemble((state.status_text, STATUS_STYLES.get(state.status, ""))),
         Text.assemble(label("run"), ((short_id(state.run_id) if short else state.run_id) or "-", "bold")),
         Text.assemble(label("data"), (dataset.upper() if substitute else dataset, "bold red" if substitute else
                                       "bold"), (counts, "dim"),
