@@ -15,6 +15,7 @@ from pathlib import Path
 from engine.analysis.binomial import accuracy_se, accuracy_text
 from engine.backend import BACKEND_NAMES, DEFAULT_BACKEND
 from engine.durations import duration
+from engine.effective_config import of_state, show_setting
 from engine.state import RunState
 
 STRATEGY_COLORS = {"scratch": "#1f9bcf", "frozen": "#ff8700", "finetune": "#c2185b", "probe": "#2e7d32"}
@@ -222,9 +223,24 @@ def _markdown(state: RunState, figures: list[str], data_files: list[str], notes:
     lines += [f"\n{n}" for n in notes]
     lines += [line for note in _method_notes(state) for line in ("", note)]
     lines += ["", "Data: " + ", ".join(f"`{f}`" for f in data_files) + ".",
-              "", "## Configuration", "", "```json",
-              json.dumps(state.config, indent=2), "```", ""]
+              "", "## Configuration", "", _config_intro(state)[0], *[f"- **{a}**" for a in _config_intro(state)[1]],
+              "", "```json", _effective_json(state), "```", ""]
     return "\n".join(lines)
+
+
+def _config_intro(state: RunState) -> tuple[str, list[str]]:
+    """The configuration section's first line, and one line per key the run resolved to something else than
+    what it asked for ("dataset: digits (asked cifar10)")."""
+    recorded = of_state(state)
+    asked = [f"{key}: {show_setting(recorded.effective[key], value, True)}"
+             for key, value in recorded.requested.items()]
+    intro = "What trained" + (", with what was asked for where that differs:" if asked else
+                              " (every key as asked for):")
+    return intro, asked
+
+
+def _effective_json(state: RunState) -> str:
+    return json.dumps(of_state(state).effective, indent=2)
 
 
 def _html(state: RunState, figures: list[str], data_files: list[str], notes: list[str] = ()) -> str:
@@ -236,7 +252,9 @@ def _html(state: RunState, figures: list[str], data_files: list[str], notes: lis
     images = "".join(f'<p><img src="{e(f)}" alt="{e(f)}"></p>' for f in figures)
     images += "".join(f"<p>{e(n)}</p>" for n in notes)
     images += "".join(f"<p>{e(n)}</p>" for n in _method_notes(state))
+    intro, asked = _config_intro(state)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>cifar-tui run {e(state.run_id)}</title></head>"
             f"<body><h1>cifar-tui run {e(state.run_id)}</h1><ul>{facts}</ul><table border='1'><tr>{head}</tr>"
             f"{body}</table>{images}<p>Data: {e(', '.join(data_files))}</p><h2>Configuration</h2>"
-            f"<pre>{e(json.dumps(state.config, indent=2))}</pre></body></html>\n")
+            f"<p>{e(intro)}</p><ul>{''.join(f'<li><b>{e(a)}</b></li>' for a in asked)}</ul>"
+            f"<pre>{e(_effective_json(state))}</pre></body></html>\n")

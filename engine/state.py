@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import engine.events as ev
+from engine.effective_config import effective_config
 
 
 @dataclass
@@ -214,6 +215,9 @@ class RunState:
                     s.status = "cancelled" if e.status in ("cancelled", "interrupted") else "failed"
 
     def summary(self) -> dict[str, Any]:
+        """`config` is what the run was asked for (config.json: what `resume` replays); `effective_config` what
+        trained (engine/effective_config.py), `requested_config` the asked values where those differ."""
+        recorded = effective_config(self.config, self.dataset, self.weights, self.environment)
         return {
             "run_id": self.run_id,
             "name": self.config.get("name", ""),
@@ -225,6 +229,8 @@ class RunState:
             "weights": self.weights,
             "notices": self.notices,
             "config": self.config,
+            "effective_config": recorded.effective,
+            "requested_config": recorded.requested,
             "environment": self.environment,
             "resumes": self.resumes,
             "strategies": {name: s.summary() for name, s in self.strategies.items()},

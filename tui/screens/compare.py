@@ -11,7 +11,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from engine.config import STRATEGIES
-from engine.config_diff import config_diff, show_value
+from engine.config_diff import config_diff
+from engine.effective_config import of_state
 from engine.state import RunState
 from tui.config_diff_table import (
     RICH_NAMES,
@@ -110,7 +111,7 @@ class CompareScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.diff = config_diff([state.config for _, state in self.runs])
+        self.diff = config_diff([of_state(state) for _, state in self.runs])  # what trained
         self.query_one("#compare-diff-title", Static).update(config_diff_title(self.diff))
         self.fill_diff()
         self.fill_table()
@@ -126,7 +127,7 @@ class CompareScreen(Screen):
             table.add_column(Text(run_label(run_id), style=RICH_NAMES.get(color, color)))
         for key, values in self.diff.items():
             # Text: a plain str cell is read as markup ("[...]" in a path lost, a stray "[/x]" an error)
-            table.add_row(Text(key, style="bold"), *[Text(show_value(v)) for v in values])
+            table.add_row(Text(key, style="bold"), *[Text(v.text()) for v in values])
 
     def on_resize(self) -> None:
         legend = self.query_one("#compare-legend", Static)
