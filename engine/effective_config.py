@@ -7,7 +7,7 @@ weights its backbone got (`weights`; random init when ImageNet's could not be ha
 holds what trained, and `requested` keeps what was asked for, only for the keys where the two differ. Views
 show the effective value and mark the request beside it (`show_setting`); nothing shows a request alone.
 
-`used_keys` says which knobs a run's strategies read at all (`frozen_lr` means nothing to a scratch-only
+`unused_keys` says which knobs none of a run's strategies reads (`frozen_lr` means nothing to a scratch-only
 run), so that a comparison leaves out what changed nothing.
 """
 
@@ -23,10 +23,10 @@ from engine.backend import DEFAULT_BACKEND
 class RecordedConfig:
     effective: dict[str, Any]  # key -> what trained (the recorded value where the run resolved nothing)
     requested: dict[str, Any] = field(default_factory=dict)  # key -> what was asked, where it differs
-    used: frozenset[str] | None = None  # the keys some strategy of the run reads; None: all of them
+    unused: frozenset[str] = frozenset()  # the keys none of the run's strategies reads
 
     def is_used(self, key: str) -> bool:
-        return self.used is None or key.split(".")[0] in self.used
+        return key.split(".")[0] not in self.unused
 
 
 def effective_config(config: dict[str, Any], dataset: dict[str, Any] | None = None,
@@ -35,7 +35,7 @@ def effective_config(config: dict[str, Any], dataset: dict[str, Any] | None = No
     """The recorded `config` (the `run_started` event's, or config.json's) with what the run resolved in
     `dataset`, `weights` and `environment` (the same event's). An empty config (a run not started) stays empty."""
     if not config:
-        return RecordedConfig({}, {}, None)
+        return RecordedConfig({}, {})
     dataset, weights, environment = dataset or {}, weights or {}, environment or {}
     resolved: dict[str, Any] = {}
     if dataset.get("name"):
@@ -53,7 +53,7 @@ def effective_config(config: dict[str, Any], dataset: dict[str, Any] | None = No
                  if key in config and config[key] != value}
     if "weights" in requested and str(requested["weights"]).strip().lower() == str(effective["weights"]).lower():
         del requested["weights"]  # " ImageNet " asked, "imagenet" loaded: the same thing
-    return RecordedConfig(effective, requested, used_keys(config))
+    return RecordedConfig(effective, requested, unused_keys(config))
 
 
 ASKED_WORDS = {("jit", None): "auto"}  # a request recorded as None, in the words of its flag
@@ -69,7 +69,7 @@ def weights_used(weights: dict[str, Any]) -> str:
     if not weights.get("pretrained"):
         return "none"
     requested = str(weights.get("requested", "")).strip()
-    return "imagenet" if requested.lower() == "imagenet" else str(weights.get("path") or requested)
+    return "imagenet" if requested.lower() == "imagenet" else str(weights.get("path") or requested or "pretrained")
 
 
 # Knobs that only some strategies read; every other knob concerns the whole run (data, seed, execution).
@@ -88,11 +88,11 @@ CNN_SCRATCH = ("scratch_epochs", "scratch_lr", "scratch_schedule")  # the scratc
 AIRBENCH = ("airbench_epochs", "airbench_batch_size")
 
 
-def used_keys(config: dict[str, Any]) -> frozenset[str] | None:
-    """The top-level keys of `config` that at least one of its strategies reads (None: strategies unknown)."""
+def unused_keys(config: dict[str, Any]) -> frozenset[str]:
+    """The top-level keys of `config` that none of its strategies reads (none when its strategies are unknown)."""
     strategies = config.get("strategies")
     if not isinstance(strategies, (list, tuple)):
-        return None
+        return frozenset()
     chosen = set(strategies)
     airbench = config.get("scratch_model") == "airbench"
     out = set()
@@ -106,7 +106,7 @@ def used_keys(config: dict[str, Any]) -> frozenset[str] | None:
             readers = TRANSFER if airbench else ("scratch", *TRANSFER)
         if key == "head_epochs" and config.get("finetune_from") == "frozen":
             readers = ()  # finetune continues the frozen strategy's model: no head phase of its own
-        if readers is None or chosen & set(readers):
+        if readers is not None and not chosen & set(readers):
             out.add(key)
     return frozenset(out)
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from engine import events as ev
 from engine.config import ExperimentConfig
 from engine.config_diff import config_diff
-from engine.effective_config import effective_config, used_keys
+from engine.effective_config import effective_config, unused_keys
 from engine.export import export_run
 from engine.store.reader import load_run
 from engine.store.recorder import RunRecorder
@@ -63,13 +63,13 @@ def test_the_effective_configuration_is_what_trained_with_the_request_beside_it(
 
 
 def test_keys_no_strategy_reads_are_not_used():
-    scratch = used_keys(ExperimentConfig(strategies=("scratch",)).to_dict())
-    assert "frozen_lr" not in scratch and "weights" not in scratch and "airbench_epochs" not in scratch
-    assert {"scratch_lr", "seed", "dataset", "batch_size"} <= scratch
-    airbench = used_keys(ExperimentConfig(strategies=("scratch",), scratch_model="airbench").to_dict())
-    assert "airbench_epochs" in airbench and "scratch_lr" not in airbench and "dropout" not in airbench
-    chained = used_keys(ExperimentConfig(finetune_from="frozen").to_dict())
-    assert "head_epochs" not in chained and "frozen_epochs" in chained
+    scratch = unused_keys(ExperimentConfig(strategies=("scratch",)).to_dict())
+    assert {"frozen_lr", "weights", "airbench_epochs"} <= scratch
+    assert not {"scratch_lr", "seed", "dataset", "batch_size"} & scratch
+    airbench = unused_keys(ExperimentConfig(strategies=("scratch",), scratch_model="airbench").to_dict())
+    assert "airbench_epochs" not in airbench and {"scratch_lr", "dropout"} <= airbench
+    chained = unused_keys(ExperimentConfig(finetune_from="frozen").to_dict())
+    assert "head_epochs" in chained and "frozen_epochs" not in chained
 
 
 def test_the_diff_leaves_out_keys_no_strategy_of_either_run_used():

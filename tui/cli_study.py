@@ -231,10 +231,13 @@ def print_study(record, results, conditions) -> None:
     from rich.console import Console
 
     from engine.study.report import statistics_lines
+    from engine.study.trained_on import trained_on_lines
     from tui.tables import study_table
 
     console = Console()
     console.print(study_table(record, results, conditions))
+    for line in trained_on_lines(results):  # a digits / random-init study says so
+        console.print(line, markup=False, highlight=False)
     for r in results:  # why a cell failed, in one line each (a refused cell has no run to open)
         if r.status == "failed" and r.reason:
             console.print(f"cell {r.index + 1} {r.label}: failed, {r.reason}", style="red", markup=False,

@@ -44,8 +44,9 @@ def config_diff_table(run_ids: list[str], diff: dict[str, list[Setting]],
         return Text(title, style="dim")
     # min_width: Rich wraps a title to its table's width, and a two-run diff is narrower than this one
     note = config_diff_note(diff)
+    # show_edge: its blank top row cost a key on a short screen
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-                  min_width=max(len(title), len(note)), show_edge=False)  # its blank top row cost a key on a short screen
+                  min_width=max(len(title), len(note)), show_edge=False)
     table.add_column("key", no_wrap=True, style="bold")
     for index, run_id in enumerate(run_ids):
         color = colors[index % len(colors)] if colors else "bold"

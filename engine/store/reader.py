@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.effective_config import effective_config
 from engine.errors import StoreError
 from engine.events import Event, EventFormatError, event_from_json
 from engine.state import RunState
@@ -39,12 +40,16 @@ class RunListing:
     notices: list[str] = field(default_factory=list)
     problem: str = ""  # why it is damaged
     note: str = ""  # the user's annotation (notes.json)
+    # What trained, as `--dataset` / `--weights` spell it (weights None: no strategy with a backbone), and what
+    # was asked for where that differs (engine/effective_config.py): a study names its cells' data and weights.
+    trained: dict[str, Any] = field(default_factory=dict)
+    asked: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "path": str(self.path), "status": self.status, "name": self.name,
                 "started": self.started, "seconds": self.seconds, "dataset": self.dataset,
                 "weights": self.weights, "strategies": self.strategies, "notices": self.notices,
-                "problem": self.problem, "note": self.note}
+                "problem": self.problem, "note": self.note, "trained": self.trained, "asked": self.asked}
 
 
 @dataclass
@@ -90,12 +95,16 @@ def _listing_from_summary(run_dir: Path, summary: dict[str, Any]) -> RunListing:
     status = summary.get("status", "running")
     if status in ("running", "pending") and not writer_alive(run_dir):
         status = "interrupted"
+    recorded = effective_config(summary.get("config") or {}, summary.get("dataset"), summary.get("weights"),
+                                summary.get("environment"))
+    trained = {key: recorded.effective.get(key) if recorded.is_used(key) else None for key in ("dataset", "weights")}
     return RunListing(
         run_id=run_dir.name, path=run_dir, status=status, name=summary.get("name", ""),
         started=summary.get("started"), seconds=summary.get("seconds"),
         dataset=(summary.get("dataset") or {}).get("name", ""),
         weights=(summary.get("weights") or {}).get("label", ""),
         strategies=summary.get("strategies") or {}, notices=summary.get("notices") or [],
+        trained=trained, asked={k: v for k, v in recorded.requested.items() if k in trained and trained[k] is not None},
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from engine.export import STRATEGY_COLORS, _pyplot
 from engine.study.record import StudyRecord
 from engine.study.stats import CellResult, Comparison, Condition, compare_with_reference
+from engine.study.trained_on import asked_text, trained_on_lines
 
 METHOD = ("paired by seed; two-sided paired t-test (Student's t, df = n - 1, scipy.stats.ttest_rel); "
           "95% CI = t-based interval of the mean per-seed difference; 'significant at 95%' means p < 0.05 "
@@ -60,7 +61,7 @@ def study_json(record: StudyRecord, results: list[CellResult], conditions: list[
         "reference": record.reference, "method": METHOD,
         "cells": [{"index": r.index, "key": r.key, "run_id": r.run_id, "status": r.status,
                    "test_accuracy": r.test_accuracy, "diverged": r.diverged, "notices": r.notices,
-                   "reason": r.reason} for r in results],
+                   "reason": r.reason, "trained": r.trained, "asked": r.asked} for r in results],
         "conditions": [{
             "key": c.key,
             "strategies": {n: {"mean": s.mean, "std": s.std, "n": s.n, "diverged": s.diverged,
@@ -173,9 +174,11 @@ def export_study(record: StudyRecord, results: list[CellResult], conditions: lis
     strategies = sorted({n for r in results for n in [*r.test_accuracy, *r.diverged]})
     with open(out / "cells.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["cell", *record.axes, "run_id", "status", *[f"{n}_test_accuracy" for n in strategies]])
-        for r in results:
+        writer.writerow(["cell", *record.axes, "run_id", "status", "dataset", "weights", "asked",
+                         *[f"{n}_test_accuracy" for n in strategies]])
+        for r in results:  # dataset/weights: what the run trained on; asked: what it asked for, where different
             writer.writerow([r.index + 1, *[r.key.get(a) for a in record.axes], r.run_id, r.status,
+                             r.trained.get("dataset") or "", r.trained.get("weights") or "", asked_text(r.asked),
                              *[r.test_accuracy.get(n, "diverged" if n in r.diverged else "") for n in strategies]])
     non_seed = [a for a in record.axes if a != "seed"]
     with open(out / "summary.csv", "w", newline="") as f:
@@ -188,8 +191,8 @@ def export_study(record: StudyRecord, results: list[CellResult], conditions: lis
     write_differences_csv(record, conditions, out / "differences.csv")
     lines = [f"# Study {record.name}: {record.title}", "",
              f"{sum(r.status == 'finished' for r in results)} of {len(results)} cells finished. "
-             f"Axes: " + ", ".join(f"{k} = {v}" for k, v in record.axes.items()) + ".", "",
-             "![results](results.png)", ""]
+             f"Axes: " + ", ".join(f"{k} = {v}" for k, v in record.axes.items()) + ".",
+             *[f"\n{line}." for line in trained_on_lines(results)], "", "![results](results.png)", ""]
     if bands:
         lines += ["![validation curves over seeds](validation_bands.png)", ""]
     lines += ["## Test accuracy, mean ± std over seeds (n)", ""]

@@ -57,6 +57,8 @@ class CellResult:
     notices: list[str] = field(default_factory=list)
     diverged: list[str] = field(default_factory=list)  # strategies whose loss became NaN in this run
     reason: str = ""  # why a failed or damaged cell failed (a strategy's error, or the folder's problem)
+    trained: dict[str, Any] = field(default_factory=dict)  # dataset, weights: what its run trained on
+    asked: dict[str, Any] = field(default_factory=dict)  # what the run asked for, where that differs
 
     @property
     def seed(self) -> Any:
@@ -212,6 +214,7 @@ def cell_results(record: StudyRecord, runs_dir: Path) -> list[CellResult]:
         elif folder is not None and folder.is_dir():
             listing = read_listing(folder)
             result.status, result.notices = listing.status, listing.notices
+            result.trained, result.asked = listing.trained, listing.asked
             errors = [f"{name}: {s['error']}" for name, s in listing.strategies.items() if s.get("error")]
             result.reason = listing.problem or "; ".join(errors)
             for name, s in listing.strategies.items():

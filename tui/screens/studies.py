@@ -19,6 +19,7 @@ from engine.config import DEFAULT_STRATEGIES, STRATEGIES
 from engine.study.record import scan_studies
 from engine.study.report import statistics_lines
 from engine.study.stats import aggregate, cell_results
+from engine.study.trained_on import trained_on_lines
 from tui.screens.run_loading import RunLoaded, error_text, load_in_worker, show_loaded_run
 from tui.tables import short_id
 from tui.theme import STATUS_STYLES
@@ -161,6 +162,8 @@ class StudiesScreen(Screen):
         self.query_one(StudyChart).draw(record, conditions)
         self.query_one(StudyBands).show(record, results, self.app.runs_dir)
         lines = Text()
+        for line in trained_on_lines(results):  # what the cells trained on: digits, random init, ...
+            lines.append(f"{line}\n", style="bold")
         for c in conditions:
             reference = record.reference is not None and c.key.get(record.x) == record.reference
             lines.append(f"{c.label}{' (reference)' if reference else ''}\n", style="bold")
