@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from engine.config import STRATEGIES
 from engine.config_diff import config_diff
 from engine.effective_config import of_state
+from engine.figures import drawn_over
 from engine.state import RunState
 from tui.config_diff_table import (
     RICH_NAMES,
@@ -20,7 +21,7 @@ from tui.config_diff_table import (
     run_label,  # as the diff's header and the plot's legend name runs
 )
 from tui.tables import COMPARISON_COLUMNS, comparison_cells
-from tui.widgets.curves import CurvesPlot, thin
+from tui.widgets.curves import CurvesPlot, draw_order, thin, validation_points
 
 RUN_COLORS = ["cyan", "orange", "magenta", "green", "red", "blue", "yellow", "white"]
 STRATEGY_MARKERS = {"scratch": "braille", "frozen": "dot", "finetune": "+", "probe": "o"}  # plotext names
@@ -67,7 +68,8 @@ class CompareCurves(CurvesPlot):
         limit = max(20, self.size.width // 3)
         for index, (_run_id, state) in enumerate(runs):
             color = RUN_COLORS[index % len(RUN_COLORS)]
-            for name, s in state.strategies.items():
+            for name in draw_order(state, drawn_over(validation_points(state))):  # frozen's markers on top
+                s = state.strategies[name]
                 points = thin([(h["epoch"], h["val_accuracy"]) for h in s.history
                                if h.get("val_accuracy") is not None], limit)
                 if points:

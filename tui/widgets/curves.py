@@ -9,6 +9,7 @@ from rich.style import Style
 from rich.text import Text
 from textual_plotext import PlotextPlot
 
+from engine.figures import drawn_over
 from engine.state import RunState
 from tui.theme import STRATEGY_MARKERS, STRATEGY_PLOT_COLORS
 
@@ -49,6 +50,17 @@ def thin(points: list[tuple[float, float]], limit: int) -> list[tuple[float, flo
     return [points[round(i * step)] for i in range(limit)]
 
 
+def validation_points(state: RunState, key: str = "accuracy") -> dict[str, list[tuple[float, float]]]:
+    return {name: [(h["epoch"], h[f"val_{key}"]) for h in s.history if h.get(f"val_{key}") is not None]
+            for name, s in state.strategies.items()}
+
+
+def draw_order(state: RunState, over: dict[str, str]) -> list[str]:
+    """The strategies in their order, those whose points lie on another's last: drawn later, their markers
+    show (frozen's never did under finetune's head epochs, drawn after it)."""
+    return [n for n in state.strategies if n not in over] + [n for n in state.strategies if n in over]
+
+
 class CurvesPlot(PlotextPlot):
     """Per-epoch points only (a few hundred at most), so a redraw stays cheap. The rendered plot is cached:
     Textual re-renders a widget whenever the screen around it is laid out again, and building a plotext
@@ -85,7 +97,9 @@ class CurvesPlot(PlotextPlot):
         plt.xlabel("epoch")
         any_points = False
         limit = max(20, self.size.width // 3)
-        for name, s in state.strategies.items():
+        over = drawn_over(validation_points(state, key))
+        for name in draw_order(state, over):
+            s = state.strategies[name]
             if not s.history:
                 continue
             any_points = True
@@ -97,7 +111,8 @@ class CurvesPlot(PlotextPlot):
             if points:
                 marker = STRATEGY_MARKERS.get(name, "o")
                 xs, ys = [p[0] for p in points], [p[1] for p in points]
-                plt.plot(xs, ys, color=color, label=f"{marker} {name}", marker="braille")
+                said = f" (over {over[name]})" if name in over else ""  # frozen = finetune's head epochs
+                plt.plot(xs, ys, color=color, label=f"{marker} {name}{said}", marker="braille")
                 plt.scatter(xs, ys, color=color, marker=marker)  # each strategy its own marker (NO_COLOR)
             points = thin([(e, v) for e, v in zip(epochs, train, strict=True) if v is not None], limit)
             if points:
