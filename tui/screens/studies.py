@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from engine.config import DEFAULT_STRATEGIES, STRATEGIES
 from engine.study.record import scan_studies
 from engine.study.report import statistics_lines
+from engine.study.spec import NO_STUDY_YET
 from engine.study.stats import aggregate, cell_results
 from engine.study.trained_on import trained_on_lines
 from tui.screens.run_loading import RunLoaded, error_text, load_in_worker, show_loaded_run
@@ -115,8 +116,7 @@ class StudiesScreen(Screen):
             done = sum(r.status == "finished" for r in results)
             table.add_row(record.name, f"{done}/{len(results)}", record.title, key=record.name)
         if not self.studies:
-            self.query_one("#study-stats", Static).update(
-                "No studies yet. Start one from a shell: cifar-tui study data-efficiency --preset quick")
+            self.query_one("#study-stats", Static).update(f"No studies yet. From a shell, {NO_STUDY_YET}.")
             return
         names = [record.name for record, _, _ in self.studies]
         if self.selected not in names:
