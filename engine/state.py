@@ -17,7 +17,7 @@ from engine.effective_config import effective_config
 @dataclass
 class StrategyState:
     name: str
-    status: str = "pending"  # pending, running, finished, cancelled, failed
+    status: str = "pending"  # pending, running, finished, cancelled, failed, not started (NOT_STARTED)
     phase: str = ""
     image_size: int = 0
     epoch: int = 0  # last finished epoch (1-based)
@@ -96,6 +96,9 @@ class StrategyState:
         if len(timed) == len(epochs):
             return sum(h["images_per_s"] * h["seconds"] for h in timed) / sum(h["seconds"] for h in timed)
         return sum(h["images_per_s"] for h in epochs) / len(epochs)
+
+
+NOT_STARTED = "not started"  # a strategy of a stopped run that never began: `resume` runs it
 
 
 @dataclass
@@ -207,12 +210,26 @@ class RunState:
             self.log.append((e.level, e.message))
         elif isinstance(e, ev.RunFinished):
             self.status, self.seconds, self.error = e.status, e.seconds, e.error
-            self.current = ""
             if e.error:
                 self.log.append(("error", e.error))
-            for s in self.strategies.values():
-                if s.status == "running":
-                    s.status = "cancelled" if e.status in ("cancelled", "interrupted") else "failed"
+            self._close_strategies(e.status)
+
+    def _close_strategies(self, status: str) -> None:
+        """The run ended `status`: a strategy still training stopped with it, one waiting never started (it
+        read "pending" in a cancelled run, as if it were about to)."""
+        self.current = ""
+        for s in self.strategies.values():
+            if s.status == "running":
+                s.status = "cancelled" if status in ("cancelled", "interrupted") else "failed"
+            elif s.status == "pending" and status != "finished":
+                s.status = NOT_STARTED
+
+    def writer_gone(self) -> None:
+        """The process writing this run died without finishing it (a stale heartbeat, no such pid): the run is
+        interrupted where its events stop, not training with an ETA (`watch`, the Runs screen)."""
+        if self.status in ("running", "pending"):
+            self.status = "interrupted"
+            self._close_strategies("interrupted")
 
     def summary(self) -> dict[str, Any]:
         """`config` is what the run was asked for (config.json: what `resume` replays); `effective_config` what

@@ -72,7 +72,7 @@ class FollowRuns:
                 if shown:
                     follow.screen.on_engine(event, follow.state)
             if follow.state.status in ("running", "pending") and not message.alive:
-                follow.state.status = "interrupted"  # the writer died without finishing: stale heartbeat, no pid
+                follow.state.writer_gone()  # died without finishing (stale heartbeat, no pid): no row trains on
                 if shown:
                     follow.screen.dashboard.show(follow.state)
         finally:

@@ -239,7 +239,7 @@ def load_run(runs_dir: Path, run_ref: str) -> LoadedRun:
         raise StoreError(f"run {run_dir.name} is damaged: {why}{lines}".splitlines()[0])
     state = RunState.from_events(events)
     if state.status in ("running", "pending") and listing.status == "interrupted":
-        state.status = "interrupted"
+        state.writer_gone()
     return LoadedRun(listing, state, events, skipped)
 
 

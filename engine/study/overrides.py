@@ -44,7 +44,10 @@ def picked(study: str, axis: str, values: list, wanted: Any) -> list:
 
 
 def same(value: Any, wanted: Any) -> bool:
-    """Equal, or equal as text or as a number ("1e-5" and 1e-05, "224" and 224)."""
+    """Equal, or equal as text, as a number or as TOML's boolean ("1e-5" and 1e-05, "224" and 224, "true" and
+    true: a spec's `reference = "true"` named Python's spelling only)."""
+    if isinstance(value, bool) or isinstance(wanted, bool):
+        return str(value).lower() == str(wanted).strip().lower()
     if value == wanted or str(value) == str(wanted):
         return True
     numeric = isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -34,8 +34,8 @@ def untested_notice(state, strategy: str | None, finished: list[str]) -> str | N
     if strategy is None or strategy in finished:
         return None
     status = state.strategies[strategy].status if strategy in state.strategies else "not in this run"
-    why = {"pending": "it never ran", "running": "it is still training", "cancelled": "it was cancelled first",
-           "failed": "it failed first"}.get(status, status)
+    why = {"pending": "it never ran", "not started": "it never ran", "running": "it is still training",
+           "cancelled": "it was cancelled first", "failed": "it failed first"}.get(status, status)
     return f"{strategy} was never tested ({why}): it has no test-set images to show"
 
 
