@@ -38,8 +38,9 @@ def strategy_legend(runs: list[tuple[str, RunState]], width: int | None = None) 
     here, between items: Rich's own wrapping broke one in two ("... ⢕ scratch  •" / "frozen")."""
     present = {name for _, state in runs for name in state.strategies}
     names = [n for n in STRATEGIES if n in present] + sorted(present - set(STRATEGIES))
-    items = [Text(f"━ {run_label(run_id)}", style=RICH_NAMES.get(RUN_COLORS[i % len(RUN_COLORS)],
-                                                                     RUN_COLORS[i % len(RUN_COLORS)]))
+    # each run by its number too, written at the end of its curves: under NO_COLOR the colour was all
+    items = [Text(f"{i + 1}━ {run_label(run_id)}", style=RICH_NAMES.get(RUN_COLORS[i % len(RUN_COLORS)],
+                                                                         RUN_COLORS[i % len(RUN_COLORS)]))
              for i, (run_id, _) in enumerate(runs)]
     items += [Text(("| " if index == 0 else "") + f"{MARKER_GLYPHS[STRATEGY_MARKERS.get(n, 'braille')]} {n}")
               for index, n in enumerate(names)]
@@ -66,6 +67,7 @@ class CompareCurves(CurvesPlot):
         plt.title("validation accuracy")
         plt.xlabel("epoch")
         limit = max(20, self.size.width // 3)
+        ends: list[tuple[int, tuple[float, float], str]] = []  # (run number, last point, colour) of each curve
         for index, (_run_id, state) in enumerate(runs):
             color = RUN_COLORS[index % len(RUN_COLORS)]
             for name in draw_order(state, drawn_over(validation_points(state))):  # frozen's markers on top
@@ -75,10 +77,14 @@ class CompareCurves(CurvesPlot):
                 if points:
                     plt.plot([p[0] for p in points], [p[1] for p in points], color=color,
                              marker=STRATEGY_MARKERS.get(name, "braille"))  # no label: the legend line names them
+                    ends.append((index + 1, points[-1], color))
         last = max((h["epoch"] for _, state in runs for s in state.strategies.values() for h in s.history),
                    default=0)
         if last:
             plt.xticks(list(range(1, last + 1, max(1, last // 10))))  # whole epochs (plotext chose 1.50)
+        plt.xlim(0.8, (last or 1) + 0.1 * len(runs) + 0.2)  # room right of the last epoch for the run numbers
+        for number, (x, y), color in ends:  # side by side: runs with the same last point keep both numbers
+            plt.text(str(number), x + 0.1 * number, y, color=color, alignment="left")
         plt.ylim(0, 1)
         self._version += 1
         self.refresh()

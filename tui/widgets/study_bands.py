@@ -16,12 +16,12 @@ from textual import work
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
 
 from engine.study.bands import Band, validation_bands
 from engine.study.progress import StudyProgress, study_progress
 from engine.study.references import Reference, references_for
 from tui.theme import STRATEGY_PLOT_COLORS
+from tui.widgets.plot_room import RoomyPlot
 
 
 class StudyBandsLoaded(Message):
@@ -38,7 +38,7 @@ def band_conditions(bands: list[Band]) -> list[dict]:
     return out
 
 
-class BandsPlot(PlotextPlot):
+class BandsPlot(RoomyPlot):
     def draw(self, bands: list[Band], title: str) -> None:
         plt = self.plt
         plt.clear_data()
