@@ -35,7 +35,7 @@ from tui.messages import (
 )
 from tui.screens.dialogs import ConfirmQuit, StartFailed
 from tui.screens.live import LiveScreen
-from tui.screens.new_run import NewRunScreen
+from tui.screens.new_run import NewRunScreen, form_base
 from tui.screens.run_loading import error_text
 from tui.screens.runs import RunsScreen
 from tui.screens.studies import StudiesScreen
@@ -291,7 +291,7 @@ class CifarTuiApp(FollowRuns, App):
             if config is not None:
                 self.start_run(config)
 
-        self.push_screen(NewRunScreen(self.last_config), chosen)
+        self.push_screen(NewRunScreen(form_base(self.last_config, self.live_state)), chosen)
 
     # --- events from the worker -------------------------------------------------------------------------
     def on_engine_event(self, message: EngineEvent) -> None:
