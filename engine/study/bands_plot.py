@@ -8,15 +8,7 @@ import math
 from pathlib import Path
 
 from engine.figures import STRATEGY_COLORS, STRATEGY_MARKERS, accuracy_axis, epoch_axis, figure, save, title, wrap
-from engine.study.bands import Band
-
-
-def _conditions(bands: list[Band]) -> list[dict]:
-    out: list[dict] = []
-    for band in bands:
-        if band.condition not in out:
-            out.append(band.condition)
-    return out
+from engine.study.bands import Band, band_conditions
 
 
 def _draw_band(ax, band: Band) -> None:
@@ -37,7 +29,7 @@ def _draw_band(ax, band: Band) -> None:
 
 def bands_figure(study_title: str, bands: list[Band]):
     """None without a band (nothing to show)."""
-    conditions = _conditions(bands)
+    conditions = band_conditions(bands)
     if not conditions:
         return None
     columns = min(3, len(conditions))

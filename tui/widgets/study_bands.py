@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from engine.study.bands import Band, validation_bands
+from engine.study.bands import Band, band_conditions, validation_bands
 from engine.study.progress import StudyProgress, study_progress
 from engine.study.references import Reference, references_for
 from tui.theme import STRATEGY_PLOT_COLORS
@@ -28,14 +28,6 @@ class StudyBandsLoaded(Message):
     def __init__(self, name: str, bands: list[Band], progress: StudyProgress, references: list[Reference]) -> None:
         super().__init__()
         self.name, self.bands, self.progress, self.references = name, bands, progress, references
-
-
-def band_conditions(bands: list[Band]) -> list[dict]:
-    out: list[dict] = []
-    for band in bands:
-        if band.condition not in out:
-            out.append(band.condition)
-    return out
 
 
 class BandsPlot(RoomyPlot):
