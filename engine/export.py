@@ -12,23 +12,16 @@ import html
 import json
 from pathlib import Path
 
-from engine.analysis.binomial import accuracy_se, accuracy_text
+from engine.analysis.binomial import accuracy_text
 from engine.backend import BACKEND_NAMES, DEFAULT_BACKEND
 from engine.durations import duration
+from engine.effective_config import of_state, show_setting
+from engine.export_figures import accuracy_bars_figure, confusion_figure, curves_figure
+from engine.figures import save
 from engine.state import RunState
 
-STRATEGY_COLORS = {"scratch": "#1f9bcf", "frozen": "#ff8700", "finetune": "#c2185b", "probe": "#2e7d32"}
 EPOCH_COLUMNS = ("strategy", "phase", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate",
                  "seconds", "images_per_s")
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, never a window
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def write_epochs_csv(state: RunState, path: Path) -> None:
@@ -50,65 +43,11 @@ def write_confusion_csv(state: RunState, name: str, path: Path) -> None:
             writer.writerow([cls, *row])
 
 
-def plot_curves(state: RunState, path: Path) -> None:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
-    for name, s in state.strategies.items():
-        if not s.history:
-            continue
-        color = STRATEGY_COLORS.get(name)
-        epochs = [h["epoch"] for h in s.history]
-        ax.plot(epochs, [h["val_accuracy"] for h in s.history], "-o", color=color, label=f"{name} validation")
-        ax.plot(epochs, [h["accuracy"] for h in s.history], "--", color=color, alpha=0.6, label=f"{name} train")
-        for phase, first in s.phase_starts:
-            if phase == "finetune" and first > 1:
-                ax.axvline(first - 0.5, color=color, linestyle=":", alpha=0.8)
-    ax.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1), title="Accuracy per epoch (dotted line: fine-tuning starts)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-
-
-def plot_test_accuracy(state: RunState, path: Path) -> None:
-    plt = _pyplot()
-    names = [n for n, s in state.strategies.items() if s.test_accuracy is not None]
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
-    values = [state.strategies[n].test_accuracy for n in names]
-    n_test = state.dataset.get("test")
-    errors = [accuracy_se(v, n_test or 0) or 0.0 for v in values]
-    bars = ax.bar(names, values, yerr=errors, capsize=6, color=[STRATEGY_COLORS.get(n, "grey") for n in names])
-    for bar, value, error in zip(bars, values, errors, strict=True):
-        ax.text(bar.get_x() + bar.get_width() / 2, value + error + 0.01, accuracy_text(value, n_test), ha="center")
-    ax.set(ylabel="test accuracy", ylim=(0, 1),
-           title=f"Test accuracy (best validation epoch), ± binomial SE on {n_test or '?'} test images")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-
-
-def plot_confusion(state: RunState, name: str, path: Path) -> None:
-    import numpy as np
-
-    plt = _pyplot()
-    s = state.strategies[name]
-    matrix = np.array(s.confusion_matrix, dtype=float)
-    shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-    classes = state.dataset.get("class_names") or [str(i) for i in range(len(matrix))]
-    fig, ax = plt.subplots(figsize=(6.5, 5.5), dpi=120)
-    image = ax.imshow(shares, cmap="viridis", vmin=0, vmax=1)
-    for i in range(len(matrix)):
-        for j in range(len(matrix)):
-            ax.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=7,
-                    color="black" if shares[i, j] > 0.6 else "white")
-    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(len(classes)), classes, fontsize=8)
-    ax.set(xlabel="predicted", ylabel="true", title=f"{name}: test accuracy {100 * (s.test_accuracy or 0):.1f}%")
-    fig.colorbar(image, ax=ax, label="share of the true class")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+def _save(fig, path: Path) -> bool:
+    if fig is None:
+        return False
+    save(fig, path)
+    return True
 
 
 def export_run(state: RunState, out_dir: Path, fmt: str = "md", run_dir: Path | None = None) -> Path:
@@ -117,16 +56,19 @@ def export_run(state: RunState, out_dir: Path, fmt: str = "md", run_dir: Path | 
     if fmt not in ("md", "html"):
         raise ValueError("format must be md or html")
     out_dir.mkdir(parents=True, exist_ok=True)
-    figures = ["accuracy_curves.png"]
-    plot_curves(state, out_dir / "accuracy_curves.png")
+    figures = []
+    notes = []
+    if _save(curves_figure(state), out_dir / "accuracy_curves.png"):
+        figures.append("accuracy_curves.png")
+    else:  # an empty plot says nothing: the page says why there is none
+        notes.append("No accuracy curves: no epoch finished.")
     write_epochs_csv(state, out_dir / "epochs.csv")
     data_files = ["epochs.csv"]  # the CSVs this export wrote, for the page to list
-    if any(s.test_accuracy is not None for s in state.strategies.values()):
-        plot_test_accuracy(state, out_dir / "test_accuracy.png")
+    if _save(accuracy_bars_figure(state), out_dir / "test_accuracy.png"):
         figures.append("test_accuracy.png")
     for name, s in state.strategies.items():
         if s.confusion_matrix:
-            plot_confusion(state, name, out_dir / f"confusion_{name}.png")
+            save(confusion_figure(state, name), out_dir / f"confusion_{name}.png")
             write_confusion_csv(state, name, out_dir / f"confusion_{name}.csv")
             figures.append(f"confusion_{name}.png")
             data_files.append(f"confusion_{name}.csv")
@@ -142,7 +84,7 @@ def export_run(state: RunState, out_dir: Path, fmt: str = "md", run_dir: Path | 
     figures += gallery_figures
     if gallery_figures:
         data_files.append("galleries.csv")
-    notes = [f"Galleries unavailable: {reason}" for reason in unavailable]
+    notes += [f"Galleries unavailable: {reason}" for reason in unavailable]
     from engine.verdict.run import run_verdict
 
     verdict = run_verdict(state.summary(), run_dir)  # the page starts with it (issue #25)
@@ -239,9 +181,24 @@ def _markdown(state: RunState, figures: list[str], data_files: list[str], notes:
     lines += [f"\n{n}" for n in notes]
     lines += [line for note in _method_notes(state) for line in ("", note)]
     lines += ["", "Data: " + ", ".join(f"`{f}`" for f in data_files) + ".",
-              "", "## Configuration", "", "```json",
-              json.dumps(state.config, indent=2), "```", ""]
+              "", "## Configuration", "", _config_intro(state)[0], *[f"- **{a}**" for a in _config_intro(state)[1]],
+              "", "```json", _effective_json(state), "```", ""]
     return "\n".join(lines)
+
+
+def _config_intro(state: RunState) -> tuple[str, list[str]]:
+    """The configuration section's first line, and one line per key the run resolved to something else than
+    what it asked for ("dataset: digits (asked cifar10)")."""
+    recorded = of_state(state)
+    asked = [f"{key}: {show_setting(recorded.effective[key], value, True)}"
+             for key, value in recorded.requested.items()]
+    intro = "What trained" + (", with what was asked for where that differs:" if asked else
+                              " (every key as asked for):")
+    return intro, asked
+
+
+def _effective_json(state: RunState) -> str:
+    return json.dumps(of_state(state).effective, indent=2)
 
 
 def _html(state: RunState, figures: list[str], data_files: list[str], notes: list[str] = (), verdict=None) -> str:
@@ -254,8 +211,10 @@ def _html(state: RunState, figures: list[str], data_files: list[str], notes: lis
     images = "".join(f'<p><img src="{e(f)}" alt="{e(f)}"></p>' for f in figures)
     images += "".join(f"<p>{e(n)}</p>" for n in notes)
     images += "".join(f"<p>{e(n)}</p>" for n in _method_notes(state))
+    intro, asked = _config_intro(state)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>cifar-tui run {e(state.run_id)}</title></head>"
             f"<body><h1>cifar-tui run {e(state.run_id)}</h1>{verdict.html() if verdict is not None else ''}"
             f"<ul>{facts}</ul><table border='1'><tr>{head}</tr>"
             f"{body}</table>{images}<p>Data: {e(', '.join(data_files))}</p><h2>Configuration</h2>"
-            f"<pre>{e(json.dumps(state.config, indent=2))}</pre></body></html>\n")
+            f"<p>{e(intro)}</p><ul>{''.join(f'<li><b>{e(a)}</b></li>' for a in asked)}</ul>"
+            f"<pre>{e(_effective_json(state))}</pre></body></html>\n")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.analysis.per_class import per_class
-from engine.export import STRATEGY_COLORS, _pyplot
+from engine.figures import STRATEGY_COLORS, category_labels, figure, save, title
 from engine.state import RunState
 
 
@@ -26,19 +26,7 @@ def export_analysis(state: RunState, out_dir: Path) -> list[str]:
             for i, cls in enumerate(pc.class_names):
                 writer.writerow([cls, pc.class_sizes[i], *[a[i] for a in pc.accuracy.values()],
                                  *[g[i] for g in pc.gains.values()], *[se[i] for se in pc.gain_se.values()]])
-        plt = _pyplot()
-        fig, ax = plt.subplots(figsize=(9, 4), dpi=120)
-        x = np.arange(len(pc.class_names))
-        width = 0.8 / len(pc.accuracy)
-        for k, (name, values) in enumerate(pc.accuracy.items()):
-            ax.bar(x + (k - (len(pc.accuracy) - 1) / 2) * width, [v or 0 for v in values], width, label=name,
-                   color=STRATEGY_COLORS.get(name))
-        ax.set_xticks(x, pc.class_names, rotation=30, ha="right", fontsize=8)
-        ax.set(ylabel="test accuracy", ylim=(0, 1), title="Per-class test accuracy")
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(out_dir / "per_class.png")
-        plt.close(fig)
+        save(per_class_figure(pc), out_dir / "per_class.png")
         figures.append("per_class.png")
     change = state.strategies["finetune"].backbone_change if "finetune" in state.strategies else None
     if change:
@@ -47,22 +35,38 @@ def export_analysis(state: RunState, out_dir: Path) -> list[str]:
             writer.writerow(["block", "relative_weight_change", "debiased_linear_cka"])
             for row in zip(change["blocks"], change["weight_change"], change["cka"], strict=True):
                 writer.writerow(row)
-        plt = _pyplot()
-        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), dpi=120)
-        blocks = change["blocks"]
-        left.bar(blocks, [w or 0 for w in change["weight_change"]], color="#c2185b")
-        left.set(ylabel="||W - W0|| / ||W0||", title="Relative weight change (trained variables)")
-        cka = [c or 0 for c in change["cka"]]
-        right.bar(blocks, cka, color="#1f9bcf")
-        right.set(ylabel="debiased linear CKA", ylim=(min(0.0, *cka), 1.05),  # unbiased HSIC: can dip below 0
-                  title="Debiased linear CKA, before vs after")
-        for ax in (left, right):
-            ax.tick_params(axis="x", rotation=45, labelsize=8)
-        analysed = f"{change['weights']}\n" if change.get("weights") else ""  # which weights (issue #24)
-        fig.suptitle(f"What fine-tuning changed: {analysed}vs {change['reference']}; {change['images']} test images",
-                     fontsize=10)
-        fig.tight_layout()
-        fig.savefig(out_dir / "backbone_change.png")
-        plt.close(fig)
+        save(backbone_change_figure(change), out_dir / "backbone_change.png")
         figures.append("backbone_change.png")
     return figures
+
+
+def per_class_figure(pc):
+    """Grouped bars, one group per class; the legend under the axes, where it covers no bar."""
+    fig, ax = figure(max(9, 0.35 * len(pc.class_names) * len(pc.accuracy)), 4.6)
+    x = np.arange(len(pc.class_names))
+    width = 0.8 / len(pc.accuracy)
+    for k, (name, values) in enumerate(pc.accuracy.items()):
+        ax.bar(x + (k - (len(pc.accuracy) - 1) / 2) * width, [v or 0 for v in values], width, label=name,
+               color=STRATEGY_COLORS.get(name))
+    category_labels(ax, pc.class_names)
+    ax.set_ylim(0, 1.03)  # a class at 100% keeps its top inside the frame
+    ax.set_ylabel("test accuracy")
+    title(fig, "Per-class test accuracy")
+    fig.legend(loc="outside lower center", ncols=len(pc.accuracy), fontsize=8, frameon=False)
+    return fig
+
+
+def backbone_change_figure(change: dict):
+    fig, (left, right) = figure(10, 4.4, ncols=2)
+    blocks = change["blocks"]
+    left.bar(blocks, [w or 0 for w in change["weight_change"]], color=STRATEGY_COLORS["finetune"])
+    left.set(ylabel="||W - W0|| / ||W0||", title="Relative weight change\n(trained parameters)")
+    cka = [c or 0 for c in change["cka"]]
+    right.bar(blocks, cka, color=STRATEGY_COLORS["scratch"])
+    right.set(ylabel="debiased linear CKA", ylim=(min(0.0, *cka), 1.05),  # unbiased HSIC: can dip below 0
+              title="Debiased linear CKA,\nbefore vs after")
+    for ax in (left, right):
+        category_labels(ax, blocks)
+    analysed = f"{change['weights']}, " if change.get("weights") else ""  # which weights (issue #24)
+    title(fig, f"What fine-tuning changed ({analysed}vs {change['reference']}; {change['images']} test images)", 10)
+    return fig

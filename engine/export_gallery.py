@@ -9,15 +9,15 @@ import math
 import textwrap
 from pathlib import Path
 
-from engine.analysis.galleries import Gallery, top_losses_gallery, transfer_gallery
+from engine.analysis.galleries import Gallery, images, top_losses_gallery, transfer_gallery
 from engine.errors import StoreError
-from engine.export import _pyplot
+from engine.figures import pyplot as _pyplot
 from engine.state import RunState
 
 COLUMNS = 6
 IMAGES = 24  # per figure: four rows of six
 TILE_INCHES = 1.6
-HEADER_INCHES = 1.0  # the figure's title and notes, above the first row's captions
+HEADER_INCHES = 1.25  # the title and notes (4 lines), above the first row's captions (3 lines)
 DPI = 100
 CSV_COLUMNS = ("figure", "position", "test_index", "true", "predicted", "confidence", "true_probability",
                "caption")
@@ -31,6 +31,41 @@ def figure_size_px(images: int) -> tuple[int, int]:
 
 def plot_gallery(gallery: Gallery, path: Path) -> list[str]:
     """One grid of up to IMAGES tiles; returns the captions, in order."""
+    fig, captions = gallery_figure(gallery)
+    fig.savefig(path, dpi=DPI)
+    _pyplot().close(fig)
+    return captions
+
+
+CAPTION_CHARS = 24  # a tile's width at 7 pt, with a gap to the next
+
+
+def tile_caption(lines: list[str]) -> str:
+    """A caption that fits its tile: "true→predicted" on one line, or on two with each class name cut to the
+    tile's width; then the probabilities. galleries.csv keeps the whole caption."""
+    first, *rest = lines
+    true, arrow, predicted = first.partition("→")
+    if len(first) <= CAPTION_CHARS or not arrow:
+        return "\n".join([_cut(first), *rest])
+    return "\n".join([_cut(true, CAPTION_CHARS - 1) + arrow, _cut(predicted), *rest])
+
+
+def _cut(text: str, width: int = CAPTION_CHARS) -> str:
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
+
+
+def _header(gallery: Gallery, lines: int = 4, width: int = 110) -> str:
+    """The title, count and notes wrapped to the figure, at most `lines` lines (the last cut says so)."""
+    header = textwrap.wrap(f"{gallery.title}: {images(gallery.total)}", width)
+    for note in gallery.notes:
+        header += textwrap.wrap(note, width)
+    if len(header) > lines:
+        header = [*header[:lines - 1], _cut(header[lines - 1], width - 1) + "…"]
+    return "\n".join(header)
+
+
+def gallery_figure(gallery: Gallery):
+    """(figure, captions in order): exactly figure_size_px, laid out by hand (no tight bounding box)."""
     plt = _pyplot()
     items = gallery.items[:IMAGES]
     rows = max(1, math.ceil(len(items) / COLUMNS))
@@ -48,15 +83,11 @@ def plot_gallery(gallery: Gallery, path: Path) -> list[str]:
             ax.imshow(item.image, interpolation="nearest")
         else:
             ax.text(0.5, 0.5, "pixels not kept", ha="center", va="center", fontsize=7)
-        ax.set_title(caption, fontsize=7, color="green" if item.true == item.predicted else "red")
-    header = textwrap.wrap(f"{gallery.title}: {gallery.total} images", 110)
-    for note in gallery.notes:
-        header += textwrap.wrap(note, 110)
-    fig.suptitle("\n".join(header[:4]), fontsize=8, y=1 - 0.08 / (height / DPI), va="top")
+        ax.set_title(tile_caption(gallery.caption(item)), fontsize=7,
+                     color="green" if item.true == item.predicted else "red")
+    fig.suptitle(_header(gallery), fontsize=8, y=1 - 0.08 / (height / DPI), va="top")
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - HEADER_INCHES / (height / DPI), hspace=0.45)
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return captions
+    return fig, captions
 
 
 def export_galleries(state: RunState, run_dir: Path | None, out_dir: Path) -> tuple[list[str], list[str]]:

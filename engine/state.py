@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import engine.events as ev
+from engine.effective_config import effective_config
 
 
 def before_unfreezing_note(strategy: str, tested_epoch: int, tested_phase: str) -> str:
@@ -24,7 +25,7 @@ def before_unfreezing_note(strategy: str, tested_epoch: int, tested_phase: str) 
 @dataclass
 class StrategyState:
     name: str
-    status: str = "pending"  # pending, running, finished, cancelled, failed
+    status: str = "pending"  # pending, running, finished, cancelled, failed, not started (NOT_STARTED)
     phase: str = ""
     image_size: int = 0
     epoch: int = 0  # last finished epoch (1-based)
@@ -114,6 +115,9 @@ class StrategyState:
         if len(timed) == len(epochs):
             return sum(h["images_per_s"] * h["seconds"] for h in timed) / sum(h["seconds"] for h in timed)
         return sum(h["images_per_s"] for h in epochs) / len(epochs)
+
+
+NOT_STARTED = "not started"  # a strategy of a stopped run that never began: `resume` runs it
 
 
 def status_words(status: str, quiet_s: float | None) -> str:
@@ -238,14 +242,31 @@ class RunState:
             self.log.append((e.level, e.message))
         elif isinstance(e, ev.RunFinished):
             self.status, self.seconds, self.error = e.status, e.seconds, e.error
-            self.current = ""
             if e.error:
                 self.log.append(("error", e.error))
-            for s in self.strategies.values():
-                if s.status == "running":
-                    s.status = "cancelled" if e.status in ("cancelled", "interrupted") else "failed"
+            self._close_strategies(e.status)
+
+    def _close_strategies(self, status: str) -> None:
+        """The run ended `status`: a strategy still training stopped with it, one waiting never started (it
+        read "pending" in a cancelled run, as if it were about to)."""
+        self.current = ""
+        for s in self.strategies.values():
+            if s.status == "running":
+                s.status = "cancelled" if status in ("cancelled", "interrupted") else "failed"
+            elif s.status == "pending" and status != "finished":
+                s.status = NOT_STARTED
+
+    def writer_gone(self) -> None:
+        """The process writing this run died without finishing it (a stale heartbeat, no such pid): the run is
+        interrupted where its events stop, not training with an ETA (`watch`, the Runs screen)."""
+        if self.status in ("running", "pending"):
+            self.status = "interrupted"
+            self._close_strategies("interrupted")
 
     def summary(self) -> dict[str, Any]:
+        """`config` is what the run was asked for (config.json: what `resume` replays); `effective_config` what
+        trained (engine/effective_config.py), `requested_config` the asked values where those differ."""
+        recorded = effective_config(self.config, self.dataset, self.weights, self.environment)
         return {
             "run_id": self.run_id,
             "name": self.config.get("name", ""),
@@ -257,6 +278,8 @@ class RunState:
             "weights": self.weights,
             "notices": self.notices,
             "config": self.config,
+            "effective_config": recorded.effective,
+            "requested_config": recorded.requested,
             "environment": self.environment,
             "resumes": self.resumes,
             "strategies": {name: s.summary() for name, s in self.strategies.items()},

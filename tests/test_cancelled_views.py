@@ -102,7 +102,7 @@ def test_the_export_writes_untested_the_same_duration_and_no_params_for_a_pendin
             for line in page.splitlines() if line.startswith("| ") and "strategy" not in line}
     status, best, test, epochs, params, took = rows["finetune"]
     assert (test, epochs, took) == ("untested", "2 of 3", "0m10s"), rows  # 10.56 s: truncated, as `runs show`
-    assert rows["probe"][0] == "pending" and rows["probe"][4:] == ["-", "-"], rows  # not "0 / 0"
+    assert rows["probe"][0] == "not started" and rows["probe"][4:] == ["-", "-"], rows  # not "0 / 0", not "pending"
     assert rows["scratch"][2] == "50.0 ± 7.9%"  # a tested strategy keeps its accuracy
 
 

@@ -36,7 +36,8 @@ def record(runs_dir, runs=RUNS):
 def test_config_diff_keeps_exactly_the_differing_keys():
     a = {"seed": 0, "lr": 1e-3, "mix": {"on": True, "alpha": 0.2}, "same": [1, 2]}
     b = {"seed": 0, "lr": 3e-4, "mix": {"on": True, "alpha": 0.4}, "same": [1, 2], "new": "x"}
-    assert config_diff([a, b]) == {"lr": [1e-3, 3e-4], "mix.alpha": [0.2, 0.4], "new": [MISSING, "x"]}
+    values = {key: [s.value for s in settings] for key, settings in config_diff([a, b]).items()}
+    assert values == {"lr": [1e-3, 3e-4], "mix.alpha": [0.2, 0.4], "new": [MISSING, "x"]}
     assert config_diff([a, dict(a)]) == {} and config_diff([a]) == {}
 
 

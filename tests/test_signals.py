@@ -75,7 +75,7 @@ def test_sigterm_stops_at_the_next_batch_then_resume_finishes_the_run(tmp_path):
     assert summary["status"] == "interrupted" and summary["error"] == "stopped by SIGTERM"
     assert summary["strategies"]["scratch"]["status"] == "cancelled"
     assert summary["strategies"]["scratch"]["epoch"] < EPOCHS
-    assert "Traceback" not in err and f"cifar-tui resume {folder.name}" in out
+    assert "Traceback" not in err and f"continue it with: cifar-tui resume {folder.name} --runs-dir {tmp_path}" in out
     assert list_runs(tmp_path)[0].status == "interrupted"
     assert (folder / "checkpoints" / "scratch" / "state.json").exists()
     resume_and_check(tmp_path, folder, (folder / "events.jsonl").read_bytes())

@@ -68,12 +68,12 @@ def test_reference_lines_only_for_cifar10_with_imagenet_weights(tmp_path):
 def test_study_export_draws_bands_and_reference_lines(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    import engine.study.bands_plot as bands_plot
+    import engine.study.results_plot as results_plot
     from tui.cli import app
 
     drawn = []
-    real = bands_plot.draw_reference_lines
-    monkeypatch.setattr(bands_plot, "draw_reference_lines", lambda ax, refs: (drawn.append(refs), real(ax, refs)))
+    real = results_plot.draw_reference_lines
+    monkeypatch.setattr(results_plot, "draw_reference_lines", lambda ax, refs: (drawn.append(refs), real(ax, refs)))
     record_bands_study(tmp_path / "runs", weights=IMAGENET)
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["studies", "export", "bands-study", "--runs-dir", str(tmp_path / "runs"),

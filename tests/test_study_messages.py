@@ -31,6 +31,14 @@ def test_a_real_boolean_is_kept():
     assert all(cell.config.checkpoints is False for cell in spec.cells())
 
 
+@pytest.mark.parametrize("written", ["true", "True", True])
+def test_a_boolean_reference_is_named_in_toml_spelling_too(written):
+    """`reference = "true"` for an augment axis of booleans was refused; only Python's "True" worked."""
+    spec = parse_spec({**TINY, "axes": {"augment": [True, False], "seed": [0]}, "x": "augment",
+                       "reference": written})
+    assert spec.reference is True
+
+
 def test_the_continue_line_of_a_stopped_shipped_study_works_when_pasted(tmp_path, monkeypatch):
     @contextmanager
     def stopped_by_ctrl_c():

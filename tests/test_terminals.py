@@ -156,7 +156,7 @@ async def test_no_color_drops_colours_and_keeps_bold(tmp_path, monkeypatch):
 
 
 def test_every_study_series_has_its_own_colour_and_marker():
-    from engine.export import STRATEGY_COLORS
+    from engine.figures import STRATEGY_COLORS
     from engine.study.report import EXTRA_COLORS, MARKERS, series_styles
     from tui.theme import EXTRA_PLOT_COLORS, SERIES_MARKERS, STRATEGY_PLOT_COLORS
 

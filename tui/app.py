@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.filter import Monochrome, NoColor
@@ -36,10 +36,11 @@ from tui.messages import (
 )
 from tui.screens.dialogs import ConfirmQuit, StartFailed
 from tui.screens.live import LiveScreen
-from tui.screens.new_run import NewRunScreen
+from tui.screens.new_run import NewRunScreen, form_base
 from tui.screens.run_loading import error_text
 from tui.screens.runs import RunsScreen
 from tui.screens.studies import StudiesScreen
+from tui.widgets.plot_room import too_small_for_app
 
 ERROR_KINDS = {DataError: "data", WeightsError: "weights", ConfigError: "config", StoreError: "store"}
 QUIT_GRACE_S = 120.0  # give a stopping run this long to finish its batch before quitting anyway
@@ -88,6 +89,7 @@ class CifarTuiApp(SuspendAndContinue, FollowRuns, App):
         self.engine = engine  # tests pass a scripted event source here
         self.native_log = native_log
         self.live_state = RunState()
+        self.size_warned = False  # "terminal too small" said for the current (small) size
         self.live_run_id = ""
         self.last_config: ExperimentConfig | None = start
         self.training: Worker | None = None
@@ -140,6 +142,13 @@ class CifarTuiApp(SuspendAndContinue, FollowRuns, App):
         self.set_timer(QUIT_GRACE_S, lambda: self.exit(return_code=self._exit_code))
 
     # --- lifecycle ------------------------------------------------------------------------------------
+    def on_resize(self, event: events.Resize) -> None:
+        """Say once, while it lasts, that the terminal is too small (a 40x12 one drew garbled charts silently)."""
+        warning = too_small_for_app(event.size.width, event.size.height)
+        if warning and not self.size_warned:
+            self.notify(warning, severity="warning", timeout=8)
+        self.size_warned = warning is not None
+
     def on_mount(self) -> None:
         self._take_signals_in_loop()
         self.redraw_on_continue()
@@ -285,7 +294,7 @@ class CifarTuiApp(SuspendAndContinue, FollowRuns, App):
             if config is not None:
                 self.start_run(config)
 
-        self.push_screen(NewRunScreen(self.last_config), chosen)
+        self.push_screen(NewRunScreen(form_base(self.last_config, self.live_state)), chosen)
 
     # --- events from the worker -------------------------------------------------------------------------
     def on_engine_event(self, message: EngineEvent) -> None:

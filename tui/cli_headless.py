@@ -13,8 +13,11 @@ import sys
 import threading
 from collections.abc import Callable
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
+
+from engine.store.paths import resume_command
 
 EXIT_STRATEGY_FAILED, EXIT_BAD_INPUT = 1, 2  # and 74 (engine.errors.DiskError): a write failed mid-run
 EXIT_BY_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
@@ -133,6 +136,7 @@ def print_outcome(outcome, json_out: bool) -> None:
     console.print(f"recorded in {outcome.path}", markup=False, highlight=False)
     print_verdict(console, verdict)
     if outcome.summary["status"] in ("cancelled", "interrupted"):
-        console.print(f"continue it with: cifar-tui resume {outcome.run_id}", markup=False, highlight=False)
+        console.print(f"continue it with: {resume_command(outcome.run_id, Path(outcome.path).parent)}",
+                      markup=False, highlight=False, soft_wrap=True)  # one line: pasted whole
     if json_out:
         typer.echo(json.dumps({**outcome.summary, "verdict": verdict.to_dict()}, indent=2))

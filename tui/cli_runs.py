@@ -100,8 +100,11 @@ def runs_compare(
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """The config keys that differ between several runs, then one table of their results, strategy by
-    strategy. With --json each run carries `config_diff`: its values of the differing keys."""
+    strategy. Values are what trained (digits, random init), with what was asked beside them where it
+    differs. With --json each run carries `config_diff`: its values of the differing keys (null: not used by
+    its strategies), and `config_diff_requested`: what it asked for where that differs."""
     from engine.config_diff import config_diff
+    from engine.effective_config import of_state
     from engine.store.reader import load_run
 
     try:
@@ -112,9 +115,12 @@ def runs_compare(
         raise fail("runs compare needs two or more different runs, got "
                    + ", ".join(dict.fromkeys(run.listing.run_id for run in loaded)))
     summaries = [run.state.summary() | {"status": run.listing.status} for run in loaded]
-    diff = config_diff([run.state.config for run in loaded])
+    diff = config_diff([of_state(run.state) for run in loaded])  # what trained, the request beside it
     for index, summary in enumerate(summaries):
-        summary["config_diff"] = {key: values[index] for key, values in diff.items()}
+        summary["config_diff"] = {key: values[index].value if values[index].used else None
+                                  for key, values in diff.items()}
+        summary["config_diff_requested"] = {key: values[index].requested for key, values in diff.items()
+                                            if values[index].differs}
     if json_out:
         typer.echo(json.dumps(summaries, indent=2, default=str))
         return

@@ -15,26 +15,10 @@ from engine.errors import UserError
 from engine.store.paths import resolve_runs_dir
 from tui.cli_app import RunsDir, app
 from tui.cli_headless import EXIT_BY_SIGNAL, EXIT_STRATEGY_FAILED, INTERRUPTED, fail, stop_on_signals
+from tui.cli_study_plan import dry_run_lines, list_shipped_studies, parse_sets
 
 studies_app = typer.Typer(help="Browse studies (grids of runs).", no_args_is_help=True)
 app.add_typer(studies_app, name="studies")
-
-
-def parse_sets(items: list[str]) -> dict:
-    """`--set key=value` (value read as TOML: numbers, booleans, "strings", [lists]) into overrides."""
-    import tomllib
-
-    out = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise UserError(f"--set needs KEY=VALUE, got {item!r}")
-        try:
-            value = tomllib.loads(f"v = {raw}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = raw  # a bare word: a string
-        out[key.strip()] = value
-    return out
 
 
 def cell_line(outcome, total: int) -> str:
@@ -51,7 +35,9 @@ def cell_line(outcome, total: int) -> str:
 
 @app.command()
 def study(
-    spec_ref: str = typer.Argument(..., metavar="SPEC", help="A study TOML file, or a shipped study's name."),
+    spec_ref: str | None = typer.Argument(None, metavar="SPEC", help="A study TOML file, or a shipped study's name "
+                                          "(cifar-tui study --list)."),
+    list_shipped: bool = typer.Option(False, "--list", help="List the shipped studies, their questions and sizes."),
     preset: str | None = typer.Option(None, "--preset", "-p", help="Override the spec's preset (quick/paper)."),
     sets: list[str] = typer.Option([], "--set", help="Override a base knob: --set dataset=digits (repeatable)."),
     backend: str | None = typer.Option(None, "--backend", help="Keras backend of every cell: tensorflow, jax or "
@@ -75,10 +61,16 @@ def study(
     sbatch: list[str] = typer.Option([], "--sbatch", help="Slurm: any sbatch option, --sbatch qos=high (repeatable)."),
     wait: bool = typer.Option(False, "--wait", help="Slurm: follow the tasks until they end, then the statistics."),
 ) -> None:
-    """Run a study grid headless, or continue it: finished cells are skipped, stopped ones resumed."""
-    from engine.study.runner import cell_status, decide, open_record, refusal
+    """Run a study grid headless, or continue it: finished cells are skipped, stopped ones resumed. --set on an
+    axis picks its values (--set seed=[0] --set image_size=[32,96]); --dry-run says how many cells and how long."""
+    from engine.study.runner import open_record
     from engine.study.spec import load_spec
 
+    if list_shipped:
+        list_shipped_studies()
+        return
+    if spec_ref is None:
+        raise fail("give a study: a TOML file or a shipped study's name (cifar-tui study --list shows them)")
     folder = resolve_runs_dir(runs_dir)
     try:
         overrides = parse_sets(sets)
@@ -99,18 +91,8 @@ def study(
         raise fail(f"--parallel must be at least 1, got {parallel}")
     if executor not in ("local", "slurm"):
         raise fail(f"--executor must be local or slurm, got {executor!r}")
-    cells = spec.cells()
     if dry_run:
-        for cell in cells:
-            run_id = record.cells[cell.index].run_id
-            action, _ = decide(folder, run_id, retry_failed)
-            todo = {"resume": "resume", "new": "run", "close": "close (every strategy had finished before it was "
-                    "recorded stopped: recorded finished, not trained again)"}.get(action, "skip (finished)")
-            if action == "skipped" and cell_status(folder, run_id) == "failed":
-                todo = "keep (a strategy diverged; --retry-failed runs it again)"
-            elif action == "new" and (reason := refusal(cell)):
-                todo = f"will fail: {reason}"
-            typer.echo(f"cell {cell.index + 1}/{len(cells)} {cell.label}: {todo}")
+        dry_run_lines(spec, record, folder, retry_failed)
         return
     if executor == "slurm":
         from tui.cli_slurm import parse_sbatch, run_on_slurm
@@ -128,6 +110,8 @@ def study(
     refuse_local_while_on_slurm(record, folder)  # a cell queued on Slurm is not run here as well
     again = continue_command(spec_ref, preset, sets, name, runs_dir, parallel, overrides.get("backend"))
     run_cells(spec, folder, plain, parallel, retry_failed, again=again)
+
+
 
 
 def continue_command(spec_ref: str, preset: str | None, sets: list[str], name: str | None,
@@ -233,12 +217,15 @@ def print_study(record, results, conditions) -> None:
 
     from engine.state import status_words
     from engine.study.report import statistics_lines
+    from engine.study.trained_on import trained_on_lines
     from engine.verdict.study import study_verdict
     from tui.tables import print_verdict, study_table
 
     console = Console()
     print_verdict(console, study_verdict(record, results, conditions))
     console.print(study_table(record, results, conditions))
+    for line in trained_on_lines(results):  # a digits / random-init study says so
+        console.print(line, markup=False, highlight=False)
     for r in results:  # why a cell failed, in one line each (a refused cell has no run to open)
         if r.status == "failed" and r.reason:
             console.print(f"cell {r.index + 1} {r.label}: failed, {r.reason}", style="red", markup=False,
@@ -284,7 +271,9 @@ def studies_list(runs_dir: Path | None = RunsDir) -> None:
     folder = resolve_runs_dir(runs_dir)
     records, damaged = scan_studies(folder)
     if not records and not damaged:
-        typer.echo(f"no studies in {folder} (start one: cifar-tui study data-efficiency --preset quick)")
+        from engine.study.spec import NO_STUDY_YET
+
+        typer.echo(f"no studies in {folder}: {NO_STUDY_YET}")
         return
     for record in records:
         results = cell_results(record, folder)

@@ -7,7 +7,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from engine.config_diff import show_value
+from engine.config_diff import Setting
 
 RICH_NAMES = {"orange": "dark_orange"}  # plotext's colour names (the curves') that Rich spells differently
 
@@ -25,19 +25,35 @@ def config_diff_title(diff: dict[str, list]) -> str:
     return f"config: only the {keys}"
 
 
-def config_diff_table(run_ids: list[str], diff: dict[str, list], colors: list[str] | None = None) -> Table | Text:
+def config_diff_note(diff: dict[str, list[Setting]]) -> str:
+    """The line under a diff that says how to read it: what "(asked ...)" and "(not used)" mean, when shown."""
+    settings = [s for values in diff.values() for s in values]
+    parts = []
+    if any(s.differs and s.used for s in settings):
+        parts.append("values: what trained; (asked X): what the run asked for")
+    if any(not s.used for s in settings):
+        parts.append("(not used): none of that run's strategies reads the key")
+    return "; ".join(parts)
+
+
+def config_diff_table(run_ids: list[str], diff: dict[str, list[Setting]],
+                      colors: list[str] | None = None) -> Table | Text:
     """`runs compare`'s diff (the Compare screen builds a DataTable from the same title and cells)."""
     title = config_diff_title(diff)
     if not diff:
         return Text(title, style="dim")
     # min_width: Rich wraps a title to its table's width, and a two-run diff is narrower than this one
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, min_width=len(title),
-                  show_edge=False)  # its blank top row cost a key on a short screen
+    note = config_diff_note(diff)
+    # show_edge: its blank top row cost a key on a short screen
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                  min_width=max(len(title), len(note)), show_edge=False)
     table.add_column("key", no_wrap=True, style="bold")
     for index, run_id in enumerate(run_ids):
         color = colors[index % len(colors)] if colors else "bold"
         table.add_column(run_label(run_id), no_wrap=True, overflow="ellipsis",
                          header_style=RICH_NAMES.get(color, color))
     for key, values in diff.items():
-        table.add_row(key, *[show_value(v) for v in values])
+        table.add_row(key, *[Text(v.text()) for v in values])
+    if note:
+        table.caption, table.caption_justify, table.caption_style = note, "left", "dim"
     return table

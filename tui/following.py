@@ -76,7 +76,7 @@ class FollowRuns:
             changed = quiet != follow.state.quiet_s
             follow.state.quiet_s = quiet  # its writer holds the run's lock but is silent: stopped or busy
             if follow.state.status in ("running", "pending") and not writer.alive:
-                follow.state.status = "interrupted"  # the writer died without finishing: its lock is free
+                follow.state.writer_gone()  # died without finishing (its lock is free): no row trains on with an ETA
                 changed = True
             if shown and changed:
                 follow.screen.dashboard.show(follow.state)

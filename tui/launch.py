@@ -53,14 +53,17 @@ def launch_app(runs_dir: Path, start: ExperimentConfig | None = None, watch: str
         app = CifarTuiApp(runs_dir, start=start, native_log=log, watch=watch)
         app.install_signal_handlers()  # before anything else can take time (TensorFlow loads in a worker)
         app.run()
-    for line in closing_lines(app.live_state):
+    for line in closing_lines(app.live_state, runs_dir):
         print(line)
     return app.return_code or 0
 
 
-def closing_lines(state) -> list[str]:
+def closing_lines(state, runs_dir: Path | str = "runs") -> list[str]:
     """What the shell shows once the app has gone: this session's last run, when it was left stopped (quit
     mid-run, or cancelled earlier), and how to continue it, as the headless `run` says."""
+    from engine.store.paths import resume_command
+
     if not state.run_id or state.started is None or state.status not in ("cancelled", "interrupted"):
         return []
-    return [f"cifar-tui: run {state.run_id} {state.status}", f"continue it with: cifar-tui resume {state.run_id}"]
+    return [f"cifar-tui: run {state.run_id} {state.status}",
+            f"continue it with: {resume_command(state.run_id, runs_dir)}"]

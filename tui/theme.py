@@ -6,7 +6,7 @@ from __future__ import annotations
 STRATEGY_PLOT_COLORS = {"scratch": "cyan", "frozen": "orange", "finetune": "magenta", "probe": "green"}
 STRATEGY_STYLES = {"scratch": "bold cyan", "frozen": "bold #ff8700", "finetune": "bold magenta", "probe": "bold green"}
 STATUS_STYLES = {"running": "bold green", "finished": "green", "cancelled": "yellow", "failed": "bold red",
-                 "interrupted": "yellow", "damaged": "red", "pending": "dim"}
+                 "interrupted": "yellow", "damaged": "red", "pending": "dim", "not started": "dim"}
 
 # Heatmap ramp for confusion matrices: xterm-256 palette indices from dark to bright.
 HEAT_RAMP = [17, 18, 19, 20, 25, 31, 37, 43, 78, 114, 150, 186, 222, 220, 214]

@@ -17,6 +17,11 @@ from engine.store.predictions import read_predictions
 PAGE = 96  # images per gallery: a screenful at 140x45 is 32; more scrolls
 
 
+def images(count: int) -> str:
+    """"1 image", "2 images"."""
+    return f"{count:,} image{'' if count == 1 else 's'}"
+
+
 @dataclass
 class Gallery:
     title: str
@@ -49,7 +54,7 @@ def top_losses_gallery(run_dir: Path, strategy: str, class_names: list[str], lim
     wrong = int(recorded.wrong.sum())
     # total: every test image is ranked (the title read "96 images, all shown" with 283 wrong)
     return Gallery(f"{strategy}: top losses (highest -log p(true) first)", len(recorded), recorded.items(top),
-                   class_names, notes=[f"{wrong} of {len(recorded)} test images wrong"])
+                   class_names, notes=[f"{wrong} of {images(len(recorded)).replace('image', 'test image')} wrong"])
 
 
 def transfer_gallery(run_dir: Path, strategies: list[str], class_names: list[str], reverse: bool = False,
@@ -68,9 +73,10 @@ def transfer_gallery(run_dir: Path, strategies: list[str], class_names: list[str
     counts = result.broken_per_class if reverse else result.fixed_per_class
     verb = (f"scratch right, {after} wrong (captions: {after})" if reverse
             else f"scratch wrong, {after} right (captions: scratch)")
-    per_class = ", ".join(f"{name} {n}" for name, n in zip(class_names, counts, strict=True) if n)
-    notes = [f"fixed by {after}: {len(result.fixed)}; broken by {after}: {len(result.broken)}",
-             f"{'broken' if reverse else 'fixed'} per class: {per_class or 'none'}"]
+    # "class: images", so digits' classes read apart from their counts ("fixed per class: 0 1" did not)
+    per_class = ", ".join(f"{name}: {n}" for name, n in zip(class_names, counts, strict=True) if n)
+    notes = [f"fixed by {after}: {images(len(result.fixed))}; broken by {after}: {images(len(result.broken))}",
+             f"images {'broken' if reverse else 'fixed'} per class: {per_class or 'none'}"]
     # captions and pixels from the strategy that got the image wrong: its mistake is the point, and only
     # mistakes' pixels are sure to be kept
     items = (after_set if reverse else before_set).items(chosen[:limit])

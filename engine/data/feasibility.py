@@ -17,6 +17,7 @@ from engine.config import ExperimentConfig
 from engine.errors import ConfigError
 
 CIFAR10_TRAIN_PER_CLASS = 5_000  # Krizhevsky 2009: 50,000 training images, 10 balanced classes
+CIFAR10_TEST_PER_CLASS = 1_000  # and 10,000 test images
 
 
 @functools.cache
@@ -27,6 +28,28 @@ def train_labels(dataset: str) -> np.ndarray:
 
         return load_digits().y_train
     return np.repeat(np.arange(10, dtype=np.int64), CIFAR10_TRAIN_PER_CLASS)
+
+
+@functools.cache
+def test_count(dataset: str) -> int:
+    """Test images of a data set as shipped (CIFAR-10: 10,000)."""
+    if dataset == "digits":
+        from engine.data.sources import load_digits
+
+        return len(load_digits().y_test)
+    return 10 * CIFAR10_TEST_PER_CLASS
+
+
+def split_counts(config: ExperimentConfig) -> tuple[int, int, int] | None:
+    """(training, validation, test) images of the configuration's split, None when it cannot be made."""
+    from engine.data.splits import split_indices
+
+    try:
+        train, val = split_indices(train_labels(config.dataset), config)
+    except ConfigError:
+        return None
+    test = test_count(config.dataset)
+    return len(train), len(val), min(test, config.test_limit or test)
 
 
 def fit_problem(config: ExperimentConfig) -> str:

@@ -20,6 +20,17 @@ def resolve_runs_dir(flag: str | os.PathLike | None = None) -> Path:
     return Path(env).expanduser() if env else Path("runs")
 
 
+def resume_command(run_id: str, runs_dir: str | os.PathLike) -> str:
+    """The command that continues a stopped run, pasted as it is: with `--runs-dir` unless `runs_dir` is the
+    folder a bare `cifar-tui` would use here (the hint without it failed for runs elsewhere)."""
+    import shlex
+
+    words = ["cifar-tui", "resume", run_id]
+    if Path(runs_dir).expanduser().absolute() != resolve_runs_dir().absolute():
+        words += ["--runs-dir", str(runs_dir)]
+    return shlex.join(words)
+
+
 def check_runs_dir(runs_dir: Path) -> None:
     """Raise StoreError (one line) when no run folder can be made in `runs_dir`; writes nothing.
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.effective_config import effective_config
 from engine.errors import StoreError
 from engine.events import Event, EventFormatError, event_from_json
 from engine.state import RunState, status_words
@@ -40,12 +41,17 @@ class RunListing:
     problem: str = ""  # why it is damaged
     note: str = ""  # the user's annotation (notes.json)
     quiet_s: float | None = None  # running, its writer alive (lock held) but silent this long (issue #26)
+    # What trained, as `--dataset` / `--weights` spell it (weights None: no strategy with a backbone), and what
+    # was asked for where that differs (engine/effective_config.py): a study names its cells' data and weights.
+    trained: dict[str, Any] = field(default_factory=dict)
+    asked: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "path": str(self.path), "status": self.status, "name": self.name,
                 "started": self.started, "seconds": self.seconds, "dataset": self.dataset,
                 "weights": self.weights, "strategies": self.strategies, "notices": self.notices,
-                "problem": self.problem, "note": self.note, "quiet_s": self.quiet_s}
+                "problem": self.problem, "note": self.note, "quiet_s": self.quiet_s,
+                "trained": self.trained, "asked": self.asked}
 
     @property
     def status_text(self) -> str:
@@ -78,12 +84,16 @@ def _listing_from_summary(run_dir: Path, summary: dict[str, Any]) -> RunListing:
         writer = writer_state(run_dir)
         status = status if writer.alive else "interrupted"
         quiet = writer.quiet_s if writer.quiet else None
+    recorded = effective_config(summary.get("config") or {}, summary.get("dataset"), summary.get("weights"),
+                                summary.get("environment"))
+    trained = {key: recorded.effective.get(key) if recorded.is_used(key) else None for key in ("dataset", "weights")}
     return RunListing(
         run_id=run_dir.name, path=run_dir, status=status, name=summary.get("name", ""),
         started=summary.get("started"), seconds=summary.get("seconds"),
         dataset=(summary.get("dataset") or {}).get("name", ""),
         weights=(summary.get("weights") or {}).get("label", ""),
         strategies=summary.get("strategies") or {}, notices=summary.get("notices") or [], quiet_s=quiet,
+        trained=trained, asked={k: v for k, v in recorded.requested.items() if k in trained and trained[k] is not None},
     )
 
 
@@ -262,7 +272,7 @@ def load_run(runs_dir: Path, run_ref: str) -> LoadedRun:
         raise StoreError(f"run {run_dir.name} is damaged: {why}{lines}".splitlines()[0])
     state = RunState.from_events(events)
     if state.status in ("running", "pending") and listing.status == "interrupted":
-        state.status = "interrupted"
+        state.writer_gone()
     return LoadedRun(listing, state, events, skipped)
 
 

@@ -75,3 +75,12 @@ def validation_bands(results: list[CellResult], runs_dir: Path) -> list[Band]:
                 grouped.setdefault(r.condition, {}).setdefault(strategy, {})[r.seed] = curve
     return [make_band(strategy, dict(condition), curves)
             for condition, by_strategy in grouped.items() for strategy, curves in by_strategy.items()]
+
+
+def band_conditions(bands: list[Band]) -> list[dict]:
+    """The bands' conditions (non-seed axes), each once, in the bands' order."""
+    out: list[dict] = []
+    for band in bands:
+        if band.condition not in out:
+            out.append(band.condition)
+    return out

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.analysis.paired_tests import BOUNDED, CROSSED, MCNEMAR, REFERENCES
-from engine.export import STRATEGY_COLORS, _pyplot
 from engine.study.record import StudyRecord
+from engine.study.results_plot import plot_study
+from engine.study.series import EXTRA_COLORS, MARKERS, chart_series, n_label, series_styles  # noqa: F401 (their home before)
 from engine.study.stats import SEEDS_ONLY, CellResult, Comparison, Condition, study_comparisons
+from engine.study.trained_on import asked_text, trained_on_lines
 
 METHOD = ("paired by seed and, where per-image predictions exist, by test image: every seed is tested on the "
           "same test images, so each test adds the test sample's sampling error to the seeds' training noise. "
@@ -70,7 +72,8 @@ def study_json(record: StudyRecord, results: list[CellResult], conditions: list[
         "reference": record.reference, "method": METHOD,
         "cells": [{"index": r.index, "key": r.key, "run_id": r.run_id, "status": r.status,
                    "test_accuracy": r.test_accuracy, "diverged": r.diverged, "notices": r.notices,
-                   "reason": r.reason, "per_image_predictions": sorted(r.sample.correct) if r.sample else []}
+                   "reason": r.reason, "trained": r.trained, "asked": r.asked,
+                   "per_image_predictions": sorted(r.sample.correct) if r.sample else []}
                   for r in results],
         "conditions": [{
             "key": c.key,
@@ -81,76 +84,6 @@ def study_json(record: StudyRecord, results: list[CellResult], conditions: list[
         } for c in conditions],
         "comparisons": [c.to_dict() for c in compared],
     }
-
-
-def chart_series(record: StudyRecord, conditions: list[Condition]) -> dict[str, list[tuple[Any, float, float, int]]]:
-    """label -> [(x value, mean, std or 0, n)] in axis order; a label is a strategy (plus other axes)."""
-    series: dict[str, list[tuple[Any, float, float, int]]] = {}
-    for c in conditions:
-        others = " ".join(f"{k}={v}" for k, v in c.key.items() if k != record.x)
-        x = c.key.get(record.x, "all")
-        for name, s in c.per_strategy.items():
-            if s.mean is None:
-                continue
-            label = f"{name} {others}".strip()
-            series.setdefault(label, []).append((x, s.mean, s.std or 0.0, s.n))
-    return series
-
-
-MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")  # matplotlib markers, one per series
-EXTRA_COLORS = ("#2ca02c", "#9467bd", "#8c564b", "#bcbd22", "#17becf", "#7f7f7f", "#d62728", "#e377c2")
-
-
-def series_styles(labels: list[str], strategy_colors: dict[str, str], extra_colors: tuple[str, ...],
-                  markers: tuple[str, ...]) -> dict[str, tuple[str, str]]:
-    """label -> (colour, marker), each series its own: a strategy's first series keeps the strategy's
-    colour, a second one ("finetune unfreeze=top3" after "finetune unfreeze=all") takes the next spare
-    colour; markers go by series order, so series stay apart without colour (NO_COLOR, print)."""
-    spare = [c for c in extra_colors if c not in strategy_colors.values()]
-    used: set[str] = set()
-    styles = {}
-    for i, label in enumerate(labels):
-        color = strategy_colors.get(label.split()[0]) if label else None
-        if color is None or color in used:
-            color = next((c for c in spare if c not in used), spare[i % len(spare)] if spare else "white")
-        used.add(color)
-        styles[label] = (color, markers[i % len(markers)])
-    return styles
-
-
-def n_label(points: list[tuple[Any, float, float, int]]) -> str:
-    """Seeds behind a series' points: "n=3", or "n=1-3" when conditions have different counts so far."""
-    low, high = min(p[3] for p in points), max(p[3] for p in points)
-    return f"n={low}" if low == high else f"n={low}-{high}"
-
-
-def plot_study(record: StudyRecord, conditions: list[Condition], path: Path, references: list = ()) -> None:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=120)
-    axis_values = record.axes.get(record.x, ["all"])
-    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in axis_values)
-    log = numeric and min(axis_values) > 0 and max(axis_values) / min(axis_values) >= 50
-    series = chart_series(record, conditions)
-    styles = series_styles(list(series), STRATEGY_COLORS, EXTRA_COLORS, MARKERS)
-    for label, points in series.items():
-        xs = [p[0] if numeric else axis_values.index(p[0]) for p in points]
-        color, marker = styles[label]
-        ax.errorbar(xs, [p[1] for p in points], yerr=[p[2] for p in points], marker=marker, capsize=4,
-                    label=f"{label} ({n_label(points)})", color=color)
-    from engine.study.bands_plot import draw_reference_lines
-
-    draw_reference_lines(ax, list(references))  # published results: CIFAR-10 with ImageNet weights only
-    if log:
-        ax.set_xscale("log")
-    if not numeric:
-        ax.set_xticks(range(len(axis_values)), [str(v) for v in axis_values])
-    ax.set(xlabel=record.x, ylabel="test accuracy", ylim=(0, 1),
-           title=f"{record.title}\n(mean ± 1 std over seeds)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
 
 
 def write_differences_csv(record: StudyRecord, conditions: list[Condition], path: Path) -> None:
@@ -182,15 +115,17 @@ def export_study(record: StudyRecord, results: list[CellResult], conditions: lis
     from engine.study.references import references_for
 
     references = references_for(record.x, results, runs_dir) if runs_dir is not None else []
-    plot_study(record, conditions, out / "results.png", references)
+    chart = plot_study(record, conditions, out / "results.png", references)
     bands = runs_dir is not None and plot_bands(record.title, validation_bands(results, runs_dir),
                                                 out / "validation_bands.png")
     strategies = sorted({n for r in results for n in [*r.test_accuracy, *r.diverged]})
     with open(out / "cells.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["cell", *record.axes, "run_id", "status", *[f"{n}_test_accuracy" for n in strategies]])
-        for r in results:
+        writer.writerow(["cell", *record.axes, "run_id", "status", "dataset", "weights", "asked",
+                         *[f"{n}_test_accuracy" for n in strategies]])
+        for r in results:  # dataset/weights: what the run trained on; asked: what it asked for, where different
             writer.writerow([r.index + 1, *[r.key.get(a) for a in record.axes], r.run_id, r.status,
+                             r.trained.get("dataset") or "", r.trained.get("weights") or "", asked_text(r.asked),
                              *[r.test_accuracy.get(n, "diverged" if n in r.diverged else "") for n in strategies]])
     non_seed = [a for a in record.axes if a != "seed"]
     with open(out / "summary.csv", "w", newline="") as f:
@@ -205,8 +140,9 @@ def export_study(record: StudyRecord, results: list[CellResult], conditions: lis
 
     lines = [f"# Study {record.name}: {record.title}", "", *study_verdict(record, results, conditions).markdown(),
              f"{sum(r.status == 'finished' for r in results)} of {len(results)} cells finished. "
-             f"Axes: " + ", ".join(f"{k} = {v}" for k, v in record.axes.items()) + ".", "",
-             "![results](results.png)", ""]
+             f"Axes: " + ", ".join(f"{k} = {v}" for k, v in record.axes.items()) + ".",
+             *[f"\n{line}." for line in trained_on_lines(results)], "",
+             "![results](results.png)" if chart else "No results chart: no cell has finished yet.", ""]
     if bands:
         lines += ["![validation curves over seeds](validation_bands.png)", ""]
     lines += ["## Test accuracy, mean ± std over seeds (n)", ""]

@@ -38,10 +38,13 @@ from engine.config import ExperimentConfig
 from engine.errors import ConfigError, UserError
 from engine.presets import preset_config
 from engine.store.ids import validate_name
+from engine.study.overrides import ALIASES, same, split_overrides
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "studies"
+CPU_STUDY = "data-efficiency-cpu"  # the shipped study sized for a 2-core CPU: suggested where there is none
+NO_STUDY_YET = (f"one that fits a CPU: cifar-tui study {CPU_STUDY} (6 cells; --dry-run first says how long they "
+                f"would take here); every shipped study: cifar-tui study --list")
 MAX_CELLS = 500
-ALIASES = {"image_size": "transfer_image_size", "unfreeze": "unfreeze_blocks"}
 
 
 @dataclass
@@ -68,6 +71,7 @@ class StudySpec:
     base: dict[str, Any]
     axes: dict[str, list[Any]]
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    question: str = ""  # what the study asks, in a sentence (`cifar-tui study --list`)
     source: str = ""  # where it was read from
     reference: Any = None  # a value of the x axis: the condition the others are compared with
     slurm: dict[str, Any] = field(default_factory=dict)  # the [slurm] table, checked by engine.study.slurm
@@ -165,7 +169,7 @@ def train_size(value: Any) -> dict[str, Any]:
 
 
 def parse_spec(data: dict[str, Any], source: str = "", overrides: dict[str, Any] | None = None) -> StudySpec:
-    known = {"name", "title", "x", "reference", "base", "axes", "variants", "description", "slurm"}
+    known = {"name", "title", "x", "reference", "base", "axes", "variants", "description", "question", "slurm"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{source or 'study'}: unknown key(s) {', '.join(unknown)} "
@@ -181,6 +185,9 @@ def parse_spec(data: dict[str, Any], source: str = "", overrides: dict[str, Any]
     for what, value in (("[base]", base), ("[axes]", axes), ("[variants]", variants), ("[slurm]", slurm)):
         if not isinstance(value, dict):
             raise ConfigError(f"study {name}: {what} must be a table")
+    # --set on an axis picks its values; on a knob an axis or variant sets, refused (engine/study/overrides.py)
+    spec_axes = axes
+    overrides, axes = split_overrides(name, axes, variants, overrides or {}, knob)
     if not axes:
         raise ConfigError(f"study {name}: [axes] needs at least one axis, e.g. seed = [0, 1, 2]")
     fields = set(ExperimentConfig.__dataclass_fields__) | set(ALIASES) | {"epochs", "variant", "preset",
@@ -206,7 +213,10 @@ def parse_spec(data: dict[str, Any], source: str = "", overrides: dict[str, Any]
     x = data.get("x", next((a for a in axes if a != "seed"), "seed"))
     if x not in axes:
         raise ConfigError(f"study {name}: x = {x!r} is not one of its axes ({', '.join(axes)})")
-    reference = reference_value(name, x, axes[x], data["reference"]) if "reference" in data else None
+    reference = None
+    if "reference" in data:  # x narrowed by --set without the reference: no comparison with it, no error
+        picked_without = axes[x] != spec_axes.get(x) and not any(same(v, data["reference"]) for v in axes[x])
+        reference = None if picked_without else reference_value(name, x, axes[x], data["reference"])
     size = 1
     for values in axes.values():
         size *= len(values)
@@ -217,7 +227,7 @@ def parse_spec(data: dict[str, Any], source: str = "", overrides: dict[str, Any]
         if not isinstance(knobs, dict):
             raise ConfigError(f"study {name}: [variants.{variant}] must be a table")
         resolved_variants[variant] = {k2: v2 for k, v in knobs.items() for k2, v2 in knob(k, v).items()}
-    spec = StudySpec(name=name, title=str(data.get("title", name)), x=x,
+    spec = StudySpec(name=name, title=str(data.get("title", name)), x=x, question=str(data.get("question", "")),
                      base={k2: v2 for k, v in base.items() for k2, v2 in
                            (knob(k, v).items() if k != "preset" else [("preset", v)])},
                      axes=axes, variants=resolved_variants, source=source, reference=reference,
@@ -231,17 +241,7 @@ def reference_value(study: str, x: str, values: list[Any], wanted: Any) -> Any:
     if x == "seed":
         raise ConfigError(f"study {study}: a reference needs an x axis other than seed (seeds are repeats)")
 
-    def same(value: Any) -> bool:
-        if value == wanted or str(value) == str(wanted):
-            return True
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and isinstance(wanted, str):
-            try:
-                return float(wanted) == value
-            except ValueError:
-                return False
-        return False
-
-    matches = [v for v in values if same(v)]
+    matches = [v for v in values if same(v, wanted)]
     if len(matches) != 1:
         raise ConfigError(f"study {study}: reference = {wanted!r} is not one of {x}'s values "
                           f"({', '.join(map(str, values))})")

@@ -69,6 +69,8 @@ class CellResult:
     dataset: str = ""  # the data set its run trained on (what ran, not what was asked)
     weights: str = ""  # the weights its backbone started from, in words ("random init (NO pretrained weights)")
     quiet_s: float | None = None  # running, its writer alive (holds the run's lock) but silent this long
+    trained: dict[str, Any] = field(default_factory=dict)  # dataset, weights: what its run trained on
+    asked: dict[str, Any] = field(default_factory=dict)  # what the run asked for, where that differs
 
     @property
     def seed(self) -> Any:
@@ -157,6 +159,7 @@ def cell_results(record: StudyRecord, runs_dir: Path) -> list[CellResult]:
             listing = read_listing(folder)
             result.status, result.notices, result.quiet_s = listing.status, listing.notices, listing.quiet_s
             result.dataset, result.weights = listing.dataset, listing.weights
+            result.trained, result.asked = listing.trained, listing.asked
             errors = [f"{name}: {s['error']}" for name, s in listing.strategies.items() if s.get("error")]
             result.reason = listing.problem or "; ".join(errors)
             for name, s in listing.strategies.items():

@@ -11,7 +11,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from engine.config import STRATEGIES
-from engine.config_diff import config_diff, show_value
+from engine.config_diff import config_diff
+from engine.effective_config import of_state
+from engine.figures import drawn_over
 from engine.state import RunState
 from tui.config_diff_table import (
     RICH_NAMES,
@@ -19,7 +21,7 @@ from tui.config_diff_table import (
     run_label,  # as the diff's header and the plot's legend name runs
 )
 from tui.tables import COMPARISON_COLUMNS, comparison_cells
-from tui.widgets.curves import CurvesPlot, thin
+from tui.widgets.curves import CurvesPlot, draw_order, thin, validation_points
 
 RUN_COLORS = ["cyan", "orange", "magenta", "green", "red", "blue", "yellow", "white"]
 STRATEGY_MARKERS = {"scratch": "braille", "frozen": "dot", "finetune": "+", "probe": "o"}  # plotext names
@@ -36,8 +38,9 @@ def strategy_legend(runs: list[tuple[str, RunState]], width: int | None = None) 
     here, between items: Rich's own wrapping broke one in two ("... ⢕ scratch  •" / "frozen")."""
     present = {name for _, state in runs for name in state.strategies}
     names = [n for n in STRATEGIES if n in present] + sorted(present - set(STRATEGIES))
-    items = [Text(f"━ {run_label(run_id)}", style=RICH_NAMES.get(RUN_COLORS[i % len(RUN_COLORS)],
-                                                                     RUN_COLORS[i % len(RUN_COLORS)]))
+    # each run by its number too, written at the end of its curves: under NO_COLOR the colour was all
+    items = [Text(f"{i + 1}━ {run_label(run_id)}", style=RICH_NAMES.get(RUN_COLORS[i % len(RUN_COLORS)],
+                                                                         RUN_COLORS[i % len(RUN_COLORS)]))
              for i, (run_id, _) in enumerate(runs)]
     items += [Text(("| " if index == 0 else "") + f"{MARKER_GLYPHS[STRATEGY_MARKERS.get(n, 'braille')]} {n}")
               for index, n in enumerate(names)]
@@ -64,18 +67,24 @@ class CompareCurves(CurvesPlot):
         plt.title("validation accuracy")
         plt.xlabel("epoch")
         limit = max(20, self.size.width // 3)
+        ends: list[tuple[int, tuple[float, float], str]] = []  # (run number, last point, colour) of each curve
         for index, (_run_id, state) in enumerate(runs):
             color = RUN_COLORS[index % len(RUN_COLORS)]
-            for name, s in state.strategies.items():
+            for name in draw_order(state, drawn_over(validation_points(state))):  # frozen's markers on top
+                s = state.strategies[name]
                 points = thin([(h["epoch"], h["val_accuracy"]) for h in s.history
                                if h.get("val_accuracy") is not None], limit)
                 if points:
                     plt.plot([p[0] for p in points], [p[1] for p in points], color=color,
                              marker=STRATEGY_MARKERS.get(name, "braille"))  # no label: the legend line names them
+                    ends.append((index + 1, points[-1], color))
         last = max((h["epoch"] for _, state in runs for s in state.strategies.values() for h in s.history),
                    default=0)
         if last:
             plt.xticks(list(range(1, last + 1, max(1, last // 10))))  # whole epochs (plotext chose 1.50)
+        plt.xlim(0.8, (last or 1) + 0.1 * len(runs) + 0.2)  # room right of the last epoch for the run numbers
+        for number, (x, y), color in ends:  # side by side: runs with the same last point keep both numbers
+            plt.text(str(number), x + 0.1 * number, y, color=color, alignment="left")
         plt.ylim(0, 1)
         self._version += 1
         self.refresh()
@@ -110,7 +119,7 @@ class CompareScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.diff = config_diff([state.config for _, state in self.runs])
+        self.diff = config_diff([of_state(state) for _, state in self.runs])  # what trained
         self.query_one("#compare-diff-title", Static).update(config_diff_title(self.diff))
         self.fill_diff()
         self.fill_table()
@@ -126,7 +135,7 @@ class CompareScreen(Screen):
             table.add_column(Text(run_label(run_id), style=RICH_NAMES.get(color, color)))
         for key, values in self.diff.items():
             # Text: a plain str cell is read as markup ("[...]" in a path lost, a stray "[/x]" an error)
-            table.add_row(Text(key, style="bold"), *[Text(show_value(v)) for v in values])
+            table.add_row(Text(key, style="bold"), *[Text(v.text()) for v in values])
 
     def on_resize(self) -> None:
         legend = self.query_one("#compare-legend", Static)

@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label
 
-from engine.analysis.galleries import Gallery
+from engine.analysis.galleries import Gallery, images
 from engine.errors import UserError
 from tui.widgets.gallery import TILE_SIZES, GalleryView, Tile, render_tiles
 
@@ -65,10 +65,12 @@ class GalleryScreen(Screen):
         Binding("v", "switch", "Other way"),  # in the footer only where there is another way (check_action)
     ]
 
-    def __init__(self, title: str, loader: GalleryLoader, alternate: GalleryLoader | None = None) -> None:
+    def __init__(self, title: str, loader: GalleryLoader, alternate: GalleryLoader | None = None,
+                 alternate_title: str = "") -> None:
         super().__init__()
         self.sub_title = title
         self.loaders = [loader] + ([alternate] if alternate else [])
+        self.titles = [title, alternate_title or title]  # the header follows `v` (it said "fixed" after it)
         self.current = 0
         self.gallery: Gallery | None = None
         self.first: Future[GalleryLoaded] = PREPARE.submit(prepare, loader, None, TILE_SIZES[0])  # starts now
@@ -102,11 +104,12 @@ class GalleryScreen(Screen):
             notes.update("")
             return
         gallery = self.gallery = message.gallery
-        shown = f"{len(gallery.items)} shown" if len(gallery.items) < gallery.total else "all shown"
+        shown = f"{len(gallery.items)} shown" if len(gallery.items) < gallery.total else (
+            "shown" if gallery.total == 1 else "all shown")
         # the keys (z zoom, v the other way) are in the footer and the count on the notes line: in the title
         # they wrapped it at 80 columns ("...: 2 / images, all shown")
         title.update(gallery.title)
-        notes.update(" | ".join([f"{gallery.total} images, {shown}", *gallery.notes]))
+        notes.update(" | ".join([f"{images(gallery.total)}, {shown}", *gallery.notes]))
         notes.display = True
         self.query_one(GalleryView).show(gallery, message.tiles, message.size)
 
@@ -118,4 +121,5 @@ class GalleryScreen(Screen):
     def action_switch(self) -> None:
         if len(self.loaders) > 1:
             self.current = 1 - self.current
+            self.sub_title = self.titles[self.current]
             self.load()

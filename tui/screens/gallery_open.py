@@ -34,8 +34,8 @@ def untested_notice(state, strategy: str | None, finished: list[str]) -> str | N
     if strategy is None or strategy in finished:
         return None
     status = state.strategies[strategy].status if strategy in state.strategies else "not in this run"
-    why = {"pending": "it never ran", "running": "it is still training", "cancelled": "it was cancelled first",
-           "failed": "it failed first"}.get(status, status)
+    why = {"pending": "it never ran", "not started": "it never ran", "running": "it is still training",
+           "cancelled": "it was cancelled first", "failed": "it failed first"}.get(status, status)
     return f"{strategy} was never tested ({why}): it has no test-set images to show"
 
 
@@ -62,7 +62,8 @@ def open_run_gallery(app, state, kind: str, strategy: str | None = None) -> None
         compared = [n for n in finished if n == "scratch" or n == strategy] if strategy in TRANSFER else finished
         app.push_screen(GalleryScreen(f"{state.run_id}: fixed by transfer",
                                       partial(transfer_gallery, run_dir, compared, names),
-                                      partial(transfer_gallery, run_dir, compared, names, reverse=True)))
+                                      partial(transfer_gallery, run_dir, compared, names, reverse=True),
+                                      f"{state.run_id}: broken by transfer"))
 
 
 def open_cell_gallery(screen, strategy: str, true: int, predicted: int) -> None:
@@ -93,4 +94,5 @@ def open_fixed_by_transfer(screen) -> None:
         screen.app.push_screen(GalleryScreen(
             f"{screen.dashboard.state.run_id}: fixed by transfer",
             partial(transfer_gallery, run_dir, finished, names),
-            partial(transfer_gallery, run_dir, finished, names, reverse=True)))
+            partial(transfer_gallery, run_dir, finished, names, reverse=True),
+            f"{screen.dashboard.state.run_id}: broken by transfer"))

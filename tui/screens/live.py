@@ -27,10 +27,11 @@ class DashboardScreen(Screen):
         Binding("2", "panel('results')", "Results", show=False),
         Binding("3", "panel('confusion')", "Confusion", show=False),
         Binding("4", "panel('log')", "Log", show=False),
-        Binding("t", "toggle_metric", "Acc/Loss"),
+        # t and p are named in their panels' titles: at 80 columns the footer keeps the keys that go elsewhere
+        Binding("t", "toggle_metric", "Acc/Loss", show=False),
         Binding("left_square_bracket", "cycle_confusion(-1)", "Prev CM", show=False),
         Binding("right_square_bracket", "cycle_confusion(1)", "Next CM", show=False),
-        Binding("p", "toggle_normalised", "CM %"),
+        Binding("p", "toggle_normalised", "CM %", show=False),
         Binding("e", "top_losses", "Top losses", show=False),  # named in the confusion title: the footer is full
         Binding("x", "fixed_by_transfer", "Fixed by transfer", show=False),
     ]

@@ -23,8 +23,10 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from engine import backend as backends
 from engine.backend import BACKEND_NAMES, BACKENDS, DEFAULT_BACKEND, chosen_backend, switch_refusal
 from engine.config import STRATEGIES, ExperimentConfig
+from engine.effective_config import of_state
 from engine.errors import ConfigError, UserError
 from engine.presets import PRESETS, preset_config
+from engine.state import RunState
 from tui.widgets.check_box import StateCheckbox
 
 # The scratch strategy's model (issue #18): the small CNN, airbench94's recipe, or the notebook's Flatten CNN
@@ -284,3 +286,16 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
 
     def action_dismiss_form(self) -> None:
         self.dismiss(None)
+
+
+def form_base(config: ExperimentConfig | None, last_run: RunState) -> ExperimentConfig | None:
+    """What the New run form starts from: the last config, with what its run fell back to written in (the
+    form showed CIFAR-10 / imagenet while Start used digits / random init again, unseen)."""
+    if config is None or not config.allow_fallback or not last_run.config:
+        return config
+    asked = of_state(last_run).requested
+    trained = of_state(last_run).effective
+    changes = {key: trained[key] for key in ("dataset", "weights") if key in asked}
+    if changes.get("dataset") == "digits":
+        changes["data_dir"] = None
+    return config.replace(**changes, allow_fallback=False) if changes else config

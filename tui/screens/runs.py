@@ -71,19 +71,21 @@ class RunsScreen(Screen):
     # The table has the keys (enter, s, space, c, ...); `/` goes to the filter. With the filter focused first,
     # `s` or `space` typed into it and filtered the list instead.
     AUTO_FOCUS = "#runs-table"
+    # The footer shows what fits, in this order: where to go and what to do with runs first (at 80 columns
+    # Compare, Live and Studies fell off the end); every key stays in the palette (^p).
     BINDINGS = [
         Binding("enter", "open_run", "Open", show=True),
-        Binding("slash", "focus_filter", "Filter"),
-        Binding("s", "sort_next", "Sort"),
-        Binding("f5", "reload", "Reload"),
-        Binding("d", "delete_run", "Delete"),
         Binding("space", "mark", "Mark"),
-        Binding("a", "annotate", "Name/note"),
-        Binding("u", "resume", "Resume"),
-        Binding("c", "compare", "Compare marked"),
+        Binding("c", "compare", "Compare"),
+        Binding("n", "app.new_run", "New run"),
         Binding("l", "app.switch_mode('live')", "Live"),
         Binding("y", "app.switch_mode('studies')", "Studies"),
-        Binding("n", "app.new_run", "New run"),
+        Binding("u", "resume", "Resume"),
+        Binding("slash", "focus_filter", "Filter"),
+        Binding("s", "sort_next", "Sort"),
+        Binding("d", "delete_run", "Delete"),
+        Binding("a", "annotate", "Name/note"),
+        Binding("f5", "reload", "Reload"),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -185,6 +187,8 @@ class RunsScreen(Screen):
         note += f"  sorted by {COLUMNS[self.sort_column]} {'desc' if self.sort_reverse else 'asc'}"
         note += f"  ({damaged} damaged)" if damaged else ""
         note += marked
+        if any(str(row[3]).endswith("*") for row in rows):  # as `runs list` says it, on a line of its own
+            note += "\n* = substitute data or weights used (the run's notices say which)"
         self.query_one("#runs-status", Static).update(note)
 
     def sort_key(self, shown: list[RunListing]):

@@ -19,7 +19,9 @@ from textual.widgets import DataTable, Footer, Header, Static
 from engine.config import DEFAULT_STRATEGIES, STRATEGIES
 from engine.study.record import scan_studies
 from engine.study.report import statistics_lines
+from engine.study.spec import NO_STUDY_YET
 from engine.study.stats import aggregate, cell_results
+from engine.study.trained_on import trained_on_lines
 from engine.verdict.study import study_verdict
 from tui.screens.run_loading import RunLoaded, error_text, load_in_worker, show_loaded_run
 from tui.tables import short_id
@@ -123,8 +125,7 @@ class StudiesScreen(Screen):
             done = sum(r.status == "finished" for r in results)
             table.add_row(record.name, f"{done}/{len(results)}", record.title, key=record.name)
         if not self.studies:
-            self.query_one("#study-stats", Static).update(
-                "No studies yet. Start one from a shell: cifar-tui study data-efficiency --preset quick")
+            self.query_one("#study-stats", Static).update(f"No studies yet. From a shell, {NO_STUDY_YET}.")
             return
         names = [record.name for record, _, _ in self.studies]
         if self.selected not in names:
@@ -171,6 +172,8 @@ class StudiesScreen(Screen):
         self.query_one(StudyBands).show(record, results, self.app.runs_dir)
         verdict = self.verdicts.get(record.name) or study_verdict(record, results, conditions)  # the answer first
         lines = Text("\n")
+        for line in trained_on_lines(results):  # what the cells trained on: digits, random init, ...
+            lines.append(f"{line}\n", style="bold")
         for c in conditions:
             reference = record.reference is not None and c.key.get(record.x) == record.reference
             lines.append(f"{c.label}{' (reference)' if reference else ''}\n", style="bold")

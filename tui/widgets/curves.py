@@ -9,8 +9,10 @@ from rich.style import Style
 from rich.text import Text
 from textual_plotext import PlotextPlot
 
+from engine.figures import drawn_over
 from engine.state import RunState
 from tui.theme import STRATEGY_MARKERS, STRATEGY_PLOT_COLORS
+from tui.widgets.plot_room import too_small
 
 _SGR = re.compile(r"\x1b\[([0-9;]*)m")
 
@@ -49,6 +51,17 @@ def thin(points: list[tuple[float, float]], limit: int) -> list[tuple[float, flo
     return [points[round(i * step)] for i in range(limit)]
 
 
+def validation_points(state: RunState, key: str = "accuracy") -> dict[str, list[tuple[float, float]]]:
+    return {name: [(h["epoch"], h[f"val_{key}"]) for h in s.history if h.get(f"val_{key}") is not None]
+            for name, s in state.strategies.items()}
+
+
+def draw_order(state: RunState, over: dict[str, str]) -> list[str]:
+    """The strategies in their order, those whose points lie on another's last: drawn later, their markers
+    show (frozen's never did under finetune's head epochs, drawn after it)."""
+    return [n for n in state.strategies if n not in over] + [n for n in state.strategies if n in over]
+
+
 class CurvesPlot(PlotextPlot):
     """Per-epoch points only (a few hundred at most), so a redraw stays cheap. The rendered plot is cached:
     Textual re-renders a widget whenever the screen around it is laid out again, and building a plotext
@@ -61,6 +74,8 @@ class CurvesPlot(PlotextPlot):
         self._cached: tuple[tuple, object] | None = None
 
     def render(self):
+        if (message := too_small(self)) is not None:
+            return message
         key = (self._version, self.size.width, self.size.height, self.app.theme, self.theme)
         if self._cached is None or self._cached[0] != key:
             # What PlotextPlot.render does, with a faster ANSI decoder.
@@ -75,6 +90,27 @@ class CurvesPlot(PlotextPlot):
         self.metric = "loss" if self.metric == "accuracy" else "accuracy"
         return self.metric
 
+    def _train_dots(self, s, key: str, limit: int) -> None:
+        points = thin([(h["epoch"], h[key]) for h in s.history if h.get(key) is not None], limit)
+        if points:
+            self.plt.scatter([p[0] for p in points], [p[1] for p in points],
+                             color=STRATEGY_PLOT_COLORS.get(s.name, "white"), marker="•")
+
+    def _validation(self, state: RunState, name: str, key: str, limit: int) -> None:
+        """The strategy's validation line, its own marker on each point (NO_COLOR), and where it unfroze."""
+        s, plt, color = state.strategies[name], self.plt, STRATEGY_PLOT_COLORS.get(name, "white")
+        points = thin([(h["epoch"], h[f"val_{key}"]) for h in s.history if h.get(f"val_{key}") is not None], limit)
+        if points:
+            marker = STRATEGY_MARKERS.get(name, "o")
+            xs, ys = [p[0] for p in points], [p[1] for p in points]
+            over = drawn_over(validation_points(state, key)).get(name)
+            said = f" (over {over})" if over else ""  # frozen = finetune's head epochs
+            plt.plot(xs, ys, color=color, label=f"{marker} {name}{said}", marker="braille")
+            plt.scatter(xs, ys, color=color, marker=marker)
+        for phase, first in s.phase_starts:
+            if phase == "finetune" and first > 1:
+                plt.vline(first - 0.5, color=color)  # where fine-tuning begins
+
     def draw(self, state: RunState) -> None:
         plt = self.plt
         plt.clear_data()
@@ -83,28 +119,13 @@ class CurvesPlot(PlotextPlot):
         title = "accuracy" if key == "accuracy" else "loss"
         plt.title(f"{title}: validation (lines), train (•)   t: accuracy/loss")
         plt.xlabel("epoch")
-        any_points = False
         limit = max(20, self.size.width // 3)
-        for name, s in state.strategies.items():
-            if not s.history:
-                continue
-            any_points = True
-            color = STRATEGY_PLOT_COLORS.get(name, "white")
-            epochs = [h["epoch"] for h in s.history]
-            val = [h.get(f"val_{key}") for h in s.history]
-            train = [h.get(key) for h in s.history]
-            points = thin([(e, v) for e, v in zip(epochs, val, strict=True) if v is not None], limit)
-            if points:
-                marker = STRATEGY_MARKERS.get(name, "o")
-                xs, ys = [p[0] for p in points], [p[1] for p in points]
-                plt.plot(xs, ys, color=color, label=f"{marker} {name}", marker="braille")
-                plt.scatter(xs, ys, color=color, marker=marker)  # each strategy its own marker (NO_COLOR)
-            points = thin([(e, v) for e, v in zip(epochs, train, strict=True) if v is not None], limit)
-            if points:
-                plt.scatter([p[0] for p in points], [p[1] for p in points], color=color, marker="•")
-            for phase, first in s.phase_starts:
-                if phase == "finetune" and first > 1:
-                    plt.vline(first - 0.5, color=color)  # where fine-tuning begins
+        order = draw_order(state, drawn_over(validation_points(state, key)))
+        any_points = any(state.strategies[name].history for name in order)
+        for name in order:  # training dots first: a validation marker in the same cell stays visible
+            self._train_dots(state.strategies[name], key, limit)
+        for name in order:
+            self._validation(state, name, key, limit)
         if any_points:
             last = max(h["epoch"] for s in state.strategies.values() for h in s.history)
             plt.xticks(list(range(1, last + 1, max(1, last // 10))))

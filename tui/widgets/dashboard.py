@@ -136,3 +136,6 @@ class Dashboard(Vertical):
             self.query_one(f"#panel-{panel}").set_class(panel == name, "-shown")
         target = {"curves": "#curves", "results": "#results", "confusion": "#cm-table", "log": "#log"}[name]
         self.query_one(target).focus()
+        if name == "log" and self.state.notices:  # "why and how to fix: log, key 4": at the explanation
+            headline = self.state.notices[0].split(": ", 1)[0]
+            self.query_one(LogPanel).show_line(f"WARNING: {headline}")

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, ProgressBar
 
-from engine.state import RunState, StrategyState
+from engine.state import NOT_STARTED, RunState, StrategyState
 from tui.tables import duration as clock
 from tui.theme import STATUS_STYLES, STRATEGY_STYLES
 
@@ -57,7 +57,7 @@ class StrategyRow(Horizontal):
             bar.update(total=s.steps, progress=s.step)
         elif s.status in ("finished",):
             bar.update(total=1, progress=1)
-        elif s.status == "pending":  # also a resumed strategy waiting: not the stopped attempt's progress
+        elif s.status in ("pending", NOT_STARTED):  # also a resumed one waiting: not the stopped attempt's
             bar.update(total=1, progress=0)
         stats = self.stats
         if s.status == "running" and s.batch_loss is not None:

@@ -16,12 +16,12 @@ from textual import work
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
 
-from engine.study.bands import Band, validation_bands
+from engine.study.bands import Band, band_conditions, validation_bands
 from engine.study.progress import StudyProgress, study_progress
 from engine.study.references import Reference, references_for
 from tui.theme import STRATEGY_PLOT_COLORS
+from tui.widgets.plot_room import RoomyPlot
 
 
 class StudyBandsLoaded(Message):
@@ -30,15 +30,7 @@ class StudyBandsLoaded(Message):
         self.name, self.bands, self.progress, self.references = name, bands, progress, references
 
 
-def band_conditions(bands: list[Band]) -> list[dict]:
-    out: list[dict] = []
-    for band in bands:
-        if band.condition not in out:
-            out.append(band.condition)
-    return out
-
-
-class BandsPlot(PlotextPlot):
+class BandsPlot(RoomyPlot):
     _drawn: tuple[list[Band], str] | None = None
 
     def on_resize(self) -> None:

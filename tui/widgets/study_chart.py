@@ -3,14 +3,13 @@ error bars of one standard deviation over seeds (plotext, through textual-plotex
 
 from __future__ import annotations
 
-from textual_plotext import PlotextPlot
-
-from engine.study.report import chart_series, n_label, series_styles
+from engine.study.series import chart_series, n_label, series_styles
 from tui.theme import EXTRA_PLOT_COLORS, SERIES_MARKERS, STRATEGY_PLOT_COLORS
+from tui.widgets.plot_room import RoomyPlot
 from tui.widgets.study_references import draw_references
 
 
-class StudyChart(PlotextPlot):
+class StudyChart(RoomyPlot):
     references: list = []  # published results (engine/study/references.py), set by the Studies screen
 
     def draw(self, record, conditions) -> None:
