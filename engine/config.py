@@ -17,7 +17,8 @@ from engine.errors import ConfigError
 DEFAULT_STRATEGIES = ("scratch", "frozen", "finetune")
 # "probe": a logistic-regression linear probe of the frozen features (issue #18), off unless chosen
 STRATEGIES = (*DEFAULT_STRATEGIES, "probe")
-DATASETS = ("cifar10", "digits")
+# engine/data/catalog.py says what each is and where it is found; "folder": your images, one folder per class
+DATASETS = ("cifar10", "cifar100", "cifar100_coarse", "fashion_mnist", "mnist", "digits", "folder")
 # EfficientNetB0 downsamples 32x: below 32 px its last feature map would be empty.
 MIN_EFFICIENTNET_SIZE = 32
 # Upper bounds, so that a typo is refused in one line before TensorFlow loads instead of failing deep inside
@@ -40,8 +41,9 @@ class ExperimentConfig:
     seed: int = 0  # seeds the split, the subsets, shuffling, augmentation and weight init
 
     # --- data ---------------------------------------------------------------------------------------
-    dataset: str = "cifar10"  # "cifar10", or "digits" (scikit-learn's bundled 8x8 digits, offline)
-    data_dir: str | None = None  # a local CIFAR-10: batches-py folder, the .tar.gz, or batches-bin folder
+    dataset: str = "cifar10"  # one of DATASETS; "digits" is scikit-learn's bundled 8x8 digits (offline)
+    data_dir: str | None = None  # a local copy of the data set (any layout it ships in, or a folder holding
+    #                              it, Keras' cache included); for "folder", the folder of class folders
     val_fraction: float = 0.1  # share of the training set held out for model selection (see val_from)
     train_fraction: float = 1.0  # stratified share of the images outside validation to train on, in (0, 1]
     # Or (not both): k training images per class, drawn class-balanced and seeded from the images outside
@@ -53,9 +55,10 @@ class ExperimentConfig:
     # subset's size per class, validation included).
     val_from: str = "full"
     test_limit: int | None = None  # evaluate on a stratified subset of the test set (quick runs only)
-    # Training batches only (never val/test). "auto": the data set's own declaration (CIFAR-10: integer
-    # translation by up to 4 px (pad and crop) + horizontal flip; digits: translation only, a mirrored digit
-    # is another symbol). Or "flip+translate", "translate", "none". True/False mean "auto"/"none".
+    # Training batches only (never val/test). "auto": the data set's own declaration (CIFAR-10/100 and
+    # Fashion-MNIST: integer translation by up to 4 px (pad and crop) + horizontal flip; MNIST and digits:
+    # translation only, a mirrored digit is another symbol; an image folder: translation only, as its content
+    # is unknown). Or "flip+translate", "translate", "none". True/False mean "auto"/"none".
     augment: str = "auto"
 
     # --- input sizes --------------------------------------------------------------------------------
@@ -221,6 +224,9 @@ class ExperimentConfig:
             raise ConfigError("each strategy may be listed once")
         if self.dataset not in DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r}: choose from {', '.join(DATASETS)}")
+        if self.dataset == "folder" and not self.data_dir:
+            raise ConfigError("dataset 'folder' needs --data-dir PATH: a folder with one sub-folder of images per "
+                              "class")
         validate_name(self.name)
         _check_int(self.seed, "seed", minimum=0, maximum=MAX_SEED)
         _check_fraction(self.val_fraction, "val fraction", allow_zero=False, allow_one=False)

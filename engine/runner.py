@@ -166,13 +166,14 @@ def _run_strategies(config, data, weights, environment, strategy, emit, stop_eve
 
 
 def check_inputs(config: ExperimentConfig, report=lambda _text: None):
-    """The checks that need no TensorFlow: the data folder (or Keras' cached archive) and the weights file.
+    """The checks that need no TensorFlow: the data set's files (`--data-dir`, or Keras' cached archive) and the
+    weights file.
     Returns the resolved WeightsChoice (None when no strategy needs a backbone); raises UserError."""
-    from engine.data.sources import locate_cifar10
+    from engine.data.catalog import locate
     from engine.models.backbone import resolve_weights
 
-    if config.dataset == "cifar10" and (config.data_dir or not config.allow_fallback):
-        locate_cifar10(config.data_dir)
+    if config.dataset != "cifar10" or config.data_dir or not config.allow_fallback:
+        locate(config.dataset, config.data_dir)
     needs_backbone = any(s != "scratch" for s in config.strategies)
     return resolve_weights(config.weights, config.allow_fallback, report) if needs_backbone else None
 
