@@ -108,6 +108,10 @@ class ExperimentConfig:
 
     # --- analysis -----------------------------------------------------------------------------------
     finetune_analysis: bool = True  # after fine-tuning: per-block weight change and CKA vs the start
+    # Before training: how far the data set is from ImageNet as the pretrained backbone sees it (a KL divergence
+    # of per-layer feature statistics from its BatchNorm statistics; engine/analysis/domain_distance.py),
+    # recorded with the data set. The `domains` study turns it on.
+    domain_distance: bool = False
 
     # --- execution ----------------------------------------------------------------------------------
     # The Keras backend: "tensorflow" (the default, and what runs recorded before it existed ran on), "jax"
@@ -289,6 +293,8 @@ class ExperimentConfig:
         if self.augment not in AUGMENTS:
             raise ConfigError(f"augment must be one of {', '.join(AUGMENTS)}, got {self.augment!r}")
         _check_int(self.head_units, "head units", minimum=0)
+        if not isinstance(self.domain_distance, bool):
+            raise ConfigError(f"domain distance must be true or false, got {self.domain_distance!r}")
         if not isinstance(self.stochastic_depth, bool):
             raise ConfigError(f"stochastic depth must be true or false, got {self.stochastic_depth!r}")
         if self.finetune_from not in ("", "frozen"):

@@ -59,6 +59,8 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
                               "(or `pip install -e .[tensorboard]`)")
         weights = check_inputs(config, report)  # before TensorFlow loads: a wrong file is refused in seconds
         data, environment, strategy = _prepare(config, report)
+        if config.domain_distance and resume is None:  # recorded with the data set, in RunStarted
+            data.details["imagenet_distance"] = _domain_distance(config, data, weights, emit)
     except UserError as exc:
         if resume is None:  # a resume that cannot start leaves the stopped run as it was, resumable
             emit(RunFinished(status="failed", seconds=time.perf_counter() - started, error=str(exc)))
@@ -163,6 +165,24 @@ def _run_strategies(config, data, weights, environment, strategy, emit, stop_eve
         finally:
             release_models()
     return failed
+
+
+def _domain_distance(config: ExperimentConfig, data, weights, emit) -> dict:
+    """The data set's distance from ImageNet (engine/analysis/domain_distance.py); a failure to measure it
+    is recorded as not measured, with its reason, and the run goes on."""
+    from engine.analysis.domain_distance import DEFINITION, measure
+
+    try:
+        return measure(data.x_sample, config.transfer_image_size, weights,
+                       lambda text: emit(LogMessage(level="info", message=text)))
+    except UserError:
+        raise
+    except Exception as exc:  # a measure is not worth a run: say why it is missing
+        emit(LogMessage(level="error", message=traceback.format_exc(limit=8)))
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        return {"definition": DEFINITION, "value": None, "why": f"not measured: {reason}"}
+    finally:
+        release_models()
 
 
 def check_inputs(config: ExperimentConfig, report=lambda _text: None):
