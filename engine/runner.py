@@ -194,7 +194,7 @@ def check_inputs(config: ExperimentConfig, report=lambda _text: None):
 
     if config.dataset != "cifar10" or config.data_dir or not config.allow_fallback:
         locate(config.dataset, config.data_dir)
-    needs_backbone = any(s != "scratch" for s in config.strategies)
+    needs_backbone = any(s != "scratch" for s in config.strategies) or config.domain_distance
     return resolve_weights(config.weights, config.allow_fallback, report) if needs_backbone else None
 
 

@@ -74,7 +74,7 @@ def test_statistics_match_numpy_on_the_first_layer():
     mean, var = layer_statistics(model, images)[0]
     import keras
 
-    conv = keras.Model(network.inputs, norms[0].input)(images).numpy().astype(np.float64)
+    conv = keras.Model(network.input, norms[0].input)(images).numpy().astype(np.float64)
     np.testing.assert_allclose(mean, conv.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(var, conv.var(axis=(0, 1, 2)), rtol=1e-3, atol=1e-6)
 

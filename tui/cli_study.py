@@ -197,7 +197,7 @@ def run_cells(spec, folder: Path, plain: bool | None, parallel: int = 1, retry_f
             while displays:
                 displays.pop().close()
             raise fail(str(exc), exc.exit_code) from None
-    print_study(*load_study(folder, spec.name))
+    print_study(*load_study(folder, spec.name), runs_dir=folder)
     if received:
         typer.echo(f"study stopped; continue it with: {again or 'cifar-tui study ' + spec.name}", err=True)
         raise typer.Exit(EXIT_BY_SIGNAL.get(received[0], 130))
@@ -227,9 +227,10 @@ def load_study_or_fail(folder: Path, name: str, reference: str | None = None):
         raise fail(str(exc)) from None
 
 
-def print_study(record, results, conditions) -> None:
+def print_study(record, results, conditions, runs_dir: Path | None = None) -> None:
     from rich.console import Console
 
+    from engine.study.domains import evidence_lines
     from engine.study.report import statistics_lines
     from tui.tables import study_table
 
@@ -239,7 +240,7 @@ def print_study(record, results, conditions) -> None:
         if r.status == "failed" and r.reason:
             console.print(f"cell {r.index + 1} {r.label}: failed, {r.reason}", style="red", markup=False,
                           highlight=False)
-    for kind, text in statistics_lines(record, conditions):
+    for kind, text in statistics_lines(record, conditions) + evidence_lines(record, results, conditions, runs_dir):
         style = {"head": "bold", "yes": "green", "note": "dim"}.get(kind, "")
         console.print(text if kind in ("head", "note") else f"  {text}", style=style, markup=False,
                       highlight=False)
@@ -303,12 +304,12 @@ def studies_show(
     if json_out:
         from engine.study.report import study_json
 
-        typer.echo(json.dumps(study_json(record, results, conditions), indent=2))
+        typer.echo(json.dumps(study_json(record, results, conditions, resolve_runs_dir(runs_dir)), indent=2))
         return
     from tui.cli_slurm import print_cluster_states
 
     print_cluster_states(record, resolve_runs_dir(runs_dir))  # Slurm studies: queued/running/... per cell
-    print_study(record, results, conditions)
+    print_study(record, results, conditions, resolve_runs_dir(runs_dir))
 
 
 @studies_app.command("cancel")

@@ -43,7 +43,7 @@ def statistics_model(backbone):
     for layer in norms:
         x = ops.cast(layer.input, "float32")
         outputs += [ops.mean(x, axis=(1, 2)), ops.mean(ops.square(x), axis=(1, 2))]
-    return keras.Model(backbone.inputs, outputs), norms
+    return keras.Model(backbone.input, outputs), norms
 
 
 def layer_statistics(stats_model, images: np.ndarray,
@@ -52,7 +52,8 @@ def layer_statistics(stats_model, images: np.ndarray,
     batch of `images` into the backbone's input (the transfer strategies' resize)."""
     sums: list[np.ndarray] | None = None
     for start in range(0, len(images), BATCH):
-        outs = stats_model.predict_on_batch(prepare(images[start:start + BATCH]))
+        # Called eagerly: a forward pass per batch, no graph to trace for a model used once per run
+        outs = stats_model(prepare(images[start:start + BATCH]), training=False)
         batch = [np.asarray(o, dtype=np.float64).sum(axis=0) for o in outs]
         sums = batch if sums is None else [a + b for a, b in zip(sums, batch, strict=True)]
     if sums is None:
