@@ -229,8 +229,8 @@ class ExperimentConfig:
         if self.dataset not in DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r}: choose from {', '.join(DATASETS)}")
         if self.dataset == "folder" and not self.data_dir:
-            raise ConfigError("dataset 'folder' needs --data-dir PATH: a folder with one sub-folder of images per "
-                              "class")
+            raise ConfigError("the data set 'folder' needs a data dir (--data-dir PATH): your folder with one "
+                              "sub-folder of images per class")
         validate_name(self.name)
         _check_int(self.seed, "seed", minimum=0, maximum=MAX_SEED)
         _check_fraction(self.val_fraction, "val fraction", allow_zero=False, allow_one=False)

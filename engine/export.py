@@ -14,6 +14,7 @@ from pathlib import Path
 
 from engine.analysis.binomial import accuracy_se, accuracy_text
 from engine.backend import BACKEND_NAMES, DEFAULT_BACKEND
+from engine.data.facts import data_facts
 from engine.durations import duration
 from engine.state import RunState
 
@@ -161,6 +162,7 @@ def _facts(state: RunState) -> list[tuple[str, str]]:
         ("versions", f"{BACKEND_NAMES.get(backend, backend)} {env.get(backend)}, Keras {env.get('keras')}, "
                      f"Python {env.get('python')}"),
         ("device", f"{env.get('device', '-')} (Keras backend: {backend})"),
+        *data_facts(d),  # an image folder's classes and digest, the distance from ImageNet (issue #29)
     ]
 
 

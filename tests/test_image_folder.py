@@ -113,7 +113,7 @@ def test_folder_needs_a_data_dir_and_a_cifar_folder_is_pointed_at_its_data_set(t
     from engine.config import ExperimentConfig
     from engine.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="dataset 'folder' needs --data-dir"):
+    with pytest.raises(ConfigError, match="the data set .folder. needs a data dir"):
         ExperimentConfig(dataset="folder").validate()
     root = write_image_folder(tmp_path / "pets")
     with pytest.raises(DataError, match="holds no CIFAR-10 but a folder of images, one sub-folder per class: pass "

@@ -151,6 +151,9 @@ RUN_OPTIONS: list[tuple[str, Any, Any]] = [
                                          "(the backbone on every augmented batch).")),
     ("backend", str | None, _opt("--backend", help="Keras backend: tensorflow (the default), jax or torch; "
                                  "absent: $KERAS_BACKEND, else tensorflow.")),
+    ("domain_distance", bool | None, _opt("--domain-distance", help="Before training, measure how far the data "
+                                          "set is from ImageNet as the pretrained backbone sees it (recorded "
+                                          "with the data set; docs/data.md).")),
     ("eager", bool | None, _opt("--eager", hidden=True)),
     ("tensorboard", bool | None, _opt("--tensorboard", help="Also write TensorBoard scalars into the run folder "
                                       "(tensorboard/<strategy>).")),
