@@ -119,3 +119,38 @@ def test_folder_needs_a_data_dir_and_a_cifar_folder_is_pointed_at_its_data_set(t
     with pytest.raises(DataError, match="holds no CIFAR-10 but a folder of images, one sub-folder per class: pass "
                                         "--dataset folder"):
         catalog.locate("cifar10", str(root))
+
+
+def test_runs_show_and_the_report_say_what_the_folder_was(tmp_path):
+    """A run on a folder names its classes, counts, test set and digest, and its distance, in `runs show`
+    and in the exported report; --domain-distance is the flag that asks for the distance."""
+    from events_factory import full_run
+    from typer.testing import CliRunner
+
+    from engine.export import _facts
+    from engine.store.reader import load_run
+    from engine.store.recorder import RunRecorder
+    from tui.cli import app
+    from tui.flags import config_from_flags
+
+    assert config_from_flags(domain_distance=True).domain_distance is True
+    run_id = "20270101-000000-pets-0000abcd"
+    events = full_run(run_id)
+    events[0].dataset = {**events[0].dataset, "name": "folder:pets", "folder": "/data/pets",
+                         "digest": "sha256:" + "ab" * 32, "train_per_class": {"cat": 8, "dog": 8},
+                         "test_per_class": {"cat": 2, "dog": 2}, "test_set": "carved: 20% of each class, seed 0",
+                         "conversion": "central square crop, resized to 32x32 (Lanczos), RGB",
+                         "imagenet_distance": {"value": 1.25, "images": 16, "image_size": 224}}
+    recorder = RunRecorder(tmp_path, run_id)
+    for event in events:
+        recorder(event)
+    recorder.close()
+    out = CliRunner().invoke(app, ["runs", "show", run_id, "--runs-dir", str(tmp_path)], env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    assert "dataset folder:pets" in out.output
+    assert ("folder: /data/pets: 2 classes (train+test images: cat 8+2, dog 8+2); test set carved: 20% of each "
+            "class, seed 0") in out.output
+    assert f"content digest: sha256:{'ab' * 32}" in out.output
+    assert "distance from ImageNet: 1.250 nats" in out.output and "16 training images at 224 px" in out.output
+    facts = dict(_facts(load_run(tmp_path, run_id).state))  # the run report's "facts" table
+    assert facts["content digest"] == "sha256:" + "ab" * 32 and facts["distance from ImageNet"].startswith("1.250")
