@@ -3,7 +3,7 @@ from files written in the genuine formats at full size (no download: CIFAR-100's
 images in the release's .tar.gz, MNIST's 70,000 in Keras' mnist.npz, Fashion-MNIST's in the four gzipped
 IDX files, and a folder of JPEG photos).
 
-    python -m bench.loaders [--smoke] [--folder-images N] [--out bench/results-loaders.json]
+    python -m bench.loaders [--smoke] [--only cifar100 ...] [--folder-images N] [--out bench/results-loaders.json]
 
 Each loader runs in a fresh process: `seconds` is the wall time of `catalog.load` (locate, read, decode,
 convert to uint8 32x32x3), `peak_rss_mb` the process's peak resident memory (VmHWM) and
@@ -135,6 +135,7 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: seconds")
     parser.add_argument("--folder-images", type=int, default=5000)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--only", nargs="*", default=None, help="cifar100 mnist fashion_mnist folder")
     args = parser.parse_args()
     train, test, photos = (600, 100, 50) if args.smoke else (None, 10_000, args.folder_images)
     writers = {"cifar100": (write_cifar100, train or 50_000), "mnist": (write_mnist, train or 60_000),
@@ -142,12 +143,15 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory(prefix="cifar-tui-loaders-") as tmp:
         for name, (write, n_train) in writers.items():
+            if args.only and name not in args.only:
+                continue
             folder = write(Path(tmp) / name, n_train, test)
             results[name] = measure(name, folder)
             print(f"{name}: {json.dumps(results[name])}", flush=True)
-        folder = write_folder(Path(tmp) / "photos", photos)
-        results["folder"] = {**measure("folder", folder), "image_size": "640x480 JPEG"}
-        print(f"folder: {json.dumps(results['folder'])}", flush=True)
+        if not args.only or "folder" in args.only:
+            folder = write_folder(Path(tmp) / "photos", photos)
+            results["folder"] = {**measure("folder", folder), "image_size": "640x480 JPEG"}
+            print(f"folder: {json.dumps(results['folder'])}", flush=True)
     record = {"when": time.strftime("%Y-%m-%d %H:%M"), "load_average": os.getloadavg(), "cpus": os.cpu_count(),
               "smoke": args.smoke, "results": results}
     if args.out:

@@ -119,6 +119,9 @@ def test_folder_needs_a_data_dir_and_a_cifar_folder_is_pointed_at_its_data_set(t
     with pytest.raises(DataError, match="holds no CIFAR-10 but a folder of images, one sub-folder per class: pass "
                                         "--dataset folder"):
         catalog.locate("cifar10", str(root))
+    with pytest.raises(DataError, match=r"cifar-10-batches-py holds CIFAR-10, not a folder of class folders: pass "
+                                        r"--dataset cifar10"):
+        catalog.locate("folder", str(cifar_dir))
 
 
 def test_runs_show_and_the_report_say_what_the_folder_was(tmp_path):

@@ -98,7 +98,14 @@ def _folder_reader(data_dir: str | None) -> Callable[[], RawDataset]:
 
     if not data_dir:
         raise DataError("--dataset folder needs --data-dir PATH: a folder with one sub-folder of images per class")
-    list_folder(data_dir)  # refuses a folder that is not one, before anything loads
+    try:
+        list_folder(data_dir)  # refuses a folder that is not one, before anything loads
+    except DataError:
+        other = identify(Path(data_dir).expanduser(), exclude="folder")
+        if other:
+            raise DataError(f"--data-dir {Path(data_dir).expanduser()} holds {TITLES[other]}, not a folder of class "
+                            f"folders: pass --dataset {other} to use it") from None
+        raise
 
     def read() -> RawDataset:
         from engine.data.image_decode import read_image_folder

@@ -110,8 +110,9 @@ def parse_meta(data: bytes, label: str, mode: str) -> list[str]:
 
 
 def _assemble(contents: dict[str, bytes], prefix: str, source: str, mode: str) -> RawDataset:
-    x_train, y_train = parse_split(contents["train"], prefix + "train", mode)
-    x_test, y_test = parse_split(contents["test"], prefix + "test", mode)
+    # popped: a file's 150 MB of bytes can go as soon as its arrays are made (peak memory)
+    x_train, y_train = parse_split(contents.pop("train"), prefix + "train", mode)
+    x_test, y_test = parse_split(contents.pop("test"), prefix + "test", mode)
     names = parse_meta(contents["meta"], prefix + "meta", mode)
     # Natural photos, as CIFAR-10: mirrors and small shifts keep the class.
     return RawDataset(name=dataset_name(mode), source=source, class_names=names, x_train=x_train,
