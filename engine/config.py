@@ -17,7 +17,8 @@ from engine.errors import ConfigError
 DEFAULT_STRATEGIES = ("scratch", "frozen", "finetune")
 # "probe": a logistic-regression linear probe of the frozen features (issue #18), off unless chosen
 STRATEGIES = (*DEFAULT_STRATEGIES, "probe")
-DATASETS = ("cifar10", "digits")
+# engine/data/catalog.py says what each is and where it is found; "folder": your images, one folder per class
+DATASETS = ("cifar10", "cifar100", "cifar100_coarse", "fashion_mnist", "mnist", "digits", "folder")
 # EfficientNetB0 downsamples 32x: below 32 px its last feature map would be empty.
 MIN_EFFICIENTNET_SIZE = 32
 # Upper bounds, so that a typo is refused in one line before TensorFlow loads instead of failing deep inside
@@ -44,8 +45,9 @@ class ExperimentConfig:
     seed: int = 0  # seeds the split, the subsets, shuffling, augmentation and weight init
 
     # --- data ---------------------------------------------------------------------------------------
-    dataset: str = "cifar10"  # "cifar10", or "digits" (scikit-learn's bundled 8x8 digits, offline)
-    data_dir: str | None = None  # a local CIFAR-10: batches-py folder, the .tar.gz, or batches-bin folder
+    dataset: str = "cifar10"  # one of DATASETS; "digits" is scikit-learn's bundled 8x8 digits (offline)
+    data_dir: str | None = None  # a local copy of the data set (any layout it ships in, or a folder holding
+    #                              it, Keras' cache included); for "folder", the folder of class folders
     val_fraction: float = 0.1  # share of the training set held out for model selection (see val_from)
     train_fraction: float = 1.0  # stratified share of the images outside validation to train on, in (0, 1]
     # Or (not both): k training images per class, drawn class-balanced and seeded from the images outside
@@ -57,9 +59,10 @@ class ExperimentConfig:
     # subset's size per class, validation included).
     val_from: str = "full"
     test_limit: int | None = None  # evaluate on a stratified subset of the test set (quick runs only)
-    # Training batches only (never val/test). "auto": the data set's own declaration (CIFAR-10: integer
-    # translation by up to 4 px (pad and crop) + horizontal flip; digits: translation only, a mirrored digit
-    # is another symbol). Or "flip+translate", "translate", "none". True/False mean "auto"/"none".
+    # Training batches only (never val/test). "auto": the data set's own declaration (CIFAR-10/100 and
+    # Fashion-MNIST: integer translation by up to 4 px (pad and crop) + horizontal flip; MNIST and digits:
+    # translation only, a mirrored digit is another symbol; an image folder: translation only, as its content
+    # is unknown). Or "flip+translate", "translate", "none". True/False mean "auto"/"none".
     augment: str = "auto"
 
     # --- input sizes --------------------------------------------------------------------------------
@@ -116,6 +119,10 @@ class ExperimentConfig:
 
     # --- analysis -----------------------------------------------------------------------------------
     finetune_analysis: bool = True  # after fine-tuning: per-block weight change and CKA vs the start
+    # Before training: how far the data set is from ImageNet as the pretrained backbone sees it (a KL divergence
+    # of per-layer feature statistics from its BatchNorm statistics; engine/analysis/domain_distance.py),
+    # recorded with the data set. The `domains` study turns it on.
+    domain_distance: bool = False
 
     # --- execution ----------------------------------------------------------------------------------
     # The Keras backend: "tensorflow" (the default, and what runs recorded before it existed ran on), "jax"
@@ -236,6 +243,9 @@ class ExperimentConfig:
             raise ConfigError("each strategy may be listed once")
         if self.dataset not in DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r}: choose from {', '.join(DATASETS)}")
+        if self.dataset == "folder" and not self.data_dir:
+            raise ConfigError("the data set 'folder' needs a data dir (--data-dir PATH): your folder with one "
+                              "sub-folder of images per class")
         validate_name(self.name)
         _check_int(self.seed, "seed", minimum=0, maximum=MAX_SEED)
         _check_fraction(self.val_fraction, "val fraction", allow_zero=False, allow_one=False)
@@ -302,8 +312,8 @@ class ExperimentConfig:
         if self.augment not in AUGMENTS:
             raise ConfigError(f"augment must be one of {', '.join(AUGMENTS)}, got {self.augment!r}")
         _check_int(self.head_units, "head units", minimum=0, maximum=MAX_HEAD_UNITS)
-        for knob in ("stochastic_depth", "finetune_analysis", "scale_lr", "checkpoints", "tensorboard", "run_eagerly",
-                     "allow_fallback"):
+        for knob in ("stochastic_depth", "domain_distance", "finetune_analysis", "scale_lr", "checkpoints",
+                     "tensorboard", "run_eagerly", "allow_fallback", "transfer_translate"):
             if not isinstance(getattr(self, knob), bool):
                 raise ConfigError(f"{knob.replace('_', ' ')} must be true or false, got {getattr(self, knob)!r}")
         if not isinstance(self.preset, str) or not (self.data_dir is None or isinstance(self.data_dir, str)):
@@ -311,8 +321,6 @@ class ExperimentConfig:
         if self.finetune_from not in ("", "frozen"):
             raise ConfigError(f"finetune from must be '' or 'frozen', got {self.finetune_from!r}")
         _check_int(self.finetune_patience, "finetune patience", minimum=0, maximum=MAX_EPOCHS)
-        if not isinstance(self.transfer_translate, bool):
-            raise ConfigError(f"transfer translate must be true or false, got {self.transfer_translate!r}")
         if self.frozen_features not in ("cached", "live"):
             raise ConfigError(f"frozen features must be 'cached' or 'live', got {self.frozen_features!r}")
         if self.keep not in ("best", "last"):

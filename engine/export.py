@@ -14,6 +14,7 @@ from pathlib import Path
 
 from engine.analysis.binomial import accuracy_text
 from engine.backend import BACKEND_NAMES, DEFAULT_BACKEND
+from engine.data.facts import data_facts
 from engine.durations import duration
 from engine.effective_config import of_state, show_setting
 from engine.export_figures import accuracy_bars_figure, confusion_figure, curves_figure
@@ -106,6 +107,7 @@ def _facts(state: RunState) -> list[tuple[str, str]]:
         ("versions", f"{BACKEND_NAMES.get(backend, backend)} {env.get(backend)}, Keras {env.get('keras')}, "
                      f"Python {env.get('python')}"),
         ("device", f"{env.get('device', '-')} (Keras backend: {backend})"),
+        *data_facts(d),  # an image folder's classes and digest, the distance from ImageNet (issue #29)
     ]
 
 

@@ -60,6 +60,8 @@ def run_experiment(config: ExperimentConfig, sink: Sink, stop_event: threading.E
                               "(or `pip install -e .[tensorboard]`)")
         weights = check_inputs(config, report)  # before TensorFlow loads: a wrong file is refused in seconds
         data, environment, strategy = _prepared(config, report)
+        if config.domain_distance and resume is None:  # recorded with the data set, in RunStarted
+            data.details["imagenet_distance"] = _domain_distance(config, data, weights, emit)
     except UserError as exc:
         if resume is None:  # a resume that cannot start leaves the stopped run as it was, resumable
             emit(RunFinished(status="failed", seconds=time.perf_counter() - started, error=str(exc)))
@@ -172,15 +174,34 @@ def _run_strategies(config, data, weights, environment, strategy, emit, stop_eve
     return failed
 
 
+def _domain_distance(config: ExperimentConfig, data, weights, emit) -> dict:
+    """The data set's distance from ImageNet (engine/analysis/domain_distance.py); a failure to measure it
+    is recorded as not measured, with its reason, and the run goes on."""
+    from engine.analysis.domain_distance import DEFINITION, measure
+
+    try:
+        return measure(data.x_sample, config.transfer_image_size, weights,
+                       lambda text: emit(LogMessage(level="info", message=text)))
+    except UserError:
+        raise
+    except Exception as exc:  # a measure is not worth a run: say why it is missing
+        emit(LogMessage(level="error", message=traceback.format_exc(limit=8)))
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        return {"definition": DEFINITION, "value": None, "why": f"not measured: {reason}"}
+    finally:
+        release_models()
+
+
 def check_inputs(config: ExperimentConfig, report=lambda _text: None):
-    """The checks that need no TensorFlow: the data folder (or Keras' cached archive) and the weights file.
+    """The checks that need no TensorFlow: the data set's files (`--data-dir`, or Keras' cached archive) and the
+    weights file.
     Returns the resolved WeightsChoice (None when no strategy needs a backbone); raises UserError."""
-    from engine.data.sources import locate_cifar10
+    from engine.data.catalog import locate
     from engine.models.backbone import resolve_weights
 
-    if config.dataset == "cifar10" and (config.data_dir or not config.allow_fallback):
-        locate_cifar10(config.data_dir)
-    needs_backbone = any(s != "scratch" for s in config.strategies)
+    if config.dataset != "cifar10" or config.data_dir or not config.allow_fallback:
+        locate(config.dataset, config.data_dir)
+    needs_backbone = any(s != "scratch" for s in config.strategies) or config.domain_distance
     return resolve_weights(config.weights, config.allow_fallback, report) if needs_backbone else None
 
 

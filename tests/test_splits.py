@@ -115,7 +115,7 @@ def test_fallback_to_digits_only_when_allowed(keras_home, monkeypatch):
     def offline(*a, **k):
         raise DataError("CIFAR-10 is not here")
 
-    monkeypatch.setattr("engine.data.splits.load_cifar10", offline)
+    monkeypatch.setattr("engine.data.sources.load_cifar10", offline)
     with pytest.raises(DataError):
         prepare_data(ExperimentConfig())
     data = prepare_data(ExperimentConfig(allow_fallback=True))

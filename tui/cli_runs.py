@@ -73,6 +73,10 @@ def runs_show(
                   f"{summary['config'].get('augment', '-')}); weights: {summary['weights'].get('label', '-')}; "
                   f"backend {recorded_backend(loaded.state)}",
                   markup=False, highlight=False)
+    from engine.data.facts import data_facts
+
+    for label, text in data_facts(d):
+        console.print(f"{label}: {text}", markup=False, highlight=False)
     console.print(comparison_table(summary))
     for name, s in summary["strategies"].items():  # what a result means beyond its numbers (issue #24)
         if s.get("note"):

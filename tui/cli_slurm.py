@@ -61,7 +61,7 @@ def run_on_slurm(spec, folder: Path, flags: dict, wait: bool, retry_failed: bool
             raise fail(str(exc), exc.exit_code) from None
     from tui.cli_study import load_study, print_study
 
-    print_study(*load_study(folder, spec.name))
+    print_study(*load_study(folder, spec.name), runs_dir=folder)
     if received:
         typer.echo(f"stopped waiting; the jobs go on (cifar-tui studies show {spec.name})", err=True)
         raise typer.Exit(130)

@@ -181,7 +181,7 @@ def run_cells(spec, folder: Path, plain: bool | None, parallel: int = 1, retry_f
             while displays:
                 displays.pop().close()
             raise fail(str(exc), exc.exit_code) from None
-    print_study(*load_study(folder, spec.name))
+    print_study(*load_study(folder, spec.name), runs_dir=folder)
     if received:
         typer.echo(f"study stopped; continue it with: {again or 'cifar-tui study ' + spec.name}", err=True)
         raise typer.Exit(EXIT_BY_SIGNAL.get(received[0], 130))
@@ -211,11 +211,12 @@ def load_study_or_fail(folder: Path, name: str, reference: str | None = None):
         raise fail(str(exc)) from None
 
 
-def print_study(record, results, conditions) -> None:
+def print_study(record, results, conditions, runs_dir: Path | None = None) -> None:
     """The verdict first (issue #25), then the table, failed cells and every comparison."""
     from rich.console import Console
 
     from engine.state import status_words
+    from engine.study.domains import evidence_lines
     from engine.study.report import statistics_lines
     from engine.study.trained_on import trained_on_lines
     from engine.verdict.study import study_verdict
@@ -233,7 +234,7 @@ def print_study(record, results, conditions) -> None:
         if r.quiet_s is not None:  # its writer holds the run's lock but is silent: stopped or busy
             console.print(f"cell {r.index + 1} {r.label}: {status_words(r.status, r.quiet_s)}", style="yellow",
                           markup=False, highlight=False)
-    for kind, text in statistics_lines(record, conditions):
+    for kind, text in statistics_lines(record, conditions) + evidence_lines(record, results, conditions, runs_dir):
         style = {"head": "bold", "yes": "green", "note": "dim"}.get(kind, "")
         console.print(text if kind in ("head", "note") else f"  {text}", style=style, markup=False,
                       highlight=False)
@@ -300,13 +301,13 @@ def studies_show(
         from engine.study.report import study_json
         from engine.verdict.study import study_verdict
 
-        data = study_json(record, results, conditions)
+        data = study_json(record, results, conditions, resolve_runs_dir(runs_dir))
         typer.echo(json.dumps({"verdict": study_verdict(record, results, conditions).to_dict(), **data}, indent=2))
         return
     from tui.cli_slurm import print_cluster_states
 
     print_cluster_states(record, resolve_runs_dir(runs_dir))  # Slurm studies: queued/running/... per cell
-    print_study(record, results, conditions)
+    print_study(record, results, conditions, resolve_runs_dir(runs_dir))
 
 
 @studies_app.command("cancel")

@@ -109,9 +109,12 @@ RUN_OPTIONS: list[tuple[str, Any, Any]] = [
     ("head_epochs", int | None, _opt("--head-epochs", help="Fine-tune phase 1 (head) epochs.")),
     ("image_size", int | None, _opt("--image-size", help="EfficientNet input size (>= 32).")),
     ("batch_size", int | None, _opt("--batch-size")),
-    ("dataset", str | None, _opt("--dataset", help="cifar10 (default) or digits (offline demo, NOT CIFAR-10).")),
-    ("data_dir", str | None, _opt("--data-dir", help="Local CIFAR-10: batches-py folder, .tar.gz or "
-                                  "batches-bin.")),
+    ("dataset", str | None, _opt("--dataset", help="cifar10 (default), cifar100, cifar100_coarse, fashion_mnist, "
+                                 "mnist, folder (your images, one sub-folder per class, at --data-dir), or "
+                                 "digits (offline demo, NOT CIFAR-10).")),
+    ("data_dir", str | None, _opt("--data-dir", help="A local copy of the data set as shipped (e.g. "
+                                  "cifar-10-python.tar.gz, mnist.npz, or a folder holding it, Keras' cache "
+                                  "included); with --dataset folder, your folder of class folders.")),
     ("weights", str | None, _opt("--weights", help="imagenet (default), none, or a path to a notop .h5 file.")),
     ("seed", int | None, _opt("--seed")),
     ("name", str | None, _opt("--name", help="Part of the run id: letters, digits, . _ -")),
@@ -152,6 +155,9 @@ RUN_OPTIONS: list[tuple[str, Any, Any]] = [
                                              "cache: at most two views per image); scratch keeps it.")),
     ("backend", str | None, _opt("--backend", help="Keras backend: tensorflow (the default), jax or torch; "
                                  "absent: $KERAS_BACKEND, else tensorflow.")),
+    ("domain_distance", bool | None, _opt("--domain-distance", help="Before training, measure how far the data "
+                                          "set is from ImageNet as the pretrained backbone sees it (recorded "
+                                          "with the data set; docs/data.md).")),
     ("eager", bool | None, _opt("--eager", hidden=True)),
     ("tensorboard", bool | None, _opt("--tensorboard", help="Also write TensorBoard scalars into the run folder "
                                       "(tensorboard/<strategy>).")),

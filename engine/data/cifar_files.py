@@ -121,12 +121,13 @@ class _RestrictedUnpickler(pickle.Unpickler):
         try:
             return _ALLOWED[(module, name)]
         except KeyError:
-            raise _Refused(f"the file asks for {module}.{name}; a CIFAR-10 batch only needs numpy arrays and "
-                           "numbers, and nothing else is run while reading a data file") from None
+            raise _Refused(f"the file asks for {module}.{name}; a data file only needs numpy arrays and "
+                           "numbers, and nothing else is run while reading one") from None
 
 
-def unpickle(data: bytes, label: str) -> dict[bytes, Any]:
-    """Safely unpickle one CIFAR-10 python-format file's bytes into its dict (keys are bytes or str).
+def unpickle(data: bytes, label: str, what: str = "CIFAR-10 batch file") -> dict[bytes, Any]:
+    """Safely unpickle one python-format file's bytes (CIFAR-10's batches, CIFAR-100's train/test/meta) into
+    its dict (keys are bytes or str); `what` names the kind of file in messages.
 
     Raises DataError naming the file: for what it asks for beyond numeric arrays and numbers, for an array
     whose bytes do not fill its declared shape, or for a file that is not a readable pickle."""
@@ -135,24 +136,37 @@ def unpickle(data: bytes, label: str) -> dict[bytes, Any]:
     except _Refused as exc:
         raise DataError(f"{label}: refusing to load: {exc}") from None
     except Exception as exc:  # truncated, corrupt, not a pickle at all, bytes that do not fill a shape
-        raise DataError(f"{label}: not a readable CIFAR-10 batch file ({type(exc).__name__}: {exc})") from None
+        raise DataError(f"{label}: not a readable {what} ({type(exc).__name__}: {exc})") from None
     if not isinstance(obj, dict):
-        raise DataError(f"{label}: not a CIFAR-10 batch file (expected a dict, found {type(obj).__name__})")
+        raise DataError(f"{label}: not a {what} (expected a dict, found {type(obj).__name__})")
     return obj
 
 
 def parse_python_batch(data: bytes, label: str) -> tuple[np.ndarray, np.ndarray]:
     """One `data_batch_N` / `test_batch` file's bytes -> (images uint8 N x 32 x 32 x 3, labels int64 N)."""
     obj = unpickle(data, label)
-    raw = obj.get(b"data", obj.get("data"))
-    labels = obj.get(b"labels", obj.get("labels"))
-    if raw is None or labels is None:
+    labels = entry(obj, "labels")
+    if labels is None:
+        raise DataError(f"{label}: missing 'data' or 'labels' entry")
+    raw = pixel_rows(obj, label)
+    return images_from_planes(raw, label), check_labels(labels, len(raw), label)
+
+
+def entry(obj: dict, key: str) -> Any:
+    """A dict entry under its bytes key (Python 2 files) or its str key (Python 3 re-saves); None if absent."""
+    return obj.get(key.encode(), obj.get(key))
+
+
+def pixel_rows(obj: dict, label: str) -> np.ndarray:
+    """The checked 'data' entry of an unpickled CIFAR-10/100 file: uint8 (N, 3072)."""
+    raw = entry(obj, "data")
+    if raw is None:
         raise DataError(f"{label}: missing 'data' or 'labels' entry")
     if not isinstance(raw, np.ndarray) or raw.dtype != np.uint8 or raw.ndim != 2 or raw.shape[1] != PIXELS:
         shape = getattr(raw, "shape", None)
         dtype = getattr(raw, "dtype", type(raw).__name__)
         raise DataError(f"{label}: 'data' must be uint8 N x {PIXELS}, found {dtype} {shape}")
-    return _images_from_planes(raw, label), _check_labels(labels, len(raw), label)
+    return raw
 
 
 def parse_python_meta(data: bytes, label: str) -> list[str]:
@@ -171,7 +185,7 @@ def parse_binary_batch(data: bytes, label: str) -> tuple[np.ndarray, np.ndarray]
             "(truncated or not a CIFAR-10 binary file)"
         )
     records = np.frombuffer(data, dtype=np.uint8).reshape(-1, RECORD)
-    return _images_from_planes(records[:, 1:], label), _check_labels(records[:, 0], len(records), label)
+    return images_from_planes(records[:, 1:], label), check_labels(records[:, 0], len(records), label)
 
 
 def parse_binary_meta(data: bytes, label: str = BIN_META_FILE) -> list[str]:
@@ -195,14 +209,15 @@ def clean_class_name(name: str | bytes, label: str) -> str:
     return text.replace("\ufeff", "").strip()
 
 
-def _images_from_planes(raw: np.ndarray, label: str) -> np.ndarray:
+def images_from_planes(raw: np.ndarray, label: str) -> np.ndarray:
     if len(raw) == 0:
         raise DataError(f"{label}: holds no images")
     # N x 3072 -> N x 3 x 32 x 32 (planes) -> N x 32 x 32 x 3 (channels last), copied contiguous.
     return np.ascontiguousarray(raw.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
 
 
-def _check_labels(labels: Any, n: int, label: str) -> np.ndarray:
+def check_labels(labels: Any, n: int, label: str, num_classes: int = 10) -> np.ndarray:
+    """`labels` as int64 (n,), each a class id in 0..num_classes-1; DataError naming the file otherwise."""
     try:
         arr = np.asarray(labels)
     except Exception:
@@ -211,8 +226,8 @@ def _check_labels(labels: Any, n: int, label: str) -> np.ndarray:
         raise DataError(f"{label}: {len(arr) if arr.ndim == 1 else 'malformed'} labels for {n} images")
     if not np.issubdtype(arr.dtype, np.integer):
         raise DataError(f"{label}: labels must be integers, found {arr.dtype}")
-    if arr.min() < 0 or arr.max() > 9:
-        raise DataError(f"{label}: labels must be in 0..9, found {int(arr.min())}..{int(arr.max())}")
+    if arr.min() < 0 or arr.max() > num_classes - 1:
+        raise DataError(f"{label}: labels must be in 0..{num_classes - 1}, found {int(arr.min())}..{int(arr.max())}")
     return arr.astype(np.int64)
 
 

@@ -1,10 +1,11 @@
 """Can a configuration's split be made from its data set? Answered from the labels alone, before any image
 or TensorFlow loads, so a run refuses in one line and a study marks the cell up front (`study --dry-run`).
 
-The labels are those of the data set as shipped: CIFAR-10's training set has 5,000 images of each of its
-10 classes (any copy, downloaded or `--data-dir`); digits' are read from scikit-learn (no download). A
-local copy that differs, or CIFAR-10 replaced by digits at run time (`allow_fallback`), is checked again
-when the run splits its real data (engine/data/splits.py raises the same ConfigError).
+The labels are those of the data set as shipped (engine/data/catalog.py: CIFAR-10's training set has 5,000
+images of each of its 10 classes, CIFAR-100's 500 of 100, MNIST's its own counts), digits' are read from
+scikit-learn (no download), an image folder's from its listing (no image decoded). A local copy that
+differs, or CIFAR-10 replaced by digits at run time (`allow_fallback`), is checked again when the run splits
+its real data (engine/data/splits.py raises the same ConfigError).
 """
 
 from __future__ import annotations
@@ -14,36 +15,42 @@ import functools
 import numpy as np
 
 from engine.config import ExperimentConfig
-from engine.errors import ConfigError
+from engine.errors import ConfigError, DataError
 
-CIFAR10_TRAIN_PER_CLASS = 5_000  # Krizhevsky 2009: 50,000 training images, 10 balanced classes
-CIFAR10_TEST_PER_CLASS = 1_000  # and 10,000 test images
+SHIPPED_TEST_IMAGES = 10_000  # CIFAR-10, CIFAR-100, MNIST and Fashion-MNIST each ship 10,000 test images
+
+def train_labels(dataset: str, data_dir: str | None = None) -> np.ndarray:
+    """The training labels of a data set as shipped (an image folder's from its listing, read afresh each
+    time: the folder may change while the app is open), shape (N,), int64."""
+    from engine.data.catalog import train_labels as shipped
+
+    return shipped(dataset, data_dir) if dataset == "folder" else _shipped(dataset)
 
 
 @functools.cache
-def train_labels(dataset: str) -> np.ndarray:
-    """The training labels of a data set as shipped, shape (N,), int64 class ids."""
-    if dataset == "digits":
-        from engine.data.sources import load_digits
+def _shipped(dataset: str) -> np.ndarray:
+    from engine.data.catalog import train_labels as shipped
 
-        return load_digits().y_train
-    return np.repeat(np.arange(10, dtype=np.int64), CIFAR10_TRAIN_PER_CLASS)
+    return shipped(dataset)
 
 
 @functools.cache
 def test_count(dataset: str) -> int:
-    """Test images of a data set as shipped (CIFAR-10: 10,000)."""
+    """Test images of a data set as shipped (CIFAR-10: 10,000); an image folder's are not known here."""
     if dataset == "digits":
         from engine.data.sources import load_digits
 
         return len(load_digits().y_test)
-    return 10 * CIFAR10_TEST_PER_CLASS
+    return SHIPPED_TEST_IMAGES
 
 
 def split_counts(config: ExperimentConfig) -> tuple[int, int, int] | None:
-    """(training, validation, test) images of the configuration's split, None when it cannot be made."""
+    """(training, validation, test) images of the configuration's split, None when it cannot be made or
+    is not known without reading the data (an image folder)."""
     from engine.data.splits import split_indices
 
+    if config.dataset == "folder":
+        return None
     try:
         train, val = split_indices(train_labels(config.dataset), config)
     except ConfigError:
@@ -53,12 +60,13 @@ def split_counts(config: ExperimentConfig) -> tuple[int, int, int] | None:
 
 
 def fit_problem(config: ExperimentConfig) -> str:
-    """Why this configuration's split cannot be made ('' when it can), one sentence."""
+    """Why this configuration's split cannot be made ('' when it can), one sentence. An image folder that
+    cannot be listed is such a reason too (its DataError's line)."""
     from engine.data.splits import split_indices
 
     try:
-        split_indices(train_labels(config.dataset), config)
-    except ConfigError as exc:
+        split_indices(train_labels(config.dataset, config.data_dir if config.dataset == "folder" else None), config)
+    except (ConfigError, DataError) as exc:
         return str(exc)
     return ""
 

@@ -1,32 +1,40 @@
-"""Where a data set comes from: a local CIFAR-10 in any genuine format, Keras' cache, Keras' download,
-or scikit-learn's bundled digits.
+"""Where CIFAR-10 comes from: a local copy in any genuine format, Keras' cache, Keras' download; and
+scikit-learn's bundled digits. The other data sets live beside it (engine/data/catalog.py names them all).
 
 CIFAR-10 is looked for in this order: `--data-dir` (an extracted `cifar-10-batches-py/`, the
-`cifar-10-python.tar.gz`, or an extracted `cifar-10-batches-bin/`, or a folder holding one of them), then
-Keras' cache under `$KERAS_HOME` (default `~/.keras`, both the Keras 3 and the Keras 2 layouts: extracted
-folders, then the cached archive, checksum-verified), then a download into that cache (`engine.download`:
-verified, and never over or instead of a file that is there). Archives are read in memory, never
-extracted, and every file goes through the restricted readers of `cifar_files`.
+`cifar-10-python.tar.gz`, or an extracted `cifar-10-batches-bin/`, at any level a user is likely to point
+at: see engine/data/layouts.py), then Keras' cache under `$KERAS_HOME` (default `~/.keras`, both the Keras 3
+and the Keras 2 layouts: extracted folders, then the cached archive, checksum-verified), then a download into
+that cache (`engine.download`: verified, and never over or instead of a file that is there). Archives are
+read in memory, never extracted, and every file goes through the restricted readers of `cifar_files`.
 """
 
 from __future__ import annotations
 
-import os
-import tarfile
-import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from engine.data import cifar_files as cf
-from engine.download import download, matches
+from engine.data.archives import Release, read_members
+from engine.data.keras_cache import cache_dir, cached, download_or_explain, keras_home  # noqa: F401 (backbone)
+from engine.data.layouts import locate_in
+from engine.download import download
 from engine.errors import DataError
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
 CIFAR10_TAR_BYTES = 170_498_071  # the size of the genuine cifar-10-python.tar.gz
+CIFAR10_RELEASE = Release("cifar-10-python.tar.gz", CIFAR10_URL, CIFAR10_TAR_BYTES)
+# Where a CIFAR-10 may sit under a folder a user points at (engine/data/layouts.py): the extracted folders,
+# the release archive, Keras 3's cache (`-target/` folder, `_archive` file) and Keras 2's.
+CIFAR10_LAYOUTS = ("cifar-10-batches-py/", "cifar-10-batches-bin/", "cifar-10-python.tar.gz",
+                   "cifar-10-batches-py-target/cifar-10-batches-py/", "cifar-10-batches-py-target_archive",
+                   "cifar-10-batches-py.tar.gz")
+CACHED_FOLDERS = ("cifar-10-batches-py-target/cifar-10-batches-py", "cifar-10-batches-py")  # Keras 3, Keras 2
+CACHED_ARCHIVES = ("cifar-10-batches-py-target_archive", "cifar-10-batches-py.tar.gz")
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 HOW_TO_FIX = (
     "fix: pass --data-dir pointing at cifar-10-python.tar.gz or its extracted cifar-10-batches-py folder "
@@ -37,60 +45,37 @@ HOW_TO_FIX = (
 
 @dataclass
 class RawDataset:
-    name: str  # "cifar10" or "digits"
+    name: str  # the config's data set ("cifar10", "mnist", ...); "folder:<name>" for an image folder
     source: str  # where the files came from, in words
     class_names: list[str]
-    x_train: np.ndarray  # uint8 (N, 32, 32, 3)
+    x_train: np.ndarray  # uint8 (N, 32, 32, 3): every data set reaches the models at this one native size
     y_train: np.ndarray  # int64 (N,)
     x_test: np.ndarray
     y_test: np.ndarray
     # The training augmentation that respects the data's invariances (engine/models/preprocessing.AUGMENTATIONS),
     # used when the config says augment = "auto".
     augmentation: str = "flip+translate"
-
-
-def keras_home() -> Path:
-    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+    # What else a record must say about the data: how the images were brought to 32x32x3 ("conversion"), and
+    # for an image folder its classes' image counts and content digest (engine/data/image_folder.py).
+    details: dict = field(default_factory=dict)
 
 
 def cached_archives() -> list[Path]:
     """Where Keras keeps the downloaded archive: Keras 3 (`..._archive`), then Keras 2 (`.tar.gz`)."""
-    cache = keras_home() / "datasets"
-    return [cache / "cifar-10-batches-py-target_archive", cache / "cifar-10-batches-py.tar.gz"]
+    return [cache_dir() / name for name in CACHED_ARCHIVES]
 
 
 def locate_cifar10(data_dir: str | None) -> Callable[[], RawDataset] | None:
     """The reader of the local CIFAR-10 to use, or None when nothing is local (a download is needed).
 
     Cheap (no file is read in full, except a cached archive's checksum), so it runs before TensorFlow
-    loads. Raises DataError for a `--data-dir` that is missing or holds no CIFAR-10, and for a cached
-    archive that does not match Keras' release checksum (it is never replaced or removed).
+    loads. Raises DataError for a `--data-dir` that is missing or holds no CIFAR-10 (naming the layouts it
+    looked for), for a partial folder (naming the missing files), and for a cached archive that does not
+    match Keras' release checksum (it is never replaced or removed).
     """
     if data_dir:
-        path = Path(data_dir).expanduser()
-        if not path.exists():
-            raise DataError(f"--data-dir {path} does not exist; {HOW_TO_FIX}")
-        found = _find_in(path)
-        if found is None:
-            raise DataError(
-                f"--data-dir {path} holds no CIFAR-10 (looked for cifar-10-batches-py/, "
-                f"cifar-10-python.tar.gz, cifar-10-batches-bin/); {HOW_TO_FIX}"
-            )
-        return found
-    cache = keras_home() / "datasets"
-    for candidate in (cache / "cifar-10-batches-py-target" / "cifar-10-batches-py", cache / "cifar-10-batches-py"):
-        if (candidate / cf.TEST_FILE).is_file():
-            return lambda folder=candidate: read_python_folder(folder)
-        _refuse_incomplete(candidate)  # batches without test_batch: say so, not "not in ... download failed"
-    for archive in cached_archives():
-        if archive.is_file():
-            if not matches(archive, CIFAR10_SHA256, "sha256"):
-                raise DataError(
-                    f"{archive} does not match Keras' release checksum of cifar-10-python.tar.gz (sha256 "
-                    f"{CIFAR10_SHA256[:12]}...); it was left as it is. fix: delete it to download it again, "
-                    "or pass --data-dir with your own copy")
-            return lambda path=archive: read_tar_gz(path)
-    return None
+        return locate_in(data_dir, _recognise, CIFAR10_LAYOUTS, "CIFAR-10", HOW_TO_FIX)
+    return cached(_recognise, CACHED_FOLDERS, CACHED_ARCHIVES, CIFAR10_SHA256, "sha256", "cifar-10-python.tar.gz")
 
 
 def load_cifar10(data_dir: str | None, download: Callable[[], Path] | None = None,
@@ -100,14 +85,7 @@ def load_cifar10(data_dir: str | None, download: Callable[[], Path] | None = Non
     found = locate_cifar10(data_dir)
     if found is not None:
         return found()
-    try:
-        archive = (download or (lambda: _download_archive(report)))()
-    except DataError:
-        raise
-    except Exception as exc:  # DownloadFailed: network, checksum, disk
-        cache = keras_home() / "datasets"
-        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        raise DataError(f"CIFAR-10 is not in {cache} and the download failed ({reason}); {HOW_TO_FIX}") from None
+    archive = download_or_explain(download or (lambda: _download_archive(report)), "CIFAR-10", HOW_TO_FIX)
     return read_tar_gz(archive) if Path(archive).is_file() else read_python_folder(Path(archive))
 
 
@@ -116,18 +94,16 @@ def _download_archive(report: Callable[[str], None]) -> Path:
     return download(CIFAR10_URL, cached_archives()[0], CIFAR10_SHA256, "sha256", report)
 
 
-def _find_in(path: Path) -> Callable[[], RawDataset] | None:
-    """What kind of CIFAR-10 `path` is (or holds), as a loader; None if none."""
+def _recognise(path: Path) -> Callable[[], RawDataset] | None:
+    """What kind of CIFAR-10 `path` itself is, as a loader; None if none (DataError if it is a partial one)."""
     if path.is_file():
-        return (lambda: read_tar_gz(path)) if path.name.endswith((".tar.gz", ".tgz")) else None
+        archive = path.name.endswith((".tar.gz", ".tgz", "-target_archive")) and "cifar-100" not in path.name
+        return (lambda: read_tar_gz(path)) if archive else None
     if (path / cf.TEST_FILE).is_file():
         return lambda: read_python_folder(path)
     if (path / cf.BIN_TEST_FILE).is_file():
         return lambda: read_binary_folder(path)
     _refuse_incomplete(path)
-    for child in ("cifar-10-batches-py", "cifar-10-batches-bin", "cifar-10-python.tar.gz"):
-        if (path / child).exists():
-            return _find_in(path / child)
     return None
 
 
@@ -152,41 +128,10 @@ def read_binary_folder(folder: Path) -> RawDataset:
 
 def read_tar_gz(archive: Path) -> RawDataset:
     """Read the python-format batches straight out of the archive, refusing unsafe member names."""
-    try:
-        with tarfile.open(archive, "r:gz") as tar:
-            members = {}
-            for member in tar.getmembers():
-                parts = PurePosixPath(member.name).parts
-                if member.name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
-                    raise DataError(f"{archive}: refusing an archive with an unsafe member path {member.name!r}")
-                if member.isfile():
-                    members[PurePosixPath(member.name).name] = member
-            contents = {}
-            for name in (*cf.TRAIN_FILES, cf.TEST_FILE, cf.META_FILE):
-                if name not in members:
-                    if name == cf.META_FILE:
-                        continue
-                    raise DataError(f"{archive}: missing {name}; is this cifar-10-python.tar.gz?")
-                handle = tar.extractfile(members[name])
-                contents[name] = handle.read() if handle else b""
-    except DataError:
-        raise
-    except (EOFError, zlib.error) as exc:  # gzip's "Compressed file ended before the end-of-stream marker"
-        raise DataError(_incomplete_archive(archive, exc)) from None
-    except (tarfile.TarError, OSError) as exc:
-        if "unexpected end of data" in str(exc) or "truncated" in str(exc):
-            raise DataError(_incomplete_archive(archive, exc)) from None
-        raise DataError(f"{archive}: not a readable .tar.gz ({exc})") from None
-
+    contents = read_members(archive, (*cf.TRAIN_FILES, cf.TEST_FILE), (cf.META_FILE,), CIFAR10_RELEASE)
     return _assemble("python", str(archive), contents.__getitem__, cf.parse_python_batch, cf.TRAIN_FILES,
                      cf.TEST_FILE, lambda: cf.parse_python_meta(contents[cf.META_FILE], f"{archive}:batches.meta")
                      if cf.META_FILE in contents else CIFAR10_CLASSES, label_prefix=f"{archive}:")
-
-
-def _incomplete_archive(archive: Path, exc: BaseException) -> str:
-    size = archive.stat().st_size if archive.exists() else 0
-    return (f"{archive} is incomplete ({size:,} bytes; the full cifar-10-python.tar.gz is "
-            f"{CIFAR10_TAR_BYTES:,}): the download was cut off; download it again from {CIFAR10_URL}")
 
 
 def _refuse_incomplete(folder: Path) -> None:

@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.config import ExperimentConfig
-from engine.data.sources import RawDataset, load_cifar10, load_digits
+from engine.data.sources import RawDataset, load_digits
 from engine.errors import ConfigError, DataError
+
+SAMPLE_IMAGES = 512  # PreparedData.x_sample
 
 
 @dataclass
 class PreparedData:
-    name: str  # "cifar10" or "digits"
+    name: str  # the data set ("cifar10", "mnist", ...; "folder:<name>" for an image folder)
     source: str
     class_names: list[str]
     x_train: np.ndarray
@@ -34,12 +36,17 @@ class PreparedData:
     notices: list[str] = field(default_factory=list)  # e.g. "digits used instead of CIFAR-10 because ..."
     substituted_for: str = ""  # the data set that was asked for, when another one is used instead
     augmentation: str = "none"  # the training augmentation the run uses (config.augment, "auto" resolved)
+    details: dict = field(default_factory=dict)  # RawDataset.details: conversion; a folder's counts and digest
+    # A fixed sample of the full training set (seed 0, the same in every run and seed, labels unused), for
+    # measures of the data set itself, such as its distance from ImageNet (engine/analysis/domain_distance.py)
+    x_sample: np.ndarray | None = field(default=None, repr=False)
 
     def describe(self) -> dict:
         return {
             "name": self.name, "source": self.source, "class_names": self.class_names,
             "train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test),
             "substituted_for": self.substituted_for, "notices": self.notices, "augmentation": self.augmentation,
+            **self.details,
         }
 
 
@@ -119,28 +126,29 @@ def split(raw: RawDataset, config: ExperimentConfig, notices: list[str] | None =
         x_val, y_val = x_test, y_test
     else:
         x_val, y_val = raw.x_train[val_idx], raw.y_train[val_idx]
+    sample = np.sort(np.random.default_rng(0).permutation(len(raw.y_train))[:SAMPLE_IMAGES])
     return PreparedData(
         name=raw.name, source=raw.source, class_names=raw.class_names,
         x_train=raw.x_train[train_idx], y_train=raw.y_train[train_idx], x_val=x_val, y_val=y_val,
         x_test=x_test, y_test=y_test, notices=list(notices or []),
         substituted_for=substituted_for, augmentation=augmentation,
+        details={k: v for k, v in raw.details.items() if k != "notes"}, x_sample=raw.x_train[sample],
     )
 
 
 def prepare_data(config: ExperimentConfig, report=lambda _text: None) -> PreparedData:
-    """Load the configured data set and split it. Falls back to digits only if `allow_fallback`.
-    `report` receives download progress lines, if CIFAR-10 has to be downloaded."""
+    """Load the configured data set and split it. CIFAR-10 falls back to digits only if `allow_fallback`.
+    `report` receives download progress lines, if the data set has to be downloaded."""
+    from engine.data.catalog import load
+
     notices: list[str] = []
     substituted_for = ""
-    if config.dataset == "digits":
+    try:
+        raw = load(config.dataset, config.data_dir, report)
+    except DataError as exc:
+        if config.dataset != "cifar10" or not config.allow_fallback or config.data_dir:
+            raise
+        notices.append(f"DIGITS USED INSTEAD OF CIFAR-10: {exc}")
         raw = load_digits()
-    else:
-        try:
-            raw = load_cifar10(config.data_dir, report=report)
-        except DataError as exc:
-            if not config.allow_fallback or config.data_dir:
-                raise
-            notices.append(f"DIGITS USED INSTEAD OF CIFAR-10: {exc}")
-            raw = load_digits()
-            substituted_for = "cifar10"
-    return split(raw, config, notices, substituted_for)
+        substituted_for = "cifar10"
+    return split(raw, config, notices + raw.details.get("notes", []), substituted_for)

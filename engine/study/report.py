@@ -65,9 +65,14 @@ def _finite(values: dict) -> dict:
     return {str(k): (v if math.isfinite(v) else None) for k, v in values.items()}
 
 
-def study_json(record: StudyRecord, results: list[CellResult], conditions: list[Condition]) -> dict[str, Any]:
+def study_json(record: StudyRecord, results: list[CellResult], conditions: list[Condition],
+               runs_dir: Path | None = None) -> dict[str, Any]:
+    """With `runs_dir`, a domains study adds its evidence per data set ("domains": engine/study/domains.py)."""
+    from engine.study.domains import domain_evidence
+
+    evidence = domain_evidence(record, results, conditions, runs_dir) if runs_dir is not None else None
     compared = comparisons(record, conditions)  # first: it adjusts every p of the family (Holm)
-    return {
+    return {**({"domains": evidence.to_dict()} if evidence is not None else {}),
         "name": record.name, "title": record.title, "x": record.x, "axes": record.axes,
         "reference": record.reference, "method": METHOD,
         "cells": [{"index": r.index, "key": r.key, "run_id": r.run_id, "status": r.status,
@@ -153,7 +158,9 @@ def export_study(record: StudyRecord, results: list[CellResult], conditions: lis
                            else "")
         lines.append("| " + " | ".join([label, *[c.per_strategy[n].text() if n in c.per_strategy else "-"
                                                  for n in strategies]]) + " |")
-    for kind, text in statistics_lines(record, conditions):
+    from engine.study.domains import evidence_lines
+
+    for kind, text in statistics_lines(record, conditions) + evidence_lines(record, results, conditions, runs_dir):
         lines += ["", f"## {text}", ""] if kind == "head" else ["", text] if kind == "note" else [f"- {text}"]
     failed = [r for r in results if r.status in ("failed", "damaged")]
     if failed:  # the reason travels with the report, not only the app

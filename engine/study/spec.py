@@ -117,6 +117,9 @@ class StudySpec:
 # they were before they could vary (no backend; jit False), so a study recorded before continues, on any
 # backend, with or without XLA.
 EXECUTION_KNOBS = {"backend": None, "jit": False}  # None: not hashed at all
+# Knobs added later, hashed only when set away from their default, so that a study recorded before they
+# existed keeps its fingerprint (a grid that sets them is another grid).
+LATER_KNOBS = {"domain_distance": False}
 
 
 def fingerprinted(config: ExperimentConfig) -> dict[str, Any]:
@@ -128,6 +131,9 @@ def fingerprinted(config: ExperimentConfig) -> dict[str, Any]:
         out.pop(key, None)
         if hashed_as is not None:
             out[key] = hashed_as
+    for key, default in LATER_KNOBS.items():
+        if out.get(key) == default:
+            out.pop(key, None)
     if config.val_from == "subset" or (config.train_per_class is None and config.train_fraction == 1.0):
         del out["val_from"]
     return out

@@ -43,7 +43,7 @@ FIELDS = [
     ("batch_size", "batch size"),
     ("train_per_class", "train images per class"),
     ("test_limit", "test images (blank: all)"),
-    ("data_dir", "CIFAR-10 data dir"),
+    ("data_dir", "data dir"),
     ("weights", "weights (imagenet/none/path)"),
     ("seed", "seed"),
     ("name", "run name"),
@@ -52,6 +52,11 @@ INTS = {"scratch_epochs", "frozen_epochs", "head_epochs", "finetune_epochs", "tr
         "batch_size", "train_per_class", "test_limit", "seed"}
 BLANK_IS_NONE = {"train_per_class", "test_limit", "data_dir"}  # optional knobs: blank means "not set"
 CUSTOM = "custom"
+# The data sets (engine/data/catalog.py), as the form names them
+DATASET_CHOICES = [("CIFAR-10", "cifar10"), ("CIFAR-100, 100 fine classes", "cifar100"),
+                   ("CIFAR-100, 20 coarse classes", "cifar100_coarse"), ("Fashion-MNIST", "fashion_mnist"),
+                   ("MNIST", "mnist"), ("image folder (data dir)", "folder"),
+                   ("digits (offline demo, NOT CIFAR-10)", "digits")]
 
 
 def form_backend() -> tuple[str | None, str]:
@@ -68,32 +73,32 @@ def form_backend() -> tuple[str | None, str]:
 
 
 class FilesChecked(Message):
-    """The CIFAR-10 folder and weights file named in the form, checked in a worker (they are file reads)."""
+    """The data folder and weights file named in the form, checked in a worker (they are file reads)."""
 
     def __init__(self, files: tuple, problem: str) -> None:
         super().__init__()
         self.files, self.problem = files, problem
 
 
-def named_files(config: ExperimentConfig) -> tuple[str | None, str | None]:
-    """The files the form names itself: a CIFAR-10 folder (with cifar10 chosen) and a weights path (not
-    `imagenet` / `none`, whose cached file is checked at Start: a checksum of ~20 MB is not for each key)."""
-    folder = config.data_dir if config.dataset == "cifar10" else None
+def named_files(config: ExperimentConfig) -> tuple[tuple[str, str] | None, str | None]:
+    """The files the form names itself: (data set, its folder) when a data dir is given, and a weights path
+    (not `imagenet` / `none`, whose cached file is checked at Start: a checksum of ~20 MB is not for each key)."""
+    folder = (config.dataset, config.data_dir) if config.data_dir and config.dataset != "digits" else None
     needs_weights = any(s != "scratch" for s in config.strategies)
     weights = config.weights if needs_weights and config.weights.strip().lower() not in ("imagenet", "none") \
         else None
     return folder, weights
 
 
-def check_named_files(folder: str | None, weights: str | None) -> str:
-    """The CLI's own checks of those files (`locate_cifar10`, `resolve_weights`: no TensorFlow), as one line;
+def check_named_files(folder: tuple[str, str] | None, weights: str | None) -> str:
+    """The CLI's own checks of those files (`catalog.locate`, `resolve_weights`: no TensorFlow), as one line;
     "" when they pass."""
-    from engine.data.sources import locate_cifar10
+    from engine.data.catalog import locate
     from engine.models.backbone import resolve_weights
 
     try:
         if folder:
-            locate_cifar10(folder)
+            locate(*folder)
         if weights:
             resolve_weights(weights)
     except UserError as exc:
@@ -138,8 +143,7 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
                 yield Select(self.preset_choices(), value=self.base.preset if self.base.preset in PRESETS
                              else CUSTOM, allow_blank=False, id="preset")
                 yield Label("data set")
-                yield Select([("CIFAR-10", "cifar10"), ("digits (offline demo, NOT CIFAR-10)", "digits")],
-                             value=self.base.dataset, allow_blank=False, id="dataset")
+                yield Select(DATASET_CHOICES, value=self.base.dataset, allow_blank=False, id="dataset")
                 yield Label("backend")
                 yield Select([(BACKEND_NAMES[b], b) for b in BACKENDS], allow_blank=self.initial_backend is None,
                              value=self.initial_backend or Select.NULL, prompt="choose a backend", id="backend")
@@ -185,7 +189,7 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
 
     def field_values(self) -> dict[str, Any]:
         """Every field as its config knob; raises `UserError` naming the field for a value of the wrong kind.
-        A disabled field (the CIFAR-10 folder while digits is chosen) is not set."""
+        A disabled field (the data folder while digits is chosen) is not set."""
         values: dict[str, Any] = {}
         for field_id, label in FIELDS:
             field = self.query_one(f"#{field_id}", Input)
@@ -211,9 +215,10 @@ class NewRunScreen(ModalScreen[ExperimentConfig | None]):
     def read(self) -> ExperimentConfig:
         chosen = tuple(n for n in STRATEGIES if self.query_one(f"#use-{n}", Checkbox).value)
         dataset = str(self.query_one("#dataset", Select).value)
-        folder = self.query_one("#data_dir", Input)  # where CIFAR-10 is read from: nothing to say for digits
+        folder = self.query_one("#data_dir", Input)  # where the data set is read from: nothing to say for digits
         folder.disabled = dataset == "digits"
-        folder.placeholder = "not used with digits" if folder.disabled else "blank: Keras' cache, else download"
+        folder.placeholder = ("not used with digits" if folder.disabled else "your folder: one sub-folder per class"
+                              if dataset == "folder" else "blank: Keras' cache, else download")
         scratch_model = str(self.query_one("#scratch-model", Select).value)
         backend = self.query_one("#backend", Select).value
         if backend is Select.NULL:

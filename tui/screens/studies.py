@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from engine.config import DEFAULT_STRATEGIES, STRATEGIES
+from engine.study.domains import evidence_lines
 from engine.study.record import scan_studies
 from engine.study.report import statistics_lines
 from engine.study.spec import NO_STUDY_YET
@@ -182,7 +183,8 @@ class StudiesScreen(Screen):
         for r in results:  # why a cell failed (a refused cell has no run to open), as `studies show`
             if r.status == "failed" and r.reason:
                 lines.append(f"cell {r.index + 1} {r.label}: failed, {r.reason}\n", style="red")
-        for kind, text in statistics_lines(record, conditions):  # the same lines as `studies show`
+        evidence = evidence_lines(record, results, conditions, self.app.runs_dir)  # a domains study's
+        for kind, text in statistics_lines(record, conditions) + evidence:  # the same lines as `studies show`
             style = {"head": "bold", "yes": "green", "no": "", "note": "dim"}[kind]
             lines.append(f"{text}\n" if kind in ("head", "note") else f"  {text}\n", style=style)
         self.query_one("#study-stats", Static).update(Group(verdict_renderable(verdict), lines))
