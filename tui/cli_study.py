@@ -223,7 +223,7 @@ def print_study(record, results, conditions, runs_dir: Path | None = None) -> No
     from tui.tables import print_verdict, study_table
 
     console = Console()
-    print_verdict(console, study_verdict(record, results, conditions))
+    print_verdict(console, study_verdict(record, results, conditions, runs_dir))
     console.print(study_table(record, results, conditions))
     for line in trained_on_lines(results):  # a digits / random-init study says so
         console.print(line, markup=False, highlight=False)
@@ -301,8 +301,10 @@ def studies_show(
         from engine.study.report import study_json
         from engine.verdict.study import study_verdict
 
-        data = study_json(record, results, conditions, resolve_runs_dir(runs_dir))
-        typer.echo(json.dumps({"verdict": study_verdict(record, results, conditions).to_dict(), **data}, indent=2))
+        folder = resolve_runs_dir(runs_dir)
+        data = study_json(record, results, conditions, folder)
+        typer.echo(json.dumps({"verdict": study_verdict(record, results, conditions, folder).to_dict(), **data},
+                              indent=2))
         return
     from tui.cli_slurm import print_cluster_states
 

@@ -27,6 +27,7 @@ class StudyContext:
     results: list[st.CellResult]
     conditions: list[st.Condition]
     comparisons: list[st.Comparison]
+    runs_dir: Path | None = None  # where the cells' runs are: what they recorded beyond accuracies (domains)
 
 
 @dataclass
@@ -106,7 +107,7 @@ GENERIC = Question("Which conditions and strategies differ?", generic)
 
 
 def question_for(record) -> Question:
-    from engine.verdict import studies  # noqa: F401  (registers the shipped studies' answers)
+    from engine.verdict import domains, studies  # noqa: F401  (register the shipped studies' answers)
 
     stem = Path(str(record.source or "")).stem
     return ANSWERS.get(record.name) or ANSWERS.get(stem) or GENERIC
@@ -136,8 +137,12 @@ def study_caveats(ctx: StudyContext) -> list[str]:
     return out
 
 
-def study_verdict(record, results: list[st.CellResult], conditions: list[st.Condition]) -> Verdict:
-    ctx = StudyContext(record, results, conditions, st.study_comparisons(conditions, record.x, record.reference))
+def study_verdict(record, results: list[st.CellResult], conditions: list[st.Condition],
+                  runs_dir: Path | None = None) -> Verdict:
+    """The answer to the study's question. `runs_dir` (the cells' runs folder) lets an answer read what the
+    runs recorded beyond their accuracies (the domains study: each data set's distance from ImageNet)."""
+    ctx = StudyContext(record, results, conditions, st.study_comparisons(conditions, record.x, record.reference),
+                       runs_dir)
     question = question_for(record)
     verdict = Verdict(f"study {record.name}", caveats=study_caveats(ctx), question=question.question)
     if not any(r.test_accuracy for r in results):
