@@ -38,7 +38,7 @@ def launch_app(runs_dir: Path, start: ExperimentConfig | None = None, watch: str
             hint = f"see `cifar-tui runs show {watch}`" if watch else "for batch jobs use `cifar-tui run`"
             print(f"cifar-tui: error: {problem}; {hint}", file=sys.stderr)
             return 2
-        print(f"cifar-tui: {problem}: running the study headless (plain lines)", flush=True)
+        print(f"cifar-tui: {problem}: running the run headless (plain lines)", flush=True)
         from tui.cli_headless import run_headless
 
         run_headless(start, runs_dir, plain=True, json_out=False)  # the whole config, every option kept
