@@ -234,4 +234,11 @@ def _prepare(config: ExperimentConfig, report):
     environment["allocator"] = allocator
     environment["jit"] = resolve_jit(config.jit, keras.backend.backend(), environment["device"] != "CPU",
                                      strategy is not None)
+    if "scratch" in config.strategies:  # airbench's epochs and batch as they train (records say what ran)
+        from engine.models.airbench_strategy import resolve as resolve_airbench
+
+        effective = resolve_airbench(config, len(data.y_train), environment["replicas"])
+        if effective is not config:
+            environment["airbench"] = {"airbench_epochs": effective.airbench_epochs,
+                                       "airbench_batch_size": effective.airbench_batch_size}
     return data, environment, strategy
