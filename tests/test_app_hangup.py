@@ -26,6 +26,8 @@ from pathlib import Path
 import pytest
 from test_app_signals import ALT_SCREEN_ON
 
+from engine.resume import plan_resume
+
 TESTS = Path(__file__).resolve().parent
 EXIT_WITHIN_S = 15  # the batch ends 3 s after the stop; the rest is slack for a loaded machine
 
@@ -72,18 +74,28 @@ DRAWN = {"run": b"1 curves", "runs": b"no run yet", "watch": b"watched"}  # on s
 
 
 def start_app(tmp_path: Path, controlling_tty: bool, mode: str) -> tuple[subprocess.Popen, int]:
-    """The app on a 100x30 pseudo-terminal; as tmux's or sshd's command it is its session's leader and the
+    (tmp_path / "app.py").write_text(APP)
+    return in_pty([sys.executable, str(tmp_path / "app.py"), str(tmp_path / "runs"), str(tmp_path / "batches"),
+                   mode], controlling_tty, {"PYTHONPATH": f"{TESTS.parent}:{TESTS}"})
+
+
+def in_pty(argv: list[str], controlling_tty: bool, env: dict) -> tuple[subprocess.Popen, int]:
+    """`argv` on a 100x30 pseudo-terminal; as tmux's or sshd's command it is its session's leader and the
     terminal is its controlling one (its hang-up then sends SIGHUP); otherwise it only loses the terminal."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-    (tmp_path / "app.py").write_text(APP)
-    env = {**os.environ, "TERM": "xterm-256color", "PYTHONPATH": f"{TESTS.parent}:{TESTS}"}
-    process = subprocess.Popen(
-        [sys.executable, str(tmp_path / "app.py"), str(tmp_path / "runs"), str(tmp_path / "batches"), mode],
-        stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True,
-        preexec_fn=(lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0)) if controlling_tty else None)
+    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                               env={**os.environ, "TERM": "xterm-256color", **env},
+                               preexec_fn=(lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0)) if controlling_tty else None)
     os.close(slave)
     return process, master
+
+
+def wait_for_exit(process: subprocess.Popen, seconds: float) -> int:
+    try:
+        return process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the app still runs {seconds} s after its terminal went away")
 
 
 def read_until(master: int, process: subprocess.Popen, done, what: str, timeout: float = 60) -> None:
@@ -107,10 +119,7 @@ def test_the_terminal_going_away_stops_the_run_and_the_app_exits(tmp_path, contr
             os.write(master, b"r")
             read_until(master, process, lambda out: b"runs in" in out, "the Runs screen")
         os.close(master)  # the terminal goes away, as at `tmux kill-session`
-        try:
-            code = process.wait(timeout=EXIT_WITHIN_S)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"the app still runs {EXIT_WITHIN_S} s after its terminal went away")
+        code = wait_for_exit(process, EXIT_WITHIN_S)
     finally:
         if process.poll() is None:
             process.kill()
@@ -120,3 +129,27 @@ def test_the_terminal_going_away_stops_the_run_and_the_app_exits(tmp_path, contr
         (summary_file,) = (tmp_path / "runs").glob("*/summary.json")
         summary = json.loads(summary_file.read_text())
         assert summary["status"] == "interrupted" and summary["error"] == "stopped by SIGHUP"
+
+
+@pytest.mark.slow
+def test_a_real_run_whose_terminal_went_away_resumes_from_its_checkpoint(tmp_path):
+    runs = tmp_path / "runs"
+    cli = "import sys; from tui.cli import main; main(sys.argv[1:])"
+    process, master = in_pty([sys.executable, "-c", cli, "--preset", "quick", "--dataset", "digits", "--weights",
+                              "none", "--strategies", "scratch", "--runs-dir", str(runs)], True,
+                             {"KERAS_HOME": str(tmp_path / "keras")})
+    try:
+        read_until(master, process, lambda _: any("epoch_end" in f.read_text() for f in runs.glob("*/events.jsonl")),
+                   "a finished epoch", timeout=300)
+        os.close(master)
+        code = wait_for_exit(process, 120)  # a real batch, then TensorFlow's exit, on a loaded 2-core machine
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert code == 128 + signal.SIGHUP
+    (summary_file,) = runs.glob("*/summary.json")
+    summary = json.loads(summary_file.read_text())
+    assert summary["status"] == "interrupted" and summary["error"] == "stopped by SIGHUP"
+    plan = plan_resume(runs, summary["run_id"])
+    assert plan.from_epochs()["scratch"] >= 1  # continues after its last checkpointed epoch
