@@ -53,8 +53,13 @@ def launch_app(runs_dir: Path, start: ExperimentConfig | None = None, watch: str
         app = CifarTuiApp(runs_dir, start=start, native_log=log, watch=watch)
         app.install_signal_handlers()  # before anything else can take time (TensorFlow loads in a worker)
         app.run()
-    for line in closing_lines(app.live_state, runs_dir):
-        print(line)
+    try:
+        for line in closing_lines(app.live_state, runs_dir):
+            print(line, flush=True)
+    except OSError:  # the terminal hung up (tui/hangup.py): nobody to tell, and no traceback (was exit 1)
+        devnull = os.open(os.devnull, os.O_WRONLY)  # nor a failed flush at exit (Python's status 120)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     return app.return_code or 0
 
 
