@@ -33,7 +33,7 @@ async def wait_finished(pilot):
     # or the snapshot shows the placeholder on a fast machine and the verdict on a slow one
     verdict = app.screen.query_one(VerdictView)
     for _ in range(1200):
-        if verdict.verdict is not None:
+        if verdict.verdict is not None and verdict.size.height > 2:  # shown, and laid out past the placeholder
             break
         await pilot.pause(0.05)
     await settle(pilot)
