@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from events_factory import record_runs
 
-from engine.store.atomic import report_folder
+from cifar_tui.engine.store.atomic import report_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # Ctrl-C arrives while the first figure is drawn: raised there, or raised in a finalizer and swallowed
 CHILD = """
 import os, signal, sys
-import engine.export as export
+import cifar_tui.engine.report.export as export
 
 drawn = export.plot_curves
 
@@ -37,10 +37,10 @@ def plot_curves(*args):
 
 export.plot_curves = plot_curves
 export.plot_confusion = lambda *args: None  # the rest of the report: not what is tested, and slow to draw
-import engine.export_analysis, engine.export_gallery
-engine.export_analysis.export_analysis = lambda *args: []
-engine.export_gallery.export_galleries = lambda *args: ([], [])
-from tui.cli import main
+import cifar_tui.engine.report.export_analysis, cifar_tui.engine.report.export_gallery
+cifar_tui.engine.report.export_analysis.export_analysis = lambda *args: []
+cifar_tui.engine.report.export_gallery.export_galleries = lambda *args: ([], [])
+from cifar_tui.cli.main import main
 main(sys.argv[2:])
 """
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from tui.cli import app
+from cifar_tui.cli.main import app
 
 SPEC = """name = "refused"
 x = "seed"
