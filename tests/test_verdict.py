@@ -221,7 +221,8 @@ def test_the_data_efficiency_verdict_says_where_transfers_advantage_stops_being_
 def test_a_study_plugs_in_its_own_answer_by_name_or_spec_file_and_others_get_the_generic_one():
     from cifar_tui.engine.study.stats import aggregate
     from cifar_tui.engine.verdict.model import Sentence
-    from cifar_tui.engine.verdict.study import ANSWERS, answers, study_verdict
+    from cifar_tui.engine.verdict.questions import ANSWERS, answers
+    from cifar_tui.engine.verdict.study import study_verdict
 
     results = study_results({"1/class": [10.0, 11.0, 9.0], 1.0: [0.1, 0.2, 0.0]})
     conditions = aggregate(results)

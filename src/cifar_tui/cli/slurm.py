@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from cifar_tui.cli.headless import fail, stop_on_signals
+from cifar_tui.cli.study_views import load_study, print_study
 from cifar_tui.engine.errors import UserError
 
 STATE_WORDS = {"finished": "finished", "failed": "FAILED", "cancelled": "cancelled (resubmitted by the next run)",
@@ -59,8 +60,6 @@ def run_on_slurm(spec, folder: Path, flags: dict, wait: bool, retry_failed: bool
             states = follow_study(folder, spec.name, lambda st: typer.echo(state_line(st, total)), stop_event)
         except UserError as exc:
             raise fail(str(exc), exc.exit_code) from None
-    from cifar_tui.cli.study import load_study, print_study
-
     print_study(*load_study(folder, spec.name), runs_dir=folder)
     if received:
         typer.echo(f"stopped waiting; the jobs go on (cifar-tui studies show {spec.name})", err=True)

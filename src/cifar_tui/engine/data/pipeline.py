@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from cifar_tui.engine.data.feeder import evaluation_weight, padded_length
+from cifar_tui.engine.data.batches import evaluation_weight, padded_length
 
 
 def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, training: bool, seed: int = 0) -> tf.data.Dataset:

@@ -30,7 +30,8 @@ from typing import NamedTuple
 import keras
 import numpy as np
 
-from cifar_tui.engine.data.feeder import evaluation_rows, predict_rows, training_steps
+from cifar_tui.engine.data.batches import evaluation_rows, training_steps
+from cifar_tui.engine.data.feeder import predict_rows
 from cifar_tui.engine.run.events import LogMessage, Sink
 from cifar_tui.engine.store.feature_files import KeyFolder, image_digests
 

@@ -13,7 +13,8 @@ import numpy as np
 
 from cifar_tui.engine.analysis.backbone_change import ANALYSIS_IMAGES, snapshot, trained_variables
 from cifar_tui.engine.config.config import ExperimentConfig
-from cifar_tui.engine.data.feeder import make_feeder, predict_rows, training_steps
+from cifar_tui.engine.data.batches import training_steps
+from cifar_tui.engine.data.feeder import make_feeder, predict_rows
 from cifar_tui.engine.data.splits import PreparedData
 from cifar_tui.engine.models.airbench_strategy import resolve as resolve_airbench
 from cifar_tui.engine.models.backbone import WeightsChoice

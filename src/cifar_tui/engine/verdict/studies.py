@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from cifar_tui.engine.study import stats as st
 from cifar_tui.engine.verdict.model import Sentence
-from cifar_tui.engine.verdict.study import StudyContext, against_reference, answers, condition_label, short, statistic
+from cifar_tui.engine.verdict.questions import (
+    StudyContext,
+    against_reference,
+    answers,
+    condition_label,
+    short,
+    statistic,
+)
 
 TRANSFER = ("finetune", "frozen", "probe")
 
