@@ -341,6 +341,7 @@ def gallery_first_paint_s(size: dict) -> float:
     probabilities[cell] = 0.01
     probabilities[cell, 5] = 0.91
     run_dir = Path(tempfile.mkdtemp()) / "bench-run"
+    run_dir.mkdir()  # the store makes a run's sub-folders, never the run folder itself (issue #26)
     write_predictions(run_dir, "scratch", prediction_arrays(probabilities, labels, images))
     names = [str(i) for i in range(10)]
 

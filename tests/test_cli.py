@@ -82,7 +82,7 @@ def test_runs_dir_from_environment(tmp_path, monkeypatch):
     (["run", "--strategies", "scratch,bogus"], "unknown strategy 'bogus'"),
     (["run", "--preset", "huge"], "unknown preset 'huge'"),
     (["run", "--name", "../../etc"], "run name '../../etc' is not allowed"),
-    (["run", "--dataset", "mnist"], "unknown dataset 'mnist'"),
+    (["run", "--dataset", "svhn"], "unknown dataset 'svhn'"),
     (["run", "--bogus-flag"], "No such option: --bogus-flag"),
     (["runs", "show", "../x"], "not a valid run id"),
     (["runs", "show", "nothing-like-this"], "no run 'nothing-like-this'"),

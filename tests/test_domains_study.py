@@ -90,21 +90,21 @@ def test_the_study_runs_end_to_end_on_every_kind_of_file(tmp_path, data_sets, we
     assert "folder:pets: distance from ImageNet" in page
 
 
-def record_domains(runs_dir, distances: dict[str, float | None], gaps: dict[str, float]):
-    """A recorded 2-data-set x 3-seed study: scratch at 0.5, frozen at 0.5 + gap (+ seed noise)."""
+def record_domains(runs_dir, distances: dict[str, float | None], gaps: dict[str, float], name: str = "dom"):
+    """A recorded data-set x 3-seed study: scratch at 0.5, frozen at 0.5 + gap (+ seed noise)."""
     from events_factory import run_started, strategy_events
 
     from cifar_tui.engine.run import events as ev
     from cifar_tui.engine.store.recorder import RunRecorder
     from cifar_tui.engine.study.record import new_record, save_record
 
-    spec = parse_spec({"name": "dom", "x": "variant", "base": {"preset": "custom", "strategies": ["scratch", "frozen"]},
+    spec = parse_spec({"name": name, "x": "variant", "base": {"preset": "custom", "strategies": ["scratch", "frozen"]},
                        "axes": {"variant": list(distances), "seed": [0, 1, 2]},
                        "variants": {name: {"dataset": name} for name in distances}})
     record = new_record(spec)
     for cell in record.cells:
         name, seed = cell.key["variant"], cell.key["seed"]
-        run_id = f"20270121-08000{cell.index}-dom-00{cell.index}-0000abc{cell.index}"
+        run_id = f"20270121-0800{cell.index:02d}-dom-0{cell.index:02d}-0000ab{cell.index:02d}"
         started = run_started(run_id, strategies=("scratch", "frozen"))
         value = distances[name]
         started.dataset = {**started.dataset, "name": name, "imagenet_distance": {
@@ -144,3 +144,49 @@ def test_a_study_without_distances_has_no_evidence(tmp_path):
     results = cell_results(record, tmp_path)
     assert domain_evidence(record, results, aggregate(results), tmp_path) is None
     assert "domains" not in study_json(record, results, aggregate(results), tmp_path)
+
+
+def domains_verdict(runs_dir, distances, gaps):
+    from cifar_tui.engine.verdict.study import study_verdict
+
+    record = record_domains(runs_dir, distances, gaps, name="domains")
+    results = cell_results(record, runs_dir)
+    return study_verdict(record, results, aggregate(results), runs_dir)
+
+
+def test_the_verdict_lists_the_advantage_nearest_first_and_never_calls_four_data_sets_a_trend(tmp_path):
+    verdict = domains_verdict(tmp_path, {"mnist": 3.0, "cifar10": 0.5, "fashion_mnist": 2.0, "cifar100": 0.8},
+                              {"mnist": -0.1, "cifar10": 0.2, "fashion_mnist": 0.0, "cifar100": 0.1})
+    assert verdict.question.startswith("Does transfer's advantage over scratch depend on the data's distance")
+    sentence = next(s for s in verdict.sentences if s.text.startswith("frozen - scratch"))
+    order = [sentence.text.index(name) for name in ("cifar10 (0.50 nats)", "cifar100 (0.80 nats)",
+                                                    "fashion_mnist (2.00 nats)", "mnist (3.00 nats)")]
+    assert order == sorted(order)  # nearest first
+    # a perfect monotone order over 4 data sets: exact p = 2/4! = 0.083, never significant
+    assert "no trend with distance can be told apart from chance with 4 data sets" in sentence.text
+    assert "Spearman rho=-1.00, exact permutation p=0.083 over 4 data sets" in sentence.statistic
+
+
+def test_the_verdict_names_a_trend_only_where_the_permutation_test_supports_it(tmp_path):
+    names = ("cifar10", "cifar100", "cifar100_coarse", "fashion_mnist", "mnist")
+    distances = dict(zip(names, (0.5, 1.0, 1.5, 2.0, 3.0), strict=True))
+    verdict = domains_verdict(tmp_path, distances, dict(zip(names, (0.2, 0.15, 0.1, 0.0, -0.1), strict=True)))
+    sentence = next(s for s in verdict.sentences if s.text.startswith("frozen - scratch"))
+    assert sentence.text.endswith("the advantage shrinks with distance from ImageNet")
+    assert "exact permutation p=0.017 over 5 data sets" in sentence.statistic  # 2/5!
+
+
+def test_rank_trend_is_scipys_exact_spearman_test():
+    from scipy import stats
+
+    from cifar_tui.engine.verdict.domains import rank_trend
+
+    x, y = [0.1, 0.4, 0.2, 0.9, 0.5, 0.7], [3.0, 1.0, 2.0, -1.0, 0.5, 0.4]
+    rho, p = rank_trend(x, y)
+    assert rho == pytest.approx(stats.spearmanr(x, y).statistic)
+    # exact two-sided p by brute force: the share of the 720 pairings at least as extreme
+    import itertools
+
+    rhos = [stats.spearmanr(x, perm).statistic for perm in itertools.permutations(y)]
+    assert p == pytest.approx(sum(abs(r) >= abs(rho) - 1e-12 for r in rhos) / len(rhos))
+    assert rank_trend([1.0, 2.0], [0.1, 0.2]) is None  # two points: no trend to test

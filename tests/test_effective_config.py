@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from events_factory import full_run
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
@@ -132,3 +133,26 @@ async def test_the_compare_screen_shows_what_trained(tmp_path):
                 for r in range(table.row_count)}
         assert rows["dataset"] == ["digits (asked cifar10)", "digits"]
         assert rows["weights"] == ["none (asked imagenet)", "none"]
+
+
+@pytest.mark.slow
+def test_airbenchs_epochs_and_batch_are_recorded_as_they_trained(tmp_path):
+    """Asked: the reference's (None). Trained: its 9.9 epochs and a batch capped at the ~50 training images
+    (issue #24 s.2); config.json keeps the request, the effective configuration says what ran."""
+    import threading
+
+    from cifar_tui.engine.config.presets import preset_config
+    from cifar_tui.engine.run.runner import run_experiment
+
+    config = preset_config("quick", strategies=("scratch",), dataset="digits", weights="none", checkpoints=False,
+                           scratch_model="airbench", train_per_class=5, test_limit=50, val_fraction=0.1)
+    events: list[ev.Event] = []
+    run_experiment(config, events.append, threading.Event())
+    started = next(e for e in events if isinstance(e, ev.RunStarted))
+    recorded = effective_config(started.config, started.dataset, started.weights, started.environment)
+    assert started.config["airbench_epochs"] is None and started.config["airbench_batch_size"] is None
+    train = started.dataset["train"]  # 5 per class, less what validation took
+    assert train < 1024 and recorded.effective["airbench_epochs"] == 9.9
+    assert recorded.effective["airbench_batch_size"] == train
+    assert recorded.requested["airbench_batch_size"] == "the reference's"
+    assert "scratch_lr" in recorded.unused and "airbench_epochs" not in recorded.unused

@@ -70,7 +70,7 @@ def test_every_command_that_takes_latest_takes_the_newest_start(tmp_path, monkey
     cli = CliRunner()
     r = ["--runs-dir", str(tmp_path)]
     assert cli.invoke(app, ["runs", "list", *r]).stdout.splitlines()[1].startswith(newer)
-    assert cli.invoke(app, ["runs", "show", "latest", *r]).stdout.startswith(f"run {newer}:")
+    assert f"\nrun {newer}:" in cli.invoke(app, ["runs", "show", "latest", *r]).stdout  # after the verdict
     assert f"run {newer} finished; nothing to resume" in cli.invoke(app, ["resume", "latest", *r]).stderr
     assert f"runs show {newer}" in cli.invoke(app, ["watch", *r]).stderr  # no terminal: it names the run
     # `runs export latest` resolves `latest` as `runs show` does (resolve_run): its figures cost ~18 s here

@@ -52,7 +52,7 @@ def test_without_a_terminal_the_whole_config_runs_headless(tmp_path, monkeypatch
                         lambda config, runs_dir, plain, json_out: ran.append(config))
     result = runner.invoke(app, [*OPTIONS, "--runs-dir", str(tmp_path)])  # CliRunner's streams are no TTY
     assert result.exit_code == 0, result.output
-    assert "not a terminal: running the study headless" in result.output
+    assert "not a terminal: running the run headless" in result.output
     (config,) = ran
     assert (config.scratch_epochs, config.transfer_image_size, config.finetune_lr) == (1, 32, 3e-4)
 

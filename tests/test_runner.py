@@ -104,7 +104,7 @@ def test_cancel_stops_within_one_batch_and_is_recorded(cifar_dir, tmp_path):
     assert batches_after_stop == []  # the batch in flight when asked was the last one
     assert not [e for e in seen_epochs if e.strategy == "scratch"]  # a cut-short epoch is not recorded
     assert outcome.summary["strategies"]["scratch"]["status"] == "cancelled"
-    assert outcome.summary["strategies"]["frozen"]["status"] == "pending"  # never started
+    assert outcome.summary["strategies"]["frozen"]["status"] == "not started"  # never started: resume runs it
     assert list_runs(tmp_path / "runs")[0].status == "cancelled"
 
 

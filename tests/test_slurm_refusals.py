@@ -4,10 +4,18 @@ section 7). sbatch, srun and squeue are stand-ins on PATH that answer as Slurm 2
 
 from __future__ import annotations
 
-import pytest
-from typer.testing import CliRunner
+import subprocess
+import sys
 
-from cifar_tui.cli.main import app
+import pytest
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    """The real command in its own process, as a user runs it (in-process, a refused submission once left the
+    test worker's captured output closed, and every later test in that worker errored)."""
+    code = "import sys; from cifar_tui.cli.main import main; main(sys.argv[1:])"
+    return subprocess.run([sys.executable, "-c", code, *args],
+                          capture_output=True, text=True, timeout=300)
 
 SPEC = """name = "refused"
 x = "seed"
@@ -53,10 +61,9 @@ def test_a_refused_submission_names_the_fix_in_its_line_and_leaves_no_submitit_f
     slurm_that_refuses(lines)
     (tmp_path / "spec.toml").write_text(SPEC)
     runs = tmp_path / "runs"
-    result = CliRunner().invoke(app, ["study", str(tmp_path / "spec.toml"), "--executor", "slurm",
-                                      "--runs-dir", str(runs)])
-    assert result.exit_code == 2, result.output
-    assert result.stderr.count("\n") == 1 and result.stdout == "", result.output
+    result = cli("study", str(tmp_path / "spec.toml"), "--executor", "slurm", "--runs-dir", str(runs))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and result.stdout == "", result.stderr
     assert result.stderr.startswith(f"cifar-tui: error: Slurm did not take the job array: sbatch: error: "
                                     f"{lines[named]}; {fix}"), result.stderr
     assert not (runs / ".studies" / "refused" / "slurm").exists()  # no pickles, no sbatch script
@@ -65,6 +72,6 @@ def test_a_refused_submission_names_the_fix_in_its_line_and_leaves_no_submitit_f
 def test_with_no_gpu_asked_the_gres_refusal_names_no_gpu_fix(tmp_path, slurm_that_refuses):
     slurm_that_refuses(REFUSALS["gres"][0])
     (tmp_path / "spec.toml").write_text(SPEC)
-    result = CliRunner().invoke(app, ["study", str(tmp_path / "spec.toml"), "--executor", "slurm",
-                                      "--gpus-per-task", "0", "--runs-dir", str(tmp_path / "runs")])
-    assert result.exit_code == 2 and "--gpus-per-task 0" not in result.stderr, result.output
+    result = cli("study", str(tmp_path / "spec.toml"), "--executor", "slurm", "--gpus-per-task", "0",
+                 "--runs-dir", str(tmp_path / "runs"))
+    assert result.returncode == 2 and "--gpus-per-task 0" not in result.stderr, result.stderr

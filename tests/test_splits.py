@@ -147,10 +147,11 @@ def test_a_study_recorded_before_the_knob_keeps_its_fingerprint_where_its_split_
     import hashlib
     import json
 
-    from cifar_tui.engine.study.spec import parse_spec
+    from cifar_tui.engine.study.spec import LATER_KNOBS, parse_spec
 
-    def as_before(spec):  # what the fingerprint hashed before the knob existed (and before #14's backend, jit)
-        configs = [{**{k: v for k, v in c.config.to_dict().items() if k not in ("val_from", "backend")},
+    def as_before(spec):  # what the fingerprint hashed before the knob existed (and before #14's backend, jit,
+        # and the knobs added later still: domain_distance, transfer_translate)
+        configs = [{**{k: v for k, v in c.config.to_dict().items() if k not in ("val_from", "backend", *LATER_KNOBS)},
                     "jit": False} for c in spec.cells()]
         return hashlib.sha256(json.dumps(configs, sort_keys=True).encode()).hexdigest()[:16]
 

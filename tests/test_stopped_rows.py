@@ -50,7 +50,9 @@ async def test_watching_a_run_whose_writer_died_shows_no_strategy_training(tmp_p
     recorder = RunRecorder(tmp_path, RUN, heartbeat_s=3600)
     for event in scratch_mid_epoch():
         recorder(event)
-    recorder._stop_heartbeat.set()  # the writer dies mid-epoch: its heartbeat goes stale
+    recorder._stop_heartbeat.set()  # the writer dies mid-epoch: its heartbeat goes stale and its lock is free
+    recorder._run_lock.release()  # (on this host the lock is the truth about a writer: issue #26)
+    recorder._run_lock = None
     writer = tmp_path / RUN / "writer.json"
     writer.write_text(json.dumps({**json.loads(writer.read_text()), "heartbeat": time.time() - 3600}))
     app = CifarTuiApp(tmp_path, watch=RUN)

@@ -51,10 +51,10 @@ def test_the_continue_line_of_a_stopped_shipped_study_works_when_pasted(tmp_path
     monkeypatch.setattr("cifar_tui.engine.study.runner.run_study", lambda spec, folder, *args, **kwargs:
                         studies.append((spec.name, spec.fingerprint(), folder)) or [])
     monkeypatch.setattr("cifar_tui.cli.study.load_study", lambda folder, name: (None, [], []))
-    monkeypatch.setattr("cifar_tui.cli.study.print_study", lambda *args: None)
+    monkeypatch.setattr("cifar_tui.cli.study.print_study", lambda *args, **kwargs: None)
     runs = tmp_path / "my runs"
     args = ["study", "data-efficiency", "--preset", "quick", "--set", "dataset=digits", "--set",
-            "strategies=['scratch']", "--name", "mine", "--runs-dir", str(runs)]
+            "strategies=['scratch']", "--set", "variant=['standard']", "--name", "mine", "--runs-dir", str(runs)]
     result = runner.invoke(app, args)
     assert result.exit_code == 130
     line = next(x for x in result.output.splitlines() if "continue it with:" in x)

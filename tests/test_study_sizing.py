@@ -50,6 +50,16 @@ def test_a_setting_the_grid_would_overwrite_is_refused_in_one_line(tmp_path, stu
     assert code == 2 and says in out and len(out.strip().splitlines()) == 1, out
 
 
+def test_a_knob_a_variant_sets_is_taken_once_those_variants_are_left_out_in_any_order(tmp_path):
+    """The refusal names its fix, --set variant=[...]: the fix works whether it comes before or after."""
+    knob, pick = "strategies=['scratch']", "variant=['standard']"
+    for first, second in ((knob, pick), (pick, knob)):
+        code, out = dry_run(tmp_path, "data-efficiency", "--set", first, "--set", second)
+        assert code == 0 and "study data-efficiency: 18 cells" in out, out
+    code, out = dry_run(tmp_path, "data-efficiency", "--set", "strategies=['scratch']")
+    assert code == 2 and "variant(s) airbench-muon set it" in out
+
+
 def record_strategy(runs_dir, run_id, seconds: float, host: str):
     recorder = RunRecorder(runs_dir, run_id)
     started = run_started(run_id, strategies=("scratch",))

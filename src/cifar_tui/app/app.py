@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 import cifar_tui.engine.run.events as ev
 from cifar_tui.app.following import FollowRuns
+from cifar_tui.app.hangup import TerminalGone
 from cifar_tui.app.job_control import SuspendAndContinue
 from cifar_tui.app.messages import (
     BatchProgress,
@@ -127,10 +128,12 @@ class CifarTuiApp(SuspendAndContinue, FollowRuns, App):
 
     def stop_by_signal(self, signum: int) -> None:
         """Stop as SIGTERM / SIGHUP ask: at once when idle, after the current batch when training; a second
-        signal exits at once (the run then shows `interrupted` once its writer is gone)."""
+        signal exits at once (the run then shows `interrupted` once its writer is gone), but not a second
+        SIGHUP: a hang-up the app saw itself and the kernel's SIGHUP are one event (app/hangup.py)."""
         name = signal.Signals(signum).name
         if self._exit_code:
-            self.exit(return_code=self._exit_code)
+            if signum != signal.SIGHUP or self._exit_code != 128 + signal.SIGHUP:  # one hang-up, told twice
+                self.exit(return_code=self._exit_code)
             return
         self._exit_code = 128 + signum
         if not self.is_training or self.training is None:
@@ -140,6 +143,11 @@ class CifarTuiApp(SuspendAndContinue, FollowRuns, App):
         self.training.cancelled_event.reason = f"stopped by {name}"  # read by the engine: "interrupted"
         self.action_cancel_run()
         self.set_timer(QUIT_GRACE_S, lambda: self.exit(return_code=self._exit_code))
+
+    def on_terminal_gone(self, _message: TerminalGone) -> None:
+        """The terminal hung up (app/hangup.py): stop as its SIGHUP asks, whether or not that came."""
+        if not self._exit_code:
+            self.stop_by_signal(signal.SIGHUP)
 
     # --- lifecycle ------------------------------------------------------------------------------------
     def on_resize(self, event: events.Resize) -> None:

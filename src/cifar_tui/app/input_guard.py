@@ -6,12 +6,15 @@ the app can exit while the bytes land in the shell (textual#6456, #6668, open). 
 running app (a tmux re-attach, an SSH reconnect) may fall back to X10 mouse reports, `ESC [ M b x y`, whose
 three bytes are raw `value + 32`: past column 95 they are >= 0x80. We hand Textual a decoder that passes
 X10 reports through as one character per byte (Textual's parser recognises and drops them) and drops any
-other undecodable byte.
+other undecodable byte. End-of-file (a terminal that hung up reads as one, at once, again and again) is
+raised as `EndOfInput`, which ends the input loop (app/job_control.py).
 """
 
 from __future__ import annotations
 
 import codecs
+
+from cifar_tui.app.hangup import EndOfInput
 
 X10_PREFIX = b"\x1b[M"
 
@@ -25,6 +28,8 @@ class TerminalInputDecoder(codecs.IncrementalDecoder):
         self._pending = b""  # an X10 report cut by the end of a read
 
     def decode(self, data: bytes, final: bool = False) -> str:
+        if not data and not final:  # the terminal was ready and gave nothing: end-of-file (app/hangup.py)
+            raise EndOfInput
         data = self._pending + bytes(data)
         self._pending = b""
         out = []

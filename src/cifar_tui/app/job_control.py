@@ -16,10 +16,13 @@ group nobody could continue.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 
 from textual.drivers.linux_driver import LinuxDriver
+
+from cifar_tui.app.hangup import EndOfInput, TerminalGone, TerminalOutput, hung_up, terminal_lost
 
 FOREGROUND_POLL_S = 0.2  # how soon a job running in the background notices `fg`
 
@@ -43,6 +46,32 @@ class JobControlDriver(LinuxDriver):
 
     suspended = False  # application mode left for a stop; nothing is drawn until back in the foreground
     _polling = False  # a look at the terminal's foreground job is due
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._file = TerminalOutput(self._file, self._terminal_gone)  # a dead terminal stops the app (hangup.py)
+
+    def _terminal_gone(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the app's loop already closed: nothing left to stop
+            self._app.post_message(TerminalGone())
+
+    def run_input_thread(self) -> None:
+        """Textual's input loop, ended with the app told when the terminal has gone: a read of end-of-file
+        from a hung-up terminal (Textual read it again and again, spinning a core) or EIO (the moment its
+        master closes; the input thread died and took the app down, exit 1). Any other end-of-file reads on."""
+        while True:
+            try:
+                super().run_input_thread()
+                return
+            except EndOfInput:
+                if hung_up(self.fileno):
+                    self._file.lost()
+                    return
+            except OSError as exc:
+                if not terminal_lost(exc, self.fileno):
+                    raise
+                self._file.lost()
+                return
 
     def _sigtstp_application(self, *_) -> None:
         if not self._auto_restart:  # inside App.suspend(): its own code restarts application mode

@@ -39,7 +39,7 @@ def launch_app(runs_dir: Path, start: ExperimentConfig | None = None, watch: str
             hint = f"see `cifar-tui runs show {watch}`" if watch else "for batch jobs use `cifar-tui run`"
             print(f"cifar-tui: error: {problem}; {hint}", file=sys.stderr)
             return 2
-        print(f"cifar-tui: {problem}: running the study headless (plain lines)", flush=True)
+        print(f"cifar-tui: {problem}: running the run headless (plain lines)", flush=True)
         from cifar_tui.cli.headless import run_headless
 
         run_headless(start, runs_dir, plain=True, json_out=False)  # the whole config, every option kept
@@ -54,8 +54,13 @@ def launch_app(runs_dir: Path, start: ExperimentConfig | None = None, watch: str
         app = CifarTuiApp(runs_dir, start=start, native_log=log, watch=watch)
         app.install_signal_handlers()  # before anything else can take time (TensorFlow loads in a worker)
         app.run()
-    for line in closing_lines(app.live_state, runs_dir):
-        print(line)
+    try:
+        for line in closing_lines(app.live_state, runs_dir):
+            print(line, flush=True)
+    except OSError:  # the terminal hung up (app/hangup.py): nobody to tell, and no traceback (was exit 1)
+        devnull = os.open(os.devnull, os.O_WRONLY)  # nor a failed flush at exit (Python's status 120)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
     return app.return_code or 0
 
 

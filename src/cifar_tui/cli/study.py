@@ -258,8 +258,10 @@ def studies_show(
         from cifar_tui.engine.study.report import study_json
         from cifar_tui.engine.verdict.study import study_verdict
 
-        data = study_json(record, results, conditions, resolve_runs_dir(runs_dir))
-        typer.echo(json.dumps({"verdict": study_verdict(record, results, conditions).to_dict(), **data}, indent=2))
+        folder = resolve_runs_dir(runs_dir)
+        data = study_json(record, results, conditions, folder)
+        typer.echo(json.dumps({"verdict": study_verdict(record, results, conditions, folder).to_dict(), **data},
+                              indent=2))
         return
     from cifar_tui.cli.slurm import print_cluster_states
 

@@ -35,7 +35,7 @@ def print_study(record, results, conditions, runs_dir: Path | None = None) -> No
     from cifar_tui.render.tables import print_verdict, study_table
 
     console = Console()
-    print_verdict(console, study_verdict(record, results, conditions))
+    print_verdict(console, study_verdict(record, results, conditions, runs_dir))
     console.print(study_table(record, results, conditions))
     for line in trained_on_lines(results):  # a digits / random-init study says so
         console.print(line, markup=False, highlight=False)

@@ -98,7 +98,7 @@ class StudiesScreen(Screen):
             for record in records:
                 results = cell_results(record, folder)
                 out.append((record, results, aggregate(results)))
-                verdicts[record.name] = study_verdict(*out[-1])
+                verdicts[record.name] = study_verdict(*out[-1], folder)
         except Exception as exc:  # a damaged study or run folder: say so, keep the app up
             self.post_message(StudiesFailed(error_text(exc, f"cannot read the studies in {folder}")))
             return
@@ -171,7 +171,7 @@ class StudiesScreen(Screen):
             cells.move_cursor(row=min(cursor, len(results) - 1))
         self.query_one(StudyChart).draw(record, conditions)
         self.query_one(StudyBands).show(record, results, self.app.runs_dir)
-        verdict = self.verdicts.get(record.name) or study_verdict(record, results, conditions)  # the answer first
+        verdict = self.verdicts.get(record.name) or study_verdict(record, results, conditions, self.app.runs_dir)
         lines = Text("\n")
         for line in trained_on_lines(results):  # what the cells trained on: digits, random init, ...
             lines.append(f"{line}\n", style="bold")

@@ -42,3 +42,7 @@ class VerdictView(Static):
     def _shown(self, verdict) -> None:
         self.verdict = verdict
         self.update(verdict_renderable(verdict))
+        # the placeholder was two lines and the verdict is many: lay out the scrolling column again, or the
+        # analysis below stays drawn where the placeholder ended (seen at 80x24)
+        if self.parent is not None:
+            self.parent.refresh(layout=True)

@@ -305,9 +305,10 @@ class ExperimentConfig:
             if getattr(self, knob) not in ("cosine", "constant"):
                 raise ConfigError(f"{knob.replace('_', ' ')} must be 'cosine' or 'constant', "
                                   f"got {getattr(self, knob)!r}")
-        if self.airbench_epochs is not None and (not _is_number(self.airbench_epochs)
-                                                 or not 0 < self.airbench_epochs <= MAX_EPOCHS):
-            raise ConfigError(f"airbench epochs must be a number in (0, {MAX_EPOCHS}], got {self.airbench_epochs!r}")
+        if self.airbench_epochs is not None and (not _is_number(self.airbench_epochs) or self.airbench_epochs <= 0):
+            raise ConfigError(f"airbench epochs must be a number above 0, got {self.airbench_epochs!r}")
+        if self.airbench_epochs is not None and self.airbench_epochs > MAX_EPOCHS:
+            raise ConfigError(f"airbench epochs must be at most {MAX_EPOCHS}, got {self.airbench_epochs!r}")
         if self.airbench_batch_size is not None:
             _check_int(self.airbench_batch_size, "airbench batch size", minimum=1, maximum=MAX_BATCH_SIZE)
         if self.scratch_model in AIRBENCH_MODELS and self.scratch_image_size != 32:

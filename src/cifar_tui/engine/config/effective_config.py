@@ -47,6 +47,7 @@ def effective_config(config: dict[str, Any], dataset: dict[str, Any] | None = No
     for key in ("precision", "jit"):
         if key in environment:
             resolved[key] = environment[key]
+    resolved.update(environment.get("airbench") or {})  # the reference's epochs, the batch capped at the set
     resolved["backend"] = environment.get("backend") or config.get("backend") or DEFAULT_BACKEND
     effective = {**config, **resolved}
     requested = {key: ASKED_WORDS.get((key, config[key]), config[key]) for key, value in resolved.items()
@@ -56,7 +57,9 @@ def effective_config(config: dict[str, Any], dataset: dict[str, Any] | None = No
     return RecordedConfig(effective, requested, unused_keys(config))
 
 
-ASKED_WORDS = {("jit", None): "auto"}  # a request recorded as None, in the words of its flag
+# a request recorded as None, in the words of its flag
+ASKED_WORDS = {("jit", None): "auto", ("airbench_epochs", None): "the reference's",
+               ("airbench_batch_size", None): "the reference's"}
 
 
 def of_state(state) -> RecordedConfig:
@@ -94,7 +97,7 @@ def unused_keys(config: dict[str, Any]) -> frozenset[str]:
     if not isinstance(strategies, (list, tuple)):
         return frozenset()
     chosen = set(strategies)
-    airbench = config.get("scratch_model") == "airbench"
+    airbench = config.get("scratch_model") in ("airbench", "airbench_muon")
     out = set()
     for key in config:
         readers = READ_BY.get(key)

@@ -2,7 +2,8 @@
 
 Called in the calling thread by the CLI, and from a thread worker by the app, which passes the worker's
 cancel event as `stop_event`. Keras (and TensorFlow, on its backend) is imported here, lazily, once the
-config's backend is set (engine/runtime/backend.py), so that `import engine` stays cheap.
+config's backend is set (engine/runtime/backend.py), so that `import cifar_tui.engine`
+stays cheap.
 """
 
 from __future__ import annotations
@@ -234,4 +235,11 @@ def _prepare(config: ExperimentConfig, report):
     environment["allocator"] = allocator
     environment["jit"] = resolve_jit(config.jit, keras.backend.backend(), environment["device"] != "CPU",
                                      strategy is not None)
+    if "scratch" in config.strategies:  # airbench's epochs and batch as they train (records say what ran)
+        from cifar_tui.engine.models.airbench_strategy import resolve as resolve_airbench
+
+        effective = resolve_airbench(config, len(data.y_train), environment["replicas"])
+        if effective is not config:
+            environment["airbench"] = {"airbench_epochs": effective.airbench_epochs,
+                                       "airbench_batch_size": effective.airbench_batch_size}
     return data, environment, strategy

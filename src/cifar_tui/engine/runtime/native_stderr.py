@@ -41,5 +41,6 @@ def native_stderr_to(log_path: Path | str) -> Iterator[None]:
         os.dup2(saved, 2)
         os.close(saved)
         sys.stderr, sys.__stderr__ = old_stderr, old_dunder
-        terminal.close()
+        with contextlib.suppress(OSError):  # a terminal that hung up (EIO): its last bytes go nowhere
+            terminal.close()
         log.close()

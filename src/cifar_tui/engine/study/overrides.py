@@ -24,10 +24,12 @@ def split_overrides(study: str, axes: dict[str, list], variants: dict[str, dict]
     base: dict[str, Any] = {}
     axes = dict(axes)
     by_name = {canonical(axis): axis for axis in axes}
-    for key, value in overrides.items():
-        axis = by_name.get(canonical(key))
+    for key, value in overrides.items():  # the axes first: a knob is checked against the values picked,
+        axis = by_name.get(canonical(key))  # whatever the order of the --set options
         if axis is not None:
             axes[axis] = picked(study, axis, axes[axis], value)
+    for key, value in overrides.items():
+        if by_name.get(canonical(key)) is not None:
             continue
         if key != "preset":
             _refuse_shadowed(study, key, value, axes, variants, fields_of)

@@ -143,7 +143,8 @@ def export_study(record: StudyRecord, results: list[CellResult], conditions: lis
     write_differences_csv(record, conditions, out / "differences.csv")
     from cifar_tui.engine.verdict.study import study_verdict
 
-    lines = [f"# Study {record.name}: {record.title}", "", *study_verdict(record, results, conditions).markdown(),
+    verdict = study_verdict(record, results, conditions, runs_dir)
+    lines = [f"# Study {record.name}: {record.title}", "", *verdict.markdown(),
              f"{sum(r.status == 'finished' for r in results)} of {len(results)} cells finished. "
              f"Axes: " + ", ".join(f"{k} = {v}" for k, v in record.axes.items()) + ".",
              *[f"\n{line}." for line in trained_on_lines(results)], "",

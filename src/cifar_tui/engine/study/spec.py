@@ -119,7 +119,7 @@ class StudySpec:
 EXECUTION_KNOBS = {"backend": None, "jit": False}  # None: not hashed at all
 # Knobs added later, hashed only when set away from their default, so that a study recorded before they
 # existed keeps its fingerprint (a grid that sets them is another grid).
-LATER_KNOBS = {"domain_distance": False}
+LATER_KNOBS = {"domain_distance": False, "transfer_translate": True}
 
 
 def fingerprinted(config: ExperimentConfig) -> dict[str, Any]:

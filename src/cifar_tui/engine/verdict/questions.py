@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from cifar_tui.engine.study import stats as st
 from cifar_tui.engine.verdict.model import Sentence
@@ -19,6 +20,7 @@ class StudyContext:
     results: list[st.CellResult]
     conditions: list[st.Condition]
     comparisons: list[st.Comparison]
+    runs_dir: Path | None = None  # where the cells' runs are: what they recorded beyond accuracies (domains)
 
 
 @dataclass

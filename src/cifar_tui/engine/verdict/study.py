@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cifar_tui.engine.study import stats as st
 from cifar_tui.engine.verdict import caveats as cv
-from cifar_tui.engine.verdict import studies  # noqa: F401  (registers the shipped studies' answers)
+from cifar_tui.engine.verdict import domains, studies  # noqa: F401  (register the shipped studies' answers)
 from cifar_tui.engine.verdict.model import Sentence, Verdict
 from cifar_tui.engine.verdict.questions import ANSWERS, GENERIC, Question, StudyContext
 
@@ -49,8 +49,12 @@ def study_caveats(ctx: StudyContext) -> list[str]:
     return out
 
 
-def study_verdict(record, results: list[st.CellResult], conditions: list[st.Condition]) -> Verdict:
-    ctx = StudyContext(record, results, conditions, st.study_comparisons(conditions, record.x, record.reference))
+def study_verdict(record, results: list[st.CellResult], conditions: list[st.Condition],
+                  runs_dir: Path | None = None) -> Verdict:
+    """The answer to the study's question. `runs_dir` (the cells' runs folder) lets an answer read what the
+    runs recorded beyond their accuracies (the domains study: each data set's distance from ImageNet)."""
+    ctx = StudyContext(record, results, conditions, st.study_comparisons(conditions, record.x, record.reference),
+                       runs_dir)
     question = question_for(record)
     verdict = Verdict(f"study {record.name}", caveats=study_caveats(ctx), question=question.question)
     if not any(r.test_accuracy for r in results):
