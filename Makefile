@@ -63,7 +63,7 @@ gpu-rehearse: gpu-wheels
 	bash bench/gpu_rehearse.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check engine tui tests bench
+	$(BIN)/ruff check src tests bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

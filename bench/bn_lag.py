@@ -21,10 +21,10 @@ import numpy as np
 def main(run: Path) -> None:
     import keras
 
-    from engine.config import ExperimentConfig
-    from engine.data.splits import prepare_data
-    from engine.models.scratch import scratch_cnn
-    from engine.training.checkpoints import read_arrays
+    from cifar_tui.engine.config.config import ExperimentConfig
+    from cifar_tui.engine.data.splits import prepare_data
+    from cifar_tui.engine.models.scratch import scratch_cnn
+    from cifar_tui.engine.training.checkpoints import read_arrays
 
     config = ExperimentConfig.from_dict(json.loads((run / "config.json").read_text())["config"])
     data = prepare_data(config)

@@ -47,7 +47,7 @@ def _images(n: int, seed: int = 0):
 def _scratch_model():
     import keras
 
-    from engine.models.scratch import scratch_cnn
+    from cifar_tui.engine.models.scratch import scratch_cnn
 
     model = scratch_cnn(32, 10, 0.2, "flip+translate", seed=0)  # augments inside, as in a run
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
@@ -58,8 +58,8 @@ def _scratch_model():
 def _engine_callbacks(sink, n_train: int, steps: int, checkpoints: Path | None = None):
     """What the engine attaches to every fit: events, best-epoch tracking, the stop check, and (with a
     folder) the epoch checkpoint a resume needs."""
-    from engine.training.callbacks import BestEpoch, EventEmitter, StopOnRequest
-    from engine.training.checkpoints import Checkpointer
+    from cifar_tui.engine.training.callbacks import BestEpoch, EventEmitter, StopOnRequest
+    from cifar_tui.engine.training.checkpoints import Checkpointer
 
     stop = threading.Event()
     emitter = EventEmitter(sink, "scratch", "train", 1, steps, 64, n_train, stop)
@@ -76,9 +76,9 @@ def _engine_callbacks(sink, n_train: int, steps: int, checkpoints: Path | None =
 def engine_overhead_ratio(size: dict) -> dict:
     """Engine's fit (its callbacks, events, the run store writing, the epoch checkpoint) / a bare model.fit,
     same model and data; with both sides' training speeds (32-px scratch CNN)."""
-    from engine.data.feeder import make_feeder
-    from engine.events import RunStarted
-    from engine.store.recorder import RunRecorder
+    from cifar_tui.engine.data.feeder import make_feeder
+    from cifar_tui.engine.run.events import RunStarted
+    from cifar_tui.engine.store.recorder import RunRecorder
 
     x, y = _images(size["train"])
     train = make_feeder(x, y, 64, training=True)
@@ -108,9 +108,9 @@ def engine_overhead_ratio(size: dict) -> dict:
 
 def tui_overhead_ratio(size: dict) -> float:
     """Training throughput with the app attached (headless run_test, events posted to it) / without."""
-    from engine.data.feeder import make_feeder
-    from tui.app import CifarTuiApp
-    from tui.messages import posting_sink
+    from cifar_tui.app.app import CifarTuiApp
+    from cifar_tui.app.messages import posting_sink
+    from cifar_tui.engine.data.feeder import make_feeder
 
     x, y = _images(size["train"])
     train = make_feeder(x, y, 64, training=True)
@@ -150,9 +150,9 @@ def feeder_figures(size: dict) -> dict:
     loop that takes each batch from the feeder, then trains on it (what fit does)."""
     import keras
 
-    from engine.data.feeder import make_feeder
-    from engine.models.backbone import build_backbone, resolve_weights
-    from engine.models.preprocessing import model_input, preprocess
+    from cifar_tui.engine.data.feeder import make_feeder
+    from cifar_tui.engine.models.backbone import build_backbone, resolve_weights
+    from cifar_tui.engine.models.preprocessing import model_input, preprocess
 
     x, y = _images(size["pipeline_images"])
 
@@ -193,10 +193,10 @@ def feeder_figures(size: dict) -> dict:
 # layer; on a GPU it runs there, here on the CPU, in this process).
 PEAK_RSS_SCRIPT = """
 import sys, numpy as np
-from engine.allocator import keep_freed_memory
-keep_freed_memory()  # as in every training process of the product (engine.runner)
-from engine.data.feeder import make_feeder
-from engine.models.preprocessing import Resize
+from cifar_tui.engine.runtime.allocator import keep_freed_memory
+keep_freed_memory()  # as in every training process of the product (cifar_tui.engine.run.runner)
+from cifar_tui.engine.data.feeder import make_feeder
+from cifar_tui.engine.models.preprocessing import Resize
 n = int(sys.argv[1])
 x = np.random.default_rng(0).integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
 y = np.arange(n) % 10
@@ -233,9 +233,9 @@ def cli_figures(size: dict) -> dict:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from events_factory import full_run
 
-    from engine.store.recorder import RunRecorder
+    from cifar_tui.engine.store.recorder import RunRecorder
 
-    exe = [sys.executable, "-m", "tui"]
+    exe = [sys.executable, "-m", "cifar_tui"]
     with tempfile.TemporaryDirectory() as runs:
         for i in range(size["runs"]):
             run_id = f"20270101-000000-bench-{i:04d}"
@@ -255,7 +255,7 @@ import time
 start = time.perf_counter()
 import asyncio, tempfile
 from pathlib import Path
-from tui.app import CifarTuiApp
+from cifar_tui.app.app import CifarTuiApp
 
 async def main():
     app = CifarTuiApp(Path(tempfile.mkdtemp()))
@@ -280,12 +280,12 @@ def screen_figures(size: dict) -> dict:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from events_factory import run_started, strategy_events
 
-    from engine import events as ev
-    from engine.state import RunState
-    from tui.app import CifarTuiApp
-    from tui.messages import posting_sink
-    from tui.widgets.comparison import ComparisonTable
-    from tui.widgets.curves import CurvesPlot
+    from cifar_tui.app.app import CifarTuiApp
+    from cifar_tui.app.messages import posting_sink
+    from cifar_tui.app.widgets.comparison import ComparisonTable
+    from cifar_tui.app.widgets.curves import CurvesPlot
+    from cifar_tui.engine.run import events as ev
+    from cifar_tui.engine.run.state import RunState
 
     state = RunState.from_events([run_started(), *[e for name in ("scratch", "frozen", "finetune")
                                                    for e in strategy_events(name, epochs=100, steps=1,
@@ -327,12 +327,12 @@ def gallery_first_paint_s(size: dict) -> float:
     predictions.npz in a worker, drawing the half-block tiles) to its first frame; median of 5, at 140x45."""
     from functools import partial
 
-    from engine.analysis.galleries import cell_gallery
-    from engine.analysis.predictions import prediction_arrays
-    from engine.store.predictions import write_predictions
-    from tui.app import CifarTuiApp
-    from tui.screens.gallery import GalleryScreen
-    from tui.widgets.gallery import GalleryView
+    from cifar_tui.app.app import CifarTuiApp
+    from cifar_tui.app.screens.gallery import GalleryScreen
+    from cifar_tui.app.widgets.gallery import GalleryView
+    from cifar_tui.engine.analysis.galleries import cell_gallery
+    from cifar_tui.engine.analysis.predictions import prediction_arrays
+    from cifar_tui.engine.store.predictions import write_predictions
 
     images, labels = _images(10_000)  # a full test set: the file read is part of the paint
     probabilities = np.full((len(labels), 10), 0.01, np.float32)
@@ -380,11 +380,11 @@ def frozen_cached_figures(size: dict) -> dict:
     import resource
     import threading
 
-    from engine.config import ExperimentConfig
-    from engine.data.splits import PreparedData
-    from engine.models.backbone import resolve_weights
-    from engine.training.feature_cache import FeatureCache
-    from engine.training.train_strategy import train_strategy
+    from cifar_tui.engine.config.config import ExperimentConfig
+    from cifar_tui.engine.data.splits import PreparedData
+    from cifar_tui.engine.models.backbone import resolve_weights
+    from cifar_tui.engine.training.feature_cache import FeatureCache
+    from cifar_tui.engine.training.train_strategy import train_strategy
 
     x, y = _images(size["frozen_images"], seed=3)
     a, b = int(0.8 * len(x)), int(0.9 * len(x))

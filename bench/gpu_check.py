@@ -50,7 +50,7 @@ STRATEGIES = ("finetune", "frozen", "scratch")  # the throughput phase's order: 
 
 
 def _config(data_dir: Path, **knobs):
-    from engine.config import ExperimentConfig
+    from cifar_tui.engine.config.config import ExperimentConfig
     base = dict(dataset="cifar10", data_dir=str(data_dir), weights="none", backend="jax", checkpoints=False,
                 finetune_analysis=False)
     base.update(knobs)
@@ -59,7 +59,7 @@ def _config(data_dir: Path, **knobs):
 
 def throughput(data_dir: Path, size: dict, strategy: str, stop) -> dict:
     """Two epochs over `throughput_images` images at the full size; the last one is measured."""
-    from engine.runner import run_experiment
+    from cifar_tui.engine.run.runner import run_experiment
     px, n, batch = size["image_size"], size["throughput_images"], size["batch_size"]
     phase = "finetune" if strategy == "finetune" else "train"
     sink = Capture()
@@ -85,11 +85,11 @@ def extraction(size: dict, stop) -> dict:
     import jax
     import keras
 
-    from engine.config import ExperimentConfig
-    from engine.models.backbone import resolve_weights
-    from engine.models.transfer import transfer_model
-    from engine.training.callbacks import StopOnRequest
-    from engine.training.feature_cache import extract, pooled_extractor
+    from cifar_tui.engine.config.config import ExperimentConfig
+    from cifar_tui.engine.models.backbone import resolve_weights
+    from cifar_tui.engine.models.transfer import transfer_model
+    from cifar_tui.engine.training.callbacks import StopOnRequest
+    from cifar_tui.engine.training.feature_cache import extract, pooled_extractor
     px, n, batch = size["image_size"], size["extract_images"], size["batch_size"]
     config = ExperimentConfig(transfer_image_size=px, weights="none", backend="jax")
     # as a run's precision "auto" resolves: mixed (float16 compute) on a GPU, float32 elsewhere
@@ -112,8 +112,8 @@ def extraction(size: dict, stop) -> dict:
 
 def paper_run(data_dir: Path, smoke: bool, stop, strategies: tuple[str, ...]) -> dict:
     """The paper preset on the full synthetic set, stopped (and said so) at the deadline."""
-    from engine.presets import preset_config
-    from engine.runner import run_experiment
+    from cifar_tui.engine.config.presets import preset_config
+    from cifar_tui.engine.run.runner import run_experiment
     knobs = dict(dataset="cifar10", data_dir=str(data_dir), weights="none", backend="jax", checkpoints=False,
                  strategies=strategies)
     if smoke:

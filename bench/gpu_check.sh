@@ -40,7 +40,7 @@ else
 fi
 export KERAS_BACKEND=jax
 export KERAS_HOME="${KERAS_HOME:-${TMPDIR:-/tmp}/cifar-tui-gpu-keras}"
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH="$PWD/src:$PWD${PYTHONPATH:+:$PYTHONPATH}"  # the package (src/, not installed there) and bench/
 if [ "$source" != "this Python's own" ] && ! error="$("$PY" -c "import keras" 2>&1)"; then
   echo "gpu_check: 'import keras' fails with $source: $(printf '%s\n' "$error" | tail -n 1)" >&2
   exit 2

@@ -115,7 +115,7 @@ class InputWaitMeter:
     training time is an upper bound of the time the device waited for input."""
 
     def __enter__(self):
-        from engine.data.feeder import ArrayFeeder
+        from cifar_tui.engine.data.feeder import ArrayFeeder
         self.cls, self.epochs, self.current = ArrayFeeder, [], 0.0
         self.get, self.end = ArrayFeeder.__getitem__, ArrayFeeder.on_epoch_end
         meter = self

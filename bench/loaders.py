@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the genuine Python 2 pickle writer th
 
 CHILD = """
 import json, sys, time
-from engine.data import catalog
+from cifar_tui.engine.data import catalog
 import numpy, PIL.Image, sklearn  # imported before the baseline: what any run has loaded
 
 def high_water_mb():  # VmHWM: this process's peak RSS (ru_maxrss would carry the parent's over from fork)

@@ -17,7 +17,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bench import figures  # noqa: E402
-from engine.allocator import keep_freed_memory  # noqa: E402
+from cifar_tui.engine.runtime.allocator import keep_freed_memory  # noqa: E402
 
 # figure: (target, "min" = at least / "max" = at most)
 TARGETS = {
@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     size = figures.SIZES["smoke" if args.smoke else "full"]
     # Both sides of every ratio run under the allocator setting of the product's training processes
-    # (engine.runner applies it before a run's first allocation); CIFAR_TUI_MALLOC=system measures without.
+    # (cifar_tui.engine.run.runner applies it
+    # before a run's first allocation); CIFAR_TUI_MALLOC=system measures without.
     allocator = keep_freed_memory()
     started = time.time()
     results = measure(size, set(args.only) if args.only else None)

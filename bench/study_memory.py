@@ -4,7 +4,7 @@
 
 Prints the resident set size after each cell and the process's peak (ru_maxrss), in MB. A study of many
 cells (or an app session of many runs) must not grow without bound: each finished strategy's model is
-released (`engine.runner.release_models`); `--keep-models` skips that, to measure the difference.
+released (`cifar_tui.engine.run.runner.release_models`); `--keep-models` skips that, to measure the difference.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import sys
 import threading
 from pathlib import Path
 
-from engine.study.runner import run_study
-from engine.study.spec import parse_spec
+from cifar_tui.engine.study.runner import run_study
+from cifar_tui.engine.study.spec import parse_spec
 
 SPEC = {
     "name": "memory-20", "title": "20 tiny cells",
@@ -35,9 +35,9 @@ def rss_mb() -> float:
 
 def main(runs_dir: str, keep_models: bool = False) -> None:
     if keep_models:
-        import engine.runner
+        import cifar_tui.engine.run.runner
 
-        engine.runner.release_models = lambda: None
+        cifar_tui.engine.run.runner.release_models = lambda: None
     spec = parse_spec(SPEC)
     after = []
 

@@ -7,8 +7,8 @@ import threading
 
 from events_factory import full_run
 
-from engine import events as ev
-from engine.errors import DataError
+from cifar_tui.engine.errors import DataError
+from cifar_tui.engine.run import events as ev
 
 
 class ManualEngine:

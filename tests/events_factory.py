@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine import events as ev
+from cifar_tui.engine.run import events as ev
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 T0 = 1_800_000_000.0  # fixed times keep snapshots deterministic
@@ -76,7 +76,7 @@ def full_run(run_id="20270115-080000-demo-abcd"):
 
 def record_runs(runs_dir, run_ids, **recorder_options):
     """Record a scripted full run under each id, as the engine would have (store and reader tests)."""
-    from engine.store.recorder import RunRecorder
+    from cifar_tui.engine.store.recorder import RunRecorder
 
     for run_id in run_ids:
         recorder = RunRecorder(runs_dir, run_id, **recorder_options)

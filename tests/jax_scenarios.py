@@ -28,16 +28,16 @@ class _WhoImportsTensorFlow:
     def find_spec(self, name, path=None, target=None):
         if name == "tensorflow" and not FIRST_TF_IMPORT:
             FIRST_TF_IMPORT.extend(f"{Path(f.filename).name}:{f.lineno}" for f in traceback.extract_stack()
-                                   if "/engine/" in f.filename or "/tui/" in f.filename)
+                                   if "/cifar_tui/" in f.filename)
         return None
 
 
 def run_and_resume(data_dir: str, runs: Path) -> dict:
-    from engine import events as ev
-    from engine.config import ExperimentConfig
-    from engine.resume import plan_resume
-    from engine.session import record_and_run, resume_and_run
-    from engine.store.reader import load_run
+    from cifar_tui.engine.config.config import ExperimentConfig
+    from cifar_tui.engine.run import events as ev
+    from cifar_tui.engine.run.resume import plan_resume
+    from cifar_tui.engine.run.session import record_and_run, resume_and_run
+    from cifar_tui.engine.store.reader import load_run
 
     config = ExperimentConfig(backend="jax", jit=True, strategies=("scratch",), data_dir=data_dir, weights="none",
                               batch_size=16, scratch_epochs=2, test_limit=20, name="jax", checkpoints=True)
@@ -65,7 +65,7 @@ def feature_cache(root: Path) -> dict:
     import keras
     import numpy as np
 
-    from engine.training.feature_cache import FeatureCache, feature_dataset
+    from cifar_tui.engine.training.feature_cache import FeatureCache, feature_dataset
 
     inputs = keras.Input((32, 32, 3))
     conv = keras.layers.Conv2D(6, 3, kernel_initializer=keras.initializers.RandomNormal(seed=1))

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 from events_factory import CLASSES, confusion, full_run
 
-from engine import events as ev
-from engine.analysis.predictions import prediction_arrays
+from cifar_tui.engine.analysis.predictions import prediction_arrays
+from cifar_tui.engine.run import events as ev
 
 TEST_ACC = {"scratch": 0.5, "frozen": 0.8, "finetune": 0.9}  # as in events_factory.full_run
 
@@ -64,7 +64,7 @@ def full_run_with_predictions(run_id: str = "20270115-080000-demo-abcd") -> list
 
 
 def record_run_with_predictions(runs_dir, run_id: str = "20270115-080000-demo-abcd"):
-    from engine.store.recorder import RunRecorder
+    from cifar_tui.engine.store.recorder import RunRecorder
 
     recorder = RunRecorder(runs_dir, run_id)
     for event in full_run_with_predictions(run_id):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from events_factory import run_started, strategy_events
 
-from engine import events as ev
-from engine.store.recorder import RunRecorder
-from engine.study.record import new_record, save_record
-from engine.study.spec import parse_spec
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.store.recorder import RunRecorder
+from cifar_tui.engine.study.record import new_record, save_record
+from cifar_tui.engine.study.spec import parse_spec
 
 SPEC = {"name": "bands-study", "title": "bands", "x": "train_fraction",
         "base": {"preset": "custom", "dataset": "digits", "strategies": ["scratch", "finetune"]},

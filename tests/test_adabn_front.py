@@ -13,13 +13,13 @@ import keras
 import numpy as np
 import pytest
 
-from engine import events as ev
-from engine.config import ExperimentConfig
-from engine.data.splits import PreparedData
-from engine.models import transfer
-from engine.models.backbone import resolve_weights
-from engine.models.preprocessing import Resize
-from engine.training import probe
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.data.splits import PreparedData
+from cifar_tui.engine.models import transfer
+from cifar_tui.engine.models.backbone import resolve_weights
+from cifar_tui.engine.models.preprocessing import Resize
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.training import probe
 
 SIZE = 40  # not the native 32: the resize is part of what the backbone receives
 
@@ -55,7 +55,7 @@ def _estimated_backbone(strategy: str, config: ExperimentConfig, data: PreparedD
     if strategy == "probe":
         probe.feature_extractor(config, resolve_weights("none"), data.x_train)
         return built[-1]
-    from engine.training.train_strategy import train_strategy
+    from cifar_tui.engine.training.train_strategy import train_strategy
 
     stop = threading.Event()
 

@@ -8,14 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from engine.config import ExperimentConfig
+from cifar_tui.engine.config.config import ExperimentConfig
 
 
 def test_the_batch_never_exceeds_the_training_set_and_the_rate_follows_the_batch_used():
     """Before: 1,024 images per step at 10 images per class (every batch = all 100 images) with the rate of a
     1,024 batch (peak 1.5): each example's step 10x the reference's."""
-    from engine.models.airbench_strategy import build_airbench, resolve
-    from engine.training.airbench_recipe import learning_rate
+    from cifar_tui.engine.models.airbench_strategy import build_airbench, resolve
+    from cifar_tui.engine.training.airbench_recipe import learning_rate
 
     few = resolve(ExperimentConfig(scratch_model="airbench"), n_train=100)
     assert few.airbench_batch_size == 100 and few.airbench_epochs == pytest.approx(9.9)
@@ -34,7 +34,7 @@ def test_the_batch_never_exceeds_the_training_set_and_the_rate_follows_the_batch
 def test_the_loss_carries_no_weight_penalty():
     """Before: L2 penalties (kernel regularisers, add_loss) were part of the reported loss (millions on
     grayscale data); the decay is now the optimiser's, as in the reference."""
-    from engine.models.airbench import airbench_net
+    from cifar_tui.engine.models.airbench import airbench_net
 
     for options in ({}, {"variant": "airbench_muon"}):
         model = airbench_net(10, **options)
@@ -65,8 +65,8 @@ def _apply(optimizer, variables, grads_per_step):
 def test_grouped_sgd_is_torchs_sgd_per_group():
     import keras
 
-    from engine.training.airbench_optimizer import Group, GroupedSGD
-    from engine.training.schedules import Triangular
+    from cifar_tui.engine.training.airbench_optimizer import Group, GroupedSGD
+    from cifar_tui.engine.training.schedules import Triangular
 
     rng = np.random.default_rng(0)
     start = [rng.normal(size=(3,)).astype("float32") for _ in range(3)]
@@ -98,7 +98,7 @@ def test_muon_filter_step_is_the_references():
     orthogonalised by 3 Newton-Schulz iterations of the (out, in x kh x kw) matrix."""
     import keras
 
-    from engine.training.airbench_optimizer import Group, MuonWithSGD
+    from cifar_tui.engine.training.airbench_optimizer import Group, MuonWithSGD
 
     rng = np.random.default_rng(1)
     start = rng.normal(size=(3, 3, 4, 8)).astype("float32")
@@ -117,7 +117,7 @@ def test_muon_filter_step_is_the_references():
 
 def test_initialisation_is_torchs_default():
     """Before: Glorot uniform for the head and the non-identity conv filters (initial logits ~2.4x larger)."""
-    from engine.models.airbench import airbench_net
+    from cifar_tui.engine.models.airbench import airbench_net
 
     model = airbench_net(10)
     head = np.array(model.get_layer("head").kernel)
@@ -133,7 +133,7 @@ def test_initialisation_is_torchs_default():
 
 
 def test_batches_drop_the_last_partial_one():
-    from engine.training.airbench_recipe import AirbenchBatches
+    from cifar_tui.engine.training.airbench_recipe import AirbenchBatches
 
     x = np.zeros((25, 32, 32, 3), np.uint8)
     batches = AirbenchBatches(x, np.arange(25) % 10, 8, seed=0, first_epoch=0, epochs=2)
@@ -153,7 +153,7 @@ def _tiny_fit(callbacks, epochs=2, steps=3):
 
 
 def test_a_fractional_last_epoch_ends_inside_it():
-    from engine.training.callbacks import EndInsideLastEpoch
+    from cifar_tui.engine.training.callbacks import EndInsideLastEpoch
 
     _model, seen = _tiny_fit([EndInsideLastEpoch(last_epoch=1, batches=2)])
     assert seen == [0, 1, 2, 0, 1]
@@ -161,7 +161,7 @@ def test_a_fractional_last_epoch_ends_inside_it():
 
 def test_lookahead_ends_on_the_average_before_the_last_validation():
     """Even when the optimizer counted fewer steps than the schedule's total (a skipped loss-scaled step)."""
-    from engine.training.airbench_recipe import Lookahead
+    from cifar_tui.engine.training.airbench_recipe import Lookahead
 
     lookahead = Lookahead(total_steps=100)
     model, _seen = _tiny_fit([lookahead])
@@ -171,7 +171,7 @@ def test_lookahead_ends_on_the_average_before_the_last_validation():
 
 
 def test_the_airbench_reference_line_says_where_its_protocol_differs():
-    from engine.study.references import PUBLISHED, legend
+    from cifar_tui.engine.study.references import PUBLISHED, legend
 
     airbench = next(r for r in PUBLISHED if "airbench" in r.label)
     assert "50,000" in legend(airbench) and "45,000" in legend(airbench) and "50k" in airbench.short

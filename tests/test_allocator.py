@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # With glibc's defaults each round maps fresh pages (and faults them in); with the setting, none.
 FAULTS = """
 import resource, numpy as np
-from engine.allocator import keep_freed_memory
+from cifar_tui.engine.runtime.allocator import keep_freed_memory
 print(keep_freed_memory())
 faults = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 a = np.ones(5_000_000); del a
@@ -37,7 +37,7 @@ def _faults(malloc_env: str | None) -> tuple[str, int]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a glibc setting")
 def test_freed_memory_is_reused_instead_of_faulted_in_again():
-    from engine.allocator import KEEP, SYSTEM
+    from cifar_tui.engine.runtime.allocator import KEEP, SYSTEM
 
     kept, kept_faults = _faults(None)
     system, system_faults = _faults("system")
@@ -47,7 +47,7 @@ def test_freed_memory_is_reused_instead_of_faulted_in_again():
 
 
 def test_the_setting_is_applied_once_and_reported(monkeypatch):
-    from engine import allocator
+    from cifar_tui.engine.runtime import allocator
 
     first = allocator.keep_freed_memory()
     monkeypatch.setenv("CIFAR_TUI_MALLOC", "system")  # too late for this process: already applied

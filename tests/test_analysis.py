@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.analysis.cka import biased_linear_cka, linear_cka
+from cifar_tui.engine.analysis.cka import biased_linear_cka, linear_cka
 
 
 def activations(seed, n=64, p=20):
@@ -81,10 +81,10 @@ def test_few_images_and_many_features_no_longer_look_alike():
 def pretrained_finetune(tmp_path_factory):
     """A finetune model over 'pretrained' weights (a random backbone saved and loaded back: no ImageNet
     offline), its backbone unfrozen as phase 2 does, and the variables the optimiser then trains."""
-    from engine.analysis.backbone_change import trained_variables
-    from engine.config import ExperimentConfig
-    from engine.models.backbone import build_backbone, resolve_weights
-    from engine.models.transfer import build_finetune
+    from cifar_tui.engine.analysis.backbone_change import trained_variables
+    from cifar_tui.engine.config.config import ExperimentConfig
+    from cifar_tui.engine.models.backbone import build_backbone, resolve_weights
+    from cifar_tui.engine.models.transfer import build_finetune
 
     path = tmp_path_factory.mktemp("weights") / "backbone.weights.h5"
     build_backbone(32, resolve_weights("none")).save_weights(path)
@@ -97,7 +97,7 @@ def test_a_known_change_of_every_trained_variable_reads_the_same_in_every_block(
     """Issue #24: frozen BatchNorm gamma/beta (and statistics) count for nothing. Scaling every variable the
     optimiser trains by 1.1 is a 10% change in every block; counting the frozen ones in read 3.9% (stem),
     5.8% (top), 8.6% (blocks)."""
-    from engine.analysis.backbone_change import snapshot, weight_change
+    from cifar_tui.engine.analysis.backbone_change import snapshot, weight_change
 
     built, trained = pretrained_finetune
     names = {v.path.rsplit("/", 1)[-1] for v in built.backbone.weights if v.path in trained}
@@ -116,7 +116,7 @@ def test_a_known_change_of_every_trained_variable_reads_the_same_in_every_block(
 
 
 def test_backbone_change_sees_exactly_the_blocks_that_moved(pretrained_finetune):
-    from engine.analysis.backbone_change import backbone_change, snapshot
+    from cifar_tui.engine.analysis.backbone_change import backbone_change, snapshot
 
     built, trained = pretrained_finetune
     backbone, model = built.backbone, built.model
@@ -151,8 +151,8 @@ def test_backbone_change_sees_exactly_the_blocks_that_moved(pretrained_finetune)
 
 
 def test_the_start_is_saved_once_and_read_back_on_resume_not_redrawn(tmp_path):
-    from engine.analysis.backbone_change import start_weights
-    from engine.models.backbone import WeightsChoice, build_backbone
+    from cifar_tui.engine.analysis.backbone_change import start_weights
+    from cifar_tui.engine.models.backbone import WeightsChoice, build_backbone
 
     backbone = build_backbone(32, WeightsChoice("none", None, "random init", False))
     first, label = start_weights(backbone, tmp_path, resumed=False, label="random init", pretrained=False)

@@ -9,18 +9,18 @@ from events_factory import full_run, record_runs, run_started, strategy_events
 from textual.coordinate import Coordinate
 from textual.widgets import Button, Checkbox, DataTable, Input, Label
 
-from engine import events as ev
-from engine.config import ExperimentConfig
-from engine.store.recorder import RunRecorder
-from tui.app import CifarTuiApp
-from tui.messages import BatchProgress
-from tui.screens.dialogs import ConfirmQuit, StartFailed
-from tui.screens.live import LiveScreen, RunViewScreen
-from tui.screens.new_run import NewRunScreen
-from tui.widgets.comparison import ComparisonTable
-from tui.widgets.confusion import ConfusionView
-from tui.widgets.curves import CurvesPlot
-from tui.widgets.progress_panel import StrategyRow
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.messages import BatchProgress
+from cifar_tui.app.screens.dialogs import ConfirmQuit, StartFailed
+from cifar_tui.app.screens.live import LiveScreen, RunViewScreen
+from cifar_tui.app.screens.new_run import NewRunScreen
+from cifar_tui.app.widgets.comparison import ComparisonTable
+from cifar_tui.app.widgets.confusion import ConfusionView
+from cifar_tui.app.widgets.curves import CurvesPlot
+from cifar_tui.app.widgets.progress_panel import StrategyRow
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.store.recorder import RunRecorder
 
 CONFIG = ExperimentConfig(dataset="digits", weights="none")
 
@@ -244,7 +244,7 @@ async def test_runs_screen_lists_filters_and_opens_a_run(tmp_path):
 
 
 async def test_attach_follows_a_growing_events_file_and_detects_a_dead_writer(tmp_path, monkeypatch):
-    from engine.store import liveness
+    from cifar_tui.engine.store import liveness
 
     run_id = "20270118-080000-live-0004"
     recorder = RunRecorder(tmp_path, run_id, heartbeat_s=3600)
@@ -297,7 +297,7 @@ def test_fast_ansi_decoder_renders_exactly_like_rich():
     from rich.text import Text
     from textual_plotext.plot import Plot
 
-    from tui.widgets.curves import ansi_to_text
+    from cifar_tui.app.widgets.curves import ansi_to_text
 
     plot = Plot()
     plot.plotsize(60, 16)
@@ -316,7 +316,7 @@ def test_fast_ansi_decoder_renders_exactly_like_rich():
 
 
 async def test_compare_two_marked_runs(tmp_path):
-    from tui.screens.compare import CompareCurves, CompareScreen
+    from cifar_tui.app.screens.compare import CompareCurves, CompareScreen
 
     seed_runs(tmp_path)
     app = CifarTuiApp(tmp_path)
@@ -380,7 +380,7 @@ async def test_runs_screen_sorts_by_a_clicked_header(tmp_path):
 async def test_a_new_runs_confusion_panel_forgets_the_previous_runs_strategy(tmp_path):
     """After a finished run, the next run on the Live screen showed the old selection with the new run's
     empty matrix ('scratch test 0.0%') until one of its strategies finished."""
-    from engine.state import RunState
+    from cifar_tui.engine.run.state import RunState
 
     app = CifarTuiApp(tmp_path, start=CONFIG, engine=ScriptedEngine())
     async with app.run_test(size=(140, 45)) as pilot:

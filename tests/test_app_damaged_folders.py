@@ -7,9 +7,9 @@ from __future__ import annotations
 from events_factory import record_runs
 from test_app import cell_text, open_runs_screen, select_run, until
 
-from tui.app import CifarTuiApp
-from tui.screens.live import RunViewScreen
-from tui.screens.studies import StudiesScreen
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.screens.live import RunViewScreen
+from cifar_tui.app.screens.studies import StudiesScreen
 
 GOOD, BAD = "20270115-080000-good-0001", "20270116-080000-bad-0002"
 DEEP = "[" * 100_000 + "]" * 100_000  # valid JSON that Python's parser cannot nest
@@ -101,7 +101,7 @@ async def test_a_damaged_study_record_is_a_notification(tmp_path):
 
 async def test_a_study_record_that_is_not_json_is_named_once_and_the_others_listed(tmp_path, monkeypatch):
     """It was left out of the Studies screen without a word (`studies list` too)."""
-    monkeypatch.setattr("tui.screens.studies.RELOAD_S", 0.1)  # several reloads within the test
+    monkeypatch.setattr("cifar_tui.app.screens.studies.RELOAD_S", 0.1)  # several reloads within the test
     record_runs(tmp_path, (GOOD,))
     folder = tmp_path / ".studies" / "broken"
     folder.mkdir(parents=True)

@@ -13,9 +13,9 @@ from app_harness import ManualEngine
 from events_factory import run_started
 from test_app import until
 
-from engine import events as ev
-from engine.config import ExperimentConfig
-from tui.app import CifarTuiApp
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.run import events as ev
 
 
 async def test_events_arriving_during_shutdown_do_not_crash_the_app(tmp_path):

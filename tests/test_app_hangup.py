@@ -26,20 +26,20 @@ from pathlib import Path
 import pytest
 from test_app_signals import ALT_SCREEN_ON
 
-from engine.resume import plan_resume
+from cifar_tui.engine.run.resume import plan_resume
 
 TESTS = Path(__file__).resolve().parent
 EXIT_WITHIN_S = 15  # the batch ends 3 s after the stop; the rest is slack for a loaded machine
 
 APP = """
 import functools, sys, time
-import tui.app
-from engine import events as ev
-from engine.config import ExperimentConfig
-from engine.events import tee
-from engine.store.recorder import RunRecorder
+import cifar_tui.app.app
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.run.events import tee
+from cifar_tui.engine.store.recorder import RunRecorder
 from events_factory import run_started
-from tui.launch import launch_app
+from cifar_tui.cli.launch import launch_app
 
 def engine(config, runs_dir, sink, stop_event, run_id):
     recorder = RunRecorder(runs_dir, run_id)
@@ -62,7 +62,7 @@ def engine(config, runs_dir, sink, stop_event, run_id):
     emit(ev.RunFinished(status="interrupted" if reason else "cancelled", seconds=1.0, error=reason))
     recorder.close()
 
-tui.app.CifarTuiApp = functools.partial(tui.app.CifarTuiApp, engine=engine)
+cifar_tui.app.app.CifarTuiApp = functools.partial(cifar_tui.app.app.CifarTuiApp, engine=engine)
 runs, mode = sys.argv[1], sys.argv[3]
 if mode == "watch":
     from events_factory import record_runs
@@ -134,7 +134,7 @@ def test_the_terminal_going_away_stops_the_run_and_the_app_exits(tmp_path, contr
 @pytest.mark.slow
 def test_a_real_run_whose_terminal_went_away_resumes_from_its_checkpoint(tmp_path):
     runs = tmp_path / "runs"
-    cli = "import sys; from tui.cli import main; main(sys.argv[1:])"
+    cli = "import sys; from cifar_tui.cli.main import main; main(sys.argv[1:])"
     process, master = in_pty([sys.executable, "-c", cli, "--preset", "quick", "--dataset", "digits", "--weights",
                               "none", "--strategies", "scratch", "--runs-dir", str(runs)], True,
                              {"KERAS_HOME": str(tmp_path / "keras")})

@@ -7,10 +7,10 @@ import pytest
 from test_app import cell_text, until
 from textual.widgets import Checkbox, Input
 
-from engine.store.reader import list_runs
-from tui.app import CifarTuiApp
-from tui.screens.new_run import NewRunScreen
-from tui.widgets.comparison import ComparisonTable
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.screens.new_run import NewRunScreen
+from cifar_tui.app.widgets.comparison import ComparisonTable
+from cifar_tui.engine.store.reader import list_runs
 
 
 @pytest.mark.slow

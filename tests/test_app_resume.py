@@ -9,9 +9,9 @@ from events_factory import record_runs, run_started, strategy_events
 from test_app import cell_text, open_runs_screen, select_run, until
 from textual.widgets import Button
 
-from engine import events as ev
-from engine.store.recorder import RunRecorder
-from tui.app import CifarTuiApp
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.store.recorder import RunRecorder
 
 STOPPED = "20270118-080000-stopped-0004"
 DONE = "20270115-080000-alpha-0001"

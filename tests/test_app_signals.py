@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from tui.input_guard import TerminalInputDecoder
+from cifar_tui.app.input_guard import TerminalInputDecoder
 
 ALT_SCREEN_ON, ALT_SCREEN_OFF = b"\x1b[?1049h", b"\x1b[?1049l"
 MOUSE_OFF, CURSOR_SHOWN = b"\x1b[?1000l", b"\x1b[?25h"
@@ -34,7 +34,7 @@ class AppInPty:
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 110, 0, 0))
         env = {**os.environ, "KERAS_HOME": str(tmp_path / "keras"), "TERM": "xterm-256color"}
-        code = "import sys; from tui.cli import main; main(sys.argv[1:])"
+        code = "import sys; from cifar_tui.cli.main import main; main(sys.argv[1:])"
         self.process = subprocess.Popen(
             [sys.executable, "-c", code, "--preset", "quick", "--dataset", "digits", "--weights", "none",
              "--runs-dir", str(self.runs)], stdin=slave, stdout=slave, stderr=slave, env=env,

@@ -24,10 +24,10 @@ FULL_FRAME = b"1 curves"  # a panel title: drawn again only when the whole scree
 
 APP = """
 import sys, threading
-from engine import events as ev
-from engine.config import ExperimentConfig
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.config.config import ExperimentConfig
 from events_factory import run_started
-from tui.app import CifarTuiApp
+from cifar_tui.app.app import CifarTuiApp
 
 def engine(config, runs_dir, sink, stop_event, run_id):
     sink(run_started(run_id, strategies=("scratch",)))
@@ -125,7 +125,7 @@ def test_ctrl_z_and_sigtstp_then_bg_and_fg_in_every_order_redraw_and_training_go
 
 
 def test_a_stop_nobody_could_continue_is_refused():
-    code = "from tui.job_control import job_control; print(job_control())"
+    code = "from cifar_tui.app.job_control import job_control; print(job_control())"
     as_job = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, process_group=0)
     assert as_job.stdout.strip() == "True"  # a job: its own process group, in its shell's session
     leader = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, start_new_session=True)

@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from engine.backend import activate, process_backend, requested_backend
-from engine.config import ExperimentConfig
-from engine.config_diff import config_diff
-from engine.errors import ConfigError
-from engine.resume import recorded_before
-from engine.state import RunState
-from tui.cli import app
-from tui.cli_study import continue_command
-from tui.flags import config_from_flags
-from tui.widgets.info_bar import recorded_backend
+from cifar_tui.app.widgets.info_bar import recorded_backend
+from cifar_tui.cli.flags import config_from_flags
+from cifar_tui.cli.main import app
+from cifar_tui.cli.study import continue_command
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.config.config_diff import config_diff
+from cifar_tui.engine.errors import ConfigError
+from cifar_tui.engine.run.resume import recorded_before
+from cifar_tui.engine.run.state import RunState
+from cifar_tui.engine.runtime.backend import activate, process_backend, requested_backend
 
 runner = CliRunner()
 TORCH_INSTALLED = importlib.util.find_spec("torch") is not None
@@ -66,7 +66,7 @@ def test_study_backend_reaches_every_cell(tmp_path):
 def test_keras_already_on_another_backend_is_refused_before_a_run_folder(tmp_path, cifar_dir):
     import keras
 
-    from engine.session import record_and_run
+    from cifar_tui.engine.run.session import record_and_run
 
     assert keras.backend.backend() == "tensorflow"  # this process's Keras, fixed at its first import
     config = ExperimentConfig(backend="jax", strategies=("scratch",), data_dir=str(cifar_dir), weights="none")
@@ -80,14 +80,15 @@ def test_keras_already_on_another_backend_is_refused_before_a_run_folder(tmp_pat
 def test_the_apps_new_run_form_starts_on_the_backend_keras_runs_on(monkeypatch):
     import keras
 
-    from tui.screens.new_run import NewRunScreen
+    from cifar_tui.app.screens.new_run import NewRunScreen
 
     monkeypatch.setenv("KERAS_BACKEND", "jax")  # too late for this process: its Keras runs on TensorFlow
     assert keras.backend.backend() == "tensorflow" and process_backend() == "tensorflow"
     form = NewRunScreen()
     assert form.base.backend == "tensorflow" and form.template_for("paper").backend == "tensorflow"
     assert NewRunScreen(ExperimentConfig(backend="jax")).template_for("paper").backend == "jax"
-    monkeypatch.setattr("engine.backend.loaded_backend", lambda: None)  # as in an app that has run nothing yet
+    # as in an app that has run nothing yet
+    monkeypatch.setattr("cifar_tui.engine.runtime.backend.loaded_backend", lambda: None)
     assert NewRunScreen().base.backend == "jax"
 
 
@@ -165,8 +166,8 @@ def test_a_jax_run_never_imports_tensorflow(jax_run):
 def test_the_backend_is_on_the_first_line_and_in_runs_show(tmp_path):
     from events_factory import run_started
 
-    from engine.store.recorder import RunRecorder
-    from tui.cli_progress import milestone_line
+    from cifar_tui.cli.progress import milestone_line
+    from cifar_tui.engine.store.recorder import RunRecorder
 
     old = run_started()  # recorded before the choice: no backend anywhere
     assert milestone_line(old).endswith("device CPU (float32, tensorflow)")

@@ -11,9 +11,9 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from engine.errors import WeightsError
-from engine.models.backbone import resolve_weights
-from tui.cli import app
+from cifar_tui.cli.main import app
+from cifar_tui.engine.errors import WeightsError
+from cifar_tui.engine.models.backbone import resolve_weights
 
 runner = CliRunner()
 REPORT_TF = "import atexit, sys; atexit.register(lambda: print('TF', 'tensorflow' in sys.modules, file=sys.stderr)); "
@@ -21,7 +21,7 @@ REPORT_TF = "import atexit, sys; atexit.register(lambda: print('TF', 'tensorflow
 
 def cifar_tui(*args, tmp_path):
     """The console entry point in a subprocess; its last stderr line says whether TensorFlow was imported."""
-    code = REPORT_TF + "from tui.cli import main; main(sys.argv[1:])"
+    code = REPORT_TF + "from cifar_tui.cli.main import main; main(sys.argv[1:])"
     env = {**os.environ, "KERAS_HOME": str(tmp_path / "keras")}
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120, env=env)
 
@@ -71,8 +71,8 @@ def test_numeric_flags_are_checked_with_their_real_range(tmp_path, flags, messag
 ])
 def test_every_value_is_range_checked_whether_or_not_its_strategy_runs(knob, value, message):
     """A scratch-only run took `--image-size 5` (and a TOML's `checkpoints = "no"`, a truthy string) silently."""
-    from engine.config import ExperimentConfig
-    from engine.errors import ConfigError
+    from cifar_tui.engine.config.config import ExperimentConfig
+    from cifar_tui.engine.errors import ConfigError
 
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         ExperimentConfig(dataset="digits", strategies=("scratch",), **{knob: value}).validate()

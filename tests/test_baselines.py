@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from cifar_writers import write_python_folder
 
-from engine import events as ev
-from engine.config import ExperimentConfig
-from engine.errors import ConfigError
-from engine.runner import run_experiment
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.errors import ConfigError
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.runner import run_experiment
 
 
 def learnable(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -35,7 +35,7 @@ def _values(schedule, steps: int) -> np.ndarray:
 
 
 def test_warmup_cosine_rises_then_decays_to_near_zero():
-    from engine.training.schedules import WarmupCosine
+    from cifar_tui.engine.training.schedules import WarmupCosine
 
     lr = _values(WarmupCosine(1e-3, 100), 100)
     peak = int(np.argmax(lr))
@@ -46,7 +46,7 @@ def test_warmup_cosine_rises_then_decays_to_near_zero():
 
 
 def test_triangular_is_airbench_schedule():
-    from engine.training.schedules import Triangular
+    from cifar_tui.engine.training.schedules import Triangular
 
     lr = _values(Triangular(2.0, 100), 101)
     assert lr[0] == pytest.approx(0.4) and lr[23] == pytest.approx(2.0) and lr[100] == pytest.approx(0.14)
@@ -56,7 +56,7 @@ def test_triangular_is_airbench_schedule():
 def test_whitening_layer_decorrelates_its_input_patches():
     import keras
 
-    from engine.models.airbench import airbench_net, init_whitening
+    from cifar_tui.engine.models.airbench import airbench_net, init_whitening
 
     rng = np.random.default_rng(0)
     # smooth images: neighbouring pixels and channels strongly correlated, as in natural images
@@ -79,7 +79,7 @@ def test_whitening_layer_decorrelates_its_input_patches():
 
 
 def test_dirac_init_passes_the_input_through():
-    from engine.models.airbench import Dirac
+    from cifar_tui.engine.models.airbench import Dirac
 
     kernel = np.array(Dirac()((3, 3, 4, 6)))
     for i in range(4):
@@ -92,8 +92,8 @@ def test_dirac_init_passes_the_input_through():
 def test_tta_averages_mirrored_and_shifted_views():
     import keras
 
-    from engine.models.airbench import airbench_net
-    from engine.training.airbench_recipe import tta_model
+    from cifar_tui.engine.models.airbench import airbench_net
+    from cifar_tui.engine.training.airbench_recipe import tta_model
 
     model = airbench_net(10)
     images = np.random.default_rng(1).integers(0, 256, size=(3, 32, 32, 3)).astype("float32")
@@ -110,7 +110,7 @@ def test_tta_averages_mirrored_and_shifted_views():
 
 
 def test_alternating_flip_shows_each_image_both_ways_in_two_epochs():
-    from engine.training.airbench_recipe import train_dataset
+    from cifar_tui.engine.training.airbench_recipe import train_dataset
 
     images, labels = learnable(20, 3)
     images[:, :, :16] = 0  # left half black: a mirrored image is told apart from the original
@@ -127,7 +127,7 @@ def test_alternating_flip_shows_each_image_both_ways_in_two_epochs():
 def test_airbench_translation_is_a_whole_pixel_reflect_shift_and_an_epoch_is_reproducible():
     """numpy (any backend): each image is its original moved by |dy|, |dx| <= 2 px, reflect-padded; the same
     (seed, epoch) gives the same batches whether asked for first or after other epochs (a resumed run)."""
-    from engine.training.airbench_recipe import AirbenchBatches
+    from cifar_tui.engine.training.airbench_recipe import AirbenchBatches
 
     x = np.random.default_rng(0).integers(0, 256, (24, 32, 32, 3), dtype=np.uint8)
     full = AirbenchBatches(x, np.arange(24), 8, seed=3, first_epoch=0, epochs=3, flip=False)
@@ -154,8 +154,8 @@ def test_schedules_and_models_are_validated():
 
 
 def test_scratch_schedule_choice_reaches_the_optimizer():
-    from engine.models.scratch import build_scratch
-    from engine.training.schedules import WarmupCosine
+    from cifar_tui.engine.models.scratch import build_scratch
+    from cifar_tui.engine.training.schedules import WarmupCosine
 
     constant = build_scratch(ExperimentConfig(scratch_schedule="constant"), 10).recipe
     cosine = build_scratch(ExperimentConfig(), 10).recipe
@@ -201,7 +201,7 @@ def test_airbench_learns_and_its_test_set_is_seen_under_tta(learnable_dir, model
 
 @pytest.mark.slow
 def test_probe_picks_the_best_validation_c_and_beats_chance(learnable_dir):
-    from engine.training.probe import C_GRID
+    from cifar_tui.engine.training.probe import C_GRID
 
     config = ExperimentConfig(strategies=("probe",), data_dir=str(learnable_dir), weights="none",
                               transfer_image_size=32, test_limit=100, checkpoints=False)
@@ -225,11 +225,11 @@ def test_each_strategys_recipe_and_tta_are_reported_with_its_result(tmp_path):
     from events_factory import run_started, strategy_events
     from typer.testing import CliRunner
 
-    from engine.export import _method_notes
-    from engine.state import RunState
-    from engine.store.recorder import RunRecorder
-    from tui.cli import app
-    from tui.tables import comparison_cells
+    from cifar_tui.cli.main import app
+    from cifar_tui.engine.report.export import _method_notes
+    from cifar_tui.engine.run.state import RunState
+    from cifar_tui.engine.store.recorder import RunRecorder
+    from cifar_tui.render.tables import comparison_cells
 
     events = [run_started("20270101-000000-r-0000abcd", strategies=("scratch", "frozen"))]
     for name, recipe, evaluation in (("scratch", "airbench94 net, SGD-Nesterov", "test-time augmentation (x)"),
@@ -259,8 +259,8 @@ def test_each_strategys_recipe_and_tta_are_reported_with_its_result(tmp_path):
 
 def test_airbench_follows_the_data_sets_augmentation_and_its_epochs_flag():
     """Digits declare "translate": no mirror in training or TTA; --epochs reaches airbench too."""
-    from engine.models.airbench_strategy import build_airbench
-    from tui.flags import config_from_flags
+    from cifar_tui.cli.flags import config_from_flags
+    from cifar_tui.engine.models.airbench_strategy import build_airbench
 
     digits = build_airbench(ExperimentConfig(scratch_model="airbench", augment="translate"), 10).recipe
     cifar = build_airbench(ExperimentConfig(scratch_model="airbench", augment="flip+translate"), 10).recipe
@@ -280,8 +280,8 @@ def test_airbench_follows_the_data_sets_augmentation_and_its_epochs_flag():
 def test_tta_without_mirror_averages_the_unmirrored_views():
     import keras
 
-    from engine.models.airbench import airbench_net
-    from engine.training.airbench_recipe import tta_model
+    from cifar_tui.engine.models.airbench import airbench_net
+    from cifar_tui.engine.training.airbench_recipe import tta_model
 
     model = airbench_net(10)
     images = np.random.default_rng(2).integers(0, 256, size=(2, 32, 32, 3)).astype("float32")

@@ -11,14 +11,14 @@ from test_app import until
 from textual.coordinate import Coordinate
 from typer.testing import CliRunner
 
-from engine import events as ev
-from engine.config import ExperimentConfig
-from engine.state import RunState
-from engine.store.recorder import RunRecorder
-from tui.app import CifarTuiApp
-from tui.cli import app as cli
-from tui.widgets.comparison import ComparisonTable
-from tui.widgets.progress_panel import StrategyRow
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.widgets.comparison import ComparisonTable
+from cifar_tui.app.widgets.progress_panel import StrategyRow
+from cifar_tui.cli.main import app as cli
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.state import RunState
+from cifar_tui.engine.store.recorder import RunRecorder
 
 RUN_ID = "20270115-080000-cancel-0001"
 
@@ -84,7 +84,7 @@ async def test_the_app_shows_a_cancelled_strategys_best_validation_so_far(tmp_pa
 
 
 def test_the_exported_report_says_the_best_validation_came_before_the_cancel(tmp_path):
-    from engine.export import export_run
+    from cifar_tui.engine.report.export import export_run
 
     page = export_run(RunState.from_events(cancelled_run()), tmp_path / "r", "md").read_text()
     row = next(line for line in page.splitlines() if line.startswith("| frozen"))

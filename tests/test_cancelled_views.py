@@ -8,12 +8,12 @@ from events_factory import T0, record_runs, run_started, strategy_events
 from test_app import cell_text, open_runs_screen, until
 from typer.testing import CliRunner
 
-from engine import events as ev
-from engine.state import RunState
-from engine.store.reader import load_run
-from engine.store.recorder import RunRecorder
-from tui.app import CifarTuiApp
-from tui.cli import app as cli
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.cli.main import app as cli
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.state import RunState
+from cifar_tui.engine.store.reader import load_run
+from cifar_tui.engine.store.recorder import RunRecorder
 
 CANCELLED = "20270115-080000-cancel-0001"  # finetune cancelled after 2 of its 3 epochs, never tested
 FULL = "20270115-090000-full-0002"
@@ -42,8 +42,8 @@ async def test_compare_e_and_x_on_an_untested_row_say_so_and_open_nothing(tmp_pa
     """`e` on the cancelled finetune's row opened "frozen top losses" with no notice."""
     from textual.widgets import DataTable
 
-    from tui.screens.compare import CompareScreen
-    from tui.screens.gallery import GalleryScreen
+    from cifar_tui.app.screens.compare import CompareScreen
+    from cifar_tui.app.screens.gallery import GalleryScreen
 
     record(tmp_path)
     runs = [(run_id, load_run(tmp_path, run_id).state) for run_id in (CANCELLED, FULL)]
@@ -93,7 +93,7 @@ def test_runs_compare_has_the_cells_of_runs_show_and_fits_80_columns(tmp_path):
 
 
 def test_the_export_writes_untested_the_same_duration_and_no_params_for_a_pending_strategy(tmp_path):
-    from engine.export import export_run
+    from cifar_tui.engine.report.export import export_run
 
     events = cancelled_finetune_run()
     pending = run_started(CANCELLED, strategies=("scratch", "frozen", "finetune", "probe"))  # probe never ran
@@ -107,7 +107,7 @@ def test_the_export_writes_untested_the_same_duration_and_no_params_for_a_pendin
 
 
 def test_the_headless_end_line_and_runs_list_give_a_run_the_same_time(tmp_path):
-    from tui.cli_progress import milestone_line
+    from cifar_tui.cli.progress import milestone_line
 
     record(tmp_path)
     listed = CliRunner().invoke(cli, ["runs", "list", "--runs-dir", str(tmp_path)]).output

@@ -15,9 +15,9 @@ from cifar_writers import (
     write_tar_gz,
 )
 
-from engine.data import cifar_files as cf
-from engine.data.sources import load_cifar10, read_binary_folder, read_python_folder, read_tar_gz
-from engine.errors import DataError
+from cifar_tui.engine.data import cifar_files as cf
+from cifar_tui.engine.data.sources import load_cifar10, read_binary_folder, read_python_folder, read_tar_gz
+from cifar_tui.engine.errors import DataError
 
 
 @pytest.fixture

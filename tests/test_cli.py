@@ -10,7 +10,7 @@ import pytest
 from events_factory import record_runs
 from typer.testing import CliRunner
 
-from tui.cli import app
+from cifar_tui.cli.main import app
 
 runner = CliRunner()
 TINY = ["--train-per-class", "6", "--test-limit", "20", "--image-size", "32", "--epochs", "1", "--batch-size", "16",
@@ -19,7 +19,7 @@ TINY = ["--train-per-class", "6", "--test-limit", "20", "--image-size", "32", "-
 
 def cifar_tui(*args, env=None):
     """The real console entry point, in a subprocess (exit codes and stderr exactly as a user sees them)."""
-    code = "import sys; from tui.cli import main; main(sys.argv[1:])"
+    code = "import sys; from cifar_tui.cli.main import main; main(sys.argv[1:])"
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120,
                           env=env)
 
@@ -55,9 +55,9 @@ def test_runs_list_and_show_tables(tmp_path):
 
 
 def test_python_dash_m_tui_cli_has_every_command(tmp_path):
-    """`python -m tui.cli` ran a second copy of the module, which had no `runs` commands registered."""
+    """`python -m cifar_tui.cli.main` ran a second copy of the module, which had no `runs` commands registered."""
     seed_runs(tmp_path)
-    out = subprocess.run([sys.executable, "-m", "tui.cli", "runs", "list", "--runs-dir", str(tmp_path)],
+    out = subprocess.run([sys.executable, "-m", "cifar_tui.cli.main", "runs", "list", "--runs-dir", str(tmp_path)],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "20270116-080000-other-0002" in out.stdout
@@ -107,7 +107,7 @@ def test_missing_data_is_one_line_and_exit_2(tmp_path):
 @pytest.mark.parametrize("args", [["--help"], ["runs", "list"], ["runs", "show", "demo"], ["run", "--help"]])
 def test_quick_commands_do_not_import_tensorflow(tmp_path, args):
     seed_runs(tmp_path)
-    code = ("import sys\nfrom tui.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n"
+    code = ("import sys\nfrom cifar_tui.cli.main import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n"
             "    assert not e.code, e.code\nbad = [m for m in ('tensorflow', 'keras') if m in sys.modules]\n"
             "print('HEAVY', bad)")
     extra = ["--runs-dir", str(tmp_path)] if args[0] == "runs" else []
@@ -116,8 +116,9 @@ def test_quick_commands_do_not_import_tensorflow(tmp_path, args):
 
 
 def test_engine_imports_neither_textual_nor_rich():
-    code = ("import sys, engine, engine.runner, engine.session, engine.store.reader, engine.store.recorder, "
-            "engine.data.splits, engine.state\n"
+    code = ("import sys, cifar_tui.engine, cifar_tui.engine.run.runner, cifar_tui.engine.run.session, "
+            "cifar_tui.engine.store.reader, cifar_tui.engine.store.recorder, "
+            "cifar_tui.engine.data.splits, cifar_tui.engine.run.state\n"
             "print(sorted(m for m in ('textual', 'rich', 'tensorflow', 'keras') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
@@ -126,7 +127,7 @@ def test_engine_imports_neither_textual_nor_rich():
 def test_full_disk_is_a_one_line_error_and_earlier_runs_stay_intact(cifar_dir, tmp_path, monkeypatch):
     import errno
 
-    from engine.store.recorder import RunRecorder
+    from cifar_tui.engine.store.recorder import RunRecorder
 
     runs = tmp_path / "runs"
     seed_runs(runs)
@@ -161,10 +162,10 @@ def test_the_probe_has_no_learning_rate_and_the_epoch_lines_say_so():
 
     from rich.console import Console
 
-    from engine import events as ev
-    from engine.state import RunState
-    from tui.cli_progress import epoch_line
-    from tui.tables import epochs_table
+    from cifar_tui.cli.progress import epoch_line
+    from cifar_tui.engine.run import events as ev
+    from cifar_tui.engine.run.state import RunState
+    from cifar_tui.render.tables import epochs_table
 
     def epoch(rate):
         return ev.EpochEnd(strategy="probe", phase="train", epoch=1, epochs=9, loss=2.0, accuracy=0.5,
@@ -188,8 +189,8 @@ def test_a_resumed_run_shows_its_progress_headless(rich):
 
     from rich.console import Console
 
-    from engine import events as ev
-    from tui.cli_progress import PlainProgress, RichProgress
+    from cifar_tui.cli.progress import PlainProgress, RichProgress
+    from cifar_tui.engine.run import events as ev
 
     out = io.StringIO()
     sink = RichProgress(Console(file=out, width=120)) if rich else PlainProgress(out=out)
@@ -214,8 +215,8 @@ def test_a_resumed_strategys_progress_bar_starts_at_its_next_epoch():
 
     from rich.console import Console
 
-    from engine import events as ev
-    from tui.cli_progress import RichProgress
+    from cifar_tui.cli.progress import RichProgress
+    from cifar_tui.engine.run import events as ev
 
     sink = RichProgress(Console(file=io.StringIO(), width=120))
     sink(ev.RunResumed(run_id="20270115-080000-demo-abcd", from_epochs={"scratch": 2}, environment={}))
@@ -256,8 +257,8 @@ def test_the_bars_leave_the_terminal_when_the_run_ends():
 
     from rich.console import Console
 
-    from engine import events as ev
-    from tui.cli_progress import RichProgress
+    from cifar_tui.cli.progress import RichProgress
+    from cifar_tui.engine.run import events as ev
 
     out = io.StringIO()
     sink = RichProgress(Console(file=out, width=80, force_terminal=True))

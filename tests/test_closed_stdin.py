@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 CHILD = """
 import contextlib, io, json, os, sys, traceback
-from tui.cli import main
+from cifar_tui.cli.main import main
 
 results = []
 for argv, stdin in json.loads(sys.argv[1]):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from slurm_cluster import ClusterUnavailable, start, stop
 
-from engine.study.record import load_record
+from cifar_tui.engine.study.record import load_record
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 REPO = Path(__file__).resolve().parent.parent
@@ -55,7 +55,7 @@ def cli(slurm, *args: str, timeout: float = 300, local_ok: bool = True) -> subpr
         env["CIFAR_TUI_SLURM_LOCAL_OK"] = "1"
     else:
         env.pop("CIFAR_TUI_SLURM_LOCAL_OK", None)
-    return subprocess.run([sys.executable, "-m", "tui", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cifar_tui", *args], env=env, capture_output=True, text=True,
                           timeout=timeout, cwd=REPO)
 
 
@@ -186,7 +186,7 @@ def test_a_task_requeued_at_its_time_limit_and_one_cancelled_both_resume_their_r
     cell = load_record(runs, "resume").cells[0]
     assert cell.run_ids == [first.run_id] and cell.job_id != first.job_id  # one run throughout, a new job
     assert f"resuming run {first.run_id}" in Path(cell.log).read_text()
-    from engine.store.reader import load_run
+    from cifar_tui.engine.store.reader import load_run
 
     state = load_run(runs, first.run_id).state
     assert state.status == "finished" and state.resumes == 2

@@ -5,9 +5,9 @@ from __future__ import annotations
 from test_app import until
 from test_study_app import record_study
 
-from engine.study import cell_status
-from engine.study.record import load_record, save_record
-from tui.app import CifarTuiApp
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.engine.study import cell_status
+from cifar_tui.engine.study.record import load_record, save_record
 
 
 async def test_studies_screen_shows_each_cells_slurm_state_and_job(tmp_path, monkeypatch):

@@ -7,10 +7,10 @@ from events_factory import full_run, run_started, strategy_events
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static
 
-from engine import events as ev
-from engine.state import RunState
-from tui.app import CifarTuiApp
-from tui.screens.compare import CompareCurves, CompareScreen
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.screens.compare import CompareCurves, CompareScreen
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.state import RunState
 
 WITH_PROBE = "20270116-090000-probe-0001"
 WITHOUT_PROBE = "20270115-080000-demo-abcd"
@@ -44,7 +44,7 @@ async def test_the_legend_names_each_strategys_marker_including_the_probe(tmp_pa
 
 
 def test_the_legend_lists_only_strategies_the_runs_have():
-    from tui.screens.compare import strategy_legend
+    from cifar_tui.app.screens.compare import strategy_legend
 
     assert "probe" not in strategy_legend([(WITHOUT_PROBE, RunState.from_events(full_run(WITHOUT_PROBE)))])
 
@@ -110,7 +110,7 @@ def test_a_narrow_legend_wraps_between_items_never_inside_one():
 
     from rich.console import Console
 
-    from tui.screens.compare import strategy_legend
+    from cifar_tui.app.screens.compare import strategy_legend
 
     ids = [f"20261129-1{i}0000-vstudy-00{i}-bd877a8{i}" for i in range(3)]
     runs = [(run_id, RunState.from_events(full_run(run_id))) for run_id in ids]

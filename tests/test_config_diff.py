@@ -9,12 +9,12 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static
 from typer.testing import CliRunner
 
-from engine import events as ev
-from engine.config_diff import MISSING, config_diff
-from engine.store.reader import load_run
-from engine.store.recorder import RunRecorder
-from tui.app import CifarTuiApp
-from tui.cli import app as cli
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.cli.main import app as cli
+from cifar_tui.engine.config.config_diff import MISSING, config_diff
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.store.reader import load_run
+from cifar_tui.engine.store.recorder import RunRecorder
 
 runner = CliRunner()
 BASE = {"strategies": ["scratch", "frozen", "finetune"], "name": "demo", "preset": "quick", "seed": 0,
@@ -55,7 +55,7 @@ def test_runs_compare_prints_and_carries_the_diff(tmp_path):
 
 
 async def test_compare_screen_shows_the_differing_keys_above_the_results(tmp_path):
-    from tui.screens.compare import CompareScreen
+    from cifar_tui.app.screens.compare import CompareScreen
 
     record(tmp_path)
     app = CifarTuiApp(tmp_path)

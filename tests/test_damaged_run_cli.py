@@ -8,7 +8,7 @@ import pytest
 from events_factory import record_runs
 from typer.testing import CliRunner
 
-from tui.cli import app as cli
+from cifar_tui.cli.main import app as cli
 
 GOOD, BAD = "20270115-080000-good-0001", "20270116-080000-bad-0002"
 
@@ -55,8 +55,8 @@ def test_studies_show_says_how_to_start_a_damaged_study_afresh(tmp_path):
 
 def test_a_run_being_created_is_not_called_damaged(tmp_path):
     """Its folder and lock exist before its writer.json and first event: in that moment it was refused."""
-    from engine.store.lock import RunLock
-    from engine.store.reader import load_run
+    from cifar_tui.engine.store.lock import RunLock
+    from cifar_tui.engine.store.reader import load_run
 
     folder = tmp_path / "20270117-080000-new-0003"
     folder.mkdir()
@@ -73,7 +73,7 @@ def test_garbage_or_missing_events_read_as_damaged_in_every_view_though_the_summ
     """`runs list` read summary.json alone ("finished", with accuracies) while `runs show` refused the run."""
     import json
 
-    from engine.store.reader import list_runs, read_listing
+    from cifar_tui.engine.store.reader import list_runs, read_listing
 
     record_runs(tmp_path, (GOOD, BAD))
     if events is None:

@@ -8,8 +8,8 @@ import pytest
 from cifar_writers import make_images, write_python_folder, write_tar_gz
 from dataset_writers import write_npz
 
-from engine.data import catalog
-from engine.errors import DataError
+from cifar_tui.engine.data import catalog
+from cifar_tui.engine.errors import DataError
 
 
 @pytest.fixture

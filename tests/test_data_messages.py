@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from cifar_writers import CLASSES, make_images, py2_pickle, write_binary_folder, write_python_folder, write_tar_gz
 
-from engine.data.sources import load_cifar10, read_binary_folder, read_python_folder, read_tar_gz
-from engine.errors import DataError
+from cifar_tui.engine.data.sources import load_cifar10, read_binary_folder, read_python_folder, read_tar_gz
+from cifar_tui.engine.errors import DataError
 
 
 @pytest.fixture

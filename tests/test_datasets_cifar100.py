@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from dataset_writers import COARSE, FINE, cifar100_bytes, cifar100_split, pack, write_cifar100
 
-from engine.data import catalog, sources_cifar100
-from engine.errors import DataError
+from cifar_tui.engine.data import catalog, sources_cifar100
+from cifar_tui.engine.errors import DataError
 
 
 def _no_download():

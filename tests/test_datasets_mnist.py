@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from dataset_writers import digit_images, idx_bytes, write_idx, write_npz
 
-from engine.data import catalog, sources_mnist
-from engine.data.idx_files import read_idx, to_rgb32
-from engine.errors import DataError
+from cifar_tui.engine.data import catalog, sources_mnist
+from cifar_tui.engine.data.idx_files import read_idx, to_rgb32
+from cifar_tui.engine.errors import DataError
 
 
 def _no_download():

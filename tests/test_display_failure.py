@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import errno
 
-from engine import events as ev
-from engine.config import ExperimentConfig
-from engine.session import record_and_run
-from engine.store.reader import list_runs, load_run
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.session import record_and_run
+from cifar_tui.engine.store.reader import list_runs, load_run
 
 
 def test_a_display_that_fails_is_dropped_and_the_run_is_recorded_to_its_end(cifar_dir, tmp_path):
@@ -57,8 +57,8 @@ def test_a_live_display_dropped_mid_run_closes_quietly():
     traceback for a headless run, and a study stopped after that cell."""
     from rich.console import Console
 
-    from engine.events import best_effort
-    from tui.cli_progress import RichProgress
+    from cifar_tui.cli.progress import RichProgress
+    from cifar_tui.engine.run.events import best_effort
 
     terminal, recorded = DeadTerminal(), []
     progress = RichProgress(Console(file=terminal, width=80, force_terminal=True))

@@ -9,15 +9,15 @@ import sys
 
 import pytest
 
-from engine.config import ExperimentConfig
-from engine.errors import ConfigError
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.errors import ConfigError
 
 BASE = ["run", "--dataset", "digits", "--strategies", "scratch", "--epochs", "3", "--train-per-class", "60",
         "--no-augment", "--plain", "--seed", "3", "--test-limit", "300"]
 
 
 def run_cli(runs_dir, *extra):
-    code = "import sys; from tui.cli import main; main(sys.argv[1:])"
+    code = "import sys; from cifar_tui.cli.main import main; main(sys.argv[1:])"
     out = subprocess.run([sys.executable, "-c", code, *BASE, *extra, "--runs-dir", str(runs_dir), "--json"],
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -55,8 +55,8 @@ def test_gpus_syntax_is_checked_without_tensorflow():
 
 @pytest.mark.slow
 def test_steps_per_execution_trains_and_reports_every_epoch(tmp_path):
-    from engine import events as ev
-    from engine.session import record_and_run
+    from cifar_tui.engine.run import events as ev
+    from cifar_tui.engine.run.session import record_and_run
 
     config = ExperimentConfig(dataset="digits", strategies=("scratch",), scratch_epochs=2, train_per_class=40,
                               batch_size=16, steps_per_execution=4, test_limit=100, augment=False)
@@ -77,7 +77,7 @@ def test_tf_config_is_refused_in_one_line_not_half_supported(tmp_path):
 
     tf_config = '{"cluster": {"worker": ["localhost:1"]}, "task": {"type": "worker", "index": 0}}'
     env = {**os.environ, "TF_CONFIG": tf_config}
-    done = subprocess.run([sys.executable, "-m", "tui", "run", "--preset", "quick", "--runs-dir", str(tmp_path)],
+    done = subprocess.run([sys.executable, "-m", "cifar_tui", "run", "--preset", "quick", "--runs-dir", str(tmp_path)],
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "multi-host training is not supported" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and not any(tmp_path.iterdir())

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.analysis.domain_distance import distance, gaussian_kl, layer_statistics, measure, statistics_model
+from cifar_tui.engine.analysis.domain_distance import distance, gaussian_kl, layer_statistics, measure, statistics_model
 
 
 def test_gaussian_kl_closed_form():
@@ -80,7 +80,7 @@ def test_statistics_match_numpy_on_the_first_layer():
 
 
 def test_random_init_or_no_backbone_is_recorded_as_not_measured():
-    from engine.models.backbone import resolve_weights
+    from cifar_tui.engine.models.backbone import resolve_weights
 
     images = np.zeros((4, 32, 32, 3), np.uint8)
     random_init = measure(images, 32, resolve_weights("none"))

@@ -10,12 +10,12 @@ import pytest
 from cifar_writers import tiny_cifar
 from dataset_writers import pack, write_cifar100, write_idx, write_image_folder, write_npz
 
-from engine.study.domains import domain_evidence
-from engine.study.record import load_record
-from engine.study.report import export_study, study_json
-from engine.study.runner import run_study
-from engine.study.spec import load_spec, parse_spec
-from engine.study.stats import aggregate, cell_results
+from cifar_tui.engine.study.domains import domain_evidence
+from cifar_tui.engine.study.record import load_record
+from cifar_tui.engine.study.report import export_study, study_json
+from cifar_tui.engine.study.runner import run_study
+from cifar_tui.engine.study.spec import load_spec, parse_spec
+from cifar_tui.engine.study.stats import aggregate, cell_results
 
 
 def test_the_shipped_study_is_the_protocol_over_four_data_sets():
@@ -45,7 +45,7 @@ def data_sets(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def weights_file(tmp_path_factory):
-    from engine.models.backbone import build_backbone, resolve_weights
+    from cifar_tui.engine.models.backbone import build_backbone, resolve_weights
 
     path = tmp_path_factory.mktemp("weights") / "backbone.weights.h5"  # random, saved: 'pretrained' to the tool
     build_backbone(32, resolve_weights("none")).save_weights(path)
@@ -94,9 +94,9 @@ def record_domains(runs_dir, distances: dict[str, float | None], gaps: dict[str,
     """A recorded data-set x 3-seed study: scratch at 0.5, frozen at 0.5 + gap (+ seed noise)."""
     from events_factory import run_started, strategy_events
 
-    from engine import events as ev
-    from engine.store.recorder import RunRecorder
-    from engine.study.record import new_record, save_record
+    from cifar_tui.engine.run import events as ev
+    from cifar_tui.engine.store.recorder import RunRecorder
+    from cifar_tui.engine.study.record import new_record, save_record
 
     spec = parse_spec({"name": name, "x": "variant", "base": {"preset": "custom", "strategies": ["scratch", "frozen"]},
                        "axes": {"variant": list(distances), "seed": [0, 1, 2]},
@@ -147,7 +147,7 @@ def test_a_study_without_distances_has_no_evidence(tmp_path):
 
 
 def domains_verdict(runs_dir, distances, gaps):
-    from engine.verdict.study import study_verdict
+    from cifar_tui.engine.verdict.study import study_verdict
 
     record = record_domains(runs_dir, distances, gaps, name="domains")
     results = cell_results(record, runs_dir)
@@ -179,7 +179,7 @@ def test_the_verdict_names_a_trend_only_where_the_permutation_test_supports_it(t
 def test_rank_trend_is_scipys_exact_spearman_test():
     from scipy import stats
 
-    from engine.verdict.domains import rank_trend
+    from cifar_tui.engine.verdict.domains import rank_trend
 
     x, y = [0.1, 0.4, 0.2, 0.9, 0.5, 0.7], [3.0, 1.0, 2.0, -1.0, 0.5, 0.4]
     rho, p = rank_trend(x, y)

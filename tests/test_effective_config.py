@@ -11,15 +11,15 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from typer.testing import CliRunner
 
-from engine import events as ev
-from engine.config import ExperimentConfig
-from engine.config_diff import config_diff
-from engine.effective_config import effective_config, unused_keys
-from engine.export import export_run
-from engine.store.reader import load_run
-from engine.store.recorder import RunRecorder
-from tui.app import CifarTuiApp
-from tui.cli import app as cli
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.cli.main import app as cli
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.config.config_diff import config_diff
+from cifar_tui.engine.config.effective_config import effective_config, unused_keys
+from cifar_tui.engine.report.export import export_run
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.store.reader import load_run
+from cifar_tui.engine.store.recorder import RunRecorder
 
 runner = CliRunner()
 FALLBACK = "20270115-080000-fallback-0001"  # `make run` offline: asked for CIFAR-10 and ImageNet
@@ -121,7 +121,7 @@ def test_the_report_states_the_effective_configuration(tmp_path):
 
 
 async def test_the_compare_screen_shows_what_trained(tmp_path):
-    from tui.screens.compare import CompareScreen
+    from cifar_tui.app.screens.compare import CompareScreen
 
     record_pair(tmp_path)
     app = CifarTuiApp(tmp_path)
@@ -141,8 +141,8 @@ def test_airbenchs_epochs_and_batch_are_recorded_as_they_trained(tmp_path):
     (issue #24 s.2); config.json keeps the request, the effective configuration says what ran."""
     import threading
 
-    from engine.presets import preset_config
-    from engine.runner import run_experiment
+    from cifar_tui.engine.config.presets import preset_config
+    from cifar_tui.engine.run.runner import run_experiment
 
     config = preset_config("quick", strategies=("scratch",), dataset="digits", weights="none", checkpoints=False,
                            scratch_model="airbench", train_per_class=5, test_limit=50, val_fraction=0.1)

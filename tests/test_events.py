@@ -8,7 +8,7 @@ import math
 import pytest
 from events_factory import full_run
 
-from engine import events as ev
+from cifar_tui.engine.run import events as ev
 
 
 def test_every_event_round_trips():

@@ -10,9 +10,9 @@ from events_factory import CLASSES, record_runs
 from predictions_factory import record_run_with_predictions
 from typer.testing import CliRunner
 
-from engine.export_gallery import figure_size_px
-from engine.store.predictions import read_predictions
-from tui.cli import app
+from cifar_tui.cli.main import app
+from cifar_tui.engine.report.export_gallery import figure_size_px
+from cifar_tui.engine.store.predictions import read_predictions
 
 runner = CliRunner()
 RUN = "20270115-080000-demo-abcd"

@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from engine import events as ev
-from engine.config import ExperimentConfig
-from engine.errors import CheckpointDamaged
-from engine.resume import plan_resume
-from engine.session import record_and_run, resume_and_run
-from engine.store.reader import load_run
-from engine.training import checkpoints as ck
-from tui.cli import app
+from cifar_tui.cli.main import app
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.errors import CheckpointDamaged
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.resume import plan_resume
+from cifar_tui.engine.run.session import record_and_run, resume_and_run
+from cifar_tui.engine.store.reader import load_run
+from cifar_tui.engine.training import checkpoints as ck
 
 runner = CliRunner()
 TINY = ["--train-per-class", "6", "--test-limit", "20", "--epochs", "3", "--batch-size", "16", "--weights", "none",
@@ -116,7 +116,7 @@ def test_a_full_disk_during_a_checkpoint_save(cifar_dir, tmp_path, monkeypatch):
 
 
 def test_a_failed_strategy_is_reported_on_stderr_too(cifar_dir, tmp_path, monkeypatch):
-    from engine.training import train_strategy as ts
+    from cifar_tui.engine.training import train_strategy as ts
 
     def nan_loss(name, *args, **kwargs):
         raise ts.TrainingFailed("loss became NaN at epoch 1, step 3 of the train phase")
@@ -128,7 +128,7 @@ def test_a_failed_strategy_is_reported_on_stderr_too(cifar_dir, tmp_path, monkey
 
 
 def test_tensorflow_log_that_cannot_be_moved_on_a_full_disk_is_kept_without_a_traceback(tmp_path, monkeypatch):
-    from engine import session
+    from cifar_tui.engine.run import session
 
     log = tmp_path / "tmp" / "cifar-tui-x.log"
     log.parent.mkdir()

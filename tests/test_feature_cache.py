@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.store.feature_files import KeyFolder, cache_root, list_entries
+from cifar_tui.engine.store.feature_files import KeyFolder, cache_root, list_entries
 
 BACKBONE = "a" * 64
 
@@ -36,14 +36,14 @@ class Logged(list):
 
 
 def _features(extractor, root, x, logged, backbone=BACKBONE, size=32, scaling="raw", mirrored=False):
-    from engine.training.feature_cache import FeatureCache
+    from cifar_tui.engine.training.feature_cache import FeatureCache
 
     return FeatureCache(root, logged).features(extractor, backbone, x, image_size=size, input_scaling=scaling,
                                                precision="float32", mirrored=mirrored, batch_size=8, label="t")
 
 
 def _direct(extractor, x):
-    from engine.training.feature_cache import extract
+    from cifar_tui.engine.training.feature_cache import extract
 
     return extract(extractor, x, 8)
 
@@ -75,7 +75,7 @@ def test_flip_view_is_the_mirrored_image_exactly(extractor, tmp_path):
 
 
 def test_each_epoch_trains_on_its_own_views():
-    from engine.training.feature_cache import feature_dataset
+    from cifar_tui.engine.training.feature_cache import feature_dataset
 
     n = 64
     views = [np.arange(n, dtype=np.float32)[:, None].repeat(3, 1) + 1000 * k for k in range(2)]
@@ -100,7 +100,7 @@ def test_corrupted_or_foreign_cache_is_refused_and_rebuilt(extractor, tmp_path):
     key_folder = next(tmp_path.iterdir())
     for old in key_folder.glob("shard-*.npz"):
         old.unlink()
-    from engine.store.feature_files import image_digests
+    from cifar_tui.engine.store.feature_files import image_digests
 
     folder = KeyFolder(tmp_path, __import__("json").loads((key_folder / "meta.json").read_text())["key"])
     folder.add(image_digests(x), _direct(extractor, x) + 5.0)
@@ -116,7 +116,7 @@ def test_corrupted_or_foreign_cache_is_refused_and_rebuilt(extractor, tmp_path):
 
 
 def test_a_failed_write_leaves_no_shard(tmp_path, monkeypatch):
-    import engine.store.atomic as atomic
+    import cifar_tui.engine.store.atomic as atomic
 
     folder = KeyFolder(tmp_path, {"view": "as-is", "width": 2})
     kept = folder.add(np.array([b"y" * 16], dtype="S16"), np.ones((1, 2), np.float32))  # and its meta.json
@@ -137,7 +137,7 @@ def test_cache_list_and_clear_without_tensorflow(tmp_path):
     for view in ("as-is", "mirrored"):
         KeyFolder(cache_root(runs), {"view": view, "image_size": 32, "width": 2}).add(
             np.array([b"a" * 16, b"b" * 16], dtype="S16"), np.ones((2, 2), np.float32))
-    code = ("import sys\nfrom tui.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n"
+    code = ("import sys\nfrom cifar_tui.cli.main import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n"
             "    print('EXIT', e.code)\nprint('HEAVY', [m for m in ('tensorflow', 'keras') if m in sys.modules])")
 
     def cli(*args):
@@ -168,10 +168,10 @@ def test_the_head_fitted_on_features_is_the_full_models_head(tmp_path):
     predicts what the fitted head predicts on the extracted features."""
     import keras
 
-    from engine.config import ExperimentConfig
-    from engine.models.backbone import resolve_weights
-    from engine.models.transfer import build_frozen, head_model
-    from engine.training.feature_cache import extract, pooled_extractor
+    from cifar_tui.engine.config.config import ExperimentConfig
+    from cifar_tui.engine.models.backbone import resolve_weights
+    from cifar_tui.engine.models.transfer import build_frozen, head_model
+    from cifar_tui.engine.training.feature_cache import extract, pooled_extractor
 
     keras.utils.set_random_seed(0)
     built = build_frozen(ExperimentConfig(transfer_image_size=32, head_units=8), 10, resolve_weights("none"))
@@ -203,9 +203,9 @@ def test_cached_frozen_learns_and_a_second_run_reuses_the_features(tmp_path, mon
 
     monkeypatch.setattr(keras.Model, "predict", spy)
 
-    from engine import events as ev
-    from engine.config import ExperimentConfig
-    from engine.session import record_and_run
+    from cifar_tui.engine.config.config import ExperimentConfig
+    from cifar_tui.engine.run import events as ev
+    from cifar_tui.engine.run.session import record_and_run
 
     data = learnable_cifar(tmp_path / "data", n_train=200, n_test=100)
     results = {}
@@ -233,10 +233,10 @@ def test_cached_frozen_learns_and_a_second_run_reuses_the_features(tmp_path, mon
 def test_a_run_stopped_in_a_cached_head_phase_resumes_from_its_checkpoint(cifar_dir, tmp_path):
     import threading
 
-    from engine import events as ev
-    from engine.config import ExperimentConfig
-    from engine.session import record_and_run, resume_and_run
-    from engine.store.reader import load_run
+    from cifar_tui.engine.config.config import ExperimentConfig
+    from cifar_tui.engine.run import events as ev
+    from cifar_tui.engine.run.session import record_and_run, resume_and_run
+    from cifar_tui.engine.store.reader import load_run
 
     stop = threading.Event()
     stop.reason = "test"
@@ -257,7 +257,7 @@ def test_a_run_stopped_in_a_cached_head_phase_resumes_from_its_checkpoint(cifar_
 
 def test_extraction_feeds_only_full_batches_and_returns_each_images_row(extractor):
     """A partial last batch would make the backend trace (TensorFlow) or compile (JAX) the backbone again."""
-    from engine.training.feature_cache import extract
+    from cifar_tui.engine.training.feature_cache import extract
 
     shapes = []
     real_predict = extractor.predict
@@ -281,7 +281,7 @@ def test_extraction_feeds_only_full_batches_and_returns_each_images_row(extracto
 def test_a_lookup_of_several_views_extracts_them_in_one_pass(extractor, tmp_path):
     """As-is, validation and mirrored rows missing from the cache go through one `predict` call (each call
     has a fixed cost and pads its own last batch), and each view's rows land under its own key."""
-    from engine.training.feature_cache import FeatureCache
+    from cifar_tui.engine.training.feature_cache import FeatureCache
 
     calls = []
     real_predict = extractor.predict
@@ -310,7 +310,7 @@ def test_a_lookup_of_several_views_extracts_them_in_one_pass(extractor, tmp_path
 
 
 def _views(extractor, root, requests, logged):
-    from engine.training.feature_cache import FeatureCache
+    from cifar_tui.engine.training.feature_cache import FeatureCache
 
     return FeatureCache(root, logged).views(extractor, BACKBONE, requests, image_size=32, input_scaling="raw",
                                             precision="float32", batch_size=8, label="t")
@@ -331,7 +331,7 @@ def test_an_image_in_two_requests_of_one_key_is_extracted_and_stored_once(extrac
 def test_rows_read_from_disk_are_spot_checked_even_when_the_first_request_has_none(extractor, tmp_path):
     """The check ran only when the key's first request hit the disk; a later request's disk rows (here
     another network's, for the validation images) were then trusted unchecked."""
-    from engine.store.feature_files import image_digests
+    from cifar_tui.engine.store.feature_files import image_digests
 
     x = _images(10, 8)
     folder = KeyFolder(tmp_path, {"backbone": BACKBONE, "image_size": 32, "input_scaling": "raw",
@@ -355,13 +355,13 @@ def test_cached_views_are_the_models_own_augmentation_drawn_afresh_each_epoch(tm
 
     import keras
 
-    from engine import events as ev
-    from engine.config import ExperimentConfig
-    from engine.models import transfer
-    from engine.models.backbone import resolve_weights
-    from engine.models.preprocessing import MAX_SHIFT
-    from engine.models.transfer import build_frozen
-    from engine.training.feature_cache import FeatureCache, cached_head_data, extract
+    from cifar_tui.engine.config.config import ExperimentConfig
+    from cifar_tui.engine.models import transfer
+    from cifar_tui.engine.models.backbone import resolve_weights
+    from cifar_tui.engine.models.preprocessing import MAX_SHIFT
+    from cifar_tui.engine.models.transfer import build_frozen
+    from cifar_tui.engine.run import events as ev
+    from cifar_tui.engine.training.feature_cache import FeatureCache, cached_head_data, extract
 
     monkeypatch.setattr(transfer, "build_backbone", _stand_in_backbone)
     keras.utils.set_random_seed(0)
@@ -405,7 +405,7 @@ def test_cached_views_are_the_models_own_augmentation_drawn_afresh_each_epoch(tm
 
 
 def test_view_draws_are_uniform_and_a_function_of_seed_epoch_and_image():
-    from engine.training.augmented_views import draws
+    from cifar_tui.engine.training.augmented_views import draws
 
     digests = np.array([bytes(np.random.default_rng(i).integers(0, 256, 16, dtype=np.uint8)) for i in range(8100)],
                        dtype="S16")
@@ -444,10 +444,10 @@ def test_the_same_frozen_head_trained_cached_and_live_learns_the_same(tmp_path, 
     from cifar_writers import write_python_folder
     from learnable_data import learnable_images
 
-    from engine import events as ev
-    from engine.config import ExperimentConfig
-    from engine.models import transfer
-    from engine.runner import run_experiment
+    from cifar_tui.engine.config.config import ExperimentConfig
+    from cifar_tui.engine.models import transfer
+    from cifar_tui.engine.run import events as ev
+    from cifar_tui.engine.run.runner import run_experiment
 
     monkeypatch.setattr(transfer, "build_backbone", _stand_in_backbone)
     data = write_python_folder(tmp_path / "cifar-10-batches-py", learnable_images(500, 1), learnable_images(300, 2))

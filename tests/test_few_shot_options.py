@@ -6,8 +6,8 @@ from __future__ import annotations
 from test_new_run_form import start_from_form
 from textual.widgets import Input
 
-from engine.presets import preset_config
-from tui.flags import config_from_flags
+from cifar_tui.cli.flags import config_from_flags
+from cifar_tui.engine.config.presets import preset_config
 
 
 def test_a_subset_on_the_command_line_takes_validation_from_the_full_set():

@@ -12,15 +12,15 @@ from matplotlib.figure import Figure
 from predictions_factory import record_run_with_predictions
 from study_bands_factory import record_bands_study
 
-from engine import events as ev
-from engine.analysis.galleries import transfer_gallery
-from engine.analysis.per_class import per_class
-from engine.export import export_run
-from engine.export_analysis import backbone_change_figure, per_class_figure
-from engine.export_figures import accuracy_bars_figure, confusion_figure, curves_figure
-from engine.export_gallery import gallery_figure
-from engine.figures import layout_problems
-from engine.state import RunState
+from cifar_tui.engine.analysis.galleries import transfer_gallery
+from cifar_tui.engine.analysis.per_class import per_class
+from cifar_tui.engine.report.export import export_run
+from cifar_tui.engine.report.export_analysis import backbone_change_figure, per_class_figure
+from cifar_tui.engine.report.export_figures import accuracy_bars_figure, confusion_figure, curves_figure
+from cifar_tui.engine.report.export_gallery import gallery_figure
+from cifar_tui.engine.report.figures import layout_problems
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.state import RunState
 
 LONG = [f"{name} photographed at dusk from far away" for name in CLASSES]  # image-folder classes can be long
 IMAGENET = {"requested": "imagenet", "path": "/k/efficientnetb0_notop.h5", "label": "ImageNet", "pretrained": True}
@@ -114,8 +114,8 @@ def test_nothing_is_drawn_before_an_epoch_finished(tmp_path, saved, capfd, recwa
 
 
 def study_export(runs_dir, out, title: str | None = None):
-    from engine.study.report import export_study
-    from tui.cli_study import load_study
+    from cifar_tui.cli.study import load_study
+    from cifar_tui.engine.study.report import export_study
 
     record, results, conditions = load_study(runs_dir, "bands-study")
     if title is not None:

@@ -10,18 +10,18 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from engine import events as ev
-from engine.config import ExperimentConfig
-from engine.export import export_run
-from engine.session import record_and_run
-from engine.state import RunState
-from engine.training.finetune_outcome import phase_of
-from tui.cli import app
-from tui.widgets.analysis import backbone_change_text, recipe_text
+from cifar_tui.app.widgets.analysis import backbone_change_text, recipe_text
+from cifar_tui.cli.main import app
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.report.export import export_run
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.session import record_and_run
+from cifar_tui.engine.run.state import RunState
+from cifar_tui.engine.training.finetune_outcome import phase_of
 
 
 def test_the_phase_of_an_epoch():
-    from engine.models.phases import Phase
+    from cifar_tui.engine.models.phases import Phase
 
     phases = [Phase("head", 2, 1e-3, lambda: None), Phase("finetune", 3, 1e-5, lambda: None)]
     assert [phase_of(phases, e) for e in range(1, 7)] == ["head", "head", "finetune", "finetune", "finetune", ""]
@@ -31,7 +31,7 @@ def test_the_phase_of_an_epoch():
 def test_a_finetune_whose_best_epoch_is_its_head_says_so_everywhere(cifar_dir, tmp_path):
     """A learning rate of 1e-12 leaves every weight as it was (below float32's resolution), so the unfrozen
     epoch ties the head epoch, and the earliest of equals, the head's, is tested."""
-    from engine.models.backbone import build_backbone, resolve_weights
+    from cifar_tui.engine.models.backbone import build_backbone, resolve_weights
 
     weights = tmp_path / "backbone.weights.h5"  # "pretrained": BatchNorm stays frozen when unfrozen
     build_backbone(32, resolve_weights("none")).save_weights(weights)

@@ -8,10 +8,10 @@ from events_factory import run_started
 from test_app import until
 from textual.widgets import Input, Select
 
-from engine.config import ExperimentConfig
-from engine.state import RunState
-from tui.app import CifarTuiApp
-from tui.screens.new_run import NewRunScreen
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.screens.new_run import NewRunScreen
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.run.state import RunState
 
 OFFLINE = ExperimentConfig(dataset="cifar10", weights="imagenet", allow_fallback=True)  # `make run`
 

@@ -8,9 +8,9 @@ from app_harness import ScriptedEngine
 from test_app import until
 from textual.widgets import Button, Label, Select
 
-import engine.backend
-from tui.app import CifarTuiApp
-from tui.screens.new_run import NewRunScreen
+import cifar_tui.engine.runtime.backend
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.screens.new_run import NewRunScreen
 
 
 async def open_form(pilot, app) -> NewRunScreen:
@@ -26,7 +26,8 @@ def form_state(form) -> tuple[str, bool]:
 
 async def test_an_invalid_keras_backend_is_the_reason_and_the_form_can_choose_another(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_BACKEND", "foo")
-    monkeypatch.setattr(engine.backend, "loaded_backend", lambda: None)  # a fresh process: Keras not loaded
+    # a fresh process: Keras not loaded
+    monkeypatch.setattr(cifar_tui.engine.runtime.backend, "loaded_backend", lambda: None)
     app_engine = ScriptedEngine()
     app = CifarTuiApp(tmp_path, engine=app_engine)
     async with app.run_test(size=(100, 40)) as pilot:
@@ -43,7 +44,8 @@ async def test_an_invalid_keras_backend_is_the_reason_and_the_form_can_choose_an
 
 
 async def test_a_backend_keras_cannot_switch_to_is_refused_in_one_line(tmp_path, monkeypatch):
-    monkeypatch.setattr(engine.backend, "loaded_backend", lambda: "tensorflow")  # after a TensorFlow run
+    # after a TensorFlow run
+    monkeypatch.setattr(cifar_tui.engine.runtime.backend, "loaded_backend", lambda: "tensorflow")
     app = CifarTuiApp(tmp_path, engine=ScriptedEngine())
     async with app.run_test(size=(100, 40)) as pilot:
         form = await open_form(pilot, app)
@@ -51,13 +53,13 @@ async def test_a_backend_keras_cannot_switch_to_is_refused_in_one_line(tmp_path,
         form.query_one("#backend", Select).value = "jax"
         await pilot.pause(0.05)
         message, disabled = form_state(form)
-        assert disabled and message == engine.backend.switch_refusal("jax")
+        assert disabled and message == cifar_tui.engine.runtime.backend.switch_refusal("jax")
 
 
 async def test_the_reason_wraps_at_80_columns(tmp_path, monkeypatch):
     """The one-line reason was cut at the form's width ('KERAS_BACKEND=foo in the environment')."""
     monkeypatch.setenv("KERAS_BACKEND", "foo")
-    monkeypatch.setattr(engine.backend, "loaded_backend", lambda: None)
+    monkeypatch.setattr(cifar_tui.engine.runtime.backend, "loaded_backend", lambda: None)
     app = CifarTuiApp(tmp_path, engine=ScriptedEngine())
     async with app.run_test(size=(80, 24)) as pilot:
         form = await open_form(pilot, app)

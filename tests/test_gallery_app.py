@@ -8,13 +8,13 @@ from predictions_factory import record_run_with_predictions
 from test_app import until
 from textual.widgets import DataTable, Label
 
-from engine.store.predictions import read_predictions
-from engine.store.reader import load_run
-from tui.app import CifarTuiApp
-from tui.screens.gallery import GalleryScreen
-from tui.screens.live import RunViewScreen
-from tui.widgets.confusion import ConfusionView
-from tui.widgets.gallery import GalleryView
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.screens.gallery import GalleryScreen
+from cifar_tui.app.screens.live import RunViewScreen
+from cifar_tui.app.widgets.confusion import ConfusionView
+from cifar_tui.app.widgets.gallery import GalleryView
+from cifar_tui.engine.store.predictions import read_predictions
+from cifar_tui.engine.store.reader import load_run
 
 RUN = "20270115-080000-demo-abcd"
 
@@ -107,7 +107,7 @@ async def test_an_older_run_says_its_images_are_unavailable(tmp_path):
 
 
 async def test_compare_opens_the_galleries_of_the_run_under_the_cursor(tmp_path):
-    from tui.screens.compare import CompareScreen
+    from cifar_tui.app.screens.compare import CompareScreen
 
     record_run_with_predictions(tmp_path, RUN)
     other = "20270116-080000-other-0002"

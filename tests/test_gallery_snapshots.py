@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 from predictions_factory import record_run_with_predictions
 
-from engine.store.reader import load_run
-from tui.app import CifarTuiApp
-from tui.screens.gallery import GalleryScreen
-from tui.screens.live import RunViewScreen
-from tui.widgets.gallery import GalleryView
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.screens.gallery import GalleryScreen
+from cifar_tui.app.screens.live import RunViewScreen
+from cifar_tui.app.widgets.gallery import GalleryView
+from cifar_tui.engine.store.reader import load_run
 
 RUN = "20270115-080000-demo-abcd"
 

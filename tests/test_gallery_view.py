@@ -8,10 +8,10 @@ from functools import partial
 from predictions_factory import record_run_with_predictions
 from test_app import until
 
-from engine.analysis.galleries import top_losses_gallery
-from tui.app import CifarTuiApp
-from tui.screens.gallery import GalleryScreen
-from tui.widgets.gallery import GalleryView, grid_lines
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.screens.gallery import GalleryScreen
+from cifar_tui.app.widgets.gallery import GalleryView, grid_lines
+from cifar_tui.engine.analysis.galleries import top_losses_gallery
 
 RUN = "20270115-080000-demo-abcd"
 NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]

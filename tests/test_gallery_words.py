@@ -9,9 +9,9 @@ from test_app import until
 from test_gallery_app import RUN, gallery_of, open_history_run
 from textual.widgets import Label
 
-from engine.analysis.galleries import transfer_gallery
-from tui.app import CifarTuiApp
-from tui.screens.gallery import GalleryScreen
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.screens.gallery import GalleryScreen
+from cifar_tui.engine.analysis.galleries import transfer_gallery
 
 
 def notes_text(app) -> str:

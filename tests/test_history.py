@@ -10,10 +10,10 @@ import pytest
 from events_factory import full_run, record_runs, run_started, strategy_events
 from typer.testing import CliRunner
 
-from engine import events as ev
-from engine.state import RunState
-from engine.store.follow import EventFollower
-from tui.cli import app
+from cifar_tui.cli.main import app
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.state import RunState
+from cifar_tui.engine.store.follow import EventFollower
 
 runner = CliRunner()
 
@@ -77,7 +77,7 @@ def test_export_writes_figures_csvs_and_page_with_the_runs_numbers(tmp_path):
 def test_export_says_when_data_was_substituted(tmp_path):
     stream = full_run()
     stream[0].notices = ["DIGITS USED INSTEAD OF CIFAR-10: offline"]
-    from engine.export import export_run
+    from cifar_tui.engine.report.export import export_run
 
     page = export_run(RunState.from_events(stream), tmp_path / "r", "md").read_text()
     assert "NOTICE**: DIGITS USED INSTEAD OF CIFAR-10" in page
@@ -86,7 +86,7 @@ def test_export_says_when_data_was_substituted(tmp_path):
 @pytest.mark.parametrize("fmt", ["md", "html"])
 def test_export_lists_only_the_data_files_it_wrote(tmp_path, fmt):
     """A run without finetune writes no backbone_change.csv: the page named it all the same."""
-    from engine.export import export_run
+    from cifar_tui.engine.report.export import export_run
 
     stream = [run_started(strategies=("scratch", "frozen")), *strategy_events("scratch"),
               *strategy_events("frozen", test_acc=0.8), ev.RunFinished(status="finished", seconds=1.0)]

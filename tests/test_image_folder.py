@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from dataset_writers import write_image_folder
 
-from engine.data import catalog
-from engine.data.image_decode import decode, read_image_folder
-from engine.data.image_folder import list_folder
-from engine.errors import DataError
+from cifar_tui.engine.data import catalog
+from cifar_tui.engine.data.image_decode import decode, read_image_folder
+from cifar_tui.engine.data.image_folder import list_folder
+from cifar_tui.engine.errors import DataError
 
 
 def _snapshot(root):
@@ -110,8 +110,8 @@ def test_folders_that_are_not_a_classification_are_refused(tmp_path, make, words
 
 
 def test_folder_needs_a_data_dir_and_a_cifar_folder_is_pointed_at_its_data_set(tmp_path, cifar_dir):
-    from engine.config import ExperimentConfig
-    from engine.errors import ConfigError
+    from cifar_tui.engine.config.config import ExperimentConfig
+    from cifar_tui.engine.errors import ConfigError
 
     with pytest.raises(ConfigError, match="the data set .folder. needs a data dir"):
         ExperimentConfig(dataset="folder").validate()
@@ -130,11 +130,11 @@ def test_runs_show_and_the_report_say_what_the_folder_was(tmp_path):
     from events_factory import full_run
     from typer.testing import CliRunner
 
-    from engine.export import _facts
-    from engine.store.reader import load_run
-    from engine.store.recorder import RunRecorder
-    from tui.cli import app
-    from tui.flags import config_from_flags
+    from cifar_tui.cli.flags import config_from_flags
+    from cifar_tui.cli.main import app
+    from cifar_tui.engine.report.export import _facts
+    from cifar_tui.engine.store.reader import load_run
+    from cifar_tui.engine.store.recorder import RunRecorder
 
     assert config_from_flags(domain_distance=True).domain_distance is True
     run_id = "20270101-000000-pets-0000abcd"

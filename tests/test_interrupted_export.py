@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from events_factory import record_runs
 
-from engine.store.atomic import report_folder
+from cifar_tui.engine.store.atomic import report_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # Ctrl-C arrives while the first figure is drawn: raised there, or raised in a finalizer and swallowed
 CHILD = """
 import os, signal, sys
-import engine.export as export
+import cifar_tui.engine.report.export as export
 
 drawn = export.curves_figure
 
@@ -36,10 +36,10 @@ def curves_figure(*args):
     return drawn(*args)
 
 export.curves_figure = curves_figure
-import engine.export_analysis, engine.export_gallery
-engine.export_analysis.export_analysis = lambda *args: []
-engine.export_gallery.export_galleries = lambda *args: ([], [])
-from tui.cli import main
+import cifar_tui.engine.report.export_analysis, cifar_tui.engine.report.export_gallery
+cifar_tui.engine.report.export_analysis.export_analysis = lambda *args: []
+cifar_tui.engine.report.export_gallery.export_galleries = lambda *args: ([], [])
+from cifar_tui.cli.main import main
 main(sys.argv[2:])
 """
 

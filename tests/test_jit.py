@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.config import ExperimentConfig
-from engine.environment import resolve_jit
-from engine.errors import ConfigError
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.errors import ConfigError
+from cifar_tui.engine.runtime.environment import resolve_jit
 
 
 @pytest.mark.parametrize("backend,gpu,distributed,expected", [

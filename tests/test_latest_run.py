@@ -13,10 +13,10 @@ import pytest
 from events_factory import full_run
 from typer.testing import CliRunner
 
-from engine.store.ids import new_run_id
-from engine.store.reader import list_runs, resolve_run
-from engine.store.recorder import RunRecorder
-from tui.cli import app
+from cifar_tui.cli.main import app
+from cifar_tui.engine.store.ids import new_run_id
+from cifar_tui.engine.store.reader import list_runs, resolve_run
+from cifar_tui.engine.store.recorder import RunRecorder
 
 # (time zone, UTC start) of an older run, then of a newer one, whose ids sort the other way as text
 CASES = {
@@ -79,8 +79,8 @@ def test_every_command_that_takes_latest_takes_the_newest_start(tmp_path, monkey
 async def test_the_runs_screen_lists_the_newest_start_first(tmp_path, monkeypatch, in_utc):
     from test_app import cell_text, open_runs_screen
 
-    from tui.app import CifarTuiApp
-    from tui.tables import short_id
+    from cifar_tui.app.app import CifarTuiApp
+    from cifar_tui.render.tables import short_id
 
     (old_zone, old_at), (new_zone, new_at) = CASES["Tokyo then UTC"]
     older = started_under(monkeypatch, old_zone, utc(old_at), tmp_path, "older")

@@ -3,8 +3,8 @@ only `runs list` told which and how to continue it (the headless `run` prints bo
 
 from __future__ import annotations
 
-from engine.state import RunState
-from tui.launch import closing_lines
+from cifar_tui.cli.launch import closing_lines
+from cifar_tui.engine.run.state import RunState
 
 RUN = "20270115-080000-demo-abcd"
 

@@ -10,9 +10,9 @@ import sys
 
 from typer.testing import CliRunner
 
-from engine.config import ExperimentConfig
-from tui.cli import app
-from tui.flags import config_from_flags
+from cifar_tui.cli.flags import config_from_flags
+from cifar_tui.cli.main import app
+from cifar_tui.engine.config.config import ExperimentConfig
 
 runner = CliRunner()
 OPTIONS = ["--preset", "quick", "--epochs", "1", "--image-size", "32", "--no-augment", "--finetune-lr", "3e-4",
@@ -26,7 +26,7 @@ def test_the_app_and_run_share_one_option_definition():
 
     import typer.main
 
-    from tui.flags import RUN_OPTION_NAMES
+    from cifar_tui.cli.flags import RUN_OPTION_NAMES
 
     group = typer.main.get_command(app)
     assert set(RUN_OPTION_NAMES) <= options(group)
@@ -35,7 +35,8 @@ def test_the_app_and_run_share_one_option_definition():
 
 def test_the_app_starts_with_every_run_option(tmp_path, monkeypatch):
     started: list[ExperimentConfig] = []
-    monkeypatch.setattr("tui.launch.launch_app", lambda runs_dir, start=None, watch=None: started.append(start) or 0)
+    monkeypatch.setattr("cifar_tui.cli.launch.launch_app",
+                        lambda runs_dir, start=None, watch=None: started.append(start) or 0)
     result = runner.invoke(app, [*OPTIONS, "--runs-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     expected = config_from_flags(preset="quick", epochs=1, image_size=32, augment=False, finetune_lr=3e-4,
@@ -47,7 +48,8 @@ def test_the_app_starts_with_every_run_option(tmp_path, monkeypatch):
 
 def test_without_a_terminal_the_whole_config_runs_headless(tmp_path, monkeypatch):
     ran: list[ExperimentConfig] = []
-    monkeypatch.setattr("tui.cli_headless.run_headless", lambda config, runs_dir, plain, json_out: ran.append(config))
+    monkeypatch.setattr("cifar_tui.cli.headless.run_headless",
+                        lambda config, runs_dir, plain, json_out: ran.append(config))
     result = runner.invoke(app, [*OPTIONS, "--runs-dir", str(tmp_path)])  # CliRunner's streams are no TTY
     assert result.exit_code == 0, result.output
     assert "not a terminal: running the run headless" in result.output
@@ -59,7 +61,7 @@ def test_a_dumb_terminal_gets_one_line_not_escape_codes(tmp_path):
     """TERM=dumb on a real pseudo-terminal: one line on stderr, exit 2, not a screen of escape codes."""
     env = dict(os.environ, TERM="dumb", CIFAR_TUI_RUNS=str(tmp_path))
     controller, terminal = pty.openpty()
-    code = "import sys; from tui.cli import main; main(sys.argv[1:])"
+    code = "import sys; from cifar_tui.cli.main import main; main(sys.argv[1:])"
     try:
         process = subprocess.run([sys.executable, "-c", code], stdin=terminal, stdout=terminal,
                                  stderr=subprocess.PIPE, env=env, timeout=60)
@@ -79,7 +81,7 @@ def test_a_dumb_terminal_gets_one_line_not_escape_codes(tmp_path):
 
 
 def test_headless_progress_is_plain_lines_on_a_dumb_terminal(monkeypatch):
-    from tui.cli_progress import PlainProgress, progress_sink
+    from cifar_tui.cli.progress import PlainProgress, progress_sink
 
     class FakeTerminal:
         def isatty(self):

@@ -6,10 +6,10 @@ from app_harness import ScriptedEngine
 from events_factory import run_started, strategy_events
 from test_app import until
 
-from engine import events as ev
-from engine.config import STRATEGIES, ExperimentConfig
-from tui.app import CifarTuiApp
-from tui.widgets.progress_panel import ProgressPanel, StrategyRow
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.widgets.progress_panel import ProgressPanel, StrategyRow
+from cifar_tui.engine.config.config import STRATEGIES, ExperimentConfig
+from cifar_tui.engine.run import events as ev
 
 
 async def test_every_strategys_progress_row_is_on_screen_in_the_wide_layout(tmp_path):

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 from events_factory import run_started
 
-from engine.errors import RunFolderGone, StoreError
-from engine.store import liveness, paths, reader
-from engine.store.reader import delete_run, list_runs, load_run
-from engine.store.recorder import RunRecorder
-from tui.tables import runs_lines
+from cifar_tui.engine.errors import RunFolderGone, StoreError
+from cifar_tui.engine.store import liveness, paths, reader
+from cifar_tui.engine.store.reader import delete_run, list_runs, load_run
+from cifar_tui.engine.store.recorder import RunRecorder
+from cifar_tui.render.tables import runs_lines
 
 RUN_ID = "20270115-080000-live-0001"
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,9 +40,9 @@ def quick_staleness(monkeypatch, seconds: float) -> None:
 WRITER = """
 import sys, time
 from events_factory import run_started
-from engine import events as ev
-from engine.errors import RunFolderGone
-from engine.store.recorder import RunRecorder
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.errors import RunFolderGone
+from cifar_tui.engine.store.recorder import RunRecorder
 recorder = RunRecorder(sys.argv[1], sys.argv[2], heartbeat_s=0.2)
 recorder(run_started(sys.argv[2]))
 try:
@@ -157,7 +157,7 @@ def test_a_writer_whose_folder_was_deleted_stops_and_makes_nothing_again(tmp_pat
 
 
 def test_a_checkpoint_of_a_deleted_run_folder_is_never_written_nor_its_folder_made(tmp_path):
-    from engine.training.checkpoints import Checkpointer
+    from cifar_tui.engine.training.checkpoints import Checkpointer
 
     run_folder = tmp_path / RUN_ID
     checkpointer = Checkpointer(run_folder / "checkpoints" / "scratch", "scratch", 0, None, None)
@@ -179,7 +179,7 @@ def late_heartbeat(recorder: RunRecorder, seconds: float) -> None:
 async def test_the_runs_screen_shows_a_stopped_writer_quiet_and_never_deletes_it(tmp_path):
     from test_app import cell_text, open_runs_screen, select_run
 
-    from tui.app import CifarTuiApp
+    from cifar_tui.app.app import CifarTuiApp
 
     recorder = RunRecorder(tmp_path, RUN_ID, heartbeat_s=3600)
     recorder(run_started(RUN_ID))

@@ -6,11 +6,11 @@ from __future__ import annotations
 from events_factory import full_run
 from test_app import until
 
-from engine import events as ev
-from engine.state import RunState
-from tui.app import CifarTuiApp
-from tui.screens.live import RunViewScreen
-from tui.widgets.log_panel import LogPanel
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.screens.live import RunViewScreen
+from cifar_tui.app.widgets.log_panel import LogPanel
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.state import RunState
 
 NOTICE = "DIGITS USED INSTEAD OF CIFAR-10: CIFAR-10 is not in ~/.keras/datasets; fix: pass --data-dir"
 

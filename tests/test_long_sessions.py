@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 from events_factory import run_started, strategy_events
 
-from engine import events as ev
-from engine.session import resume_and_run
-from engine.store import paths
-from engine.store.recorder import RunRecorder
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.session import resume_and_run
+from cifar_tui.engine.store import paths
+from cifar_tui.engine.store.recorder import RunRecorder
 
 RUN_ID = "20270115-080000-demo-abcd"
 
@@ -30,15 +30,15 @@ def test_one_resume_is_counted_once_in_the_summary_and_the_log(tmp_path, monkeyp
     runs = tmp_path / "runs"
     record_cancelled_run(runs)
     data = SimpleNamespace(notices=[], describe=dict, augmentation="flip+translate")
-    monkeypatch.setattr("engine.runner.check_inputs", lambda config, report=None: None)
-    monkeypatch.setattr("engine.runner._prepare",
+    monkeypatch.setattr("cifar_tui.engine.run.runner.check_inputs", lambda config, report=None: None)
+    monkeypatch.setattr("cifar_tui.engine.run.runner._prepare",
                         lambda config, report=None: (data, {"precision": "float32", "device": "CPU"}, None))
 
     def train(name, config, data, weights, emit, *args):
         for event in strategy_events(name):
             emit(event)
 
-    monkeypatch.setattr("engine.training.train_strategy.train_strategy", train)
+    monkeypatch.setattr("cifar_tui.engine.training.train_strategy.train_strategy", train)
     outcome = resume_and_run(runs, RUN_ID, redirect_native_log=False)
     stored = json.loads((runs / RUN_ID / paths.SUMMARY_FILE).read_text())
     assert stored["resumes"] == 1 and outcome.summary["resumes"] == 1
@@ -50,16 +50,16 @@ def test_each_finished_strategy_releases_its_model(tmp_path, monkeypatch):
     runs = tmp_path / "runs"
     record_cancelled_run(runs)
     data = SimpleNamespace(notices=[], describe=dict, augmentation="flip+translate")
-    monkeypatch.setattr("engine.runner.check_inputs", lambda config, report=None: None)
-    monkeypatch.setattr("engine.runner._prepare",
+    monkeypatch.setattr("cifar_tui.engine.run.runner.check_inputs", lambda config, report=None: None)
+    monkeypatch.setattr("cifar_tui.engine.run.runner._prepare",
                         lambda config, report=None: (data, {"precision": "float32", "device": "CPU"}, None))
     released = []
-    monkeypatch.setattr("engine.runner.release_models", lambda: released.append(len(released)))
+    monkeypatch.setattr("cifar_tui.engine.run.runner.release_models", lambda: released.append(len(released)))
 
     def train(name, config, data, weights, emit, *args):
         raise RuntimeError("a bug in one strategy")  # released all the same
 
-    monkeypatch.setattr("engine.training.train_strategy.train_strategy", train)
+    monkeypatch.setattr("cifar_tui.engine.training.train_strategy.train_strategy", train)
     resume_and_run(runs, RUN_ID, redirect_native_log=False)
     assert released == [0]
 
@@ -71,7 +71,7 @@ def test_releasing_drops_the_graphs_tensorflow_keeps_for_custom_gradients():
     import tensorflow as tf
     from tensorflow.python.framework import ops
 
-    from engine.memory import CUSTOM_GRADIENT_PREFIX, release_models
+    from cifar_tui.engine.runtime.memory import CUSTOM_GRADIENT_PREFIX, release_models
 
     @tf.function
     def swish_gradient(x):
@@ -92,7 +92,7 @@ def test_releasing_drops_the_graphs_tensorflow_keeps_for_custom_gradients():
 def test_a_run_recorded_before_new_defaults_resumes_as_it_started(tmp_path):
     """Its config.json lacks the knobs whose defaults changed since: the scratch CNN's constant Adam rate
     (before #18's schedule) and the live frozen head (before #14's cache), only where they change a strategy."""
-    from engine.resume import plan_resume, recorded_before
+    from cifar_tui.engine.run.resume import plan_resume, recorded_before
 
     runs = tmp_path / "runs"
     record_cancelled_run(runs)  # scratch only, recorded with a config of four keys

@@ -7,12 +7,12 @@ import keras
 import numpy as np
 import pytest
 
-from engine.config import ExperimentConfig
-from engine.errors import WeightsError
-from engine.models.backbone import IMAGENET_STDDEV_RGB, build_backbone, resolve_weights
-from engine.models.phases import estimate_bn_statistics
-from engine.models.scratch import build_scratch
-from engine.models.transfer import build_finetune, build_frozen
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.errors import WeightsError
+from cifar_tui.engine.models.backbone import IMAGENET_STDDEV_RGB, build_backbone, resolve_weights
+from cifar_tui.engine.models.phases import estimate_bn_statistics
+from cifar_tui.engine.models.scratch import build_scratch
+from cifar_tui.engine.models.transfer import build_finetune, build_frozen
 
 RANDOM = resolve_weights("none")
 
@@ -173,12 +173,12 @@ def test_corrupt_or_foreign_weights_files_fail_clearly(tmp_path):
 
 
 def test_imagenet_weights_offline_fail_clearly_or_fall_back(keras_home, monkeypatch):
-    from engine.download import DownloadFailed
+    from cifar_tui.engine.runtime.download import DownloadFailed
 
     def offline(*args, **kwargs):
         raise DownloadFailed("<urlopen error [Errno -2] Name or service not known>")
 
-    monkeypatch.setattr("engine.models.backbone.download", offline)
+    monkeypatch.setattr("cifar_tui.engine.models.backbone.download", offline)
     with pytest.raises(WeightsError) as info:
         resolve_weights("imagenet")
     assert "\n" not in str(info.value) and "--weights none" in str(info.value)

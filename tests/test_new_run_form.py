@@ -7,10 +7,10 @@ from app_harness import ScriptedEngine
 from test_app import until
 from textual.widgets import Checkbox, Input, Select
 
-from engine.config import ExperimentConfig
-from engine.presets import PRESETS, preset_config
-from tui.app import CifarTuiApp
-from tui.screens.new_run import NewRunScreen
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.screens.new_run import NewRunScreen
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.config.presets import PRESETS, preset_config
 
 # Every knob the form does not show set away from its default: none of them may be lost on Start.
 CUSTOM = ExperimentConfig(

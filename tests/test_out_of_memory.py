@@ -9,8 +9,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from engine.config import ExperimentConfig
-from engine.failures import describe_failure
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.run.failures import describe_failure
 
 # TensorFlow 2.21's message for the issue's command (scratch at 1024 px, batch 512, under ulimit -v 8000000)
 TF_OOM = """Graph execution error:
@@ -72,7 +72,7 @@ def test_a_strategy_out_of_memory_is_said_on_stderr_in_the_progress_lines_the_su
     import keras
     from tensorflow import errors
 
-    from tui.cli import app
+    from cifar_tui.cli.main import app
 
     def out_of_memory(*args, **kwargs):
         raise errors.ResourceExhaustedError(None, None, TF_OOM)
@@ -99,8 +99,8 @@ async def test_the_app_shows_the_whole_line_of_a_strategy_that_failed(tmp_path):
     from events_factory import run_started
     from test_app import until
 
-    from engine import events as ev
-    from tui.app import CifarTuiApp
+    from cifar_tui.app.app import CifarTuiApp
+    from cifar_tui.engine.run import events as ev
 
     stream = [run_started(strategies=("scratch",)), ev.StrategyFailed(strategy="scratch", error=OOM_LINE),
               ev.RunFinished(status="failed", seconds=1.0, error="a strategy failed")]

@@ -7,9 +7,9 @@ import json
 import subprocess
 import sys
 
-from engine.study import parallel
-from engine.study.record import new_record, save_record
-from engine.study.spec import parse_spec
+from cifar_tui.engine.study import parallel
+from cifar_tui.engine.study.record import new_record, save_record
+from cifar_tui.engine.study.spec import parse_spec
 
 SPEC = {"name": "par", "x": "seed", "base": {"preset": "custom", "dataset": "digits", "strategies": ["scratch"]},
         "axes": {"seed": [0, 1, 2]}}
@@ -48,7 +48,7 @@ def test_an_orphaned_child_still_writing_is_waited_for_not_started_twice(monkeyp
     record.cells[0].run_ids.append(orphan_run)
     save_record(runs, record)
     (runs / orphan_run).mkdir(parents=True)
-    holds_the_lock = ("import sys, time; from engine.store.lock import RunLock; "
+    holds_the_lock = ("import sys, time; from cifar_tui.engine.store.lock import RunLock; "
                       f"RunLock({str(runs / orphan_run)!r}).acquire(); print('locked', flush=True); time.sleep(3); "
                       "print(time.time(), flush=True)")  # the lock goes with the process, just after
     orphan = subprocess.Popen([sys.executable, "-c", holds_the_lock], stdout=subprocess.PIPE, text=True)
@@ -59,7 +59,7 @@ def test_an_orphaned_child_still_writing_is_waited_for_not_started_twice(monkeyp
     orphan.wait()
     marks = {p.name: json.loads(p.read_text()) for p in (tmp_path / "marks").iterdir()}
     assert orphan_run not in marks  # its run never got a second writer
-    from engine.study.record import load_record
+    from cifar_tui.engine.study.record import load_record
 
     cell0 = load_record(runs, "par").cells[0]
     assert cell0.run_ids[0] == orphan_run and len(cell0.run_ids) == 2  # after it ended: a new run (it left none)

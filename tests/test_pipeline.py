@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.data.feeder import ArrayFeeder, make_feeder
+from cifar_tui.engine.data.feeder import ArrayFeeder, make_feeder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,8 +74,8 @@ def test_padded_evaluation_reports_what_one_unpadded_pass_does(kind):
     in one batch; predict_rows returns one row per image."""
     import keras
 
-    from engine.data.feeder import predict_rows
-    from engine.training.evaluate import MaskedAccuracy
+    from cifar_tui.engine.data.feeder import predict_rows
+    from cifar_tui.engine.training.evaluate import MaskedAccuracy
 
     x, y = images(10), np.arange(10) % 3
     model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Rescaling(1 / 255),
@@ -103,7 +103,7 @@ def test_tf_data_batches_have_a_static_shape():
 def test_the_neutral_feeder_trains_a_model_and_reshuffles_between_fit_epochs():
     import keras
 
-    from engine.models.scratch import scratch_cnn
+    from cifar_tui.engine.models.scratch import scratch_cnn
 
     x, y = images(32), np.arange(32) % 10
     feeder, orders = ArrayFeeder(x, y, 8, True, seed=3), []
@@ -119,9 +119,9 @@ def test_the_neutral_feeder_trains_a_model_and_reshuffles_between_fit_epochs():
 @pytest.mark.skipif(subprocess.run([sys.executable, "-c", "import jax"], capture_output=True).returncode != 0,
                     reason="jax not installed")
 def test_other_backends_never_import_tensorflow():
-    code = ("import sys, numpy as np; from engine.data.feeder import make_feeder; "
+    code = ("import sys, numpy as np; from cifar_tui.engine.data.feeder import make_feeder; "
             "f = make_feeder(np.zeros((3, 32, 32, 3), np.uint8), np.zeros(3), 2, True); "
-            "print(type(f).__name__, 'tensorflow' in sys.modules, 'engine.data.pipeline' in sys.modules)")
+            "print(type(f).__name__, 'tensorflow' in sys.modules, 'cifar_tui.engine.data.pipeline' in sys.modules)")
     env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT)
     assert out.stdout.split() == ["ArrayFeeder", "False", "False"], out.stderr[-2000:]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
-from engine import events as ev
-from engine.allocator import keep_freed_memory
-from engine.config import ExperimentConfig
-from engine.environment import resolve_precision
-from engine.runner import run_experiment
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.runner import run_experiment
+from cifar_tui.engine.runtime.allocator import keep_freed_memory
+from cifar_tui.engine.runtime.environment import resolve_precision
 
 
 def test_auto_precision_is_mixed_on_a_gpu_and_float32_on_a_cpu():
@@ -20,7 +20,7 @@ def test_auto_precision_is_mixed_on_a_gpu_and_float32_on_a_cpu():
 def test_mixed_precision_run_computes_in_float16_and_records_it(cifar_dir, monkeypatch):
     import keras
 
-    from engine.training import train_strategy as ts
+    from cifar_tui.engine.training import train_strategy as ts
 
     policies = []
     real_builder = ts.BUILDERS["scratch"]

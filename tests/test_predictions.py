@@ -10,12 +10,12 @@ import pytest
 from events_factory import confusion, full_run
 from predictions_factory import TEST_ACC, record_run_with_predictions, synthetic_images
 
-from engine.analysis.predictions import Predictions, fixed_by_transfer, prediction_arrays
-from engine.errors import StoreError
-from engine.store import paths
-from engine.store.predictions import predictions_path, read_predictions
-from engine.store.reader import load_run
-from engine.store.recorder import RunRecorder
+from cifar_tui.engine.analysis.predictions import Predictions, fixed_by_transfer, prediction_arrays
+from cifar_tui.engine.errors import StoreError
+from cifar_tui.engine.store import paths
+from cifar_tui.engine.store.predictions import predictions_path, read_predictions
+from cifar_tui.engine.store.reader import load_run
+from cifar_tui.engine.store.recorder import RunRecorder
 
 RUN = "20270115-080000-demo-abcd"
 

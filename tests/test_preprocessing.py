@@ -6,9 +6,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from engine.config import ExperimentConfig
-from engine.models.preprocessing import AUGMENT_LAYER, RESIZE_LAYER, Augment, Resize, backbone_input
-from engine.models.scratch import build_scratch
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.models.preprocessing import AUGMENT_LAYER, RESIZE_LAYER, Augment, Resize, backbone_input
+from cifar_tui.engine.models.scratch import build_scratch
 
 
 def random_images(n=16, seed=0):
@@ -82,8 +82,8 @@ def test_models_take_uint8_32px_and_augment_only_in_training():
 def test_the_backbone_receives_the_models_own_front():
     """`backbone_input` is the model's own layers up to its backbone: augmentation only in training, the
     resize, and the ablation's divide-by-255 (issue #24: AdaBN once skipped the divide)."""
-    from engine.models.backbone import resolve_weights
-    from engine.models.transfer import build_frozen
+    from cifar_tui.engine.models.backbone import resolve_weights
+    from cifar_tui.engine.models.transfer import build_frozen
 
     config = ExperimentConfig(transfer_image_size=48, augment="flip+translate", seed=5, input_scaling="unit")
     model = build_frozen(config, 10, resolve_weights("none")).model

@@ -9,10 +9,10 @@ from app_harness import ManualEngine
 from events_factory import run_started, strategy_events
 from test_app import until
 
-from engine import events as ev
-from engine.config import ExperimentConfig
-from tui.app import CifarTuiApp
-from tui.widgets.progress_panel import StrategyRow
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.widgets.progress_panel import StrategyRow
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.run import events as ev
 
 
 def row_text(app, name: str) -> tuple[str, int]:

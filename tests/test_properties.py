@@ -8,9 +8,9 @@ from events_factory import full_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.errors import ConfigError
-from engine.store.ids import validate_name, validate_run_id
-from engine.store.reader import read_events
+from cifar_tui.engine.errors import ConfigError
+from cifar_tui.engine.store.ids import validate_name, validate_run_id
+from cifar_tui.engine.store.reader import read_events
 
 EVENTS = full_run()
 LINES = [e.to_json() for e in EVENTS]
@@ -70,7 +70,7 @@ seed_values = st.lists(st.floats(0.0, 1.0), min_size=2, max_size=8)
 @settings(max_examples=100, deadline=None)
 @given(a=seed_values, b=seed_values, offset=st.lists(st.floats(-0.3, 0.3), min_size=8, max_size=8))
 def test_paired_differences_verdict_interval_and_pairing_agree(a, b, offset):
-    from engine.study.stats import SIGNIFICANT, paired_difference
+    from cifar_tui.engine.study.stats import SIGNIFICANT, paired_difference
 
     va, vb = dict(enumerate(a)), dict(enumerate(b))
     d = paired_difference("a", "b", va, vb)
@@ -93,7 +93,7 @@ def test_null_differences_are_called_significant_about_5_percent_of_the_time_at_
     # |mean| > 2 SE flagged ~18% at 2 degrees of freedom.
     import numpy as np
 
-    from engine.study.stats import paired_difference
+    from cifar_tui.engine.study.stats import paired_difference
 
     rng = np.random.default_rng(0)
     noise = rng.normal(0.0, 0.01, size=(1000, 3))

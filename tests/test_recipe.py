@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from learnable_data import learnable_cifar
 
-from engine import events as ev
-from engine.config import ExperimentConfig
-from engine.errors import ConfigError
-from engine.presets import preset_config
-from engine.runner import run_experiment
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.config.presets import preset_config
+from cifar_tui.engine.errors import ConfigError
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.runner import run_experiment
 
 
 def test_a_mistake_is_labelled_only_on_the_strategies_it_changes():
@@ -55,10 +55,10 @@ def test_presets_give_both_transfer_strategies_the_same_head_epochs():
 def test_both_transfer_strategies_drop_translation_together_and_say_so():
     """`transfer_translate = false` (issue #24): the cheaper cache's choice, in every phase of frozen and
     finetune alike (they still differ only by unfreezing), and in their recipe lines."""
-    from engine.models.backbone import resolve_weights
-    from engine.models.preprocessing import AUGMENT_LAYER
-    from engine.models.transfer import build_finetune, transfer_augmentation
-    from engine.training.recipe_lines import strategy_lines
+    from cifar_tui.engine.models.backbone import resolve_weights
+    from cifar_tui.engine.models.preprocessing import AUGMENT_LAYER
+    from cifar_tui.engine.models.transfer import build_finetune, transfer_augmentation
+    from cifar_tui.engine.training.recipe_lines import strategy_lines
 
     config = ExperimentConfig(transfer_image_size=32, augment="flip+translate", transfer_translate=False)
     assert transfer_augmentation(config) == "flip"
@@ -130,7 +130,7 @@ def test_random_features_control_learns_well_above_chance(tmp_path):
 def test_finetune_from_frozen_continues_the_frozen_model_and_keeps_the_last_epoch(tmp_path):
     from cifar_writers import tiny_cifar
 
-    from engine.models.backbone import build_backbone, resolve_weights
+    from cifar_tui.engine.models.backbone import build_backbone, resolve_weights
 
     weights = tmp_path / "backbone.weights.h5"
     build_backbone(32, resolve_weights("none")).save_weights(weights)
@@ -151,7 +151,7 @@ def test_finetune_from_frozen_continues_the_frozen_model_and_keeps_the_last_epoc
 def test_finetune_patience_stops_early_and_keeps_the_lowest_validation_loss(tmp_path):
     from cifar_writers import tiny_cifar
 
-    from engine.models.backbone import build_backbone, resolve_weights
+    from cifar_tui.engine.models.backbone import build_backbone, resolve_weights
 
     weights = tmp_path / "backbone.weights.h5"
     build_backbone(32, resolve_weights("none")).save_weights(weights)

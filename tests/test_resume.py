@@ -9,16 +9,16 @@ import keras
 import numpy as np
 import pytest
 
-from engine import events as ev
-from engine.config import ExperimentConfig
-from engine.errors import StoreError, UserError
-from engine.resume import plan_resume
-from engine.session import record_and_run, resume_and_run
-from engine.store import paths
-from engine.store.reader import load_run
-from engine.store.recorder import RunRecorder, _cut_torn_line
-from engine.training import checkpoints as ck
-from engine.training.callbacks import BestEpoch
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.errors import StoreError, UserError
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.resume import plan_resume
+from cifar_tui.engine.run.session import record_and_run, resume_and_run
+from cifar_tui.engine.store import paths
+from cifar_tui.engine.store.reader import load_run
+from cifar_tui.engine.store.recorder import RunRecorder, _cut_torn_line
+from cifar_tui.engine.training import checkpoints as ck
+from cifar_tui.engine.training.callbacks import BestEpoch
 
 
 def small_model():
@@ -124,7 +124,7 @@ def tiny(cifar_dir, **kw) -> ExperimentConfig:
 
 @pytest.mark.slow
 def test_resume_continues_inside_the_finetune_phase(cifar_dir, tmp_path, monkeypatch):
-    import engine.analysis.backbone_change as analysis
+    import cifar_tui.engine.analysis.backbone_change as analysis
 
     stop = threading.Event()
     stop.reason = "test"

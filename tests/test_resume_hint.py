@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from engine.state import RunState
-from engine.store.paths import resume_command
-from tui.cli_headless import print_outcome
-from tui.launch import closing_lines
+from cifar_tui.cli.headless import print_outcome
+from cifar_tui.cli.launch import closing_lines
+from cifar_tui.engine.run.state import RunState
+from cifar_tui.engine.store.paths import resume_command
 
 RUN = "20270115-080000-demo-abcd"
 

@@ -8,10 +8,10 @@ import threading
 from events_factory import T0, run_started, strategy_events
 from test_app import open_runs_screen, select_run, until
 
-from engine import events as ev
-from engine.store.recorder import RunRecorder
-from tui.app import CifarTuiApp
-from tui.widgets.progress_panel import StrategyRow
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.widgets.progress_panel import StrategyRow
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.store.recorder import RunRecorder
 
 STOPPED = "20270118-080000-stopped-0004"
 PHASES = [("head", 1), ("finetune", 2)]
@@ -77,7 +77,7 @@ async def test_the_progress_row_shows_the_resumed_attempt_not_the_stopped_one(tm
 
 def resumed_state(from_epochs: dict[str, int]):
     """A run of scratch (3 epochs, cancelled after all 3, untested) and frozen (never started), resumed."""
-    from engine.state import RunState
+    from cifar_tui.engine.run.state import RunState
 
     done = [e for e in strategy_events("scratch") if not isinstance(e, ev.Evaluated | ev.StrategyFinished)]
     state = RunState.from_events([run_started(STOPPED, strategies=("scratch", "frozen")), *done,
@@ -113,7 +113,7 @@ async def test_a_strategy_resumed_after_its_last_epoch_reads_resumed_test(tmp_pa
 
 def stopped_after_two_epochs():
     """scratch: 5 epochs at 100 img/s, cancelled after epoch 2 (best validation 45% at epoch 2, untested)."""
-    from engine.state import RunState
+    from cifar_tui.engine.run.state import RunState
 
     events = strategy_events("scratch", epochs=5, accs=(0.3, 0.45, 0.4, 0.5, 0.6))
     second = [i for i, e in enumerate(events) if isinstance(e, ev.EpochEnd)][1]
@@ -126,7 +126,7 @@ def stopped_after_two_epochs():
 def test_a_running_resumed_strategy_shows_this_attempts_figures_and_its_best_so_far():
     """Its comparison row read 'running - - … 1m05s 100': the stopped attempt's time and img/s as if current,
     and no best validation although its finished epochs' best was known (shown for it when cancelled)."""
-    from tui.tables import comparison_cells
+    from cifar_tui.render.tables import comparison_cells
 
     state = stopped_after_two_epochs()
     assert comparison_cells(state.strategies["scratch"].summary())[:3] == ["cancelled", "(45.0%@2)", "untested"]
@@ -149,8 +149,8 @@ def test_a_running_resumed_strategy_shows_this_attempts_figures_and_its_best_so_
 
 
 def test_a_fresh_running_strategy_shows_its_best_so_far_the_same_way():
-    from engine.state import RunState
-    from tui.tables import comparison_cells
+    from cifar_tui.engine.run.state import RunState
+    from cifar_tui.render.tables import comparison_cells
 
     events = strategy_events("scratch", epochs=5, accs=(0.3, 0.45, 0.4, 0.5, 0.6))
     first = next(i for i, e in enumerate(events) if isinstance(e, ev.EpochEnd))
@@ -161,8 +161,8 @@ def test_a_fresh_running_strategy_shows_its_best_so_far_the_same_way():
 async def test_a_new_phase_drops_the_previous_phases_rate_and_eta(tmp_path):
     """At the switch to fine-tuning the row read 'fine-tune 1/3 … 100 img/s ETA …': the head phase's last
     batch figures (a cached head phase runs at many times the rate) under the new phase's name."""
-    from engine.state import RunState
-    from tui.widgets.progress_panel import eta_seconds
+    from cifar_tui.app.widgets.progress_panel import eta_seconds
+    from cifar_tui.engine.run.state import RunState
 
     events = strategy_events("finetune", phases=PHASES)
     head_end = next(i for i, e in enumerate(events) if isinstance(e, ev.EpochEnd))
@@ -174,7 +174,7 @@ async def test_a_new_phase_drops_the_previous_phases_rate_and_eta(tmp_path):
 
 async def progress_rows(tmp_path, state) -> dict[str, tuple[str, str]]:
     """Each strategy's (status, figures) as the progress panel draws `state` at 80x24."""
-    from tui.widgets.progress_panel import ProgressPanel
+    from cifar_tui.app.widgets.progress_panel import ProgressPanel
 
     app = CifarTuiApp(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:

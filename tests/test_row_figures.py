@@ -5,8 +5,8 @@ the README promises "untested"."""
 
 from __future__ import annotations
 
-from engine.state import StrategyState
-from tui.tables import comparison_cells
+from cifar_tui.engine.run.state import StrategyState
+from cifar_tui.render.tables import comparison_cells
 
 
 def epoch(number: int, rate: float, seconds: float) -> dict:

@@ -8,11 +8,11 @@ from pathlib import Path
 from events_factory import record_runs, run_started, strategy_events
 from test_app import cell_text, open_runs_screen, until
 
-from engine import events as ev
-from engine.store.reader import RunListing
-from engine.store.recorder import RunRecorder
-from tui.app import CifarTuiApp
-from tui.tables import runs_lines
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.store.reader import RunListing
+from cifar_tui.engine.store.recorder import RunRecorder
+from cifar_tui.render.tables import runs_lines
 
 PROBE_RUN = "20270118-080000-probe-0004"
 

@@ -7,14 +7,14 @@ import threading
 
 import pytest
 
-from engine import events as ev
-from engine.config import ExperimentConfig
-from engine.errors import ConfigError, DataError
-from engine.runner import run_experiment
-from engine.session import record_and_run
-from engine.store import paths
-from engine.store.predictions import read_predictions
-from engine.store.reader import list_runs
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.errors import ConfigError, DataError
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.runner import run_experiment
+from cifar_tui.engine.run.session import record_and_run
+from cifar_tui.engine.store import paths
+from cifar_tui.engine.store.predictions import read_predictions
+from cifar_tui.engine.store.reader import list_runs
 
 
 def cm_rows(csv_rows: list[str]) -> list[list[int]]:
@@ -109,7 +109,7 @@ def test_cancel_stops_within_one_batch_and_is_recorded(cifar_dir, tmp_path):
 
 
 def test_a_failing_strategy_is_recorded_and_the_next_one_runs(cifar_dir, monkeypatch):
-    from engine.training import train_strategy as ts
+    from cifar_tui.engine.training import train_strategy as ts
 
     real = ts.train_strategy
 

@@ -8,8 +8,8 @@ import pytest
 from events_factory import record_runs
 from test_app import cell_text, open_runs_screen
 
-from tui.app import CifarTuiApp
-from tui.tables import SHORT_ID, short_id
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.render.tables import SHORT_ID, short_id
 
 CELLS = ("20261129-110900-tiny-000-a1b2c3d4", "20261129-110900-tiny-001-e5f6a7b8",
          "20261129-110900-resume-010-0f0f0f0f", "20261129-110900-resume-011-1e1e1e1e")

@@ -7,15 +7,15 @@ import threading
 import numpy as np
 import pytest
 
-from engine import events as ev
-from engine.presets import preset_config
-from engine.runner import run_experiment
+from cifar_tui.engine.config.presets import preset_config
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.runner import run_experiment
 
 
 def test_precise_bn_sets_each_batchnorm_to_the_statistics_of_its_input():
     import keras
 
-    from engine.training.precise_bn import PreciseBatchNorm
+    from cifar_tui.engine.training.precise_bn import PreciseBatchNorm
 
     inputs = keras.Input((8, 8, 3), dtype="uint8")
     x = keras.layers.Rescaling(1 / 255)(inputs)

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from engine.store.reader import list_runs, load_run
+from cifar_tui.engine.store.reader import list_runs, load_run
 
 EPOCHS = 6
 ARGS = ["--plain"]
@@ -23,7 +23,7 @@ RUN = ["run", "--dataset", "digits", "--strategies", "scratch", "--epochs", str(
 
 
 def cli(runs_dir, *args):
-    code = "import sys; from tui.cli import main; main(sys.argv[1:])"
+    code = "import sys; from cifar_tui.cli.main import main; main(sys.argv[1:])"
     return subprocess.Popen([sys.executable, "-c", code, *args, *ARGS, "--runs-dir", str(runs_dir)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

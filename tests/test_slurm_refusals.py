@@ -13,7 +13,8 @@ import pytest
 def cli(*args: str) -> subprocess.CompletedProcess:
     """The real command in its own process, as a user runs it (in-process, a refused submission once left the
     test worker's captured output closed, and every later test in that worker errored)."""
-    return subprocess.run([sys.executable, "-c", "import sys; from tui.cli import main; main(sys.argv[1:])", *args],
+    code = "import sys; from cifar_tui.cli.main import main; main(sys.argv[1:])"
+    return subprocess.run([sys.executable, "-c", code, *args],
                           capture_output=True, text=True, timeout=300)
 
 SPEC = """name = "refused"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import ConfigError, UserError
-from engine.study import slurm
-from engine.study.slurm import CellTask, SlurmOptions, check_shared_folder
+from cifar_tui.engine.errors import ConfigError, UserError
+from cifar_tui.engine.study import slurm
+from cifar_tui.engine.study.slurm import CellTask, SlurmOptions, check_shared_folder
 
 
 def test_options_come_from_the_spec_table_then_flags():
@@ -75,11 +75,11 @@ def test_reconciliation_submits_only_cells_neither_finished_nor_in_slurms_queue(
 
     from events_factory import run_started, strategy_events
 
-    from engine import events as ev
-    from engine.store.recorder import RunRecorder
-    from engine.study import cell_status
-    from engine.study.record import load_record, new_record, save_record
-    from engine.study.spec import parse_spec
+    from cifar_tui.engine.run import events as ev
+    from cifar_tui.engine.store.recorder import RunRecorder
+    from cifar_tui.engine.study import cell_status
+    from cifar_tui.engine.study.record import load_record, new_record, save_record
+    from cifar_tui.engine.study.spec import parse_spec
 
     monkeypatch.setenv(slurm.LOCAL_OK_ENV, "1")
     spec = parse_spec({"name": "grid", "x": "seed", "axes": {"seed": [0, 1, 2, 3, 4]},
@@ -129,10 +129,10 @@ def test_a_diverged_cell_is_kept_on_slurm_unless_retried(tmp_path, monkeypatch):
 
     from events_factory import run_started
 
-    from engine import events as ev
-    from engine.store.recorder import RunRecorder
-    from engine.study.record import new_record, save_record
-    from engine.study.spec import parse_spec
+    from cifar_tui.engine.run import events as ev
+    from cifar_tui.engine.store.recorder import RunRecorder
+    from cifar_tui.engine.study.record import new_record, save_record
+    from cifar_tui.engine.study.spec import parse_spec
 
     monkeypatch.setenv(slurm.LOCAL_OK_ENV, "1")
     spec = parse_spec({"name": "nan", "x": "seed", "axes": {"seed": [0]},

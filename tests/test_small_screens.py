@@ -7,12 +7,12 @@ from __future__ import annotations
 from events_factory import full_run, record_runs
 from test_app import open_runs_screen, until
 
-from engine.store.reader import load_run
-from engine.store.recorder import RunRecorder
-from tui.app import CifarTuiApp
-from tui.screens.compare import CompareCurves, CompareScreen
-from tui.widgets.curves import CurvesPlot
-from tui.widgets.plot_room import too_small
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.screens.compare import CompareCurves, CompareScreen
+from cifar_tui.app.widgets.curves import CurvesPlot
+from cifar_tui.app.widgets.plot_room import too_small
+from cifar_tui.engine.store.reader import load_run
+from cifar_tui.engine.store.recorder import RunRecorder
 
 RUNS = ["20270115-080000-alpha-0001", "20270116-080000-beta-0002"]
 
@@ -65,7 +65,7 @@ async def test_a_terminal_too_small_says_so(tmp_path):
     async with app.run_test(size=(40, 12)) as pilot:
         await pilot.pause(0.3)
         assert any("terminal too small: 40x12" in n.message for n in app._notifications)
-        from tui.screens.live import RunViewScreen
+        from cifar_tui.app.screens.live import RunViewScreen
 
         app.push_screen(RunViewScreen(load_run(tmp_path, RUNS[0]).state, title="small"))
         await until(pilot, lambda: isinstance(app.screen, RunViewScreen) and app.screen.query(CurvesPlot))

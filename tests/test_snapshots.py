@@ -9,17 +9,17 @@ from __future__ import annotations
 import pytest
 from app_harness import ScriptedEngine
 
-from engine.config import ExperimentConfig
-from tui.app import CifarTuiApp
-from tui.widgets.dashboard import Dashboard
-from tui.widgets.verdict import VerdictView
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.widgets.dashboard import Dashboard
+from cifar_tui.app.widgets.verdict import VerdictView
+from cifar_tui.engine.config.config import ExperimentConfig
 
 FIXED_ID = "20270115-080000-demo-abcd"
 
 
 @pytest.fixture
 def finished_app(tmp_path, monkeypatch):
-    monkeypatch.setattr("tui.app.new_run_id", lambda name="": FIXED_ID)
+    monkeypatch.setattr("cifar_tui.app.app.new_run_id", lambda name="": FIXED_ID)
     return CifarTuiApp(tmp_path, start=ExperimentConfig(dataset="digits", weights="none"), engine=ScriptedEngine())
 
 
@@ -75,9 +75,9 @@ def test_live_screen_running_compact(snap_compare, tmp_path, monkeypatch):
     from app_harness import ManualEngine
     from events_factory import run_started, strategy_events
 
-    from engine import events as ev
+    from cifar_tui.engine.run import events as ev
 
-    monkeypatch.setattr("tui.app.new_run_id", lambda name="": FIXED_ID)
+    monkeypatch.setattr("cifar_tui.app.app.new_run_id", lambda name="": FIXED_ID)
     engine = ManualEngine()
     app = CifarTuiApp(tmp_path, start=ExperimentConfig(dataset="digits", weights="none"), engine=engine)
 

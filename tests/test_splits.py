@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.config import ExperimentConfig
-from engine.data.sources import RawDataset, load_digits
-from engine.data.splits import prepare_data, split
-from engine.errors import ConfigError, DataError
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.data.sources import RawDataset, load_digits
+from cifar_tui.engine.data.splits import prepare_data, split
+from cifar_tui.engine.errors import ConfigError, DataError
 
 
 def raw_with_ids(n_train=1000, n_test=200) -> RawDataset:
@@ -94,7 +94,7 @@ def test_k_and_fraction_together_or_k_below_one_are_refused():
 
 
 def test_a_run_recorded_before_the_k_shot_protocol_resumes_with_its_old_split():
-    from engine.resume import recorded_before
+    from cifar_tui.engine.run.resume import recorded_before
 
     stored = ExperimentConfig(train_per_class=7, val_fraction=0.2).to_dict()
     del stored["val_from"]  # what a config.json written before the knob holds
@@ -115,7 +115,7 @@ def test_fallback_to_digits_only_when_allowed(keras_home, monkeypatch):
     def offline(*a, **k):
         raise DataError("CIFAR-10 is not here")
 
-    monkeypatch.setattr("engine.data.sources.load_cifar10", offline)
+    monkeypatch.setattr("cifar_tui.engine.data.sources.load_cifar10", offline)
     with pytest.raises(DataError):
         prepare_data(ExperimentConfig())
     data = prepare_data(ExperimentConfig(allow_fallback=True))
@@ -147,7 +147,7 @@ def test_a_study_recorded_before_the_knob_keeps_its_fingerprint_where_its_split_
     import hashlib
     import json
 
-    from engine.study.spec import LATER_KNOBS, parse_spec
+    from cifar_tui.engine.study.spec import LATER_KNOBS, parse_spec
 
     def as_before(spec):  # what the fingerprint hashed before the knob existed (and before #14's backend, jit,
         # and the knobs added later still: domain_distance, transfer_translate)
@@ -164,7 +164,7 @@ def test_a_study_recorded_before_the_knob_keeps_its_fingerprint_where_its_split_
 
 def test_how_cells_compute_leaves_the_study_fingerprint_alone():
     """Backend and XLA are execution, not the grid (#14): a study continues on another backend or with --jit."""
-    from engine.study.spec import parse_spec
+    from cifar_tui.engine.study.spec import parse_spec
 
     def spec(**base):
         return parse_spec({"name": "s", "base": {"preset": "quick", **base}, "axes": {"seed": [0, 1]}})

@@ -9,12 +9,12 @@ import threading
 from events_factory import run_started, strategy_events
 from test_cli import runner as cli_runner
 
-from engine import events as ev
-from engine.config import ExperimentConfig
-from engine.session import record_and_run
-from engine.store.reader import list_runs, load_run
-from engine.store.recorder import RunRecorder
-from tui.cli import app as cli_app
+from cifar_tui.cli.main import app as cli_app
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.session import record_and_run
+from cifar_tui.engine.store.reader import list_runs, load_run
+from cifar_tui.engine.store.recorder import RunRecorder
 
 ENDED = "20270120-080000-ended-0006"
 
@@ -73,7 +73,7 @@ def test_the_cli_suggests_no_resume_for_a_run_whose_strategies_all_finished(tmp_
     import os
     import signal
 
-    import tui.cli_progress as cli_progress
+    import cifar_tui.cli.progress as cli_progress
 
     plain = cli_progress.progress_sink
 

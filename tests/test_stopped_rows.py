@@ -11,13 +11,13 @@ from events_factory import run_started, strategy_events
 from test_app import until
 from typer.testing import CliRunner
 
-from engine import events as ev
-from engine.state import NOT_STARTED, RunState
-from engine.store.recorder import RunRecorder
-from tui.app import CifarTuiApp
-from tui.cli import app as cli
-from tui.screens.live import RunViewScreen
-from tui.widgets.progress_panel import StrategyRow
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.screens.live import RunViewScreen
+from cifar_tui.app.widgets.progress_panel import StrategyRow
+from cifar_tui.cli.main import app as cli
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.state import NOT_STARTED, RunState
+from cifar_tui.engine.store.recorder import RunRecorder
 
 RUN = "20270118-080000-stopped-0001"
 

@@ -9,13 +9,13 @@ import time
 import pytest
 from events_factory import full_run, run_started
 
-from engine import events as ev
-from engine.errors import ConfigError, StoreError
-from engine.state import RunState
-from engine.store import paths
-from engine.store.ids import new_run_id, validate_name
-from engine.store.reader import list_runs, load_run, read_events
-from engine.store.recorder import RunRecorder
+from cifar_tui.engine.errors import ConfigError, StoreError
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.state import RunState
+from cifar_tui.engine.store import paths
+from cifar_tui.engine.store.ids import new_run_id, validate_name
+from cifar_tui.engine.store.reader import list_runs, load_run, read_events
+from cifar_tui.engine.store.recorder import RunRecorder
 
 
 def record(runs_dir, stream, run_id="20270115-080000-demo-abcd", **kw):
@@ -90,7 +90,7 @@ def test_listing_damaged_torn_and_newer_runs(tmp_path):
 
 
 def test_a_late_heartbeat_with_the_lock_held_is_quiet_and_a_free_lock_is_interrupted(tmp_path, monkeypatch):
-    from engine.store import liveness
+    from cifar_tui.engine.store import liveness
 
     recorder = RunRecorder(tmp_path, "20270115-080000-live-0001", heartbeat_s=3600)
     recorder(run_started("20270115-080000-live-0001"))

@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
-from engine.errors import ConfigError, StoreError
-from engine.study.record import load_record
-from engine.study.runner import run_study
-from engine.study.spec import load_spec, parse_spec, shipped_studies
-from engine.study.stats import CellResult, aggregate, compare_with_reference
+from cifar_tui.engine.errors import ConfigError, StoreError
+from cifar_tui.engine.study.record import load_record
+from cifar_tui.engine.study.runner import run_study
+from cifar_tui.engine.study.spec import load_spec, parse_spec, shipped_studies
+from cifar_tui.engine.study.stats import CellResult, aggregate, compare_with_reference
 
 TINY = {
     "name": "tiny", "x": "train_fraction",
@@ -88,7 +88,7 @@ def test_bad_specs_are_one_clear_error(change, message):
 def test_malformed_toml_through_the_cli_is_one_line_exit_2(tmp_path):
     spec = tmp_path / "bad.toml"
     spec.write_text('name = "bad"\n[axes\nseed = [0]\n')
-    code = "import sys; from tui.cli import main; main(sys.argv[1:])"
+    code = "import sys; from cifar_tui.cli.main import main; main(sys.argv[1:])"
     out = subprocess.run([sys.executable, "-c", code, "study", str(spec), "--runs-dir", str(tmp_path / "runs")],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "not valid TOML" in out.stderr
@@ -194,8 +194,8 @@ def record_run(runs, run_id, strategies):
     """A recorded run: strategies maps name -> test accuracy, or an error text for a failed strategy."""
     from events_factory import run_started, strategy_events
 
-    from engine import events as ev
-    from engine.store.recorder import RunRecorder
+    from cifar_tui.engine.run import events as ev
+    from cifar_tui.engine.store.recorder import RunRecorder
 
     recorder = RunRecorder(runs, run_id)
     recorder(run_started(run_id, strategies=tuple(strategies)))
@@ -211,7 +211,7 @@ def record_run(runs, run_id, strategies):
 
 
 def test_a_diverged_cell_is_kept_unless_retried_and_an_error_is_retried(tmp_path):
-    from engine.study.runner import decide
+    from cifar_tui.engine.study.runner import decide
 
     nan = "loss became NaN at epoch 2, step 5 of the finetune phase (learning rate 0.001): try a smaller one"
     record_run(tmp_path, "20270101-000000-a-00000001", {"scratch": 0.6, "finetune": nan})
@@ -254,7 +254,7 @@ def test_tiny_study_runs_resumes_without_rerunning_and_aggregates(tmp_path):
         assert (stored["train_fraction"], stored["seed"]) == (outcome.cell.key["train_fraction"],
                                                             outcome.cell.key["seed"])
 
-    from engine.study.stats import cell_results
+    from cifar_tui.engine.study.stats import cell_results
 
     results = cell_results(record, runs)
     conditions = aggregate(results)
@@ -283,7 +283,7 @@ def test_tiny_study_runs_resumes_without_rerunning_and_aggregates(tmp_path):
 
 @pytest.mark.slow
 def test_parallel_study_runs_cells_in_child_processes_sharing_the_runs_folder(tmp_path):
-    from engine.study.parallel import run_study_parallel
+    from cifar_tui.engine.study.parallel import run_study_parallel
 
     spec = parse_spec({**TINY, "axes": {"train_fraction": [0.3], "seed": [0, 1]}})
     runs = tmp_path / "runs"
@@ -303,7 +303,7 @@ def test_studies_show_json_export_and_dry_run_answer_the_reference_question(tmp_
     from test_study_app import record_study
     from typer.testing import CliRunner
 
-    from tui.cli import app
+    from cifar_tui.cli.main import app
 
     record_study(tmp_path)  # train_fraction 0.1 / 1.0 (reference) x seeds 0-2; finetune diverged once at 1.0
     runner = CliRunner()

@@ -8,13 +8,13 @@ import pytest
 from events_factory import run_started, strategy_events
 from test_app import until
 
-from engine import events as ev
-from engine.store.recorder import RunRecorder
-from engine.study.record import new_record, save_record
-from engine.study.spec import parse_spec
-from tui.app import CifarTuiApp
-from tui.screens.live import RunViewScreen
-from tui.widgets.study_chart import StudyChart
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.screens.live import RunViewScreen
+from cifar_tui.app.widgets.study_chart import StudyChart
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.store.recorder import RunRecorder
+from cifar_tui.engine.study.record import new_record, save_record
+from cifar_tui.engine.study.spec import parse_spec
 
 SPEC = {"name": "demo-study", "title": "demo", "x": "train_fraction", "reference": "1.0",
         "base": {"preset": "custom", "dataset": "digits", "strategies": ["scratch", "finetune"]},
@@ -104,7 +104,7 @@ def test_studies_screen_snapshot(snap_compare, tmp_path):
 async def test_a_cell_whose_run_cannot_be_read_is_a_notification_not_a_crash(tmp_path):
     import json
 
-    from engine.store import paths
+    from cifar_tui.engine.store import paths
 
     record_study(tmp_path)
     first = sorted(p for p in tmp_path.iterdir() if p.name.startswith("2027"))[0]

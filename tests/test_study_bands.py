@@ -7,11 +7,11 @@ import statistics
 import pytest
 from study_bands_factory import SECONDS, curves, record_bands_study
 
-from engine.study.bands import make_band, validation_bands
-from engine.study.progress import study_progress
-from engine.study.record import list_studies
-from engine.study.references import FEW_SHOT, PUBLISHED, references_for
-from engine.study.stats import cell_results
+from cifar_tui.engine.study.bands import make_band, validation_bands
+from cifar_tui.engine.study.progress import study_progress
+from cifar_tui.engine.study.record import list_studies
+from cifar_tui.engine.study.references import FEW_SHOT, PUBLISHED, references_for
+from cifar_tui.engine.study.stats import cell_results
 
 IMAGENET = {"requested": "imagenet", "label": "ImageNet (test)", "pretrained": True}
 
@@ -68,8 +68,8 @@ def test_reference_lines_only_for_cifar10_with_imagenet_weights(tmp_path):
 def test_study_export_draws_bands_and_reference_lines(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    import engine.study.results_plot as results_plot
-    from tui.cli import app
+    import cifar_tui.engine.study.results_plot as results_plot
+    from cifar_tui.cli.main import app
 
     drawn = []
     real = results_plot.draw_reference_lines

@@ -7,10 +7,10 @@ import pytest
 from study_bands_factory import record_bands_study
 from test_app import until
 
-from engine.study.references import PUBLISHED
-from tui.app import CifarTuiApp
-from tui.widgets.study_bands import StudyBands
-from tui.widgets.study_chart import StudyChart
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.widgets.study_bands import StudyBands
+from cifar_tui.app.widgets.study_chart import StudyChart
+from cifar_tui.engine.study.references import PUBLISHED
 
 IMAGENET = {"requested": "imagenet", "label": "ImageNet (test)", "pretrained": True}
 

@@ -8,13 +8,13 @@ from events_factory import run_started, strategy_events
 from test_study import TINY
 from typer.testing import CliRunner
 
-from engine import events as ev
-from engine.store.reader import list_runs
-from engine.store.recorder import RunRecorder
-from engine.study.record import load_record, new_record, save_record
-from engine.study.runner import run_study
-from engine.study.spec import load_spec, parse_spec
-from tui.cli import app
+from cifar_tui.cli.main import app
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.store.reader import list_runs
+from cifar_tui.engine.store.recorder import RunRecorder
+from cifar_tui.engine.study.record import load_record, new_record, save_record
+from cifar_tui.engine.study.runner import run_study
+from cifar_tui.engine.study.spec import load_spec, parse_spec
 
 
 def record_cells(runs, spec, ended_cell: int) -> list[str]:

@@ -10,10 +10,10 @@ import pytest
 from test_study import TINY
 from typer.testing import CliRunner
 
-from engine.errors import ConfigError
-from engine.study.spec import parse_spec
-from tui.cli import app
-from tui.cli_headless import StopRequest
+from cifar_tui.cli.headless import StopRequest
+from cifar_tui.cli.main import app
+from cifar_tui.engine.errors import ConfigError
+from cifar_tui.engine.study.spec import parse_spec
 
 runner = CliRunner()
 
@@ -46,12 +46,12 @@ def test_the_continue_line_of_a_stopped_shipped_study_works_when_pasted(tmp_path
         event.set()
         yield event, [signal.SIGINT]
 
-    monkeypatch.setattr("tui.cli_study.stop_on_signals", stopped_by_ctrl_c)
+    monkeypatch.setattr("cifar_tui.cli.study.stop_on_signals", stopped_by_ctrl_c)
     studies = []  # (name, fingerprint, runs folder) of each study the command would run or continue
-    monkeypatch.setattr("engine.study.runner.run_study", lambda spec, folder, *args, **kwargs:
+    monkeypatch.setattr("cifar_tui.engine.study.runner.run_study", lambda spec, folder, *args, **kwargs:
                         studies.append((spec.name, spec.fingerprint(), folder)) or [])
-    monkeypatch.setattr("tui.cli_study.load_study", lambda folder, name: (None, [], []))
-    monkeypatch.setattr("tui.cli_study.print_study", lambda *args, **kwargs: None)
+    monkeypatch.setattr("cifar_tui.cli.study.load_study", lambda folder, name: (None, [], []))
+    monkeypatch.setattr("cifar_tui.cli.study.print_study", lambda *args, **kwargs: None)
     runs = tmp_path / "my runs"
     args = ["study", "data-efficiency", "--preset", "quick", "--set", "dataset=digits", "--set",
             "strategies=['scratch']", "--set", "variant=['standard']", "--name", "mine", "--runs-dir", str(runs)]
@@ -67,11 +67,11 @@ def test_the_continue_line_of_a_stopped_shipped_study_works_when_pasted(tmp_path
 def test_a_failed_cells_reason_reaches_the_exported_report(tmp_path):
     from events_factory import run_started, strategy_events
 
-    from engine import events as ev
-    from engine.store.recorder import RunRecorder
-    from engine.study.record import new_record
-    from engine.study.report import export_study, study_json
-    from engine.study.stats import aggregate, cell_results
+    from cifar_tui.engine.run import events as ev
+    from cifar_tui.engine.store.recorder import RunRecorder
+    from cifar_tui.engine.study.record import new_record
+    from cifar_tui.engine.study.report import export_study, study_json
+    from cifar_tui.engine.study.stats import aggregate, cell_results
 
     record = new_record(parse_spec(TINY))
     runs = tmp_path / "runs"

@@ -8,12 +8,12 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from engine.errors import ConfigError
-from engine.session import RunOutcome
-from engine.study.record import load_record
-from engine.study.runner import run_study
-from engine.study.spec import parse_spec
-from engine.study.stats import cell_results
+from cifar_tui.engine.errors import ConfigError
+from cifar_tui.engine.run.session import RunOutcome
+from cifar_tui.engine.study.record import load_record
+from cifar_tui.engine.study.runner import run_study
+from cifar_tui.engine.study.spec import parse_spec
+from cifar_tui.engine.study.stats import cell_results
 
 # digits: 1,437 training images, its smallest class 125 after the validation split
 SPEC = {"name": "few", "x": "train_size",
@@ -36,7 +36,7 @@ def fake_runs(monkeypatch):
         (runs_dir / run_id / "summary.json").write_text(json.dumps(summary))
         return RunOutcome(run_id, runs_dir / run_id, summary)
 
-    monkeypatch.setattr("engine.session.record_and_run", record_and_run)
+    monkeypatch.setattr("cifar_tui.engine.run.session.record_and_run", record_and_run)
     return calls, fail
 
 
@@ -63,7 +63,7 @@ def test_a_cell_its_real_data_refuses_at_run_time_fails_and_the_study_goes_on(tm
 
 
 def test_dry_run_flags_the_cells_that_will_fail_and_show_names_the_reason(tmp_path, fake_runs):
-    from tui.cli import app
+    from cifar_tui.cli.main import app
 
     spec_file = tmp_path / "few.toml"
     spec_file.write_text('name = "few"\nx = "train_size"\n[base]\npreset = "custom"\ndataset = "digits"\n'
@@ -79,7 +79,7 @@ def test_dry_run_flags_the_cells_that_will_fail_and_show_names_the_reason(tmp_pa
 
 
 def test_parallel_studies_refuse_such_a_cell_without_starting_a_child(tmp_path, monkeypatch):
-    from engine.study import parallel
+    from cifar_tui.engine.study import parallel
 
     monkeypatch.setattr(parallel, "_launch", lambda *args: pytest.fail("a child was started for a refused cell"))
     spec = parse_spec({**SPEC, "axes": {"train_size": ["200/class", "300/class"], "seed": [0]}})
@@ -90,7 +90,7 @@ def test_parallel_studies_refuse_such_a_cell_without_starting_a_child(tmp_path, 
 
 
 def test_a_child_that_refused_its_cell_is_read_from_its_log(tmp_path):
-    from engine.study.parallel import _refused_by_child
+    from cifar_tui.engine.study.parallel import _refused_by_child
 
     log = tmp_path / "cell-000.log"
     log.write_text("some TensorFlow noise\ncifar-tui: error: only 3 training images per class in this copy\n")
@@ -101,7 +101,7 @@ def test_a_child_that_refused_its_cell_is_read_from_its_log(tmp_path):
 
 
 def test_slurm_submits_no_task_for_such_a_cell(tmp_path, monkeypatch):
-    from engine.study import slurm
+    from cifar_tui.engine.study import slurm
 
     monkeypatch.setattr(slurm, "slurm_queue", lambda: {})  # an empty queue, no cluster needed
     monkeypatch.setattr(slurm, "check_shared_folder", lambda runs_dir: None)
@@ -116,7 +116,7 @@ def test_slurm_submits_no_task_for_such_a_cell(tmp_path, monkeypatch):
 
 def test_the_exported_report_names_a_refused_cells_reason_without_an_empty_run(tmp_path, fake_runs):
     """A refused cell never had a run: its 'Failed cells' line ended in '(run )'."""
-    from tui.cli import app
+    from cifar_tui.cli.main import app
 
     run_study(parse_spec(SPEC), tmp_path / "runs")
     result = CliRunner().invoke(app, ["studies", "export", "few", "--out", str(tmp_path / "out"),
@@ -138,9 +138,10 @@ def test_a_study_whose_remaining_cells_need_two_backends_is_refused_before_any_r
                        "axes": {"train_size": ["5/class"], "seed": [0, 1]}})
     recorded = SimpleNamespace(config=spec.cells()[0].config.replace(backend="tensorflow"))
     decisions = iter([("resume", recorded), ("new", None)])  # cell 0 was cancelled on TensorFlow, cell 1 is new
-    monkeypatch.setattr("engine.study.runner.decide", lambda runs_dir, run_id, retry_failed=False: next(decisions))
+    monkeypatch.setattr("cifar_tui.engine.study.runner.decide",
+                        lambda runs_dir, run_id, retry_failed=False: next(decisions))
     resumed = []
-    monkeypatch.setattr("engine.session.resume_and_run", lambda *a, **k: resumed.append(a))
+    monkeypatch.setattr("cifar_tui.engine.run.session.resume_and_run", lambda *a, **k: resumed.append(a))
     with pytest.raises(ConfigError) as refused:
         run_study(spec, tmp_path)
     assert "two Keras backends (tensorflow for the cells to resume, jax for the cells to start)" in str(refused.value)

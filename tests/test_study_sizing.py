@@ -12,13 +12,13 @@ from events_factory import run_started, strategy_events
 from test_app import until
 from typer.testing import CliRunner
 
-from engine import events as ev
-from engine.config import ExperimentConfig
-from engine.store.recorder import RunRecorder
-from engine.study.estimate import FIRST_STEP_S, estimate_cells, image_passes
-from engine.study.spec import CPU_STUDY, load_spec, shipped_studies
-from tui.app import CifarTuiApp
-from tui.cli import app as cli
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.cli.main import app as cli
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.store.recorder import RunRecorder
+from cifar_tui.engine.study.estimate import FIRST_STEP_S, estimate_cells, image_passes
+from cifar_tui.engine.study.spec import CPU_STUDY, load_spec, shipped_studies
 
 runner = CliRunner()
 
@@ -80,7 +80,7 @@ def test_the_estimate_comes_from_what_this_host_recorded(tmp_path):
     per_pass = (100.0 - FIRST_STEP_S["scratch"]) / image_passes(3, 90, 10, 40)  # one amount of work: the start known
     cell = ExperimentConfig(strategies=("scratch",), dataset="digits", scratch_epochs=5)
     estimate = estimate_cells([cell], tmp_path)
-    from engine.data.feasibility import split_counts
+    from cifar_tui.engine.data.feasibility import split_counts
 
     assert estimate.seconds == pytest.approx(FIRST_STEP_S["scratch"] + per_pass * image_passes(5, *split_counts(cell)))
     assert estimate.measured == {"scratch"} and not estimate.table

@@ -10,9 +10,9 @@ from test_app import until
 from test_study_app import rendered_text
 from typer.testing import CliRunner
 
-from engine.store.reader import list_runs
-from tui.app import CifarTuiApp
-from tui.cli import app as cli
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.cli.main import app as cli
+from cifar_tui.engine.store.reader import list_runs
 
 runner = CliRunner()
 RANDOM = {"requested": "imagenet", "path": None, "label": "random init (NO pretrained weights)",

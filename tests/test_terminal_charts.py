@@ -6,12 +6,12 @@ from __future__ import annotations
 from events_factory import run_started, strategy_events
 from test_app import until
 
-from engine import events as ev
-from engine.state import RunState
-from tui.app import CifarTuiApp
-from tui.screens.live import RunViewScreen
-from tui.theme import STRATEGY_MARKERS
-from tui.widgets.curves import CurvesPlot
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.screens.live import RunViewScreen
+from cifar_tui.app.theme import STRATEGY_MARKERS
+from cifar_tui.app.widgets.curves import CurvesPlot
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.state import RunState
 
 FROZEN_UNDER_FINETUNE = [
     run_started(strategies=("frozen", "finetune")),

@@ -14,20 +14,20 @@ from test_app import cell_text, until
 from textual.widgets import DataTable, Input
 from typer.testing import CliRunner
 
-from engine import events as ev
-from engine.state import RunState
-from tui.app import CifarTuiApp
-from tui.cli import app as cli_app
-from tui.screens.live import RunViewScreen
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.screens.live import RunViewScreen
+from cifar_tui.cli.main import app as cli_app
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.run.state import RunState
 
 RUNS = ("20270115-080000-alpha-0001", "20270116-080000-beta-0002")
 
 
 def record_study(runs, name="finetune-lr"):
     """A finished shipped study (scripted runs): conditions with long labels, three strategies."""
-    from engine.store.recorder import RunRecorder
-    from engine.study.record import new_record, save_record
-    from engine.study.spec import load_spec
+    from cifar_tui.engine.store.recorder import RunRecorder
+    from cifar_tui.engine.study.record import new_record, save_record
+    from cifar_tui.engine.study.spec import load_spec
 
     record = new_record(load_spec(name, {"preset": "quick"}))
     for i, cell in enumerate(record.cells):
@@ -56,7 +56,7 @@ def history(tmp_path_factory):
 def test_every_command_works_in_an_ascii_only_encoding(history, command):
     runs, _ = history
     env = dict(os.environ, PYTHONIOENCODING="ascii", COLUMNS="80", CIFAR_TUI_RUNS=str(runs))
-    code = "import sys; from tui.cli import main; main(sys.argv[1:])"
+    code = "import sys; from cifar_tui.cli.main import main; main(sys.argv[1:])"
     out = subprocess.run([sys.executable, "-c", code, *command], capture_output=True, timeout=60, env=env)
     assert out.returncode == 0, out.stderr.decode()
     out.stdout.decode("ascii")  # nothing but ASCII reached the stream
@@ -83,7 +83,7 @@ def test_studies_show_at_80_columns_keeps_every_condition_whole(history):
 
 
 def test_the_info_line_fits_120_columns_on_one_line():
-    from tui.widgets.info_bar import info_text
+    from cifar_tui.app.widgets.info_bar import info_text
 
     state = RunState(run_id="20270115-080000-mydemo-run-abcd", status="finished",
                      dataset={"name": "cifar10", "train": 45000, "val": 5000, "test": 10000},
@@ -96,7 +96,7 @@ def test_the_info_line_fits_120_columns_on_one_line():
 
 def test_at_80_columns_a_long_run_id_is_shortened_before_the_device_is_cut():
     """A named run's or study cell's id would push precision and backend off the line ("CPU floa…")."""
-    from tui.widgets.info_bar import info_text
+    from cifar_tui.app.widgets.info_bar import info_text
 
     state = RunState(run_id="20270115-080000-data-efficiency-003-abcd", status="running",
                      dataset={"name": "cifar10", "train": 45000, "val": 5000, "test": 10000},
@@ -109,7 +109,7 @@ def test_at_80_columns_a_long_run_id_is_shortened_before_the_device_is_cut():
 
 
 async def test_the_log_panel_wraps_long_lines_at_80_columns(tmp_path):
-    from tui.widgets.log_panel import LogPanel
+    from cifar_tui.app.widgets.log_panel import LogPanel
 
     fix = "fix: put efficientnetb0_notop.h5 in ~/.keras/models or pass --weights none (END)"
     state = RunState(run_id="20270115-080000-demo-abcd", status="failed")
@@ -156,9 +156,9 @@ async def test_no_color_drops_colours_and_keeps_bold(tmp_path, monkeypatch):
 
 
 def test_every_study_series_has_its_own_colour_and_marker():
-    from engine.figures import STRATEGY_COLORS
-    from engine.study.report import EXTRA_COLORS, MARKERS, series_styles
-    from tui.theme import EXTRA_PLOT_COLORS, SERIES_MARKERS, STRATEGY_PLOT_COLORS
+    from cifar_tui.app.theme import EXTRA_PLOT_COLORS, SERIES_MARKERS, STRATEGY_PLOT_COLORS
+    from cifar_tui.engine.report.figures import STRATEGY_COLORS
+    from cifar_tui.engine.study.report import EXTRA_COLORS, MARKERS, series_styles
 
     labels = ["scratch unfreeze=all", "frozen unfreeze=all", "finetune unfreeze=all", "finetune unfreeze=top3",
               "scratch unfreeze=top3"]
@@ -171,8 +171,8 @@ def test_every_study_series_has_its_own_colour_and_marker():
 
 
 def test_live_curves_give_each_strategy_its_own_marker():
-    from engine.config import STRATEGIES
-    from tui.theme import STRATEGY_MARKERS
+    from cifar_tui.app.theme import STRATEGY_MARKERS
+    from cifar_tui.engine.config.config import STRATEGIES
 
     assert set(STRATEGY_MARKERS) == set(STRATEGIES) and len(set(STRATEGY_MARKERS.values())) == len(STRATEGIES)
 

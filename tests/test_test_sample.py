@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.analysis import paired_tests as pt
-from engine.store.correctness import PerImageResults
-from engine.study.stats import CellResult, aggregate, holm_family, paired_difference
+from cifar_tui.engine.analysis import paired_tests as pt
+from cifar_tui.engine.store.correctness import PerImageResults
+from cifar_tui.engine.study.stats import CellResult, aggregate, holm_family, paired_difference
 
 
 def persistent_pairs(points: list[float], n: int = 10_000, discordant: int = 800, accuracy: float = 0.85,
@@ -180,7 +180,7 @@ def test_seeds_on_different_test_subsets_are_bounded_not_crossed():
 
 
 def state_with_class_accuracies(per_class: dict[str, list[float]], images: int = 100):
-    from engine.state import RunState, StrategyState
+    from cifar_tui.engine.run.state import RunState, StrategyState
 
     state = RunState(dataset={"class_names": [f"c{i}" for i in range(10)], "test": 10 * images})
     for name, accuracies in per_class.items():
@@ -195,8 +195,8 @@ def state_with_class_accuracies(per_class: dict[str, list[float]], images: int =
 def test_per_class_gains_carry_their_bound_and_say_which_the_test_set_tells_apart():
     from rich.console import Console
 
-    from engine.analysis.per_class import per_class
-    from tui.widgets.analysis import per_class_table
+    from cifar_tui.app.widgets.analysis import per_class_table
+    from cifar_tui.engine.analysis.per_class import per_class
 
     state = state_with_class_accuracies({"scratch": [0.5] * 10, "finetune": [0.9, 0.55] + [0.5] * 8})
     pc = per_class(state)

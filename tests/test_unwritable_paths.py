@@ -10,12 +10,12 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from engine import events as ev
-from engine.config import ExperimentConfig
-from engine.errors import StoreError
-from engine.store.preflight import check_run_files
-from engine.store.recorder import RunRecorder
-from tui.cli import app
+from cifar_tui.cli.main import app
+from cifar_tui.engine.config.config import ExperimentConfig
+from cifar_tui.engine.errors import StoreError
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.store.preflight import check_run_files
+from cifar_tui.engine.store.recorder import RunRecorder
 
 RUN_ID = "20270115-080000-run-0e865321"
 
@@ -75,8 +75,8 @@ def test_run_and_resume_refuse_the_path_in_one_line_before_training(tmp_path):
 
 @pytest.mark.parametrize("committed", [None, 3])
 def test_a_failed_save_names_the_checkpoint_a_resume_has_only_when_it_exists(tmp_path, committed):
-    from engine.training.checkpoint_files import STATE_FILE, Checkpoint
-    from engine.training.checkpoints import Checkpointer
+    from cifar_tui.engine.training.checkpoint_files import STATE_FILE, Checkpoint
+    from cifar_tui.engine.training.checkpoints import Checkpointer
 
     folder = tmp_path / RUN_ID / "checkpoints" / "scratch"
     folder.mkdir(parents=True)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from cifar_writers import tiny_cifar, write_tar_gz
 
-from engine.download import DownloadFailed, download
+from cifar_tui.engine.runtime.download import DownloadFailed, download
 
 QUICK = ["--train-per-class", "6", "--test-limit", "20", "--image-size", "32", "--epochs", "1", "--batch-size",
          "16", "--eager", "--plain"]
@@ -21,7 +21,7 @@ QUICK = ["--train-per-class", "6", "--test-limit", "20", "--image-size", "32", "
 
 def cifar_tui(*args, keras_home, prelude: str = ""):
     """The real console entry point in a subprocess, with its own Keras home."""
-    code = prelude + "import sys; from tui.cli import main; main(sys.argv[1:])"
+    code = prelude + "import sys; from cifar_tui.cli.main import main; main(sys.argv[1:])"
     env = {**__import__("os").environ, "KERAS_HOME": str(keras_home)}
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300,
                           env=env)
@@ -73,7 +73,7 @@ def test_a_cached_cifar_archive_that_is_not_the_release_is_refused_and_kept(tmp_
 def test_download_progress_goes_to_stderr_and_json_stays_alone_on_stdout(tmp_path):
     """CIFAR-10 downloaded (from a file:// URL standing in for the release) into an empty Keras cache."""
     source = write_tar_gz(tmp_path / "cifar-10-python.tar.gz", tiny_cifar(tmp_path / "data"))
-    prelude = (f"import engine.data.sources as s; s.CIFAR10_URL = {source.as_uri()!r}; "
+    prelude = (f"import cifar_tui.engine.data.sources as s; s.CIFAR10_URL = {source.as_uri()!r}; "
                f"s.CIFAR10_SHA256 = {sha(source)!r}; ")
     result = cifar_tui("run", "--strategies", "scratch", "--weights", "none", "--json",
                        "--runs-dir", str(tmp_path / "runs"), *QUICK, keras_home=tmp_path / "keras", prelude=prelude)

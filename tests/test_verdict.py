@@ -8,10 +8,10 @@ import json
 import numpy as np
 from events_factory import run_started, strategy_events
 
-from engine import events as ev
-from engine.analysis.predictions import prediction_arrays
-from engine.store.recorder import RunRecorder
-from engine.verdict.run import run_verdict
+from cifar_tui.engine.analysis.predictions import prediction_arrays
+from cifar_tui.engine.run import events as ev
+from cifar_tui.engine.store.recorder import RunRecorder
+from cifar_tui.engine.verdict.run import run_verdict
 
 N = 400  # test images of the recorded runs
 
@@ -70,7 +70,7 @@ def test_the_offline_make_run_verdict_says_no_conclusion_about_transfer(tmp_path
                                                                    "finetune": finetune},
                         dataset=DIGITS, weights=RANDOM_INIT,
                         notices=["DIGITS USED INSTEAD OF CIFAR-10: offline", RANDOM_INIT["notice"]])
-    from engine.store.reader import load_run
+    from cifar_tui.engine.store.reader import load_run
 
     verdict = run_verdict(load_run(tmp_path, "latest").state.summary(), folder)
     first = verdict.sentences[0]
@@ -93,7 +93,7 @@ def test_a_pretrained_run_ranks_and_tells_apart_only_what_mcnemar_supports(tmp_p
     finetune, frozen, scratch = shares(0.90, 0.89, 0.70)
     folder = record_run(tmp_path, "20270115-080000-weights-0001",
                         {"scratch": scratch, "frozen": frozen, "finetune": finetune})
-    from engine.store.reader import load_run
+    from cifar_tui.engine.store.reader import load_run
 
     verdict = run_verdict(load_run(tmp_path, "latest").state.summary(), folder)
     assert verdict.sentences[0].text.startswith("finetune came first: finetune 90.0 ± 1.5%, frozen 89.0")
@@ -110,7 +110,7 @@ def test_a_strategy_at_chance_and_a_deliberate_mistake_are_said(tmp_path):
     scratch, frozen = shares(0.9, 0.11)
     folder = record_run(tmp_path, "20270115-080000-chance-0001", {"scratch": scratch, "frozen": frozen},
                         notices=["DELIBERATE MISTAKE: input divided by 255 before EfficientNet (frozen)"])
-    from engine.store.reader import load_run
+    from cifar_tui.engine.store.reader import load_run
 
     verdict = run_verdict(load_run(tmp_path, "latest").state.summary(), folder)
     chance = next(s for s in verdict.sentences if "at chance level" in s.text)
@@ -124,7 +124,7 @@ def test_a_strategy_at_chance_and_a_deliberate_mistake_are_said(tmp_path):
 def test_runs_show_and_the_report_start_with_the_verdict_and_json_carries_it(tmp_path):
     from typer.testing import CliRunner
 
-    from tui.cli import app
+    from cifar_tui.cli.main import app
 
     scratch, frozen = shares(0.9, 0.5)
     record_run(tmp_path, "20270115-080000-shown-0001", {"scratch": scratch, "frozen": frozen})
@@ -148,9 +148,9 @@ def test_runs_show_and_the_report_start_with_the_verdict_and_json_carries_it(tmp
 
 
 def test_the_headless_end_prints_the_verdict_last(tmp_path, capsys):
-    from engine.session import RunOutcome
-    from engine.store.reader import load_run
-    from tui.cli_headless import print_outcome
+    from cifar_tui.cli.headless import print_outcome
+    from cifar_tui.engine.run.session import RunOutcome
+    from cifar_tui.engine.store.reader import load_run
 
     scratch, frozen = shares(0.9, 0.5)
     folder = record_run(tmp_path, "20270115-080000-end-0001", {"scratch": scratch, "frozen": frozen})
@@ -179,8 +179,8 @@ def pair_for(points: float, n: int, condition: int) -> tuple[np.ndarray, np.ndar
 def study_results(points: dict, n: int = 2000) -> list:
     """CellResults of a data-efficiency-like grid: per train_size, finetune - scratch = `points` per seed,
     per-image results on the same `n` images in every cell."""
-    from engine.store.correctness import PerImageResults
-    from engine.study.stats import CellResult
+    from cifar_tui.engine.store.correctness import PerImageResults
+    from cifar_tui.engine.study.stats import CellResult
 
     labels = np.zeros(n, np.int64)
     out = []
@@ -195,15 +195,15 @@ def study_results(points: dict, n: int = 2000) -> list:
 
 
 def study(name: str, source: str = "", reference=1.0):
-    from engine.study.record import StudyRecord
+    from cifar_tui.engine.study.record import StudyRecord
 
     return StudyRecord(name, name, "train_size", "f", source, {"train_size": ["1/class", 0.1, 1.0],
                                                               "seed": [0, 1, 2]}, [], reference=reference)
 
 
 def test_the_data_efficiency_verdict_says_where_transfers_advantage_stops_being_significant():
-    from engine.study.stats import aggregate
-    from engine.verdict.study import study_verdict
+    from cifar_tui.engine.study.stats import aggregate
+    from cifar_tui.engine.verdict.study import study_verdict
 
     results = study_results({"1/class": [30.0, 31.0, 29.0], 0.1: [5.0, 5.5, 4.5], 1.0: [0.30, 0.35, 0.32]})
     verdict = study_verdict(study("data-efficiency"), results, aggregate(results))
@@ -219,9 +219,10 @@ def test_the_data_efficiency_verdict_says_where_transfers_advantage_stops_being_
 
 
 def test_a_study_plugs_in_its_own_answer_by_name_or_spec_file_and_others_get_the_generic_one():
-    from engine.study.stats import aggregate
-    from engine.verdict.model import Sentence
-    from engine.verdict.study import ANSWERS, answers, study_verdict
+    from cifar_tui.engine.study.stats import aggregate
+    from cifar_tui.engine.verdict.model import Sentence
+    from cifar_tui.engine.verdict.questions import ANSWERS, answers
+    from cifar_tui.engine.verdict.study import study_verdict
 
     results = study_results({"1/class": [10.0, 11.0, 9.0], 1.0: [0.1, 0.2, 0.0]})
     conditions = aggregate(results)
@@ -242,8 +243,8 @@ def test_a_study_plugs_in_its_own_answer_by_name_or_spec_file_and_others_get_the
 
 
 def test_a_random_init_study_says_no_conclusion_first_and_one_seed_studies_need_seeds():
-    from engine.study.stats import aggregate
-    from engine.verdict.study import study_verdict
+    from cifar_tui.engine.study.stats import aggregate
+    from cifar_tui.engine.verdict.study import study_verdict
 
     results = [r for r in study_results({"1/class": [10.0], 1.0: [1.0]})]
     for r in results:
@@ -261,7 +262,7 @@ def test_studies_show_starts_with_the_verdict_and_json_carries_it(tmp_path):
     from test_study_app import record_study
     from typer.testing import CliRunner
 
-    from tui.cli import app
+    from cifar_tui.cli.main import app
 
     record_study(tmp_path)
     runner = CliRunner()
@@ -280,9 +281,9 @@ def test_studies_show_starts_with_the_verdict_and_json_carries_it(tmp_path):
 
 
 def test_a_damaged_or_foreign_predictions_file_falls_back_to_the_bound_never_a_crash(tmp_path):
-    from engine.store.correctness import read_test_sample
-    from engine.store.predictions import predictions_path
-    from engine.store.reader import load_run
+    from cifar_tui.engine.store.correctness import read_test_sample
+    from cifar_tui.engine.store.predictions import predictions_path
+    from cifar_tui.engine.store.reader import load_run
 
     scratch, frozen, finetune = shares(0.9, 0.6, 0.95)
     folder = record_run(tmp_path, "20270115-080000-damaged-0001", {"scratch": scratch, "frozen": frozen,

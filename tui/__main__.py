@@ -1,5 +1,0 @@
-"""`python -m tui` is `cifar-tui`."""
-
-from tui.cli import main
-
-main()
