@@ -274,3 +274,16 @@ def test_the_bars_leave_the_terminal_when_the_run_ends():
     shown = terminal_screen(out.getvalue())
     assert not any("epoch 2/10" in line for line in shown), shown
     assert shown[-1] == "run cancelled in 0m05s", shown
+
+
+@pytest.mark.parametrize("args, named", [
+    (["--runs-dir", "RUNS", "runs", "list"], "--runs-dir given before the command"),
+    (["--dataset", "digits", "--epochs", "1", "run", "--weights", "none", "--runs-dir", "RUNS"],
+     "--epochs, --dataset given before the command: put them after it"),
+])
+def test_run_options_before_a_command_are_refused_not_ignored(tmp_path, args, named):
+    """Click hands options before a command to the root: `runs list` looked in the default folder and said
+    "no runs", `run` trained on its defaults (CIFAR-10) and told the user to pass the --dataset they passed."""
+    result = runner.invoke(app, [str(tmp_path / "runs") if a == "RUNS" else a for a in args])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and named in result.stderr, result.output
+    assert not (tmp_path / "runs").exists()  # nothing ran, nothing recorded

@@ -51,3 +51,17 @@ def test_counts_per_class_are_named_class_colon_count(tmp_path):
         per_class = gallery.notes[1].split("per class: ")[1]
         assert gallery.notes[1].startswith("images fixed per class: ")
         assert all(part.split(": ")[0] in names and part.split(": ")[1].isdigit() for part in per_class.split(", "))
+
+
+def test_a_random_init_backbone_is_never_called_transfer(tmp_path):
+    """A run from random init (its weights recorded `pretrained: false`) transfers nothing: its galleries of
+    what the backbone fixed say so, as the verdict does."""
+    record_run_with_predictions(tmp_path)
+    names = list(CLASSES)
+    random_init = {"label": "random init (NO pretrained weights)", "pretrained": False}
+    for reverse, word in ((False, "fixed"), (True, "broken")):
+        title = transfer_gallery(tmp_path / RUN, ["scratch", "finetune"], names, reverse, weights=random_init).title
+        assert title.endswith(f"({word} by a random-init backbone, not transfer)"), title
+    pretrained = {"label": "ImageNet", "pretrained": True}
+    assert transfer_gallery(tmp_path / RUN, ["scratch", "finetune"], names, weights=pretrained).title.endswith(
+        "(fixed by transfer)")

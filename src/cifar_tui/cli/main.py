@@ -26,6 +26,11 @@ __all__ = ["app", "main"]
 def main_callback(ctx: typer.Context, runs_dir: Path | None = RunsDir, run_options: dict | None = None) -> None:
     """With no command: open the app. Any run option (the same as `cifar-tui run`'s) starts that run at once."""
     if ctx.invoked_subcommand is not None:
+        given = [f"--{name.replace('_', '-')}" for name in given_options(run_options or {})]
+        given += ["--runs-dir"] if runs_dir is not None else []
+        if given:  # Click would parse them here and the command would never see them: say so, train nothing
+            raise fail(f"{', '.join(given)} given before the command: put {'it' if len(given) == 1 else 'them'} "
+                       f"after it (cifar-tui {ctx.invoked_subcommand} {' '.join(given)} ...)")
         return
     config = None
     if given_options(run_options or {}):
@@ -46,7 +51,7 @@ def run(
     runs_dir: Path | None = RunsDir,
     run_options: dict | None = None,
 ) -> None:
-    """Run the study headless, recording it in the runs folder."""
+    """Train and test the strategies headless, recording the run in the runs folder."""
     try:
         config = config_from_options(run_options or {})
     except UserError as exc:

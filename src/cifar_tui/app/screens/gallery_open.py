@@ -6,7 +6,7 @@ from functools import partial
 from pathlib import Path
 
 from cifar_tui.app.screens.gallery import GalleryScreen
-from cifar_tui.engine.analysis.galleries import cell_gallery, top_losses_gallery, transfer_gallery
+from cifar_tui.engine.analysis.galleries import cell_gallery, top_losses_gallery, transfer_gallery, transfer_word
 
 TRANSFER = ("frozen", "finetune")  # the strategies `fixed by transfer` compares with scratch
 
@@ -60,10 +60,12 @@ def open_run_gallery(app, state, kind: str, strategy: str | None = None) -> None
         # a frozen row compares scratch with frozen even where finetune was tested too (transfer_gallery
         # prefers finetune among the strategies it is given)
         compared = [n for n in finished if n == "scratch" or n == strategy] if strategy in TRANSFER else finished
-        app.push_screen(GalleryScreen(f"{state.run_id}: fixed by transfer",
-                                      partial(transfer_gallery, run_dir, compared, names),
-                                      partial(transfer_gallery, run_dir, compared, names, reverse=True),
-                                      f"{state.run_id}: broken by transfer"))
+        word = transfer_word(state.weights)
+        app.push_screen(GalleryScreen(f"{state.run_id}: fixed {word}",
+                                      partial(transfer_gallery, run_dir, compared, names, weights=state.weights),
+                                      partial(transfer_gallery, run_dir, compared, names, reverse=True,
+                                              weights=state.weights),
+                                      f"{state.run_id}: broken {word}"))
 
 
 def open_cell_gallery(screen, strategy: str, true: int, predicted: int) -> None:
@@ -91,8 +93,10 @@ def open_fixed_by_transfer(screen) -> None:
     found = _run(screen)
     if found is not None:
         run_dir, names, finished = found
+        state = screen.dashboard.state
+        word = transfer_word(state.weights)
         screen.app.push_screen(GalleryScreen(
-            f"{screen.dashboard.state.run_id}: fixed by transfer",
-            partial(transfer_gallery, run_dir, finished, names),
-            partial(transfer_gallery, run_dir, finished, names, reverse=True),
-            f"{screen.dashboard.state.run_id}: broken by transfer"))
+            f"{state.run_id}: fixed {word}",
+            partial(transfer_gallery, run_dir, finished, names, weights=state.weights),
+            partial(transfer_gallery, run_dir, finished, names, reverse=True, weights=state.weights),
+            f"{state.run_id}: broken {word}"))

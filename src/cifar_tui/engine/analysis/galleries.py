@@ -57,10 +57,17 @@ def top_losses_gallery(run_dir: Path, strategy: str, class_names: list[str], lim
                    class_names, notes=[f"{wrong} of {images(len(recorded)).replace('image', 'test image')} wrong"])
 
 
+def transfer_word(weights: dict | None) -> str:
+    """What the transfer strategies' difference from scratch is called: a random-init backbone (recorded
+    `pretrained: false`) transfers nothing, so its gallery must not say "by transfer"."""
+    return "by a random-init backbone, not transfer" if (weights or {}).get("pretrained") is False else "by transfer"
+
+
 def transfer_gallery(run_dir: Path, strategies: list[str], class_names: list[str], reverse: bool = False,
-                     limit: int = PAGE) -> Gallery:
+                     limit: int = PAGE, weights: dict | None = None) -> Gallery:
     """Images scratch got wrong and the transfer strategy (finetune, else frozen) got right in the same run;
-    `reverse`: the ones transfer broke. Notes: counts per true class, both ways."""
+    `reverse`: the ones transfer broke. Notes: counts per true class, both ways. `weights`: the run's weights
+    record (its title then says what a random-init backbone is: `transfer_word`)."""
     after = "finetune" if "finetune" in strategies else "frozen" if "frozen" in strategies else None
     if "scratch" not in strategies or after is None:
         raise StoreError("fixed by transfer needs scratch and finetune (or frozen) in the same run")
@@ -80,5 +87,5 @@ def transfer_gallery(run_dir: Path, strategies: list[str], class_names: list[str
     # captions and pixels from the strategy that got the image wrong: its mistake is the point, and only
     # mistakes' pixels are sure to be kept
     items = (after_set if reverse else before_set).items(chosen[:limit])
-    return Gallery(f"{verb} ({'broken' if reverse else 'fixed'} by transfer)", len(chosen), items, class_names,
-                   notes)
+    return Gallery(f"{verb} ({'broken' if reverse else 'fixed'} {transfer_word(weights)})", len(chosen), items,
+                   class_names, notes)

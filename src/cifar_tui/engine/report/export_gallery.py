@@ -108,7 +108,7 @@ def export_galleries(state: RunState, run_dir: Path | None, out_dir: Path) -> tu
         for reverse, word in ((False, "fixed"), (True, "broken")):
             try:
                 galleries.append((f"gallery_{word}_by_transfer.png",
-                                  transfer_gallery(run_dir, tested, names, reverse, IMAGES)))
+                                  transfer_gallery(run_dir, tested, names, reverse, IMAGES, state.weights)))
             except StoreError as exc:
                 missing.append(str(exc))
     missing += [f"{gallery.title}: no such images" for _, gallery in galleries if not gallery.total]
