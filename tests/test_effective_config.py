@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from events_factory import full_run
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
@@ -135,23 +134,19 @@ async def test_the_compare_screen_shows_what_trained(tmp_path):
         assert rows["weights"] == ["none (asked imagenet)", "none"]
 
 
-@pytest.mark.slow
-def test_airbenchs_epochs_and_batch_are_recorded_as_they_trained(tmp_path):
-    """Asked: the reference's (None). Trained: its 9.9 epochs and a batch capped at the ~50 training images
-    (issue #24 s.2); config.json keeps the request, the effective configuration says what ran."""
-    import threading
-
+def test_airbenchs_epochs_and_batch_are_recorded_as_they_trained():
+    """Asked: the reference's (None). Trained: its 9.9 epochs and a batch capped at the ~45 training images
+    (issue #24 s.2), resolved when the run prepares its data and recorded with its environment (RunStarted);
+    config.json keeps the request, the effective configuration says what ran."""
     from cifar_tui.engine.config.presets import preset_config
-    from cifar_tui.engine.run.runner import run_experiment
+    from cifar_tui.engine.run.runner import _prepare
 
     config = preset_config("quick", strategies=("scratch",), dataset="digits", weights="none", checkpoints=False,
                            scratch_model="airbench", train_per_class=5, test_limit=50, val_fraction=0.1)
-    events: list[ev.Event] = []
-    run_experiment(config, events.append, threading.Event())
-    started = next(e for e in events if isinstance(e, ev.RunStarted))
-    recorded = effective_config(started.config, started.dataset, started.weights, started.environment)
-    assert started.config["airbench_epochs"] is None and started.config["airbench_batch_size"] is None
-    train = started.dataset["train"]  # 5 per class, less what validation took
+    data, environment, _ = _prepare(config, lambda _text: None)
+    recorded = effective_config(config.to_dict(), data.details, {}, environment)
+    assert config.airbench_epochs is None and config.airbench_batch_size is None
+    train = len(data.y_train)  # 5 per class, less what validation took
     assert train < 1024 and recorded.effective["airbench_epochs"] == 9.9
     assert recorded.effective["airbench_batch_size"] == train
     assert recorded.requested["airbench_batch_size"] == "the reference's"
