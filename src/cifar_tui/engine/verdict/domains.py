@@ -29,11 +29,13 @@ def rank_trend(distances: list[float], advantages: list[float]) -> tuple[float, 
         return None
     from scipy import stats
 
-    def rho(x, y):
-        return stats.spearmanr(x, y).statistic
+    def rho(y):
+        return stats.spearmanr(distances, y).statistic
 
-    result = stats.permutation_test((distances, advantages), rho, permutation_type="pairings",
-                                    alternative="two-sided", n_resamples=math.inf)
+    # one sample permuted against the fixed distances: the k! pairings (given both samples, scipy enumerates
+    # (k!)^2 orders, the same p in 196 s instead of 0.3 s at k = 6)
+    result = stats.permutation_test((advantages,), rho, permutation_type="pairings", alternative="two-sided",
+                                    n_resamples=math.inf)
     return float(result.statistic), float(result.pvalue)
 
 
