@@ -6,9 +6,6 @@ The engine runs in a thread worker and reaches the UI only through `post_message
 
 from __future__ import annotations
 
-import asyncio
-import copy
-import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -22,21 +19,15 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 import cifar_tui.engine.run.events as ev
 from cifar_tui.app.following import FollowRuns
-from cifar_tui.app.hangup import TerminalGone
 from cifar_tui.app.job_control import SuspendAndContinue
-from cifar_tui.app.messages import (
-    BatchProgress,
-    EngineEvent,
-    ResumePlanned,
-    RunError,
-    posting_sink,
-)
+from cifar_tui.app.messages import BatchProgress, EngineEvent, RunError, posting_sink
+from cifar_tui.app.resuming import ResumeRuns, resume_in_store
 from cifar_tui.app.screens.dialogs import ConfirmQuit, StartFailed
 from cifar_tui.app.screens.live import LiveScreen
 from cifar_tui.app.screens.new_run import NewRunScreen, form_base
-from cifar_tui.app.screens.run_loading import error_text
 from cifar_tui.app.screens.runs import RunsScreen
 from cifar_tui.app.screens.studies import StudiesScreen
+from cifar_tui.app.stop_signals import QUIT_GRACE_S, StopOnSignals
 from cifar_tui.app.widgets.plot_room import too_small_for_app
 from cifar_tui.engine.config.config import ExperimentConfig
 from cifar_tui.engine.errors import ConfigError, DataError, StoreError, UserError, WeightsError
@@ -44,8 +35,6 @@ from cifar_tui.engine.run.state import RunState
 from cifar_tui.engine.store.ids import new_run_id
 
 ERROR_KINDS = {DataError: "data", WeightsError: "weights", ConfigError: "config", StoreError: "store"}
-QUIT_GRACE_S = 120.0  # give a stopping run this long to finish its batch before quitting anyway
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # from outside: `kill`, a closed SSH session
 
 
 def record_in_store(config: ExperimentConfig, runs_dir: Path, sink, stop_event, run_id: str) -> None:
@@ -55,15 +44,7 @@ def record_in_store(config: ExperimentConfig, runs_dir: Path, sink, stop_event, 
     record_and_run(config, runs_dir, display=sink, stop_event=stop_event, run_id=run_id, redirect_native_log=False)
 
 
-def resume_in_store(plan, sink, stop_event) -> None:
-    """The real engine, continuing a stopped run in its own folder (same id, same log)."""
-    from cifar_tui.engine.run.session import resume_and_run
-
-    resume_and_run(plan.path.parent, plan.run_id, display=sink, stop_event=stop_event, redirect_native_log=False,
-                   plan=plan)
-
-
-class CifarTuiApp(SuspendAndContinue, FollowRuns, App):
+class CifarTuiApp(StopOnSignals, ResumeRuns, SuspendAndContinue, FollowRuns, App):
     CSS_PATH = "styles/app.tcss"
     TITLE = "cifar-tui"
     SUB_TITLE = "transfer learning vs training from scratch, CIFAR-10"
@@ -102,52 +83,6 @@ class CifarTuiApp(SuspendAndContinue, FollowRuns, App):
         self._exit_code = 0  # 128 + the signal once SIGTERM / SIGHUP asked the app to stop
         self.pending_signals: list[int] = []  # signals that came before the event loop could take them
         self._handles_signals = False
-
-    # --- signals from outside ------------------------------------------------------------------------------
-    def install_signal_handlers(self) -> None:
-        """SIGTERM and SIGHUP stop training at the next batch, record the run interrupted with the signal
-        named, and exit 128 + signal through Textual's normal shutdown, which restores the terminal (leaves the
-        alternate screen, turns mouse reporting off, shows the cursor). Until the event loop runs, a signal is
-        only noted (`launch_app` installs this before `run`); `on_mount` hands it over."""
-        def early(signum, _frame):
-            self.pending_signals.append(signum)
-
-        for signum in STOP_SIGNALS:
-            signal.signal(signum, early)
-        self._handles_signals = True
-
-    def _take_signals_in_loop(self) -> None:
-        if not self._handles_signals:
-            return  # tests drive the app in-process: the host's handlers stay as they are
-        loop = asyncio.get_running_loop()
-        for signum in STOP_SIGNALS:
-            loop.add_signal_handler(signum, self.stop_by_signal, signum)
-        for signum in self.pending_signals:
-            self.stop_by_signal(signum)
-        self.pending_signals.clear()
-
-    def stop_by_signal(self, signum: int) -> None:
-        """Stop as SIGTERM / SIGHUP ask: at once when idle, after the current batch when training; a second
-        signal exits at once (the run then shows `interrupted` once its writer is gone), but not a second
-        SIGHUP: a hang-up the app saw itself and the kernel's SIGHUP are one event (app/hangup.py)."""
-        name = signal.Signals(signum).name
-        if self._exit_code:
-            if signum != signal.SIGHUP or self._exit_code != 128 + signal.SIGHUP:  # one hang-up, told twice
-                self.exit(return_code=self._exit_code)
-            return
-        self._exit_code = 128 + signum
-        if not self.is_training or self.training is None:
-            self.exit(return_code=self._exit_code)
-            return
-        self._quit_when_stopped = True
-        self.training.cancelled_event.reason = f"stopped by {name}"  # read by the engine: "interrupted"
-        self.action_cancel_run()
-        self.set_timer(QUIT_GRACE_S, lambda: self.exit(return_code=self._exit_code))
-
-    def on_terminal_gone(self, _message: TerminalGone) -> None:
-        """The terminal hung up (app/hangup.py): stop as its SIGHUP asks, whether or not that came."""
-        if not self._exit_code:
-            self.stop_by_signal(signal.SIGHUP)
 
     # --- lifecycle ------------------------------------------------------------------------------------
     def on_resize(self, event: events.Resize) -> None:
@@ -206,55 +141,6 @@ class CifarTuiApp(SuspendAndContinue, FollowRuns, App):
             self.live_state.strategy(name)
         self.switch_mode("live")
         self._refresh_live(None)
-
-    def resume_run(self, run_id: str) -> None:
-        """Continue a cancelled or interrupted run (the Runs screen's `u`), shown on the Live screen.
-        The plan (the run's whole log, its checkpoints) is read in a worker, not on the UI thread."""
-        if self.is_training:
-            self.notify("a run is already in progress: cancel it first (c)", severity="warning")
-            return
-        self._plan_resume(run_id)
-
-    @work(thread=True, exclusive=True, group="plan-resume", exit_on_error=False)
-    def _plan_resume(self, run_id: str) -> None:
-        from cifar_tui.engine.run.resume import NothingToResume, close_ended_run, plan_resume
-        from cifar_tui.engine.runtime.backend import switch_refusal
-
-        try:
-            try:
-                plan = plan_resume(self.runs_dir, run_id)
-            except NothingToResume as exc:  # stopped after its last strategy: closed as finished (the CLI's way)
-                self.call_from_thread(self._closed_as_finished, close_ended_run(exc.plan))
-                return
-            # Refused here, not after switching to the Live screen (which then showed the run as failed).
-            refusal = switch_refusal(plan.config.backend)
-            self.post_message(ResumePlanned(None, f"cannot resume {run_id}: {refusal}") if refusal
-                              else ResumePlanned(plan, ""))
-        except Exception as exc:  # UserError, or whatever a damaged folder raises: a notification
-            self.post_message(ResumePlanned(None, error_text(exc, f"cannot resume {run_id}")))
-
-    def _closed_as_finished(self, line: str) -> None:
-        self.notify(line)
-        if isinstance(self.screen, RunsScreen):  # its row still says interrupted
-            self.screen.action_reload()
-
-    def on_resume_planned(self, message: ResumePlanned) -> None:
-        plan = message.plan
-        if plan is None:
-            self.notify(message.error, severity="error")
-            return
-        if self.is_training:
-            self.notify("a run is already in progress: cancel it first (c)", severity="warning")
-            return
-        self.last_config = plan.config
-        self.live_run_id = plan.run_id
-        # A copy of the plan's fold of the log: the original goes to the recorder, in the worker's thread.
-        self.live_state = copy.deepcopy(plan.state)
-        # Stoppable from now on, like a new run (its Cancel button shows), not the stopped run it was
-        self.live_state.status = "starting"
-        self.switch_mode("live")
-        self._refresh_live(None)
-        self.training = self._train(None, plan.run_id, plan)
 
     @work(thread=True, exclusive=True, group="training", exit_on_error=False)
     def _train(self, config: ExperimentConfig | None, run_id: str, plan=None) -> None:
@@ -358,8 +244,4 @@ class CifarTuiApp(SuspendAndContinue, FollowRuns, App):
         # posted meanwhile (tests/test_app_events_at_exit.py)
         if screen is None or not screen.is_mounted or not self.is_running:
             return
-        if event is None:
-            screen.dashboard.show(self.live_state)
-            screen.show_cancel(self.live_state.status in ("running", "starting"))
-        else:
-            screen.on_engine(event, self.live_state)
+        screen.on_engine(event, self.live_state)

@@ -111,8 +111,14 @@ class LiveScreen(DashboardScreen):
         self.dashboard.show(self.app.live_state)
         self.show_cancel(self.app.is_training)
 
-    def on_engine(self, event: ev.Event, state: RunState) -> None:
+    def on_engine(self, event: ev.Event | None, state: RunState) -> None:
+        """Show `state` after `event` was folded into it; with no event, show it whole (a new or resumed run,
+        a stop asked for, a refused start)."""
         dashboard = self.dashboard
+        if event is None:
+            dashboard.show(state)
+            self.show_cancel(state.status in ("running", "starting"))
+            return
         if dashboard.state is not state:
             dashboard.show(state)
         else:
