@@ -67,6 +67,18 @@ def test_hit_and_miss_by_weights_size_scaling_and_images(extractor, tmp_path):
     assert "4 images from cache, 12 extracted" in logged[0]
 
 
+def test_every_image_of_a_request_is_accounted_for(extractor, tmp_path):
+    """An image two requests of one pass share is extracted once and said so: a reviewer read "1,276
+    extracted" for an epoch of 1,293 images (17 had drawn the same shift as in an earlier epoch)."""
+    from cifar_tui.engine.training.feature_cache import FeatureCache
+
+    x, logged = _images(12, 0), Logged()
+    FeatureCache(tmp_path, logged).views(extractor, BACKBONE, [(x[:8], False), (x[4:], False)], image_size=32,
+                                         input_scaling="raw", precision="float32", batch_size=8, label="t")
+    assert "0 images from cache, 8 extracted (" in logged[0]
+    assert "0 images from cache, 4 extracted, 4 extracted for another request of this pass (" in logged[1]
+
+
 def test_flip_view_is_the_mirrored_image_exactly(extractor, tmp_path):
     x = _images(10, 2)
     mirrored = _features(extractor, tmp_path, x, Logged(), mirrored=True)

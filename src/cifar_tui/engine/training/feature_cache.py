@@ -134,8 +134,12 @@ class FeatureCache:
             timing = (f"; {total:,} images through the backbone in {seconds:.1f} s "
                       f"({total / max(seconds, 1e-9):,.0f} img/s)") if total and n == len(lookups) - 1 else ""
             where = lookup.ident[:12] if lookup.folder is not None else "in memory"
+            # the rest: images this pass extracts for an earlier request (an epoch whose random translation
+            # drew the same shift for an image as another epoch did: the same pixels, extracted once)
+            repeats = len(lookup.digests) - lookup.hits - len(new)
+            shared = f", {repeats:,} extracted for another request of this pass" if repeats else ""
             self.sink(LogMessage(level="info", message=(
-                f"{label}: features of {lookup.hits:,} images from cache, {len(new):,} extracted "
+                f"{label}: features of {lookup.hits:,} images from cache, {len(new):,} extracted{shared} "
                 f"({lookup.view_name}, {image_size} px, key {where}){timing}")))
         return [np.stack([lk.table[d] for d in lk.digests.tolist()]) if len(lk.digests)
                 else np.zeros((0, width), np.float32) for lk in lookups]
