@@ -55,6 +55,7 @@ def list_shipped_studies() -> None:
 def dry_run_lines(spec, record, folder: Path, retry_failed: bool) -> None:
     """`study --dry-run`: the number of cells and their estimated time here, then what each cell would do."""
     from cifar_tui.engine.study.estimate import estimate_cells
+    from cifar_tui.engine.study.missing_inputs import missing_inputs
     from cifar_tui.engine.study.runner import cell_status, decide, refusal
 
     cells, lines, to_run = spec.cells(), [], []
@@ -72,6 +73,8 @@ def dry_run_lines(spec, record, folder: Path, retry_failed: bool) -> None:
         lines.append(f"cell {cell.index + 1}/{len(cells)} {cell.label}: {todo}")
     typer.echo(f"study {spec.name}: {len(cells)} cells, {len(to_run)} to run")
     for line in estimate_cells(to_run, folder).lines() if to_run else []:
+        typer.echo(line)
+    for line in missing_inputs(to_run):
         typer.echo(line)
     for line in lines:
         typer.echo(line)
