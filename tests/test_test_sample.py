@@ -211,6 +211,99 @@ def test_per_class_gains_carry_their_bound_and_say_which_the_test_set_tells_apar
     assert "on 100 test images per class" in text
 
 
+def test_per_class_gains_are_tested_exactly_where_the_per_image_predictions_are_on_file():
+    """The bound's normal approximation overclaims on a few images per class; McNemar's exact test on the
+    class's images, Holm-corrected over the classes, does not."""
+    from cifar_tui.engine.analysis.per_class import PAIRED, per_class
+
+    per_class_images, labels = 20, np.repeat(np.arange(10), 20)
+    finetune = np.ones(200, bool)
+    scratch = np.ones(200, bool)
+    scratch[:10] = False  # class 0: 10 images only finetune got right (exact p = 2 / 2^10 = 0.002)
+    scratch[20:25] = False  # class 1: 5 (p = 0.0625: not told apart, though the bound says it is)
+    state = state_with_class_accuracies({"scratch": [0.5, 0.75] + [1.0] * 8, "finetune": [1.0] * 10},
+                                        images=per_class_images)
+    bounded = per_class(state)
+    assert bounded.told_apart("finetune - scratch", 0) and bounded.told_apart("finetune - scratch", 1)
+    sample = PerImageResults(("cifar10", 200, None, None), labels, {"finetune": finetune, "scratch": scratch})
+    exact = per_class(state, sample)
+    p = exact.gain_p["finetune - scratch"]
+    assert p[0] == pytest.approx(10 * 2 * 0.5 ** 10)  # Holm over the 10 classes: the smallest p x 10
+    assert p[1] == pytest.approx(9 * 2 * 0.5 ** 5)  # the next x 9
+    assert p[2:] == [1.0] * 8  # no discordant image: p = 1
+    assert exact.told_apart("finetune - scratch", 0) and not exact.told_apart("finetune - scratch", 1)
+    assert exact.test_used() == PAIRED
+
+
+def record_four_images_a_class(runs_dir):
+    """A finished run, 40 test images: scratch right on 2 of each class's 4, finetune on all, with per-image
+    predictions that realise both confusion matrices."""
+    from events_factory import confusion, run_started, strategy_events
+    from predictions_factory import probabilities_for, synthetic_images
+
+    from cifar_tui.engine.analysis.predictions import prediction_arrays
+    from cifar_tui.engine.run import events as ev
+    from cifar_tui.engine.store.recorder import RunRecorder
+
+    images, labels = synthetic_images(40)
+    recorder = RunRecorder(runs_dir, "20270115-080000-demo-abcd")
+    recorder(run_started(strategies=("scratch", "finetune")))
+    for name, accuracy in (("scratch", 0.5), ("finetune", 1.0)):
+        for event in strategy_events(name, test_acc=accuracy):
+            recorder(event)
+            if isinstance(event, ev.Evaluated):  # per-image predictions realising its confusion matrix
+                arrays = prediction_arrays(probabilities_for(confusion(40, accuracy), labels), labels, images)
+                recorder(ev.TestPredictions(strategy=name, count=40, stored_images=len(arrays["image_index"]),
+                                            arrays=arrays))
+    recorder(ev.RunFinished(status="finished", seconds=20.0))
+    recorder.close()
+
+
+async def test_the_app_stars_per_class_gains_by_the_exact_test_once_the_run_has_ended(tmp_path):
+    from rich.console import Console
+
+    from cifar_tui.app.app import CifarTuiApp
+    from cifar_tui.app.widgets.analysis import AnalysisView
+
+    record_four_images_a_class(tmp_path)
+    app = CifarTuiApp(tmp_path, watch="20270115-080000-demo-abcd")
+    async with app.run_test(size=(120, 40)) as pilot:
+        text = ""
+        for _ in range(200):
+            views = app.screen.query(AnalysisView)
+            if views:
+                console = Console(width=100, record=True)
+                console.print(views.first().content)
+                text = " ".join(console.export_text().split())
+                if "McNemar" in text:
+                    break
+            await pilot.pause(0.05)
+        assert "McNemar exact per class, Holm over the classes" in text
+        assert "+50" in text and "+50*" not in text
+
+
+def test_runs_show_tests_per_class_gains_on_the_recorded_predictions(tmp_path):
+    """4 images a class, finetune right on all, scratch on 2: the bound's normal approximation starred every
+    class (+50 > 1.96 x 0.25); McNemar's exact p is 0.5 for each, and nothing is starred."""
+    from typer.testing import CliRunner
+
+    from cifar_tui.cli.main import app
+
+    record_four_images_a_class(tmp_path)
+    out = CliRunner().invoke(app, ["runs", "show", "latest", "--runs-dir", str(tmp_path)], env={"COLUMNS": "120"})
+    text = " ".join(out.output.split())
+    assert "McNemar exact per class, Holm over the classes" in text
+    table = text[text.index("per-class test accuracy"):text.index("one run's gain over scratch")]
+    assert "+50" in table and "*" not in table
+    export = tmp_path / "report"
+    assert CliRunner().invoke(app, ["runs", "export", "latest", "--out", str(export), "--runs-dir",
+                                    str(tmp_path)]).exit_code == 0
+    import csv
+
+    rows = list(csv.DictReader((export / "per_class.csv").open()))
+    assert [float(r["finetune-scratch_mcnemar_p_holm"]) for r in rows] == [1.0] * 10  # 2 discordant: p = 0.5
+
+
 def test_no_spread_on_a_handful_of_images_proves_nothing():
     # every seed and image differ alike: no variance to estimate; the exact sign test on the images decides
     def results(n: int) -> list[CellResult]:

@@ -87,8 +87,10 @@ def runs_show(
                                                                else ""), markup=False, highlight=False)
     console.print(epochs_table(loaded.state))
     from cifar_tui.app.widgets.analysis import backbone_change_text, per_class_table
+    from cifar_tui.engine.analysis.per_class import per_class_of_run
 
-    for part in (per_class_table(loaded.state), backbone_change_text(loaded.state)):
+    tested_per_class = per_class_of_run(loaded.state, loaded.listing.path)  # exact tests where predictions exist
+    for part in (per_class_table(loaded.state, tested_per_class), backbone_change_text(loaded.state)):
         if part is not None:
             console.print(part)
     for notice in summary.get("notices", []):

@@ -6,14 +6,16 @@ and debiased linear CKA against the start), as text bar charts."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.widgets import Static
 
 from cifar_tui.app.theme import STRATEGY_STYLES
-from cifar_tui.engine.analysis.per_class import per_class
+from cifar_tui.engine.analysis.per_class import BOUNDED, PAIRED, PerClass, per_class, per_class_of_run
 from cifar_tui.engine.run.state import RunState
 
 BAR_WIDTH = 20
@@ -28,8 +30,10 @@ def bar(value: float, scale: float, width: int = BAR_WIDTH) -> str:
     return "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
 
 
-def per_class_table(state: RunState) -> Table | None:
-    pc = per_class(state)
+def per_class_table(state: RunState, pc: PerClass | None = None) -> Table | None:
+    """The per-class accuracies and gains over scratch; `pc`: computed with the exact tests (per_class_of_run),
+    else from `state` alone (the bound)."""
+    pc = pc or per_class(state)
     if pc is None:
         return None
     table = Table(title="per-class test accuracy %", title_justify="left", box=None, pad_edge=False)
@@ -47,8 +51,10 @@ def per_class_table(state: RunState) -> Table | None:
     if pc.gains:
         sizes = sorted(set(pc.class_sizes))
         each = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]}-{sizes[-1]}"
-        table.caption = (f"Δ: one run's gain over scratch, points, on {each} test images per class; *: beyond "
-                         f"1.96 x its largest possible standard error; the others this test set cannot tell apart")
+        used = pc.test_used()
+        star = {PAIRED: f"p < 0.05, {PAIRED}", BOUNDED: BOUNDED}.get(used, f"p < 0.05, {PAIRED}, or {BOUNDED}")
+        table.caption = (f"Δ: one run's gain over scratch, points, on {each} test images per class; *: {star}; "
+                         f"the others this test set cannot tell apart")
         table.caption_justify = "left"
         table.min_width = 64  # the caption wraps to the table's width: a narrow table made it five lines
     return table
@@ -92,8 +98,29 @@ def backbone_change_text(state: RunState) -> Text | None:
 
 
 class AnalysisView(Static):
-    def show(self, state: RunState) -> None:
-        parts = [p for p in (recipe_text(state), per_class_table(state), backbone_change_text(state))
+    """Recipes, per-class accuracy and the fine-tuning analysis. Once the run has ended, the per-class gains
+    are tested on the recorded per-image predictions, off the UI thread (it reads files, imports scipy)."""
+
+    LIVE = ("pending", "running", "starting", "stopping")
+
+    def show(self, state: RunState, runs_dir: Path | None = None) -> None:
+        self.state = state
+        self._draw(state, None)
+        run_dir = Path(runs_dir) / state.run_id if runs_dir is not None and state.run_id else None
+        if state.status not in self.LIVE and run_dir is not None and run_dir.is_dir() and per_class(state):
+            self.test_classes(state, run_dir)
+
+    def _draw(self, state: RunState, pc: PerClass | None) -> None:
+        parts = [p for p in (recipe_text(state), per_class_table(state, pc), backbone_change_text(state))
                  if p is not None]
         self.update(Group(*parts) if parts else Text("recipes, per-class accuracy and the fine-tuning analysis "
                                                      "appear here as strategies start and finish", style="dim"))
+
+    @work(thread=True, exclusive=True, group="per-class", exit_on_error=False)
+    def test_classes(self, state: RunState, run_dir: Path) -> None:
+        pc = per_class_of_run(state, run_dir)
+        self.app.call_from_thread(self._tested, state, pc)
+
+    def _tested(self, state: RunState, pc: PerClass | None) -> None:
+        if state is self.state:  # not a run shown since
+            self._draw(state, pc)

@@ -77,7 +77,7 @@ class Dashboard(Vertical):
         self.query_one(ProgressPanel).show(self.state)
         self.query_one(ComparisonTable).show(self.state)
         self._show_verdict()
-        self.query_one(AnalysisView).show(self.state)
+        self.query_one(AnalysisView).show(self.state, getattr(self.app, "runs_dir", None))
         self.query_one(ConfusionView).show(self.state)
         self._append_log()
         self._curves_due = True
@@ -103,7 +103,7 @@ class Dashboard(Vertical):
         if isinstance(event, ev.Evaluated):
             self.query_one(ConfusionView).show(self.state, newest=event.strategy)
         if isinstance(event, (ev.StrategyStarted, ev.Evaluated, ev.BackboneChange)):  # recipes, notes, analysis
-            self.query_one(AnalysisView).show(self.state)
+            self.query_one(AnalysisView).show(self.state, getattr(self.app, "runs_dir", None))
         self._append_log()
 
     def _show_verdict(self) -> None:

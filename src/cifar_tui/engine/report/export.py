@@ -75,7 +75,7 @@ def export_run(state: RunState, out_dir: Path, fmt: str = "md", run_dir: Path | 
             data_files.append(f"confusion_{name}.csv")
     from cifar_tui.engine.report.export_analysis import export_analysis
 
-    analysis_figures = export_analysis(state, out_dir)
+    analysis_figures = export_analysis(state, out_dir, run_dir)
     figures += analysis_figures
     # Each analysis CSV is written with its figure: one without the other means it was not written this time.
     data_files += [f"{stem}.csv" for stem in ("per_class", "backbone_change") if f"{stem}.png" in analysis_figures]

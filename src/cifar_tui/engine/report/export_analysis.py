@@ -8,24 +8,27 @@ from pathlib import Path
 
 import numpy as np
 
-from cifar_tui.engine.analysis.per_class import per_class
+from cifar_tui.engine.analysis.per_class import per_class_of_run
 from cifar_tui.engine.report.figures import STRATEGY_COLORS, category_labels, figure, save, title
 from cifar_tui.engine.run.state import RunState
 
 
-def export_analysis(state: RunState, out_dir: Path) -> list[str]:
-    """Writes what there is to write; returns the figure file names."""
+def export_analysis(state: RunState, out_dir: Path, run_dir: Path | None = None) -> list[str]:
+    """Writes what there is to write; returns the figure file names. With the run's folder `run_dir`, the
+    per-class gains carry McNemar's exact p on each class's images, Holm-corrected over the classes."""
     figures = []
-    pc = per_class(state)
+    pc = per_class_of_run(state, run_dir)
     if pc is not None:
         with open(out_dir / "per_class.csv", "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["class", "test_images", *[f"{n}_accuracy" for n in pc.accuracy],
                              *[p.replace(" ", "") for p in pc.gains],
-                             *[f"{p.replace(' ', '')}_se_bound" for p in pc.gains]])
+                             *[f"{p.replace(' ', '')}_se_bound" for p in pc.gains],
+                             *[f"{p.replace(' ', '')}_mcnemar_p_holm" for p in pc.gain_p]])
             for i, cls in enumerate(pc.class_names):
                 writer.writerow([cls, pc.class_sizes[i], *[a[i] for a in pc.accuracy.values()],
-                                 *[g[i] for g in pc.gains.values()], *[se[i] for se in pc.gain_se.values()]])
+                                 *[g[i] for g in pc.gains.values()], *[se[i] for se in pc.gain_se.values()],
+                                 *[p[i] for p in pc.gain_p.values()]])
         save(per_class_figure(pc), out_dir / "per_class.png")
         figures.append("per_class.png")
     change = state.strategies["finetune"].backbone_change if "finetune" in state.strategies else None
