@@ -101,6 +101,20 @@ async def test_cancel_key_stops_the_run_and_records_cancelled(tmp_path):
         assert app.live_state.strategies["scratch"].status == "cancelled"
 
 
+async def test_cancel_run_is_offered_only_while_a_run_can_be_cancelled(tmp_path):
+    """A reviewer found `c Cancel run` in the footer after the run had ended."""
+    engine = BatchesUntilStopped()
+    app = CifarTuiApp(tmp_path, start=CONFIG, engine=engine)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await until(pilot, lambda: engine.batches_sent > 5)
+        await pilot.pause(0.1)
+        assert "c" in app.screen.active_bindings
+        await pilot.press("c")
+        await until(pilot, lambda: app.live_state.status == "cancelled" and not app.is_training)
+        await pilot.pause(0.1)
+        assert "c" not in app.screen.active_bindings
+
+
 async def test_cancel_button_stops_the_run(tmp_path):
     engine = BatchesUntilStopped()
     app = CifarTuiApp(tmp_path, start=CONFIG, engine=engine)

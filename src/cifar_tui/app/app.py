@@ -30,11 +30,12 @@ from cifar_tui.app.screens.studies import StudiesScreen
 from cifar_tui.app.stop_signals import QUIT_GRACE_S, StopOnSignals
 from cifar_tui.app.widgets.plot_room import too_small_for_app
 from cifar_tui.engine.config.config import ExperimentConfig
-from cifar_tui.engine.errors import ConfigError, DataError, StoreError, UserError, WeightsError
+from cifar_tui.engine.errors import ConfigError, DataError, InputsMissing, StoreError, UserError, WeightsError
 from cifar_tui.engine.run.state import RunState
 from cifar_tui.engine.store.ids import new_run_id
 
-ERROR_KINDS = {DataError: "data", WeightsError: "weights", ConfigError: "config", StoreError: "store"}
+ERROR_KINDS = {DataError: "data", WeightsError: "weights", InputsMissing: "inputs", ConfigError: "config",
+               StoreError: "store"}
 
 
 def record_in_store(config: ExperimentConfig, runs_dir: Path, sink, stop_event, run_id: str) -> None:
@@ -108,6 +109,14 @@ class CifarTuiApp(StopOnSignals, ResumeRuns, SuspendAndContinue, FollowRuns, App
         pending = self.training is not None and self.training.state in (WorkerState.PENDING, WorkerState.RUNNING)
         return pending or self._engine_busy.is_set()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Cancel run is in the footer, and `c` acts, only while a run can be cancelled."""
+        return self.is_training if action == "cancel_run" else True
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is self.training:  # started or ended: Cancel run comes or goes
+            self.refresh_bindings()
+
     def live_screen(self) -> LiveScreen | None:
         return self.live_screen_ref
 
@@ -152,8 +161,9 @@ class CifarTuiApp(StopOnSignals, ResumeRuns, SuspendAndContinue, FollowRuns, App
                 self.resumer(plan, sink, worker.cancelled_event)
             else:
                 self.engine(config, self.runs_dir, sink, worker.cancelled_event, run_id)
-        except UserError as exc:
-            self.post_message(RunError(str(exc), run_id, ERROR_KINDS.get(type(exc), "")))
+        except UserError as exc:  # both inputs missing: each reason its own paragraph
+            text = "\n\n".join(exc.reasons) if isinstance(exc, InputsMissing) else str(exc)
+            self.post_message(RunError(text, run_id, ERROR_KINDS.get(type(exc), "")))
         except Exception as exc:  # a bug: keep the app alive and say what happened
             self.post_message(RunError(f"unexpected {type(exc).__name__}: {exc}", run_id))
         finally:
@@ -235,6 +245,8 @@ class CifarTuiApp(StopOnSignals, ResumeRuns, SuspendAndContinue, FollowRuns, App
             self.start_run(base.replace(dataset="digits", data_dir=None))
         elif choice == "weights-none":
             self.start_run(base.replace(weights="none"))
+        elif choice == "offline":
+            self.start_run(base.replace(dataset="digits", data_dir=None, weights="none"))
         elif choice == "form":
             self.action_new_run()
 

@@ -25,6 +25,16 @@ class WeightsError(UserError):
     """Pretrained weights cannot be had, or the file is not an EfficientNetB0 notop weights file."""
 
 
+class InputsMissing(UserError):
+    """Neither the data set nor the pretrained weights can be had (offline, say): one error naming both, so
+    the app offers one way out instead of a second dialog after the first is answered. `reasons`: the
+    DataError's and the WeightsError's lines."""
+
+    def __init__(self, data: DataError, weights: WeightsError):
+        self.reasons = [str(data), str(weights)]
+        super().__init__(f"{data}; and {weights}")
+
+
 class StoreError(UserError):
     """The runs folder cannot be written or a run cannot be read."""
 

@@ -174,6 +174,23 @@ def _f(value: float | None) -> str:
 COMPARE_DROPPED_FIRST = ("img/s", "params", "time")
 
 
+def columns_that_fit(columns: list[str], rows: list[tuple], width: int) -> list[str]:
+    """`columns` less the fewest of COMPARE_DROPPED_FIRST (in that order) that leave every cell of `rows`
+    (one string per column, in `columns` order) whole in `width` cells: two cells between columns and one
+    at each edge, as in `runs compare` and in a DataTable's default padding."""
+    def fits(shown: list[str]) -> bool:
+        widths = [max(len(c) for c in (column, *(row[columns.index(column)] for row in rows))) for column in shown]
+        return sum(widths) + 2 * (len(shown) - 1) + 2 <= width
+
+    shown = list(columns)
+    for column in COMPARE_DROPPED_FIRST:
+        if fits(shown):
+            break
+        if column in shown:
+            shown.remove(column)
+    return shown
+
+
 def compare_table(summaries: list[dict], width: int = 80) -> Table:
     """Several runs, one row per run and strategy: `cifar-tui runs compare`. The cells are `runs show`'s
     (comparison_cells: status, bracketed validation and `untested` for a cancelled strategy, epochs
@@ -183,19 +200,10 @@ def compare_table(summaries: list[dict], width: int = 80) -> Table:
             for summary in summaries for name, s in summary.get("strategies", {}).items()]
     columns = ["run", "strategy", *COMPARISON_COLUMNS[1:]]
 
-    def fits(shown: list[str], cells: list[tuple]) -> bool:
-        widths = [max(len(c) for c in (column, *(row[columns.index(column)] for row in cells)))
-                  for column in shown]
-        return sum(widths) + 2 * (len(shown) - 1) + 2 <= width  # two spaces between columns, one each edge
-
-    shown, dropped = list(columns), []
-    if not fits(shown, rows):
+    if columns_that_fit(columns, rows, width) != columns:
         rows = [(run_label(row[0]), *row[1:]) for row in rows]
-    for column in COMPARE_DROPPED_FIRST:
-        if fits(shown, rows):
-            break
-        shown.remove(column)
-        dropped.append(column)
+    shown = columns_that_fit(columns, rows, width)
+    dropped = [column for column in columns if column not in shown]
     table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False, caption_justify="left")
     for column in shown:
         table.add_column(column, justify="left" if column in ("run", "strategy", "status") else "right",

@@ -44,11 +44,12 @@ class ConfirmQuit(Confirm):
 ALTERNATIVES = {
     "data": [("digits", "Use the digits data set (offline)"), ("form", "Set a data dir...")],
     "weights": [("weights-none", "Train without pretrained weights"), ("form", "Set a weights file...")],
+    "inputs": [("offline", "Digits and random init (offline)"), ("form", "Set both...")],
 }
 
 
 class StartFailed(ModalScreen[str]):
-    """Returns the id of the chosen way out: 'digits', 'weights-none', 'form' or 'close'."""
+    """Returns the id of the chosen way out: 'digits', 'weights-none', 'offline' (both), 'form' or 'close'."""
 
     BINDINGS = [Binding("escape", "dismiss('close')", "Close")]
 

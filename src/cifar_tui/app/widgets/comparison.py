@@ -7,20 +7,43 @@ from textual.widgets import DataTable
 
 from cifar_tui.app.theme import STATUS_STYLES, STRATEGY_STYLES
 from cifar_tui.engine.run.state import RunState
-from cifar_tui.render.tables import COMPARISON_COLUMNS, comparison_cells
+from cifar_tui.render.tables import COMPARISON_COLUMNS, columns_that_fit, comparison_cells
 
 
 class ComparisonTable(DataTable):
+    """Where the panel cannot hold every column, img/s, then params, then time leave (`columns_that_fit`,
+    as in `runs compare`) and the panel's subtitle names them: cut at the panel's edge, they were hidden
+    without a word (a reviewer at 120x40)."""
+
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        for column in COMPARISON_COLUMNS:
-            self.add_column(column, key=column)
+        self.state: RunState | None = None
+        self.shown: list[str] = []
+
+    def on_resize(self) -> None:
+        if self.state is not None:
+            self.show(self.state)
 
     def show(self, state: RunState) -> None:
-        self.clear()
+        self.state = state
+        rows = {name: (name, *comparison_cells(s.summary(), state.dataset.get("test")))
+                for name, s in state.strategies.items()}
+        width = self.size.width or 10_000  # not laid out yet: every column, until the first resize
+        shown = columns_that_fit(list(COMPARISON_COLUMNS), list(rows.values()), width)
+        if shown != self.shown:
+            self.clear(columns=True)
+            for column in shown:
+                self.add_column(column, key=column)
+            self.shown = shown
+            left_out = [c for c in COMPARISON_COLUMNS if c not in shown]
+            if self.parent is not None:
+                self.parent.border_subtitle = f"{', '.join(left_out)} left out (runs show)" if left_out else ""
+        else:
+            self.clear()
         for name, s in state.strategies.items():
-            status, *rest = comparison_cells(s.summary(), state.dataset.get("test"))
-            test = Text(rest[1], style="bold" if s.test_accuracy is not None else "")
-            self.add_row(Text(name, style=STRATEGY_STYLES.get(name, "")),
-                         Text(status, style=STATUS_STYLES.get(status, "")), rest[0], test, *rest[2:], key=name)
+            cells = dict(zip(COMPARISON_COLUMNS, rows[name], strict=True))
+            cells["strategy"] = Text(name, style=STRATEGY_STYLES.get(name, ""))
+            cells["status"] = Text(cells["status"], style=STATUS_STYLES.get(cells["status"], ""))
+            cells["test±SE"] = Text(cells["test±SE"], style="bold" if s.test_accuracy is not None else "")
+            self.add_row(*[cells[c] for c in shown], key=name)

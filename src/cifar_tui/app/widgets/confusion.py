@@ -92,7 +92,9 @@ class ConfusionView(Vertical):
         # between showed the column one cell narrower (a flaky snapshot on a loaded CI machine).
         table.add_column("true\\pred ", key="class", width=11)
         for i, name in enumerate(names):
-            table.add_column(name[:4].rjust(5), key=str(i), width=5)
+            # right-aligned over the counts, which end one cell before the column does; Text, not markup:
+            # an image folder's class may be named "[x]"
+            table.add_column(Text(name[:4].rjust(4) + " "), key=str(i), width=5)
         for name, row in zip(names, matrix, strict=False):
             total = sum(row) or 1
             cells = []

@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cifar_tui.engine.config.config import ExperimentConfig
-from cifar_tui.engine.errors import CheckpointDamaged, ConfigError, OutOfMemory, StoreError, UserError
+from cifar_tui.engine.errors import (
+    CheckpointDamaged,
+    ConfigError,
+    DataError,
+    InputsMissing,
+    OutOfMemory,
+    StoreError,
+    UserError,
+    WeightsError,
+)
 from cifar_tui.engine.run.events import LogMessage, RunFinished, RunResumed, RunStarted, Sink, StrategyFailed
 from cifar_tui.engine.run.failures import describe_failure, is_out_of_memory
 from cifar_tui.engine.run.state import RunState
@@ -197,13 +206,23 @@ def check_inputs(config: ExperimentConfig, report=lambda _text: None):
     """The checks that need no TensorFlow: the data set's files (`--data-dir`, or Keras' cached archive) and the
     weights file.
     Returns the resolved WeightsChoice (None when no strategy needs a backbone); raises UserError."""
-    from cifar_tui.engine.data.catalog import locate
+    from cifar_tui.engine.data.catalog import load, locate
     from cifar_tui.engine.models.backbone import resolve_weights
 
+    local = True  # the data set needs no download (or may fall back to digits)
     if config.dataset != "cifar10" or config.data_dir or not config.allow_fallback:
-        locate(config.dataset, config.data_dir)
+        local = locate(config.dataset, config.data_dir) is not None or config.dataset in ("digits", "folder")
     needs_backbone = any(s != "scratch" for s in config.strategies) or config.domain_distance
-    return resolve_weights(config.weights, config.allow_fallback, report) if needs_backbone else None
+    try:
+        return resolve_weights(config.weights, config.allow_fallback, report) if needs_backbone else None
+    except WeightsError as weights_error:
+        if local:
+            raise
+        try:  # the run cannot start: is the data set missing too? Both in one message (a reviewer's two dialogs)
+            load(config.dataset, config.data_dir, report)
+        except DataError as data_error:
+            raise InputsMissing(data_error, weights_error) from None
+        raise
 
 
 def _prepared(config: ExperimentConfig, report):

@@ -1,0 +1,27 @@
+"""The Live screen's comparison table leaves out what its panel cannot hold, and says so (a reviewer at
+120x40 found params, time and img/s cut at the panel's edge without a word)."""
+
+from __future__ import annotations
+
+import pytest
+from app_harness import ScriptedEngine
+from test_app import CONFIG, until
+
+from cifar_tui.app.app import CifarTuiApp
+from cifar_tui.app.widgets.comparison import ComparisonTable
+from cifar_tui.render.tables import COMPARISON_COLUMNS
+
+
+@pytest.mark.parametrize("size, left_out", [((120, 40), ["params", "time", "img/s"]), ((140, 45), [])])
+async def test_columns_the_panel_cannot_hold_are_named(tmp_path, size, left_out):
+    app = CifarTuiApp(tmp_path, start=CONFIG, engine=ScriptedEngine())
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: app.live_state.status == "finished")
+        await pilot.pause(0.2)
+        table = app.screen.query_one(ComparisonTable)
+        shown = [str(column.label) for column in table.ordered_columns]
+        assert shown == [c for c in COMPARISON_COLUMNS if c not in left_out]
+        needed = sum(column.get_render_width(table) for column in table.ordered_columns)
+        assert needed <= table.size.width  # every shown column whole
+        subtitle = table.parent.border_subtitle or ""
+        assert all(column in subtitle for column in left_out) and (("left out" in subtitle) == bool(left_out))
