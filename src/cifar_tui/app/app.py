@@ -114,7 +114,9 @@ class CifarTuiApp(StopOnSignals, ResumeRuns, SuspendAndContinue, FollowRuns, App
         return self.is_training if action == "cancel_run" else True
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker is self.training:  # started or ended: Cancel run comes or goes
+        # started or ended: Cancel run comes or goes; not while shutting down (the screens are gone: the
+        # worker is cancelled as the app exits)
+        if event.worker is self.training and self.is_running and self.screen_stack:
             self.refresh_bindings()
 
     def live_screen(self) -> LiveScreen | None:
