@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cifar_tui.app.widgets.info_bar import recorded_backend
 from cifar_tui.cli.flags import config_from_flags
 from cifar_tui.cli.main import app
 from cifar_tui.cli.study import continue_command
@@ -23,6 +22,7 @@ from cifar_tui.engine.errors import ConfigError
 from cifar_tui.engine.run.resume import recorded_before
 from cifar_tui.engine.run.state import RunState
 from cifar_tui.engine.runtime.backend import activate, process_backend, requested_backend
+from cifar_tui.render.tables import recorded_backend
 
 runner = CliRunner()
 TORCH_INSTALLED = importlib.util.find_spec("torch") is not None

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from cifar_tui.app.widgets.analysis import backbone_change_text, recipe_text
 from cifar_tui.cli.main import app
 from cifar_tui.engine.config.config import ExperimentConfig
 from cifar_tui.engine.report.export import export_run
@@ -18,6 +17,7 @@ from cifar_tui.engine.run import events as ev
 from cifar_tui.engine.run.session import record_and_run
 from cifar_tui.engine.run.state import RunState
 from cifar_tui.engine.training.finetune_outcome import phase_of
+from cifar_tui.render.analysis import backbone_change_text, recipe_text
 
 
 def test_the_phase_of_an_epoch():

@@ -52,3 +52,43 @@ def test_the_project_has_no_import_cycles():
 def test_a_cycle_is_found():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"], ["b", "c", "a", "b"],
                                                                       ["c", "a", "b", "c"]]
+
+
+# The package map's rules (docs/development.md): what each front end and the shared rendering may import.
+FORBIDDEN = {
+    "cifar_tui.engine": ("cifar_tui.app", "cifar_tui.cli", "cifar_tui.render", "textual", "rich"),
+    "cifar_tui.render": ("cifar_tui.app", "cifar_tui.cli", "textual"),
+    "cifar_tui.app": ("cifar_tui.cli",),
+    "cifar_tui.cli": ("cifar_tui.app",),
+}
+STARTS_THE_APP = {"cifar_tui.cli.launch"}  # the one CLI module that imports the app: it starts it
+
+
+def layer_breaches(graph: dict[str, set[str]], raw: dict[str, set[str]]) -> list[str]:
+    found = []
+    for module in sorted(graph):
+        for layer, banned in FORBIDDEN.items():
+            if (module == layer or module.startswith(layer + ".")) and module not in STARTS_THE_APP:
+                found += [f"{module} -> {dep}" for dep in sorted(raw[module]) if dep.startswith(banned)]
+    return found
+
+
+def raw_imports() -> dict[str, set[str]]:
+    """Every module's imports, third-party ones included (module_imports keeps the project's only)."""
+    out = {}
+    for path in (ROOT / "src" / "cifar_tui").rglob("*.py"):
+        name = ".".join(path.relative_to(ROOT / "src").with_suffix("").parts).removesuffix(".__init__")
+        out[name] = {alias.name for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Import)
+                     for alias in node.names}
+        out[name] |= {node.module for node in ast.walk(ast.parse(path.read_text()))
+                      if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
+    return out
+
+
+def test_each_layer_imports_only_what_the_package_map_allows():
+    """`runs show` imported the app's widgets (Textual) for two Rich tables; they live in render/ now."""
+    graph, raw = module_imports(), raw_imports()
+    assert layer_breaches(graph, raw) == []
+    # the rule is checked: a breach is found
+    assert layer_breaches({"cifar_tui.cli.runs": set()}, {"cifar_tui.cli.runs": {"cifar_tui.app.widgets"}}) == [
+        "cifar_tui.cli.runs -> cifar_tui.app.widgets"]

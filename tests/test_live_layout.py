@@ -8,7 +8,8 @@ from test_app import until
 
 from cifar_tui.app.app import CifarTuiApp
 from cifar_tui.app.widgets.progress_panel import ProgressPanel, StrategyRow
-from cifar_tui.engine.config.config import STRATEGIES, ExperimentConfig
+from cifar_tui.engine.config.choices import STRATEGIES
+from cifar_tui.engine.config.config import ExperimentConfig
 from cifar_tui.engine.run import events as ev
 
 

@@ -8,10 +8,10 @@ from test_app import until
 
 from cifar_tui.app.app import CifarTuiApp
 from cifar_tui.app.screens.live import RunViewScreen
-from cifar_tui.app.theme import STRATEGY_MARKERS
 from cifar_tui.app.widgets.curves import CurvesPlot
 from cifar_tui.engine.run import events as ev
 from cifar_tui.engine.run.state import RunState
+from cifar_tui.render.theme import STRATEGY_MARKERS
 
 FROZEN_UNDER_FINETUNE = [
     run_started(strategies=("frozen", "finetune")),

@@ -156,9 +156,9 @@ async def test_no_color_drops_colours_and_keeps_bold(tmp_path, monkeypatch):
 
 
 def test_every_study_series_has_its_own_colour_and_marker():
-    from cifar_tui.app.theme import EXTRA_PLOT_COLORS, SERIES_MARKERS, STRATEGY_PLOT_COLORS
     from cifar_tui.engine.report.figures import STRATEGY_COLORS
     from cifar_tui.engine.study.report import EXTRA_COLORS, MARKERS, series_styles
+    from cifar_tui.render.theme import EXTRA_PLOT_COLORS, SERIES_MARKERS, STRATEGY_PLOT_COLORS
 
     labels = ["scratch unfreeze=all", "frozen unfreeze=all", "finetune unfreeze=all", "finetune unfreeze=top3",
               "scratch unfreeze=top3"]
@@ -171,8 +171,8 @@ def test_every_study_series_has_its_own_colour_and_marker():
 
 
 def test_live_curves_give_each_strategy_its_own_marker():
-    from cifar_tui.app.theme import STRATEGY_MARKERS
-    from cifar_tui.engine.config.config import STRATEGIES
+    from cifar_tui.engine.config.choices import STRATEGIES
+    from cifar_tui.render.theme import STRATEGY_MARKERS
 
     assert set(STRATEGY_MARKERS) == set(STRATEGIES) and len(set(STRATEGY_MARKERS.values())) == len(STRATEGIES)
 

@@ -195,8 +195,8 @@ def state_with_class_accuracies(per_class: dict[str, list[float]], images: int =
 def test_per_class_gains_carry_their_bound_and_say_which_the_test_set_tells_apart():
     from rich.console import Console
 
-    from cifar_tui.app.widgets.analysis import per_class_table
     from cifar_tui.engine.analysis.per_class import per_class
+    from cifar_tui.render.analysis import per_class_table
 
     state = state_with_class_accuracies({"scratch": [0.5] * 10, "finetune": [0.9, 0.55] + [0.5] * 8})
     pc = per_class(state)

@@ -62,8 +62,7 @@ def runs_show(
         return
     from rich.console import Console
 
-    from cifar_tui.app.widgets.info_bar import recorded_backend
-    from cifar_tui.render.tables import comparison_table, epochs_table, print_verdict
+    from cifar_tui.render.tables import comparison_table, epochs_table, print_verdict, recorded_backend
 
     console = Console()
     print_verdict(console, verdict)  # the answer first (issue #25)
@@ -86,8 +85,8 @@ def runs_show(
             console.print(f"recipe {name}: {s['recipe']}" + (f"; test set: {s['evaluation']}" if s.get("evaluation")
                                                                else ""), markup=False, highlight=False)
     console.print(epochs_table(loaded.state))
-    from cifar_tui.app.widgets.analysis import backbone_change_text, per_class_table
     from cifar_tui.engine.analysis.per_class import per_class_of_run
+    from cifar_tui.render.analysis import backbone_change_text, per_class_table
 
     tested_per_class = per_class_of_run(loaded.state, loaded.listing.path)  # exact tests where predictions exist
     for part in (per_class_table(loaded.state, tested_per_class), backbone_change_text(loaded.state)):

@@ -11,6 +11,7 @@ from cifar_tui.engine.report.durations import (
     duration,  # one rule for every view; the progress panel imports it from here
 )
 from cifar_tui.engine.run.state import RunState
+from cifar_tui.engine.runtime.backend import DEFAULT_BACKEND
 from cifar_tui.render.config_diff_table import (
     run_label,  # runs named as the Compare screen and the config diff name them
 )
@@ -273,3 +274,11 @@ def study_table(record, results, conditions) -> Table:
         table.add_row(c.label + (" (reference)" if reference else ""),
                       *[c.per_strategy[n].text() if n in c.per_strategy else "-" for n in strategies])
     return table
+
+
+def recorded_backend(state: RunState) -> str:
+    """The Keras backend a run computes on ("" before it is known); runs recorded before the choice existed
+    ran on TensorFlow."""
+    if not (state.environment or state.config):
+        return ""
+    return state.environment.get("backend") or state.config.get("backend") or DEFAULT_BACKEND

@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from cifar_tui.app.widgets.curves import CurvesPlot, draw_order, thin, validation_points
-from cifar_tui.engine.config.config import STRATEGIES
+from cifar_tui.engine.config.choices import STRATEGIES
 from cifar_tui.engine.config.config_diff import config_diff
 from cifar_tui.engine.config.effective_config import of_state
 from cifar_tui.engine.report.figures import drawn_over

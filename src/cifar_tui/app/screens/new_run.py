@@ -21,7 +21,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from cifar_tui.app.widgets.check_box import StateCheckbox
-from cifar_tui.engine.config.config import STRATEGIES, ExperimentConfig
+from cifar_tui.engine.config.choices import STRATEGIES
+from cifar_tui.engine.config.config import ExperimentConfig
 from cifar_tui.engine.config.effective_config import of_state
 from cifar_tui.engine.config.presets import PRESETS, preset_config
 from cifar_tui.engine.errors import ConfigError, UserError

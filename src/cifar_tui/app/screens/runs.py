@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
@@ -19,52 +17,21 @@ from cifar_tui.app.screens.run_loading import (
     load_in_worker,
     show_loaded_run,
 )
-from cifar_tui.app.theme import STATUS_STYLES
+from cifar_tui.app.screens.runs_rows import (
+    COLUMNS,
+    COMPACT_COLUMNS,
+    FULL_ID_MAX,
+    WIDE_FROM,
+    accuracy_cells,
+    listing_row,
+    matches,
+    sort_key,
+    status_cell,
+)
 from cifar_tui.engine.errors import UserError
-from cifar_tui.engine.store.reader import RunListing, delete_run, list_runs, load_run, start_time, write_notes
+from cifar_tui.engine.store.reader import RunListing, delete_run, list_runs, load_run, write_notes
 from cifar_tui.render.tables import SHORT_NAMES, duration, short_id
-
-STRATEGY_COLUMNS = ("scratch", "frozen", "finetune", "probe")  # test accuracy, %
-COLUMNS = ("run", "status", "started", "data", *STRATEGY_COLUMNS, "time", "name / note")
-NUMERIC = (*STRATEGY_COLUMNS, "time")  # sorted as numbers, runs without a value last
-# Below WIDE_FROM columns (80x24 over SSH) the id column is shortened and "started" (the id's own date) and
-# the name are left out, so every strategy's accuracy stays on screen.
-COMPACT_COLUMNS = ("run", "status", "data", *STRATEGY_COLUMNS, "time")
-WIDE_FROM = 110
-# The longest id the wide table shows whole (an unnamed run's is 28): with a study cell's (35 and more) the
-# row passed 120 columns and the time column was cut to "ti".
-FULL_ID_MAX = 28
-
-
-def listing_row(r: RunListing) -> tuple:
-    """One run's cells in the order of COLUMNS (accuracies in %, None where the run has no value)."""
-    accs = []
-    for name in STRATEGY_COLUMNS:
-        acc = (r.strategies.get(name) or {}).get("test_accuracy")
-        accs.append(None if acc is None else round(100 * acc, 1))
-    started = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started)) if r.started else ""
-    substitute = any("INSTEAD OF" in n for n in r.notices)
-    label = " - ".join(part for part in (r.name, r.note) if part)
-    return (r.run_id, r.status, started, r.dataset + ("*" if substitute else ""), *accs, r.seconds or 0.0, label)
-
-
-def status_cell(r: RunListing) -> str:
-    """The status column: a writer that holds its lock without beating (stopped, or busy) is "running,
-    quiet"; the line under the table says for how long (the column stays narrow enough for 80 columns)."""
-    return "running, quiet" if r.status == "running" and r.quiet_s is not None else r.status
-
-
-def accuracy_cells(r: RunListing, accs) -> list[str]:
-    """The strategy columns' text, as `runs list` writes them: blank where the run has no such strategy,
-    "-" where it has one without a test accuracy (cancelled, failed or not run yet)."""
-    return ["" if name not in r.strategies else "-" if v is None else f"{v:.1f}%"
-            for name, v in zip(STRATEGY_COLUMNS, accs, strict=True)]
-
-
-def matches(r: RunListing, text: str) -> bool:
-    text = text.lower().strip()
-    return not text or any(text in str(v).lower()
-                           for v in (r.run_id, r.status, r.dataset, r.name, r.weights, r.note))
+from cifar_tui.render.theme import STATUS_STYLES
 
 
 class RunsScreen(Screen):
@@ -159,7 +126,7 @@ class RunsScreen(Screen):
         columns = self.shown_columns
         text = self.query_one("#runs-filter", Input).value
         shown = [r for r in self.listings if matches(r, text)]
-        rows = sorted((listing_row(r) for r in shown), reverse=self.sort_reverse, key=self.sort_key(shown))
+        rows = sorted((listing_row(r) for r in shown), reverse=self.sort_reverse, key=sort_key(self.sort_column, shown))
         selected = None
         if table.row_count:
             selected = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
@@ -190,17 +157,6 @@ class RunsScreen(Screen):
         if any(str(row[3]).endswith("*") for row in rows):  # as `runs list` says it, on a line of its own
             note += "\n* = substitute data or weights used (the run's notices say which)"
         self.query_one("#runs-status", Static).update(note)
-
-    def sort_key(self, shown: list[RunListing]):
-        """The run and its start are ordered by when it started (UTC), not by the id's local-time text: a run
-        started under another time zone or across a daylight-saving change sorts where it happened."""
-        column = COLUMNS[self.sort_column]
-        if column in ("run", "started"):
-            started = {r.run_id: start_time(r) for r in shown}
-            return lambda row: started[row[0]]
-        if column in NUMERIC:
-            return lambda row: (row[self.sort_column] is None, row[self.sort_column] or 0)
-        return lambda row: str(row[self.sort_column])
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.fill()

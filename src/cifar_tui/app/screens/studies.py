@@ -17,11 +17,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from cifar_tui.app.screens.run_loading import RunLoaded, error_text, load_in_worker, show_loaded_run
-from cifar_tui.app.theme import STATUS_STYLES
 from cifar_tui.app.widgets.study_bands import StudyBands, StudyBandsLoaded
 from cifar_tui.app.widgets.study_chart import StudyChart
 from cifar_tui.app.widgets.verdict import verdict_renderable
-from cifar_tui.engine.config.config import DEFAULT_STRATEGIES, STRATEGIES
+from cifar_tui.engine.config.choices import DEFAULT_STRATEGIES, STRATEGIES
 from cifar_tui.engine.study.domains import evidence_lines
 from cifar_tui.engine.study.record import scan_studies
 from cifar_tui.engine.study.report import statistics_lines
@@ -30,6 +29,7 @@ from cifar_tui.engine.study.stats import aggregate, cell_results
 from cifar_tui.engine.study.trained_on import trained_on_lines
 from cifar_tui.engine.verdict.study import study_verdict
 from cifar_tui.render.tables import short_id
+from cifar_tui.render.theme import STATUS_STYLES
 
 RELOAD_S = 3.0
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from cifar_tui.app.theme import STATUS_STYLES, STRATEGY_STYLES
 from cifar_tui.engine.run.state import RunState
 from cifar_tui.render.tables import COMPARISON_COLUMNS, columns_that_fit, comparison_cells
+from cifar_tui.render.theme import STATUS_STYLES, STRATEGY_STYLES
 
 
 class ComparisonTable(DataTable):

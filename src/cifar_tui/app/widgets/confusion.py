@@ -11,8 +11,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Label
 
-from cifar_tui.app.theme import STRATEGY_STYLES, heat_style
 from cifar_tui.engine.run.state import RunState
+from cifar_tui.render.theme import STRATEGY_STYLES, heat_style
 
 
 class ConfusionView(Vertical):

@@ -9,10 +9,10 @@ from rich.style import Style
 from rich.text import Text
 from textual_plotext import PlotextPlot
 
-from cifar_tui.app.theme import STRATEGY_MARKERS, STRATEGY_PLOT_COLORS
 from cifar_tui.app.widgets.plot_room import too_small
 from cifar_tui.engine.report.figures import drawn_over
 from cifar_tui.engine.run.state import RunState
+from cifar_tui.render.theme import STRATEGY_MARKERS, STRATEGY_PLOT_COLORS
 
 _SGR = re.compile(r"\x1b\[([0-9;]*)m")
 

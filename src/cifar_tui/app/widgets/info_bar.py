@@ -9,10 +9,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from cifar_tui.app.theme import STATUS_STYLES
 from cifar_tui.engine.run.state import RunState
-from cifar_tui.engine.runtime.backend import DEFAULT_BACKEND
-from cifar_tui.render.tables import short_id
+from cifar_tui.render.tables import recorded_backend, short_id
+from cifar_tui.render.theme import STATUS_STYLES
 
 
 def info_text(state: RunState, width: int | None = None) -> Text:
@@ -81,11 +80,3 @@ class InfoBar(Vertical):
             notices.remove_class("hidden")
         else:
             notices.add_class("hidden")
-
-
-def recorded_backend(state: RunState) -> str:
-    """The Keras backend a run computes on ("" before it is known); runs recorded before the choice existed
-    ran on TensorFlow."""
-    if not (state.environment or state.config):
-        return ""
-    return state.environment.get("backend") or state.config.get("backend") or DEFAULT_BACKEND

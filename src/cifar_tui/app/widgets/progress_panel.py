@@ -7,9 +7,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, ProgressBar
 
-from cifar_tui.app.theme import STATUS_STYLES, STRATEGY_STYLES
 from cifar_tui.engine.run.state import NOT_STARTED, RunState, StrategyState
 from cifar_tui.render.tables import duration as clock
+from cifar_tui.render.theme import STATUS_STYLES, STRATEGY_STYLES
 
 PHASE_NAMES = {"train": "training", "head": "head warm-up", "finetune": "fine-tune"}
 

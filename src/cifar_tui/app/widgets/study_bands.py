@@ -17,11 +17,11 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from cifar_tui.app.theme import STRATEGY_PLOT_COLORS
 from cifar_tui.app.widgets.plot_room import RoomyPlot
 from cifar_tui.engine.study.bands import Band, band_conditions, validation_bands
 from cifar_tui.engine.study.progress import StudyProgress, study_progress
 from cifar_tui.engine.study.references import Reference, references_for
+from cifar_tui.render.theme import STRATEGY_PLOT_COLORS
 
 
 class StudyBandsLoaded(Message):

@@ -3,10 +3,10 @@ error bars of one standard deviation over seeds (plotext, through textual-plotex
 
 from __future__ import annotations
 
-from cifar_tui.app.theme import EXTRA_PLOT_COLORS, SERIES_MARKERS, STRATEGY_PLOT_COLORS
 from cifar_tui.app.widgets.plot_room import RoomyPlot
 from cifar_tui.app.widgets.study_references import draw_references
 from cifar_tui.engine.study.series import chart_series, n_label, series_styles
+from cifar_tui.render.theme import EXTRA_PLOT_COLORS, SERIES_MARKERS, STRATEGY_PLOT_COLORS
 
 
 class StudyChart(RoomyPlot):

@@ -8,32 +8,12 @@ flags override presets.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any
 
+from cifar_tui.engine.config.checks import check_values
+from cifar_tui.engine.config.choices import AIRBENCH_MODELS, DEFAULT_STRATEGIES
 from cifar_tui.engine.errors import ConfigError
-
-DEFAULT_STRATEGIES = ("scratch", "frozen", "finetune")
-# "probe": a logistic-regression linear probe of the frozen features (issue #18), off unless chosen
-STRATEGIES = (*DEFAULT_STRATEGIES, "probe")
-# engine/data/catalog.py says what each is and where it is found; "folder": your images, one folder per class
-DATASETS = ("cifar10", "cifar100", "cifar100_coarse", "fashion_mnist", "mnist", "digits", "folder")
-# EfficientNetB0 downsamples 32x: below 32 px its last feature map would be empty.
-MIN_EFFICIENTNET_SIZE = 32
-# Upper bounds, so that a typo is refused in one line before TensorFlow loads instead of failing deep inside
-# numpy or TensorFlow after a run folder was written. Seeds: numpy accepts 0..2**32-1 and the engine adds
-# small offsets (epoch reseeding on resume, split seeds), so the seed itself stops at 2**31-1.
-MAX_SEED = 2**31 - 1
-MAX_EPOCHS = 10_000
-MAX_BATCH_SIZE = 65_536
-MAX_IMAGE_SIZE = 1024  # CIFAR's 32 px upsampled 32x; beyond, one batch no longer fits any GPU
-MAX_STEPS_PER_EXECUTION = 10_000
-MAX_HEAD_UNITS = 65_536
-MAX_IMAGES = 10_000_000  # per class (--train-per-class) or in the test subset (--test-limit): far above any set
-AUGMENTS = ("auto", "flip+translate", "translate", "flip", "none")
-AIRBENCH_MODELS = ("airbench", "airbench_muon")  # airbench94 (Jordan 2024) and airbench94_muon (its record)
-SCRATCH_MODELS = ("cnn", "notebook", *AIRBENCH_MODELS)
 
 
 @dataclass
@@ -232,126 +212,8 @@ class ExperimentConfig:
     # ------------------------------------------------------------------------------------------------
     def validate(self) -> ExperimentConfig:
         """Raise `ConfigError` with one plain sentence for the first invalid value; return self."""
-        from cifar_tui.engine.store.ids import validate_name  # local: keeps this module dependency-free
-
-        if not self.strategies:
-            raise ConfigError(f"choose at least one strategy ({', '.join(STRATEGIES)})")
-        for s in self.strategies:
-            if s not in STRATEGIES:
-                raise ConfigError(f"unknown strategy {s!r}: choose from {', '.join(STRATEGIES)}")
-        if len(set(self.strategies)) != len(self.strategies):
-            raise ConfigError("each strategy may be listed once")
-        if self.dataset not in DATASETS:
-            raise ConfigError(f"unknown dataset {self.dataset!r}: choose from {', '.join(DATASETS)}")
-        if self.dataset == "folder" and not self.data_dir:
-            raise ConfigError("the data set 'folder' needs a data dir (--data-dir PATH): your folder with one "
-                              "sub-folder of images per class")
-        validate_name(self.name)
-        _check_int(self.seed, "seed", minimum=0, maximum=MAX_SEED)
-        _check_fraction(self.val_fraction, "val fraction", allow_zero=False, allow_one=False)
-        _check_fraction(self.train_fraction, "train fraction", allow_zero=False, allow_one=True)
-        if self.val_from not in ("full", "subset"):
-            raise ConfigError(f"val from must be 'full' or 'subset', got {self.val_from!r}")
-        if self.train_per_class is not None:  # the old order needs 2: one to validate, one to train
-            _check_int(self.train_per_class, "train images per class", minimum=1 if self.val_from == "full" else 2,
-                       maximum=MAX_IMAGES)
-            if self.train_fraction != 1.0:
-                raise ConfigError("give train images per class or a train fraction, not both")
-        if self.test_limit is not None:
-            _check_int(self.test_limit, "test limit", minimum=10, maximum=MAX_IMAGES)
-        _check_int(self.batch_size, "batch size", minimum=1, maximum=MAX_BATCH_SIZE)
-        _check_int(self.scratch_image_size, "scratch image size", minimum=8, maximum=MAX_IMAGE_SIZE)
-        # every value is checked whether or not the chosen strategies use it (issue #26): a typo stays a typo
-        _check_int(self.transfer_image_size, "image size", minimum=MIN_EFFICIENTNET_SIZE,
-                   maximum=MAX_IMAGE_SIZE, why=" (EfficientNetB0's minimum)")
-        for knob in ("scratch_epochs", "frozen_epochs", "finetune_epochs"):
-            _check_int(getattr(self, knob), knob.replace("_", " "), minimum=1, maximum=MAX_EPOCHS)
-        _check_int(self.head_epochs, "head epochs", minimum=0, maximum=MAX_EPOCHS)
-        for knob in ("scratch_lr", "frozen_lr", "head_lr", "finetune_lr"):
-            value = getattr(self, knob)
-            if not _is_number(value) or not 0 < value < 1:
-                raise ConfigError(f"{knob.replace('_', ' ')} must be in (0, 1), got {value!r}")
-        _check_int(self.unfreeze_blocks, "unfreeze blocks", minimum=0, maximum=7)
-        if not _is_number(self.dropout) or not 0 <= self.dropout < 1:
-            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        if not isinstance(self.weights, str) or not self.weights.strip():
-            raise ConfigError("weights must be 'imagenet', 'none' or a path to a weights file")
-        if self.input_scaling not in ("raw", "unit"):
-            raise ConfigError(f"input scaling must be 'raw' or 'unit', got {self.input_scaling!r}")
-        if self.jit not in (None, True, False):
-            raise ConfigError(f"jit must be true, false or null (auto), got {self.jit!r}")
-        if self.precision not in ("auto", "float32", "mixed"):
-            raise ConfigError(f"precision must be auto, float32 or mixed, got {self.precision!r}")
-        if self.bn_mode not in ("inference", "train"):
-            raise ConfigError(f"bn mode must be 'inference' or 'train', got {self.bn_mode!r}")
-        _check_int(self.steps_per_execution, "steps per execution", minimum=1, maximum=MAX_STEPS_PER_EXECUTION)
-        from cifar_tui.engine.training.distribute import validate_spec  # local: no TensorFlow at import
-
-        validate_spec(self.gpus)
-        from cifar_tui.engine.runtime.backend import (  # local: keeps this module dependency-free
-            check_backend,
-            unsupported,
-        )
-
-        check_backend(self.backend)
-        refused = unsupported(self.backend, self.gpus, self.tensorboard)
-        if refused:
-            raise ConfigError(refused)
-        if self.select_on not in ("val", "test"):
-            raise ConfigError(f"select on must be 'val' or 'test', got {self.select_on!r}")
-        if self.scratch_model not in SCRATCH_MODELS:
-            raise ConfigError(f"scratch model must be one of {', '.join(SCRATCH_MODELS)}, got {self.scratch_model!r}")
-        for knob in ("scratch_schedule", "transfer_schedule"):
-            if getattr(self, knob) not in ("cosine", "constant"):
-                raise ConfigError(f"{knob.replace('_', ' ')} must be 'cosine' or 'constant', "
-                                  f"got {getattr(self, knob)!r}")
-        if self.airbench_epochs is not None and (not _is_number(self.airbench_epochs) or self.airbench_epochs <= 0):
-            raise ConfigError(f"airbench epochs must be a number above 0, got {self.airbench_epochs!r}")
-        if self.airbench_epochs is not None and self.airbench_epochs > MAX_EPOCHS:
-            raise ConfigError(f"airbench epochs must be at most {MAX_EPOCHS}, got {self.airbench_epochs!r}")
-        if self.airbench_batch_size is not None:
-            _check_int(self.airbench_batch_size, "airbench batch size", minimum=1, maximum=MAX_BATCH_SIZE)
-        if self.scratch_model in AIRBENCH_MODELS and self.scratch_image_size != 32:
-            raise ConfigError("the airbench model is built for 32-px input: leave scratch image size at 32")
-        if self.augment not in AUGMENTS:
-            raise ConfigError(f"augment must be one of {', '.join(AUGMENTS)}, got {self.augment!r}")
-        _check_int(self.head_units, "head units", minimum=0, maximum=MAX_HEAD_UNITS)
-        for knob in ("stochastic_depth", "domain_distance", "finetune_analysis", "scale_lr", "checkpoints",
-                     "tensorboard", "run_eagerly", "allow_fallback", "transfer_translate"):
-            if not isinstance(getattr(self, knob), bool):
-                raise ConfigError(f"{knob.replace('_', ' ')} must be true or false, got {getattr(self, knob)!r}")
-        if not isinstance(self.preset, str) or not (self.data_dir is None or isinstance(self.data_dir, str)):
-            raise ConfigError(f"preset and data dir must be text, got {self.preset!r} and {self.data_dir!r}")
-        if self.finetune_from not in ("", "frozen"):
-            raise ConfigError(f"finetune from must be '' or 'frozen', got {self.finetune_from!r}")
-        _check_int(self.finetune_patience, "finetune patience", minimum=0, maximum=MAX_EPOCHS)
-        if self.frozen_features not in ("cached", "live"):
-            raise ConfigError(f"frozen features must be 'cached' or 'live', got {self.frozen_features!r}")
-        if self.keep not in ("best", "last"):
-            raise ConfigError(f"keep must be 'best' or 'last', got {self.keep!r}")
+        check_values(self)  # every value in range, whether or not the chosen strategies use it (issue #26)
         problems = self.no_effect()
         if problems:
             raise ConfigError(problems[0])
         return self
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _check_int(value: Any, what: str, minimum: int, maximum: int | None = None, why: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{what} must be a whole number, got {value!r}")
-    if value < minimum:
-        raise ConfigError(f"{what} must be at least {minimum}{why}, got {value}")
-    if maximum is not None and value > maximum:
-        raise ConfigError(f"{what} must be at most {maximum}, got {value}")
-
-
-def _check_fraction(value: Any, what: str, allow_zero: bool, allow_one: bool) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value >= 0 if allow_zero else value > 0) and (value <= 1 if allow_one else value < 1)
-    if not ok:
-        interval = ("[0" if allow_zero else "(0") + ", " + ("1]" if allow_one else "1)")
-        raise ConfigError(f"{what} must be in {interval}, got {value!r}")

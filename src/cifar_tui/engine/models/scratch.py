@@ -10,7 +10,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from cifar_tui.engine.config.config import AIRBENCH_MODELS, ExperimentConfig
+from cifar_tui.engine.config.choices import AIRBENCH_MODELS
+from cifar_tui.engine.config.config import ExperimentConfig
 from cifar_tui.engine.models.phases import Phase, Recipe, StrategyModel
 from cifar_tui.engine.models.preprocessing import augmentation, model_input, preprocess
 from cifar_tui.engine.training.schedules import scratch_learning_rate

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 
-from cifar_tui.engine.config.config import MIN_EFFICIENTNET_SIZE, ExperimentConfig
+from cifar_tui.engine.config.choices import MIN_EFFICIENTNET_SIZE
+from cifar_tui.engine.config.config import ExperimentConfig
 
 # Lines of a backend's message that are frame, not content
 NOISE = ("Graph execution error", "Detected at node", "File ", "[[{{node", "[[", "Hint:", "[Op:", "Traceback",
