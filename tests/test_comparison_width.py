@@ -25,3 +25,32 @@ async def test_columns_the_panel_cannot_hold_are_named(tmp_path, size, left_out)
         assert needed <= table.size.width  # every shown column whole
         subtitle = table.parent.border_subtitle or ""
         assert all(column in subtitle for column in left_out) and (("left out" in subtitle) == bool(left_out))
+
+
+async def test_a_cell_once_wide_leaves_no_wide_column_behind():
+    """A reviewer's path at 80x24: a refused start (rows "not started"), then a run whose rows just fit: the
+    columns kept the refused rows' widths (a DataTable's column only widens) and img/s was cut silently."""
+    from textual.app import App
+
+    from cifar_tui.engine.run.state import RunState
+
+    class Host(App):
+        def compose(self):
+            yield ComparisonTable()
+
+    refused, running = RunState(), RunState()
+    for name in ("scratch", "frozen", "finetune"):
+        refused.strategy(name).status = "not started"
+        s = running.strategy(name)
+        s.status, s.best_epoch, s.best_val_accuracy, s.test_accuracy = "finished", 3, 0.9, 0.9
+        s.total_params, s.trainable_params, s.epoch_budget, s.seconds = 4_060_000, 4_050_000, "5+5", 750.0
+    app = Host()
+    async with app.run_test(size=(80, 10)) as pilot:
+        table = app.query_one(ComparisonTable)
+        table.show(refused)
+        await pilot.pause(0.1)
+        table.show(running)
+        await pilot.pause(0.1)
+        needed = sum(column.get_render_width(table) for column in table.ordered_columns)
+        shown = [str(column.label) for column in table.ordered_columns]
+        assert needed <= table.size.width, shown

@@ -204,7 +204,7 @@ def compare_table(summaries: list[dict], width: int = 80) -> Table:
     if columns_that_fit(columns, rows, width) != columns:
         rows = [(run_label(row[0]), *row[1:]) for row in rows]
     shown = columns_that_fit(columns, rows, width)
-    dropped = [column for column in columns if column not in shown]
+    dropped = [column for column in COMPARE_DROPPED_FIRST if column not in shown]  # in the order they leave
     table = Table(box=box.SIMPLE_HEAD, collapse_padding=True, pad_edge=False, caption_justify="left")
     for column in shown:
         table.add_column(column, justify="left" if column in ("run", "strategy", "status") else "right",

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from cifar_tui.engine.run.state import RunState
-from cifar_tui.render.tables import COMPARISON_COLUMNS, columns_that_fit, comparison_cells
+from cifar_tui.render.tables import COMPARE_DROPPED_FIRST, COMPARISON_COLUMNS, columns_that_fit, comparison_cells
 from cifar_tui.render.theme import STATUS_STYLES, STRATEGY_STYLES
 
 
@@ -19,7 +19,6 @@ class ComparisonTable(DataTable):
         self.cursor_type = "row"
         self.zebra_stripes = True
         self.state: RunState | None = None
-        self.shown: list[str] = []
 
     def on_resize(self) -> None:
         if self.state is not None:
@@ -31,19 +30,19 @@ class ComparisonTable(DataTable):
                 for name, s in state.strategies.items()}
         width = self.size.width or 10_000  # not laid out yet: every column, until the first resize
         shown = columns_that_fit(list(COMPARISON_COLUMNS), list(rows.values()), width)
-        if shown != self.shown:
-            self.clear(columns=True)
-            for column in shown:
-                self.add_column(column, key=column)
-            self.shown = shown
-            left_out = [c for c in COMPARISON_COLUMNS if c not in shown]
-            if self.parent is not None:
-                self.parent.border_subtitle = f"{', '.join(left_out)} left out (runs show)" if left_out else ""
-        else:
-            self.clear()
+        # the columns anew each time: a DataTable's column only ever widens, so a cell once wide ("not
+        # started" before a refused start) kept pushing the last columns past the panel's edge
+        cursor = self.cursor_row
+        self.clear(columns=True)
+        for column in shown:
+            self.add_column(column, key=column)
+        left_out = [c for c in COMPARE_DROPPED_FIRST if c not in shown]  # in the order they leave
+        if self.parent is not None:
+            self.parent.border_subtitle = f"{', '.join(left_out)} left out (runs show)" if left_out else ""
         for name, s in state.strategies.items():
             cells = dict(zip(COMPARISON_COLUMNS, rows[name], strict=True))
             cells["strategy"] = Text(name, style=STRATEGY_STYLES.get(name, ""))
             cells["status"] = Text(cells["status"], style=STATUS_STYLES.get(cells["status"], ""))
             cells["test±SE"] = Text(cells["test±SE"], style="bold" if s.test_accuracy is not None else "")
             self.add_row(*[cells[c] for c in shown], key=name)
+        self.move_cursor(row=cursor, animate=False)
