@@ -109,6 +109,9 @@ async def test_cancel_run_is_offered_only_while_a_run_can_be_cancelled(tmp_path)
         await until(pilot, lambda: engine.batches_sent > 5)
         await pilot.pause(0.1)
         assert "c" in app.screen.active_bindings
+        status, app.live_state.status = app.live_state.status, "stopping"  # asked already: not offered again
+        assert "c" not in app.screen.active_bindings
+        app.live_state.status = status
         await pilot.press("c")
         await until(pilot, lambda: app.live_state.status == "cancelled" and not app.is_training)
         await pilot.pause(0.1)

@@ -68,3 +68,21 @@ async def test_the_app_asks_once_and_its_way_out_changes_both(offline, tmp_path,
         assert (started[0].dataset, started[0].weights) == ("digits", "none")
         assert not isinstance(app.screen, StartFailed)
         assert app.screen.query(Button)  # the Live screen, no second dialog
+
+
+async def test_a_refused_start_shows_no_verdict_and_says_its_error_once(offline, tmp_path):
+    """The engine ends a refused run "failed" before it raises: the app drew a verdict of that run (computed in
+    a worker, shown after the app had cleared the run's id) and logged the error twice."""
+    from cifar_tui.app.widgets.verdict import WAITING, VerdictView
+
+    app = CifarTuiApp(tmp_path, start=ExperimentConfig())  # the real engine: record_and_run
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, StartFailed))
+        await pilot.pause(0.1)
+        await pilot.click("#close")
+        await pilot.pause(1.0)  # time for a late verdict to arrive
+        verdict = app.screen.query_one(VerdictView)
+        assert verdict.verdict is None and WAITING in str(verdict.content)
+        errors = [text for level, text in app.live_state.log if level == "error"]
+        assert len(errors) == 1 and "CIFAR-10 is not in" in errors[0] and "ImageNet weights" in errors[0]
+        assert not list(tmp_path.glob("2*"))  # nothing recorded

@@ -110,8 +110,10 @@ class CifarTuiApp(StopOnSignals, ResumeRuns, SuspendAndContinue, FollowRuns, App
         return pending or self._engine_busy.is_set()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Cancel run is in the footer, and `c` acts, only while a run can be cancelled."""
-        return self.is_training if action == "cancel_run" else True
+        """Cancel run is in the footer, and `c` acts, only while a run can be cancelled (not once stopping)."""
+        if action == "cancel_run":
+            return self.is_training and self.live_state.status != "stopping"
+        return True
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # started or ended: Cancel run comes or goes; not while shutting down (the screens are gone: the
@@ -179,6 +181,7 @@ class CifarTuiApp(StopOnSignals, ResumeRuns, SuspendAndContinue, FollowRuns, App
             return
         self.training.cancel()  # sets cancelled_event: the engine stops at the next batch
         self.live_state.status = "stopping"
+        self.refresh_bindings()
         self._refresh_live(None)
         self.notify("stopping at the next batch...")
 
@@ -226,8 +229,11 @@ class CifarTuiApp(StopOnSignals, ResumeRuns, SuspendAndContinue, FollowRuns, App
         if message.run_id != self.live_run_id:
             return
         self.live_state.status = "failed"
+        if self.live_state.log and self.live_state.log[-1] == ("error", self.live_state.error):
+            self.live_state.log[-1] = ("error", message.message)  # the run's own end said it: once, not twice
+        else:
+            self.live_state.log.append(("error", message.message))
         self.live_state.error = message.message
-        self.live_state.log.append(("error", message.message))
         if self.live_state.started is None:  # refused before it started: no folder bears this id
             self.live_state.run_id = ""
             self.live_state.log.append(("info", "nothing was recorded (the run never started)"))
