@@ -208,7 +208,11 @@ def test_per_class_gains_carry_their_bound_and_say_which_the_test_set_tells_apar
     console.print(per_class_table(state))
     text = " ".join(console.export_text().split())
     assert "+40*" in text and "+5*" not in text and "one run's gain over scratch" in text
-    assert "on 100 test images per class" in text
+    assert "on 100 test images per class" in text and "no per-image predictions" in text
+    console = Console(width=80, record=True)  # the app during a run: the stars may change at its end
+    console.print(per_class_table(state, exact_when_ended=True))
+    text = " ".join(console.export_text().split())
+    assert "until the run has ended, then McNemar exact per class" in text and "no per-image predictions" not in text
 
 
 def test_per_class_gains_are_tested_exactly_where_the_per_image_predictions_are_on_file():

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import math
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from cifar_tui.engine.analysis.per_class import BOUNDED, PAIRED, PerClass, per_class
 from cifar_tui.engine.run.state import RunState
+from cifar_tui.render.tables import SHORT_NAMES
 from cifar_tui.render.theme import STRATEGY_STYLES
 
 BAR_WIDTH = 20
@@ -26,18 +28,24 @@ def bar(value: float, scale: float, width: int = BAR_WIDTH) -> str:
     return "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
 
 
-def per_class_table(state: RunState, pc: PerClass | None = None) -> Table | None:
+def per_class_table(state: RunState, pc: PerClass | None = None, exact_when_ended: bool = False,
+                    narrow: bool = False) -> Table | Group | None:
     """The per-class accuracies and gains over scratch; `pc`: computed with the exact tests (per_class_of_run),
-    else from `state` alone (the bound)."""
+    else from `state` alone (the bound). `exact_when_ended`: the app during a run, whose caption says the
+    bound's stars are replaced by the exact test's when the run ends. `narrow`: strategies named short
+    (scr, frz, ft) and one space between columns, so that a 50-column panel holds every header whole."""
     pc = pc or per_class(state)
     if pc is None:
         return None
-    table = Table(title="per-class test accuracy %", title_justify="left", box=None, pad_edge=False)
+    table = Table(title="per-class test accuracy %", title_justify="left", box=None, pad_edge=False,
+                  collapse_padding=narrow)
     table.add_column("class")
     for name in pc.accuracy:
-        table.add_column(name, justify="right", style=STRATEGY_STYLES.get(name, ""))
+        table.add_column(SHORT_NAMES.get(name, name) if narrow else name, justify="right",
+                         style=STRATEGY_STYLES.get(name, ""))
     for pair in pc.gains:
-        table.add_column("Δ" + pair.split(" ")[0], justify="right")
+        name = pair.split(" ")[0]
+        table.add_column("Δ" + (SHORT_NAMES.get(name, name) if narrow else name), justify="right")
     top = {c for pair in pc.gains for c, _ in pc.best_gains(pair, 3)}
     for i, cls in enumerate(pc.class_names):
         cells = ["-" if a[i] is None else f"{100 * a[i]:.0f}" for a in pc.accuracy.values()]
@@ -49,10 +57,13 @@ def per_class_table(state: RunState, pc: PerClass | None = None) -> Table | None
         each = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]}-{sizes[-1]}"
         used = pc.test_used()
         star = {PAIRED: f"p < 0.05, {PAIRED}", BOUNDED: BOUNDED}.get(used, f"p < 0.05, {PAIRED}, or {BOUNDED}")
-        table.caption = (f"Δ: one run's gain over scratch, points, on {each} test images per class; *: {star}; "
-                         f"the others this test set cannot tell apart")
-        table.caption_justify = "left"
-        table.min_width = 64  # the caption wraps to the table's width: a narrow table made it five lines
+        if exact_when_ended and used == BOUNDED:  # the app, during a run: the stars may change at its end
+            star = (f"{BOUNDED.split(' (')[0]} until the run has ended, then {PAIRED} on the per-image "
+                    "predictions")
+        # under the table as a paragraph of the full width: as the table's caption it wrapped to the table's
+        # width (five lines), and a minimum width for it cut the strategies' headers in a narrow panel
+        return Group(table, Text(f"Δ: one run's gain over scratch, points, on {each} test images per class; "
+                                 f"*: {star}; the others this test set cannot tell apart", style="dim"))
     return table
 
 

@@ -28,8 +28,18 @@ class AnalysisView(Static):
         if state.status not in self.LIVE and run_dir is not None and run_dir.is_dir() and per_class(state):
             self.test_classes(state, run_dir)
 
+    NARROW_BELOW = 60  # columns: the per-class table then names strategies short (scr, frz, ft)
+
+    def on_resize(self) -> None:
+        if getattr(self, "drawn", None) is not None:
+            self._draw(*self.drawn)
+
     def _draw(self, state: RunState, pc: PerClass | None) -> None:
-        parts = [p for p in (recipe_text(state), per_class_table(state, pc), backbone_change_text(state))
+        self.drawn = (state, pc)
+        live = pc is None and state.status in self.LIVE
+        narrow = 0 < self.size.width < self.NARROW_BELOW
+        parts = [p for p in (recipe_text(state), per_class_table(state, pc, exact_when_ended=live, narrow=narrow),
+                             backbone_change_text(state))
                  if p is not None]
         self.update(Group(*parts) if parts else Text("recipes, per-class accuracy and the fine-tuning analysis "
                                                      "appear here as strategies start and finish", style="dim"))
