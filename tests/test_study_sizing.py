@@ -94,7 +94,7 @@ def test_the_dry_run_says_how_many_cells_how_long_and_how_it_knows(tmp_path):
     lines = out.splitlines()
     assert lines[0] == f"study {CPU_STUDY}: 6 cells, 6 to run"
     assert lines[1].startswith("estimated time on this machine: about ")
-    assert "training throughput measured on a 2-core CPU without GPU" in lines[2]
+    assert "training throughput measured on the project's 2-core CPU without GPU (not this machine's)" in lines[2]
 
 
 def test_study_list_names_every_shipped_study_with_its_question():

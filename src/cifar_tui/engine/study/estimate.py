@@ -52,8 +52,8 @@ class Estimate:
             how.append(f"{', '.join(sorted(self.measured))}: seconds per image pass of the runs this host "
                        f"recorded in the runs folder, scaled to each cell's images, epochs and input size")
         if self.table:
-            how.append(f"{', '.join(sorted(self.table))}: training throughput measured on a 2-core CPU without "
-                       f"GPU (no such run recorded here yet)")
+            how.append(f"{', '.join(sorted(self.table))}: no such run recorded here yet, so costed from the "
+                       f"training throughput measured on the project's 2-core CPU without GPU (not this machine's)")
         if self.unknown:
             how.append(f"{', '.join(sorted(self.unknown))}: not counted (never run here, no measured figure)")
         return [f"estimated time on this machine: about {_duration(self.seconds)}", *[f"  {h}" for h in how]]

@@ -4,6 +4,8 @@ so the dry run says it first, with the fix (a reviewer ran a dry run offline and
 
 from __future__ import annotations
 
+import re
+
 from cifar_tui.engine.config.config import ExperimentConfig
 from cifar_tui.engine.errors import UserError
 
@@ -23,7 +25,7 @@ def missing_inputs(configs: list[ExperimentConfig]) -> list[str]:
         try:
             found = locate(dataset, data_dir or None)
         except UserError as exc:
-            lines.append(f"will fail: {exc}")
+            lines.append(f"will fail: {study_words(str(exc))}")
             continue
         if found is None and not _falls_back(configs, dataset):
             lines.append(f"{TITLES[dataset]} is not in {cache_dir()}: each cell downloads it first and fails "
@@ -46,3 +48,12 @@ def _needs_imagenet(config: ExperimentConfig) -> bool:
 def _falls_back(configs: list[ExperimentConfig], dataset: str) -> bool:
     """Every such cell substitutes digits for CIFAR-10 offline (`allow_fallback`, said in its record)."""
     return dataset == "cifar10" and all(c.allow_fallback and not c.data_dir for c in configs if c.dataset == dataset)
+
+
+def study_words(text: str) -> str:
+    """A data error's fix in the words `study` takes: its knobs are set with `--set`, it has no --data-dir or
+    --dataset option (a reviewer was told to pass --data-dir, which `study` refuses)."""
+    text = re.sub(r"(pass|point) --data-dir (pointing at|at|with)", r"\1 --set data_dir=DIR \2", text)
+    text = text.replace("--data-dir PATH", "--set data_dir=DIR")
+    text = re.sub(r"--data-dir (\S+)", r"data_dir \1", text)
+    return re.sub(r"--dataset (\w+)", r"--set dataset=\1", text)
