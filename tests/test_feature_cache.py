@@ -76,7 +76,7 @@ def test_every_image_of_a_request_is_accounted_for(extractor, tmp_path):
     FeatureCache(tmp_path, logged).views(extractor, BACKBONE, [(x[:8], False), (x[4:], False)], image_size=32,
                                          input_scaling="raw", precision="float32", batch_size=8, label="t")
     assert "0 images from cache, 8 extracted (" in logged[0]
-    assert "0 images from cache, 4 extracted, 4 extracted for another request of this pass (" in logged[1]
+    assert "0 images from cache, 4 extracted, 4 identical to an image extracted in this pass (" in logged[1]
 
 
 def test_flip_view_is_the_mirrored_image_exactly(extractor, tmp_path):

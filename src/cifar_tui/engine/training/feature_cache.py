@@ -134,10 +134,10 @@ class FeatureCache:
             timing = (f"; {total:,} images through the backbone in {seconds:.1f} s "
                       f"({total / max(seconds, 1e-9):,.0f} img/s)") if total and n == len(lookups) - 1 else ""
             where = lookup.ident[:12] if lookup.folder is not None else "in memory"
-            # the rest: images this pass extracts for an earlier request (an epoch whose random translation
-            # drew the same shift for an image as another epoch did: the same pixels, extracted once)
+            # the rest: pixels this pass extracts once for another image (an epoch whose random translation
+            # drew the same shift for an image as an earlier epoch did, or an image given twice)
             repeats = len(lookup.digests) - lookup.hits - len(new)
-            shared = f", {repeats:,} extracted for another request of this pass" if repeats else ""
+            shared = f", {repeats:,} identical to an image extracted in this pass" if repeats else ""
             self.sink(LogMessage(level="info", message=(
                 f"{label}: features of {lookup.hits:,} images from cache, {len(new):,} extracted{shared} "
                 f"({lookup.view_name}, {image_size} px, key {where}){timing}")))
