@@ -296,3 +296,19 @@ def test_a_damaged_or_foreign_predictions_file_falls_back_to_the_bound_never_a_c
     verdict = run_verdict(summary, folder)
     pair = next(s for s in verdict.sentences if s.text.startswith("scratch beat frozen"))
     assert pair.statistic.startswith("no usable per-image predictions: z on the largest possible")
+
+
+def test_random_init_is_said_only_of_transfer_strategies_that_started():
+    """A reviewer's run, cancelled during scratch, read "frozen and finetune started from random weights"."""
+    from cifar_tui.engine.verdict.run import run_caveats
+
+    def summary(frozen: str, finetune: str) -> dict:
+        return {"config": {"strategies": ["scratch", "frozen", "finetune"]}, "status": "cancelled",
+                "strategies": {"scratch": {"status": "finished"}, "frozen": {"status": frozen},
+                               "finetune": {"status": finetune}},
+                "weights": {"label": "random init (NO pretrained weights)", "pretrained": False},
+                "dataset": {"name": "digits"}}
+
+    assert not any("Random init" in c for c in run_caveats(summary("pending", "pending")))
+    (said,) = [c for c in run_caveats(summary("cancelled", "pending")) if "Random init" in c]
+    assert said.startswith("Random init: frozen started from random weights")

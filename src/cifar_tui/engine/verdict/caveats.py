@@ -5,8 +5,10 @@ from __future__ import annotations
 
 TRANSFER = ("frozen", "finetune", "probe")  # the strategies that read an EfficientNetB0 backbone
 MISTAKE = "DELIBERATE MISTAKE: "
-WEIGHTS_FIX = ("rerun with weights: put efficientnetb0_notop.h5 in ~/.keras/models (or pass --weights PATH; "
-               "see docs/data.md)")
+# where Keras looks: $KERAS_HOME/models, ~/.keras/models without it (a reviewer with KERAS_HOME set was sent to
+# the wrong folder)
+WEIGHTS_FIX = ("rerun with weights: put efficientnetb0_notop.h5 in $KERAS_HOME/models (~/.keras/models when "
+               "KERAS_HOME is not set), or pass --weights PATH; see docs/data.md")
 NO_TRANSFER_CONCLUSION = ("No conclusion about transfer learning: the transfer strategies started from random "
                           "weights, not ImageNet's, so they measured random features, not transfer")
 

@@ -36,7 +36,10 @@ def run_caveats(summary: dict) -> list[str]:
     """Substitutions, deliberate mistakes and one seed, in the order a reader needs them."""
     out = []
     strategies = summary.get("strategies") or {}
-    transfer = [n for n in (summary.get("config") or {}).get("strategies", strategies) if n in cv.TRANSFER]
+    # the transfer strategies that started (a reviewer read "frozen and finetune started from random weights"
+    # of a run cancelled before either began)
+    transfer = [n for n in (summary.get("config") or {}).get("strategies", strategies) if n in cv.TRANSFER
+                and (strategies.get(n) or {}).get("status") not in (None, "pending", "not started")]
     weights, dataset = summary.get("weights") or {}, summary.get("dataset") or {}
     if transfer and cv.is_random_init(str(weights.get("label", "")), weights.get("pretrained")):
         out.append(cv.random_init_caveat(transfer, fallback=bool(weights.get("notice"))))
