@@ -54,3 +54,27 @@ async def test_a_cell_once_wide_leaves_no_wide_column_behind():
         needed = sum(column.get_render_width(table) for column in table.ordered_columns)
         shown = [str(column.label) for column in table.ordered_columns]
         assert needed <= table.size.width, shown
+
+
+async def test_the_best_epochs_star_is_explained_on_the_panel():
+    """`runs show` captions finetune's "*" (tested before unfreezing); the app's panel said nothing of it."""
+    from textual.app import App
+    from textual.containers import Vertical
+
+    from cifar_tui.engine.run.state import RunState
+
+    class Host(App):
+        def compose(self):
+            with Vertical():
+                yield ComparisonTable()
+
+    state = RunState()
+    s = state.strategy("finetune")
+    s.status, s.best_epoch, s.best_val_accuracy, s.test_accuracy, s.tested_phase = "finished", 1, 0.2, 0.2, "head"
+    app = Host()
+    async with app.run_test(size=(140, 10)) as pilot:
+        table = app.query_one(ComparisonTable)
+        table.show(state)
+        await pilot.pause(0.1)
+        assert "*" in str(table.get_cell_at((0, 2)))
+        assert table.parent.border_subtitle == "* tested before unfreezing"

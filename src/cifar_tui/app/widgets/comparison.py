@@ -6,7 +6,13 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from cifar_tui.engine.run.state import RunState
-from cifar_tui.render.tables import COMPARE_DROPPED_FIRST, COMPARISON_COLUMNS, columns_that_fit, comparison_cells
+from cifar_tui.render.tables import (
+    COMPARE_DROPPED_FIRST,
+    COMPARISON_COLUMNS,
+    NOTE_MARK,
+    columns_that_fit,
+    comparison_cells,
+)
 from cifar_tui.render.theme import STATUS_STYLES, STRATEGY_STYLES
 
 
@@ -37,8 +43,11 @@ class ComparisonTable(DataTable):
         for column in shown:
             self.add_column(column, key=column)
         left_out = [c for c in COMPARE_DROPPED_FIRST if c not in shown]  # in the order they leave
+        notes = [f"{', '.join(left_out)} left out (runs show)"] if left_out else []
+        if any(s.note() for s in state.strategies.values()):  # the table's own "*": `runs show` captions it
+            notes.insert(0, f"{NOTE_MARK} tested before unfreezing")
         if self.parent is not None:
-            self.parent.border_subtitle = f"{', '.join(left_out)} left out (runs show)" if left_out else ""
+            self.parent.border_subtitle = "; ".join(notes)
         for name, s in state.strategies.items():
             cells = dict(zip(COMPARISON_COLUMNS, rows[name], strict=True))
             cells["strategy"] = Text(name, style=STRATEGY_STYLES.get(name, ""))
