@@ -20,6 +20,9 @@ class AnalysisView(Static):
     are tested on the recorded per-image predictions, off the UI thread (it reads files, imports scipy)."""
 
     LIVE = ("pending", "running", "starting", "stopping")
+    NARROW_BELOW = 60  # columns: the per-class table then names strategies short (scr, frz, ft)
+    state: RunState | None = None  # the run last shown: a test computed for another is not drawn
+    drawn: tuple | None = None  # what `_draw` was last given, drawn again at a new width
 
     def show(self, state: RunState, runs_dir: Path | None = None) -> None:
         self.state = state
@@ -28,10 +31,8 @@ class AnalysisView(Static):
         if state.status not in self.LIVE and run_dir is not None and run_dir.is_dir() and per_class(state):
             self.test_classes(state, run_dir)
 
-    NARROW_BELOW = 60  # columns: the per-class table then names strategies short (scr, frz, ft)
-
     def on_resize(self) -> None:
-        if getattr(self, "drawn", None) is not None:
+        if self.drawn is not None:
             self._draw(*self.drawn)
 
     def _draw(self, state: RunState, pc: PerClass | None) -> None:

@@ -122,6 +122,11 @@ class ExperimentConfig:
     #                               weights cannot be had, and say so everywhere. Never for `paper`.
 
     # ------------------------------------------------------------------------------------------------
+    @property
+    def needs_backbone(self) -> bool:
+        """Some strategy reads the EfficientNetB0 backbone, or the domain distance does: weights are needed."""
+        return any(s != "scratch" for s in self.strategies) or self.domain_distance
+
     def image_size_for(self, strategy: str) -> int:
         return self.scratch_image_size if strategy == "scratch" else self.transfer_image_size
 

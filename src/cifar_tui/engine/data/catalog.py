@@ -33,6 +33,9 @@ TITLES = {
 }
 # Training images per class as shipped (Krizhevsky 2009; Xiao et al. 2017; MNIST's own counts, LeCun et al.).
 MNIST_TRAIN_COUNTS = (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949)
+# the released sets, which are read from a local copy or downloaded into Keras' cache (digits ship with
+# scikit-learn, an image folder is the user's own)
+DOWNLOADABLE = ("cifar10", "cifar100", "cifar100_coarse", "fashion_mnist", "mnist")
 SHIPPED_COUNTS = {"cifar10": (5000,) * 10, "cifar100": (500,) * 100, "cifar100_coarse": (2500,) * 20,
                   "fashion_mnist": (6000,) * 10, "mnist": MNIST_TRAIN_COUNTS}
 

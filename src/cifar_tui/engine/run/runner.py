@@ -206,15 +206,14 @@ def check_inputs(config: ExperimentConfig, report=lambda _text: None):
     """The checks that need no TensorFlow: the data set's files (`--data-dir`, or Keras' cached archive) and the
     weights file.
     Returns the resolved WeightsChoice (None when no strategy needs a backbone); raises UserError."""
-    from cifar_tui.engine.data.catalog import load, locate
+    from cifar_tui.engine.data.catalog import DOWNLOADABLE, load, locate
     from cifar_tui.engine.models.backbone import resolve_weights
 
     local = True  # the data set needs no download (or may fall back to digits)
     if config.dataset != "cifar10" or config.data_dir or not config.allow_fallback:
-        local = locate(config.dataset, config.data_dir) is not None or config.dataset in ("digits", "folder")
-    needs_backbone = any(s != "scratch" for s in config.strategies) or config.domain_distance
+        local = locate(config.dataset, config.data_dir) is not None or config.dataset not in DOWNLOADABLE
     try:
-        return resolve_weights(config.weights, config.allow_fallback, report) if needs_backbone else None
+        return resolve_weights(config.weights, config.allow_fallback, report) if config.needs_backbone else None
     except WeightsError as weights_error:
         if local:
             raise

@@ -9,18 +9,16 @@ import re
 from cifar_tui.engine.config.config import ExperimentConfig
 from cifar_tui.engine.errors import UserError
 
-DOWNLOADED = ("cifar10", "cifar100", "cifar100_coarse", "mnist", "fashion_mnist")  # Keras' cache, else a download
-
 
 def missing_inputs(configs: list[ExperimentConfig]) -> list[str]:
     """One line per data set or weights file the runs of `configs` need and this machine lacks; a data
     folder that holds no copy gives its UserError's line. No TensorFlow, no network."""
-    from cifar_tui.engine.data.catalog import TITLES, locate
+    from cifar_tui.engine.data.catalog import DOWNLOADABLE, TITLES, locate
     from cifar_tui.engine.data.keras_cache import cache_dir
 
     lines = []
     for dataset, data_dir in sorted({(c.dataset, c.data_dir or "") for c in configs}):
-        if dataset not in DOWNLOADED:
+        if dataset not in DOWNLOADABLE:
             continue
         try:
             found = locate(dataset, data_dir or None)
@@ -41,8 +39,7 @@ def missing_inputs(configs: list[ExperimentConfig]) -> list[str]:
 
 
 def _needs_imagenet(config: ExperimentConfig) -> bool:
-    needs_backbone = any(s != "scratch" for s in config.strategies) or config.domain_distance
-    return needs_backbone and config.weights.strip().lower() == "imagenet" and not config.allow_fallback
+    return config.needs_backbone and config.weights.strip().lower() == "imagenet" and not config.allow_fallback
 
 
 def _falls_back(configs: list[ExperimentConfig], dataset: str) -> bool:
