@@ -26,20 +26,22 @@ class AnalysisView(Static):
 
     def show(self, state: RunState, runs_dir: Path | None = None) -> None:
         self.state = state
-        self._draw(state, None)
         run_dir = Path(runs_dir) / state.run_id if runs_dir is not None and state.run_id else None
-        if state.status not in self.LIVE and run_dir is not None and run_dir.is_dir() and per_class(state):
+        testing = state.status not in self.LIVE and run_dir is not None and run_dir.is_dir() and per_class(state)
+        # until the exact tests are in, the caption says they are coming (not "no per-image predictions")
+        self._draw(state, None, exact_later=state.status in self.LIVE or bool(testing))
+        if testing:
             self.test_classes(state, run_dir)
 
     def on_resize(self) -> None:
         if self.drawn is not None:
             self._draw(*self.drawn)
 
-    def _draw(self, state: RunState, pc: PerClass | None) -> None:
-        self.drawn = (state, pc)
-        live = pc is None and state.status in self.LIVE
+    def _draw(self, state: RunState, pc: PerClass | None, exact_later: bool = False) -> None:
+        self.drawn = (state, pc, exact_later)
         narrow = 0 < self.size.width < self.NARROW_BELOW
-        parts = [p for p in (recipe_text(state), per_class_table(state, pc, exact_when_ended=live, narrow=narrow),
+        parts = [p for p in (recipe_text(state),
+                             per_class_table(state, pc, exact_when_ended=exact_later, narrow=narrow),
                              backbone_change_text(state))
                  if p is not None]
         self.update(Group(*parts) if parts else Text("recipes, per-class accuracy and the fine-tuning analysis "
